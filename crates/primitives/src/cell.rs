@@ -1,0 +1,123 @@
+//! H3 cells: where a device says it is. Asserted locations are resolution-12 cells (about
+//! 307 m² each), the resolution Helium also uses for asserted locations.
+
+use commonware_codec::{Buf, Error as CodecError, FixedSize, Read, ReadExt, Write};
+use h3o::{CellIndex, Resolution};
+use std::fmt;
+use std::str::FromStr;
+
+/// The H3 resolution of every asserted device location.
+pub const LOCATION_RESOLUTION: u8 = 12;
+
+/// Why a value is not an acceptable location cell.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CellError {
+    #[error("invalid H3 cell {text:?}: expected a hex index like 8c2a1072b59ffff or its decimal form")]
+    Malformed { text: String },
+    #[error("{raw:#x} is not a valid H3 cell index")]
+    NotACell { raw: u64 },
+    #[error("H3 cell {raw:#x} has resolution {found}, locations must be resolution {LOCATION_RESOLUTION}")]
+    WrongResolution { raw: u64, found: u8 },
+    #[error("latitude {lat} / longitude {lng} is not a place on Earth")]
+    BadCoordinates { lat: f64, lng: f64 },
+}
+
+/// A validated resolution-12 H3 cell.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Cell(CellIndex);
+
+impl Cell {
+    /// Accepts a raw H3 index only if it is a valid resolution-12 cell.
+    pub fn new(raw: u64) -> Result<Self, CellError> {
+        let cell = CellIndex::try_from(raw).map_err(|_| CellError::NotACell { raw })?;
+        let found = u8::from(cell.resolution());
+        if found != LOCATION_RESOLUTION {
+            return Err(CellError::WrongResolution { raw, found });
+        }
+        Ok(Self(cell))
+    }
+
+    /// The cell containing a latitude/longitude in degrees. Used by clients and simulators to
+    /// pick a cell; the state machine itself never touches floating point.
+    pub fn from_lat_lng(lat: f64, lng: f64) -> Result<Self, CellError> {
+        let point = h3o::LatLng::new(lat, lng).map_err(|_| CellError::BadCoordinates { lat, lng })?;
+        Ok(Self(point.to_cell(Resolution::Twelve)))
+    }
+
+    pub fn raw(self) -> u64 {
+        u64::from(self.0)
+    }
+
+    /// The h3o view of this cell, for geometry.
+    pub fn index(self) -> CellIndex {
+        self.0
+    }
+}
+
+impl fmt::Display for Cell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:x}", self.raw())
+    }
+}
+
+impl fmt::Debug for Cell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Cell({:x})", self.raw())
+    }
+}
+
+impl FromStr for Cell {
+    type Err = CellError;
+
+    /// Hex (`8c2a1072b59ffff`, optionally `0x`-prefixed) or decimal (`631246145620214271`).
+    /// A string of only decimal digits that is 18+ characters long is read as decimal, since
+    /// every res-12 index in hex is 15 characters.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let malformed = || CellError::Malformed { text: text.to_string() };
+        let trimmed = text.trim();
+        let raw = if let Some(hex) = trimmed.strip_prefix("0x") {
+            u64::from_str_radix(hex, 16).map_err(|_| malformed())?
+        } else if trimmed.len() >= 18 && trimmed.bytes().all(|b| b.is_ascii_digit()) {
+            trimmed.parse::<u64>().map_err(|_| malformed())?
+        } else {
+            u64::from_str_radix(trimmed, 16).map_err(|_| malformed())?
+        };
+        Cell::new(raw)
+    }
+}
+
+impl Write for Cell {
+    fn write(&self, buf: &mut impl bytes::BufMut) {
+        self.raw().write(buf);
+    }
+}
+
+impl FixedSize for Cell {
+    const SIZE: usize = 8;
+}
+
+impl Read for Cell {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        let raw = u64::read(buf)?;
+        Cell::new(raw).map_err(|_| CodecError::Invalid("Cell", "not a resolution-12 H3 cell"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_parse_in_hex_and_decimal_and_check_resolution() {
+        // The Eiffel Tower.
+        let cell = Cell::from_lat_lng(48.8584, 2.2945).unwrap();
+        assert_eq!(cell.to_string().parse::<Cell>(), Ok(cell));
+        assert_eq!(cell.raw().to_string().parse::<Cell>(), Ok(cell));
+        assert_eq!(format!("0x{cell}").parse::<Cell>(), Ok(cell));
+        let parent = u64::from(cell.index().parent(Resolution::Eleven).unwrap());
+        assert_eq!(Cell::new(parent), Err(CellError::WrongResolution { raw: parent, found: 11 }));
+        assert_eq!(Cell::new(0), Err(CellError::NotACell { raw: 0 }));
+        assert!(matches!("zz".parse::<Cell>(), Err(CellError::Malformed { .. })));
+    }
+}

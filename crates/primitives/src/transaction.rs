@@ -1,0 +1,369 @@
+//! Transactions. Two families:
+//!
+//! * account transactions, signed by an account key, carrying a nonce and paying the genesis fee;
+//! * device transactions (heartbeats), signed by a device key, paying no fee.
+//!
+//! What is signed is `namespace(chain id, message type) ‖ payload`, where the payload is the
+//! canonical encoding of every field but the signature. See [`crate::domain`].
+
+use crate::address::Address;
+use crate::amount::Amount;
+use crate::cell::Cell;
+use crate::domain::{ChainId, Domain};
+use crate::hash::{Digest, hash};
+use crate::keys::{
+    AccountKey, AccountPublicKey, AccountSignature, DeviceId, DeviceKey, DeviceSignature,
+    account_address,
+};
+use crate::limits::MAX_TRANSACTION_BYTES;
+use crate::resource::ResourceKind;
+use commonware_codec::{Buf, Encode, EncodeSize, Error as CodecError, Read, ReadExt, Write};
+use commonware_cryptography::{Signer, Verifier};
+
+/// What an account transaction does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccountAction {
+    /// Move tokens to another account.
+    Transfer { to: Address, amount: Amount },
+    /// Burn `credits × price` tokens and mint `credits` data credits to `recipient`.
+    BurnForCredits { recipient: Address, credits: u64 },
+    /// Register a device. `ownership_proof` is the device key's signature over the owner's
+    /// address (domain [`Domain::DeviceOwnership`]): proof the owner holds the device.
+    RegisterDevice { device: DeviceId, kind: ResourceKind, location: Cell, ownership_proof: DeviceSignature },
+    /// Move a device to a new asserted location.
+    AssertLocation { device: DeviceId, location: Cell },
+    /// Hand a device to a new owner.
+    TransferDevice { device: DeviceId, new_owner: Address },
+    /// Retire a device; its bond is returned after the unbonding period.
+    DecommissionDevice { device: DeviceId },
+}
+
+impl AccountAction {
+    /// The signing domain of this action.
+    pub fn domain(&self) -> Domain {
+        match self {
+            AccountAction::Transfer { .. } => Domain::Transfer,
+            AccountAction::BurnForCredits { .. } => Domain::BurnForCredits,
+            AccountAction::RegisterDevice { .. } => Domain::RegisterDevice,
+            AccountAction::AssertLocation { .. } => Domain::AssertLocation,
+            AccountAction::TransferDevice { .. } => Domain::TransferDevice,
+            AccountAction::DecommissionDevice { .. } => Domain::DecommissionDevice,
+        }
+    }
+
+    /// Builds a `RegisterDevice` action, signing the ownership proof with the device key.
+    pub fn register_device(
+        chain: &ChainId,
+        owner: &Address,
+        device_key: &DeviceKey,
+        kind: ResourceKind,
+        location: Cell,
+    ) -> Self {
+        let ownership_proof =
+            device_key.sign(&chain.namespace(Domain::DeviceOwnership), &device_ownership_message(owner));
+        AccountAction::RegisterDevice { device: device_key.id(), kind, location, ownership_proof }
+    }
+
+    fn tag(&self) -> u8 {
+        match self {
+            AccountAction::Transfer { .. } => 0,
+            AccountAction::BurnForCredits { .. } => 1,
+            AccountAction::RegisterDevice { .. } => 2,
+            AccountAction::AssertLocation { .. } => 3,
+            AccountAction::TransferDevice { .. } => 4,
+            AccountAction::DecommissionDevice { .. } => 5,
+        }
+    }
+}
+
+/// The message a device signs to prove it belongs to `owner`.
+pub fn device_ownership_message(owner: &Address) -> Vec<u8> {
+    owner.encode().to_vec()
+}
+
+impl Write for AccountAction {
+    fn write(&self, buf: &mut impl bytes::BufMut) {
+        self.tag().write(buf);
+        match self {
+            AccountAction::Transfer { to, amount } => {
+                to.write(buf);
+                amount.write(buf);
+            }
+            AccountAction::BurnForCredits { recipient, credits } => {
+                recipient.write(buf);
+                credits.write(buf);
+            }
+            AccountAction::RegisterDevice { device, kind, location, ownership_proof } => {
+                device.write(buf);
+                kind.write(buf);
+                location.write(buf);
+                ownership_proof.write(buf);
+            }
+            AccountAction::AssertLocation { device, location } => {
+                device.write(buf);
+                location.write(buf);
+            }
+            AccountAction::TransferDevice { device, new_owner } => {
+                device.write(buf);
+                new_owner.write(buf);
+            }
+            AccountAction::DecommissionDevice { device } => device.write(buf),
+        }
+    }
+}
+
+impl EncodeSize for AccountAction {
+    fn encode_size(&self) -> usize {
+        1 + match self {
+            AccountAction::Transfer { to, amount } => to.encode_size() + amount.encode_size(),
+            AccountAction::BurnForCredits { recipient, credits } => {
+                recipient.encode_size() + credits.encode_size()
+            }
+            AccountAction::RegisterDevice { device, kind, location, ownership_proof } => {
+                device.encode_size() + kind.encode_size() + location.encode_size() + ownership_proof.encode_size()
+            }
+            AccountAction::AssertLocation { device, location } => device.encode_size() + location.encode_size(),
+            AccountAction::TransferDevice { device, new_owner } => device.encode_size() + new_owner.encode_size(),
+            AccountAction::DecommissionDevice { device } => device.encode_size(),
+        }
+    }
+}
+
+impl Read for AccountAction {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        let tag = u8::read(buf)?;
+        Ok(match tag {
+            0 => AccountAction::Transfer { to: Address::read(buf)?, amount: Amount::read(buf)? },
+            1 => AccountAction::BurnForCredits { recipient: Address::read(buf)?, credits: u64::read(buf)? },
+            2 => AccountAction::RegisterDevice {
+                device: DeviceId::read(buf)?,
+                kind: ResourceKind::read(buf)?,
+                location: Cell::read(buf)?,
+                ownership_proof: DeviceSignature::read(buf)?,
+            },
+            3 => AccountAction::AssertLocation { device: DeviceId::read(buf)?, location: Cell::read(buf)? },
+            4 => AccountAction::TransferDevice { device: DeviceId::read(buf)?, new_owner: Address::read(buf)? },
+            5 => AccountAction::DecommissionDevice { device: DeviceId::read(buf)? },
+            other => return Err(CodecError::InvalidEnum(other)),
+        })
+    }
+}
+
+/// A transaction signed by an account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountTransaction {
+    pub signer: AccountPublicKey,
+    pub nonce: u64,
+    pub action: AccountAction,
+    pub signature: AccountSignature,
+}
+
+impl AccountTransaction {
+    /// Signs `action` as the account of `key` with `nonce` on `chain`.
+    pub fn sign(key: &AccountKey, chain: &ChainId, nonce: u64, action: AccountAction) -> Self {
+        let signer = key.public_key();
+        let payload = Self::payload(&signer, nonce, &action);
+        let signature = key.sign(&chain.namespace(action.domain()), &payload);
+        Self { signer, nonce, action, signature }
+    }
+
+    /// The bytes the signature covers (after the namespace).
+    pub fn payload(signer: &AccountPublicKey, nonce: u64, action: &AccountAction) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(signer.encode_size() + 8 + action.encode_size());
+        signer.write(&mut buf);
+        nonce.write(&mut buf);
+        action.write(&mut buf);
+        buf
+    }
+
+    pub fn signing_payload(&self) -> Vec<u8> {
+        Self::payload(&self.signer, self.nonce, &self.action)
+    }
+
+    /// The sending account.
+    pub fn sender(&self) -> Address {
+        account_address(&self.signer)
+    }
+
+    /// Checks the account signature for `chain`.
+    pub fn verify_signature(&self, chain: &ChainId) -> bool {
+        self.signer.verify(&chain.namespace(self.action.domain()), &self.signing_payload(), &self.signature)
+    }
+}
+
+crate::impl_struct_codec!(AccountTransaction { signer, nonce, action, signature });
+
+/// Proof that a device was alive: signed by the device key, it names a recent block so it
+/// cannot have been made before that block existed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeartbeatTransaction {
+    pub device: DeviceId,
+    pub recent_block: Digest,
+    pub signature: DeviceSignature,
+}
+
+impl HeartbeatTransaction {
+    pub fn sign(key: &DeviceKey, chain: &ChainId, recent_block: Digest) -> Self {
+        let device = key.id();
+        let payload = Self::payload(&device, &recent_block);
+        let signature = key.sign(&chain.namespace(Domain::Heartbeat), &payload);
+        Self { device, recent_block, signature }
+    }
+
+    pub fn payload(device: &DeviceId, recent_block: &Digest) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(device.encode_size() + 32);
+        device.write(&mut buf);
+        recent_block.write(&mut buf);
+        buf
+    }
+
+    pub fn signing_payload(&self) -> Vec<u8> {
+        Self::payload(&self.device, &self.recent_block)
+    }
+
+    pub fn verify_signature(&self, chain: &ChainId) -> bool {
+        self.device.verify(&chain.namespace(Domain::Heartbeat), &self.signing_payload(), &self.signature)
+    }
+}
+
+crate::impl_struct_codec!(HeartbeatTransaction { device, recent_block, signature });
+
+/// Any transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transaction {
+    Account(AccountTransaction),
+    Heartbeat(HeartbeatTransaction),
+}
+
+impl Transaction {
+    /// The transaction id: SHA-256 of its canonical encoding.
+    pub fn hash(&self) -> Digest {
+        hash(&self.encode())
+    }
+
+    /// Decodes one transaction from untrusted bytes: bounded size, no trailing bytes.
+    pub fn decode_untrusted(bytes: &[u8]) -> Result<Self, CodecError> {
+        if bytes.len() > MAX_TRANSACTION_BYTES {
+            return Err(CodecError::InvalidLength(bytes.len()));
+        }
+        crate::decode_exact(bytes)
+    }
+
+    /// Short name of the transaction type, for receipts and logs.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Transaction::Account(tx) => tx.action.domain().tag(),
+            Transaction::Heartbeat(_) => Domain::Heartbeat.tag(),
+        }
+    }
+}
+
+impl Write for Transaction {
+    fn write(&self, buf: &mut impl bytes::BufMut) {
+        match self {
+            Transaction::Account(tx) => {
+                0u8.write(buf);
+                tx.write(buf);
+            }
+            Transaction::Heartbeat(tx) => {
+                1u8.write(buf);
+                tx.write(buf);
+            }
+        }
+    }
+}
+
+impl EncodeSize for Transaction {
+    fn encode_size(&self) -> usize {
+        1 + match self {
+            Transaction::Account(tx) => tx.encode_size(),
+            Transaction::Heartbeat(tx) => tx.encode_size(),
+        }
+    }
+}
+
+impl Read for Transaction {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        match u8::read(buf)? {
+            0 => Ok(Transaction::Account(AccountTransaction::read(buf)?)),
+            1 => Ok(Transaction::Heartbeat(HeartbeatTransaction::read(buf)?)),
+            other => Err(CodecError::InvalidEnum(other)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::KeyScheme;
+    use commonware_cryptography::ed25519;
+
+    fn chain() -> ChainId {
+        "groundwork-test".parse().unwrap()
+    }
+
+    fn sample_transactions() -> Vec<Transaction> {
+        let key = ed25519::PrivateKey::from_seed(1);
+        let owner = account_address(&key.public_key());
+        let device = DeviceKey::from_seed(KeyScheme::P256, 2);
+        let location = Cell::from_lat_lng(37.7749, -122.4194).unwrap();
+        let actions = vec![
+            AccountAction::Transfer { to: owner, amount: Amount(5) },
+            AccountAction::BurnForCredits { recipient: owner, credits: 9 },
+            AccountAction::register_device(&chain(), &owner, &device, ResourceKind::Wireless, location),
+            AccountAction::AssertLocation { device: device.id(), location },
+            AccountAction::TransferDevice { device: device.id(), new_owner: owner },
+            AccountAction::DecommissionDevice { device: device.id() },
+        ];
+        let mut txs: Vec<Transaction> = actions
+            .into_iter()
+            .enumerate()
+            .map(|(i, a)| Transaction::Account(AccountTransaction::sign(&key, &chain(), i as u64, a)))
+            .collect();
+        txs.push(Transaction::Heartbeat(HeartbeatTransaction::sign(&device, &chain(), hash(b"block"))));
+        txs
+    }
+
+    #[test]
+    fn every_transaction_round_trips_and_verifies() {
+        for tx in sample_transactions() {
+            let bytes = tx.encode();
+            let decoded = Transaction::decode_untrusted(&bytes).unwrap();
+            assert_eq!(decoded, tx);
+            assert_eq!(decoded.hash(), tx.hash());
+            let ok = match &tx {
+                Transaction::Account(a) => a.verify_signature(&chain()),
+                Transaction::Heartbeat(h) => h.verify_signature(&chain()),
+            };
+            assert!(ok, "{} did not verify", tx.kind_name());
+        }
+    }
+
+    #[test]
+    fn truncated_extended_and_oversized_bytes_are_rejected() {
+        for tx in sample_transactions() {
+            let bytes = tx.encode().to_vec();
+            for cut in [0, 1, bytes.len() / 2, bytes.len() - 1] {
+                assert!(Transaction::decode_untrusted(&bytes[..cut]).is_err());
+            }
+            let mut longer = bytes.clone();
+            longer.push(0);
+            assert!(Transaction::decode_untrusted(&longer).is_err());
+        }
+        assert!(Transaction::decode_untrusted(&vec![0u8; MAX_TRANSACTION_BYTES + 1]).is_err());
+        assert!(Transaction::decode_untrusted(&[7u8]).is_err());
+    }
+
+    #[test]
+    fn signature_for_another_chain_or_type_does_not_verify() {
+        let key = ed25519::PrivateKey::from_seed(1);
+        let action = AccountAction::Transfer { to: Address([1; 20]), amount: Amount(5) };
+        let tx = AccountTransaction::sign(&key, &chain(), 0, action);
+        assert!(!tx.verify_signature(&"groundwork-other".parse().unwrap()));
+        let as_burn = key.sign(&chain().namespace(Domain::BurnForCredits), &tx.signing_payload());
+        let forged = AccountTransaction { signature: as_burn, ..tx };
+        assert!(!forged.verify_signature(&chain()));
+    }
+}
