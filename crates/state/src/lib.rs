@@ -1,0 +1,27 @@
+//! Groundwork state machine: genesis, accounts, devices, transactions, epochs and rewards.
+//!
+//! `State::execute(block)` is a pure function of the state and the block: it returns a receipt
+//! per transaction and the sorted write-set of changed keys, which the node commits to its
+//! authenticated store. The reward function is part of the state machine, so every full node
+//! recomputes every payout, and `State::explain` shows each input and step.
+//!
+//! Never in this crate: I/O, async, clocks, thread RNGs, hash-ordered collections or floats.
+//! Errors are typed; arithmetic is checked.
+//!
+//! Stability: ALPHA.
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod error;
+pub mod genesis;
+pub mod machine;
+pub mod records;
+pub mod rewards;
+mod table;
+
+pub use error::{BlockError, ExplainError, TxError};
+pub use genesis::{Genesis, GenesisError, Params};
+pub use machine::{BlockOutcome, InvariantViolation, Receipt, State, StateWrite};
+pub use records::{Account, ChainInfo, Device, DeviceStatus, EpochSummary, RewardRecord};
+pub use rewards::RewardExplanation;

@@ -1,0 +1,103 @@
+//! Typed outcomes. A rejected transaction gets a [`TxError`] in its receipt and changes nothing;
+//! a rejected block gets a [`BlockError`] and changes nothing.
+//!
+//! Every `TxError` has a stable numeric code, stored with receipts and returned over RPC.
+//! Codes are never renumbered or reused.
+
+use groundwork_primitives::{Amount, DeviceId};
+
+/// Why a transaction was rejected.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TxError {
+    /// The signature does not verify for this chain and transaction type with the signer's key.
+    #[error("bad signature: not made by the signer's key for this chain and transaction type")]
+    BadSignature,
+    /// The nonce is not the account's next one.
+    #[error("bad nonce: expected {expected}, got {got}")]
+    BadNonce { expected: u64, got: u64 },
+    /// The account cannot pay amount plus fee.
+    #[error("insufficient balance: needs {needed} base units, has {available}")]
+    InsufficientBalance { needed: Amount, available: Amount },
+    /// An amount computation would exceed 128 bits (or a credit balance 64 bits).
+    #[error("amount overflow: {what} does not fit")]
+    AmountOverflow { what: &'static str },
+    /// A transfer or purchase of nothing.
+    #[error("zero amount: {what} must be greater than zero")]
+    ZeroAmount { what: &'static str },
+    /// No device has this id.
+    #[error("unknown device {device}")]
+    UnknownDevice { device: DeviceId },
+    /// The device's ownership proof is not the device key's signature over the owner's address.
+    #[error("bad device signature: the ownership proof is not signed by device {device} for this owner and chain")]
+    BadDeviceSignature { device: DeviceId },
+    /// A device with this key already exists (device keys are never reused).
+    #[error("device {device} is already registered")]
+    DeviceAlreadyRegistered { device: DeviceId },
+    /// The signer does not own the device.
+    #[error("device {device} is not owned by the signer")]
+    NotDeviceOwner { device: DeviceId },
+    /// The device is unbonding or decommissioned.
+    #[error("device {device} is {status}, not active")]
+    DeviceNotActive { device: DeviceId, status: &'static str },
+    /// The heartbeat names a block this chain does not have in its recent history.
+    #[error("unknown block hash {block}: not a recent block of this chain")]
+    UnknownBlockHash { block: String },
+    /// The heartbeat names a block older than the allowed age.
+    #[error("stale block hash: block {referenced_height} is {age} blocks old, at most {max_age} allowed")]
+    StaleBlockHash { referenced_height: u64, age: u64, max_age: u64 },
+    /// The device already has a heartbeat credited in this window.
+    #[error("device already sent a heartbeat in window {window}")]
+    HeartbeatAlreadyInWindow { window: u64 },
+}
+
+impl TxError {
+    /// The stable numeric code of this error.
+    pub fn code(&self) -> u16 {
+        match self {
+            TxError::BadSignature => 1,
+            TxError::BadNonce { .. } => 2,
+            TxError::InsufficientBalance { .. } => 3,
+            TxError::AmountOverflow { .. } => 4,
+            TxError::ZeroAmount { .. } => 5,
+            TxError::UnknownDevice { .. } => 6,
+            TxError::BadDeviceSignature { .. } => 7,
+            TxError::DeviceAlreadyRegistered { .. } => 8,
+            TxError::NotDeviceOwner { .. } => 9,
+            TxError::DeviceNotActive { .. } => 10,
+            TxError::UnknownBlockHash { .. } => 11,
+            TxError::StaleBlockHash { .. } => 12,
+            TxError::HeartbeatAlreadyInWindow { .. } => 13,
+        }
+    }
+}
+
+/// Why a whole block was rejected. The state is unchanged.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BlockError {
+    #[error("wrong height: expected {expected}, got {got}")]
+    WrongHeight { expected: u64, got: u64 },
+    #[error("wrong parent: block does not build on the last executed block")]
+    WrongParent,
+    #[error("timestamp {got} ms is earlier than the parent's {parent} ms")]
+    TimestampNotMonotonic { parent: u64, got: u64 },
+    #[error("too many transactions: {count}, at most {max}")]
+    TooManyTransactions { count: usize, max: usize },
+    #[error("transactions root does not match the block's transactions")]
+    TransactionsRootMismatch,
+    /// A protocol computation exceeded its integer range. Genesis limits make this unreachable;
+    /// it is an error rather than a panic so a bug cannot halt every validator at once.
+    #[error("arithmetic overflow in {context}")]
+    Arithmetic { context: &'static str },
+    /// State that should be impossible was found. Like `Arithmetic`, an error and not a panic.
+    #[error("state invariant broken: {context}")]
+    Invariant { context: &'static str },
+}
+
+/// Why an explanation could not be given.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ExplainError {
+    #[error("epoch {epoch} has not ended yet (current epoch is {current})")]
+    EpochNotEnded { epoch: u64, current: u64 },
+    #[error("device {device} earned nothing in epoch {epoch}: it had no verified work")]
+    NoReward { device: DeviceId, epoch: u64 },
+}

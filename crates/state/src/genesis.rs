@@ -1,0 +1,382 @@
+//! Genesis: the chain's first state and its fixed parameters, read from a documented TOML file
+//! (see `docs/genesis.md`). Parsing is pure; reading the file is the caller's job.
+//!
+//! Amounts are strings of base units because TOML integers stop at 2^63 and balances are u128.
+//! Every invalid field is refused with an error naming it.
+
+use commonware_codec::{Encode, Write};
+use groundwork_primitives::hash::{Digest, hash};
+use groundwork_primitives::keys::{AccountPublicKey, account_public_key_from_hex};
+use groundwork_primitives::{Address, Amount, ChainId, ResourceKind};
+use serde::Deserialize;
+use std::collections::BTreeSet;
+
+/// Largest total genesis supply, in base units (2^100). Keeps every product in the reward
+/// arithmetic far below u128::MAX.
+pub const MAX_GENESIS_SUPPLY: u128 = 1 << 100;
+/// Largest initial per-epoch emission, in base units (2^96).
+pub const MAX_INITIAL_EMISSION: u128 = 1 << 96;
+/// Longest epoch, in blocks (2^24, about 194 days of 1 s blocks). Bounds work units per device.
+pub const MAX_EPOCH_LENGTH_BLOCKS: u64 = 1 << 24;
+/// Oldest block a heartbeat may reference, in blocks. Bounds the block-hash history in state.
+pub const MAX_HEARTBEAT_AGE_BLOCKS: u64 = 4_096;
+/// Longest unbonding period, in epochs.
+pub const MAX_UNBONDING_EPOCHS: u64 = 1_000;
+/// Most validators in genesis.
+pub const MAX_VALIDATORS: usize = 128;
+/// Most funded accounts in genesis.
+pub const MAX_GENESIS_BALANCES: usize = 100_000;
+/// Most decimals a token may have.
+pub const MAX_TOKEN_DECIMALS: u8 = 18;
+/// Reward weights are in basis points; they must sum to this.
+pub const BASIS_POINTS_TOTAL: u32 = 10_000;
+
+// The reward arithmetic multiplies an epoch pool by a device's work units.
+const _: () = assert!((MAX_INITIAL_EMISSION as f64) * (MAX_EPOCH_LENGTH_BLOCKS as f64) < u128::MAX as f64);
+
+/// Why a genesis file was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GenesisError {
+    /// The text is not valid TOML, or a field has the wrong type, or a field is unknown.
+    #[error("genesis is not valid: {message}")]
+    Parse { message: String },
+    /// A field parsed but its value is not acceptable.
+    #[error("genesis field `{field}` is invalid: {reason}")]
+    InvalidField { field: String, reason: String },
+}
+
+fn invalid(field: impl Into<String>, reason: impl Into<String>) -> GenesisError {
+    GenesisError::InvalidField { field: field.into(), reason: reason.into() }
+}
+
+/// The chain's fixed parameters (governance may change some later).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Params {
+    pub chain_id: ChainId,
+    pub token_symbol: String,
+    pub token_decimals: u8,
+    /// Blocks per epoch; epoch `e` is heights `e·L+1 ..= (e+1)·L`.
+    pub epoch_length_blocks: u64,
+    /// Blocks per heartbeat window; a device earns one work unit per window it heartbeats in.
+    pub heartbeat_window_blocks: u64,
+    /// How old (in blocks) the block a heartbeat names may be.
+    pub heartbeat_max_age_blocks: u64,
+    /// Epochs between decommissioning a device and its bond's return.
+    pub unbonding_epochs: u64,
+    /// Tokens minted in epoch 0, before any halving.
+    pub initial_emission_per_epoch: Amount,
+    /// Epochs between halvings of the emission.
+    pub halving_interval_epochs: u64,
+    /// Share of each epoch's emission per resource kind, in basis points, indexed by kind.
+    pub reward_weights_bps: [u16; ResourceKind::COUNT],
+    /// Fee of every account transaction, paid to the treasury.
+    pub transaction_fee: Amount,
+    /// Tokens locked when a device registers, returned after decommissioning.
+    pub device_bond: Amount,
+    /// Tokens burned per data credit minted.
+    pub data_credit_price: Amount,
+}
+
+/// A validated genesis.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Genesis {
+    pub params: Params,
+    /// Milliseconds since the Unix epoch; the first block's timestamp may not be earlier.
+    pub genesis_time_ms: u64,
+    /// Funded accounts, sorted by address, no duplicates.
+    pub balances: Vec<(Address, Amount)>,
+    /// Validator consensus keys, in file order, no duplicates.
+    pub validators: Vec<AccountPublicKey>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GenesisFile {
+    chain_id: String,
+    genesis_time_ms: u64,
+    token: TokenSection,
+    #[serde(default)]
+    balances: Vec<BalanceEntry>,
+    validators: Vec<ValidatorEntry>,
+    epochs: EpochSection,
+    emission: EmissionSection,
+    reward_weights_bps: WeightsSection,
+    fees: FeeSection,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenSection {
+    symbol: String,
+    decimals: u8,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BalanceEntry {
+    address: String,
+    amount: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValidatorEntry {
+    public_key: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EpochSection {
+    length_blocks: u64,
+    heartbeat_window_blocks: u64,
+    heartbeat_max_age_blocks: u64,
+    unbonding_epochs: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmissionSection {
+    initial_per_epoch: String,
+    halving_interval_epochs: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WeightsSection {
+    #[serde(default)]
+    wireless: u16,
+    #[serde(default)]
+    storage: u16,
+    #[serde(default)]
+    compute: u16,
+    #[serde(default)]
+    sensor: u16,
+    #[serde(default)]
+    energy: u16,
+    #[serde(default)]
+    ev_charger: u16,
+    #[serde(default)]
+    vehicle: u16,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeeSection {
+    transaction_fee: String,
+    device_bond: String,
+    data_credit_price: String,
+}
+
+fn parse_amount(field: &str, text: &str) -> Result<Amount, GenesisError> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid(field, format!("{text:?} is not a whole number of base units")));
+    }
+    text.parse::<u128>()
+        .map(Amount)
+        .map_err(|_| invalid(field, format!("{text:?} does not fit in 128 bits")))
+}
+
+fn parse_positive_amount(field: &str, text: &str) -> Result<Amount, GenesisError> {
+    let amount = parse_amount(field, text)?;
+    if amount == Amount::ZERO {
+        return Err(invalid(field, "must be greater than zero"));
+    }
+    Ok(amount)
+}
+
+impl Genesis {
+    /// Parses and validates a genesis TOML document.
+    pub fn from_toml(text: &str) -> Result<Self, GenesisError> {
+        let file: GenesisFile =
+            toml::from_str(text).map_err(|e| GenesisError::Parse { message: e.to_string().trim().to_string() })?;
+        Self::validate(file)
+    }
+
+    fn validate(file: GenesisFile) -> Result<Self, GenesisError> {
+        let chain_id: ChainId = file.chain_id.parse().map_err(|e| invalid("chain_id", format!("{e}")))?;
+
+        let symbol = file.token.symbol;
+        let symbol_ok = (1..=12).contains(&symbol.len())
+            && symbol.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        if !symbol_ok {
+            return Err(invalid("token.symbol", format!("{symbol:?} must be 1 to 12 characters of A-Z and 0-9")));
+        }
+        if file.token.decimals > MAX_TOKEN_DECIMALS {
+            return Err(invalid("token.decimals", format!("{} is more than {MAX_TOKEN_DECIMALS}", file.token.decimals)));
+        }
+
+        if file.balances.len() > MAX_GENESIS_BALANCES {
+            return Err(invalid("balances", format!("more than {MAX_GENESIS_BALANCES} entries")));
+        }
+        let mut balances = Vec::with_capacity(file.balances.len());
+        let mut seen = BTreeSet::new();
+        let mut total: u128 = 0;
+        for (i, entry) in file.balances.iter().enumerate() {
+            let field = format!("balances[{i}].address");
+            let address: Address = entry.address.parse().map_err(|e| invalid(&field, format!("{e}")))?;
+            if !seen.insert(address) {
+                return Err(invalid(field, format!("{address} appears more than once")));
+            }
+            let amount = parse_positive_amount(&format!("balances[{i}].amount"), &entry.amount)?;
+            total = total
+                .checked_add(amount.0)
+                .filter(|t| *t <= MAX_GENESIS_SUPPLY)
+                .ok_or_else(|| invalid(format!("balances[{i}].amount"), "total genesis supply exceeds 2^100 base units"))?;
+            balances.push((address, amount));
+        }
+        balances.sort();
+
+        if file.validators.is_empty() {
+            return Err(invalid("validators", "at least one validator is required"));
+        }
+        if file.validators.len() > MAX_VALIDATORS {
+            return Err(invalid("validators", format!("more than {MAX_VALIDATORS} validators")));
+        }
+        let mut validators = Vec::with_capacity(file.validators.len());
+        for (i, entry) in file.validators.iter().enumerate() {
+            let field = format!("validators[{i}].public_key");
+            let key = account_public_key_from_hex(&entry.public_key).map_err(|e| invalid(&field, format!("{e}")))?;
+            if validators.contains(&key) {
+                return Err(invalid(field, "duplicate validator"));
+            }
+            validators.push(key);
+        }
+
+        let epochs = file.epochs;
+        if epochs.length_blocks == 0 || epochs.length_blocks > MAX_EPOCH_LENGTH_BLOCKS {
+            return Err(invalid("epochs.length_blocks", format!("must be between 1 and {MAX_EPOCH_LENGTH_BLOCKS}")));
+        }
+        if epochs.heartbeat_window_blocks == 0 || epochs.length_blocks % epochs.heartbeat_window_blocks != 0 {
+            return Err(invalid(
+                "epochs.heartbeat_window_blocks",
+                format!("must be at least 1 and divide epochs.length_blocks ({})", epochs.length_blocks),
+            ));
+        }
+        if epochs.heartbeat_max_age_blocks == 0 || epochs.heartbeat_max_age_blocks > MAX_HEARTBEAT_AGE_BLOCKS {
+            return Err(invalid(
+                "epochs.heartbeat_max_age_blocks",
+                format!("must be between 1 and {MAX_HEARTBEAT_AGE_BLOCKS}"),
+            ));
+        }
+        if epochs.unbonding_epochs > MAX_UNBONDING_EPOCHS {
+            return Err(invalid("epochs.unbonding_epochs", format!("must be at most {MAX_UNBONDING_EPOCHS}")));
+        }
+
+        let initial = parse_amount("emission.initial_per_epoch", &file.emission.initial_per_epoch)?;
+        if initial.0 > MAX_INITIAL_EMISSION {
+            return Err(invalid("emission.initial_per_epoch", "must be at most 2^96 base units"));
+        }
+        if file.emission.halving_interval_epochs == 0 {
+            return Err(invalid("emission.halving_interval_epochs", "must be at least 1"));
+        }
+
+        let w = file.reward_weights_bps;
+        let reward_weights_bps = [w.wireless, w.storage, w.compute, w.sensor, w.energy, w.ev_charger, w.vehicle];
+        let sum: u32 = reward_weights_bps.iter().map(|&x| u32::from(x)).sum();
+        if sum != BASIS_POINTS_TOTAL {
+            return Err(invalid(
+                "reward_weights_bps",
+                format!("weights sum to {sum} basis points, they must sum to {BASIS_POINTS_TOTAL} (100%)"),
+            ));
+        }
+
+        let params = Params {
+            chain_id,
+            token_symbol: symbol,
+            token_decimals: file.token.decimals,
+            epoch_length_blocks: epochs.length_blocks,
+            heartbeat_window_blocks: epochs.heartbeat_window_blocks,
+            heartbeat_max_age_blocks: epochs.heartbeat_max_age_blocks,
+            unbonding_epochs: epochs.unbonding_epochs,
+            initial_emission_per_epoch: initial,
+            halving_interval_epochs: file.emission.halving_interval_epochs,
+            reward_weights_bps,
+            transaction_fee: parse_positive_amount("fees.transaction_fee", &file.fees.transaction_fee)?,
+            device_bond: parse_positive_amount("fees.device_bond", &file.fees.device_bond)?,
+            data_credit_price: parse_positive_amount("fees.data_credit_price", &file.fees.data_credit_price)?,
+        };
+        Ok(Genesis { params, genesis_time_ms: file.genesis_time_ms, balances, validators })
+    }
+
+    /// Total tokens in existence at genesis.
+    pub fn total_supply(&self) -> Amount {
+        // Validation bounds the sum by MAX_GENESIS_SUPPLY, so this cannot overflow.
+        Amount(self.balances.iter().map(|(_, a)| a.0).sum())
+    }
+
+    /// The genesis digest: the "parent" of block 1. A hash of the canonical encoding of every
+    /// validated field, so two files that differ only in comments or layout agree.
+    pub fn digest(&self) -> Digest {
+        let mut buf = Vec::new();
+        b"groundwork/genesis/v1".to_vec().write(&mut buf);
+        let p = &self.params;
+        p.chain_id.write(&mut buf);
+        p.token_symbol.as_bytes().to_vec().write(&mut buf);
+        p.token_decimals.write(&mut buf);
+        for value in [
+            p.epoch_length_blocks,
+            p.heartbeat_window_blocks,
+            p.heartbeat_max_age_blocks,
+            p.unbonding_epochs,
+            p.halving_interval_epochs,
+            self.genesis_time_ms,
+        ] {
+            value.write(&mut buf);
+        }
+        for amount in [p.initial_emission_per_epoch, p.transaction_fee, p.device_bond, p.data_credit_price] {
+            amount.write(&mut buf);
+        }
+        for weight in p.reward_weights_bps {
+            weight.write(&mut buf);
+        }
+        (self.balances.len() as u64).write(&mut buf);
+        for (address, amount) in &self.balances {
+            address.write(&mut buf);
+            amount.write(&mut buf);
+        }
+        (self.validators.len() as u64).write(&mut buf);
+        for key in &self.validators {
+            buf.extend_from_slice(&key.encode());
+        }
+        hash(&buf)
+    }
+
+    /// Writes this genesis as a commented TOML document that [`Genesis::from_toml`] reads back.
+    pub fn to_toml(&self) -> String {
+        let p = &self.params;
+        let mut out = String::new();
+        out.push_str("# Groundwork genesis. Field reference: docs/genesis.md.\n");
+        out.push_str("# Amounts are strings of base units (1 token = 10^decimals base units).\n\n");
+        out.push_str(&format!("chain_id = \"{}\"\n", p.chain_id));
+        out.push_str(&format!("genesis_time_ms = {}\n\n", self.genesis_time_ms));
+        out.push_str(&format!("[token]\nsymbol = \"{}\"\ndecimals = {}\n\n", p.token_symbol, p.token_decimals));
+        out.push_str(&format!(
+            "[epochs]\n# Blocks per epoch; rewards are paid at the last block of each epoch.\nlength_blocks = {}\n\
+             # A device earns one work unit per window in which it heartbeats; must divide length_blocks.\n\
+             heartbeat_window_blocks = {}\n# How many blocks old the block hash in a heartbeat may be.\n\
+             heartbeat_max_age_blocks = {}\n# Epochs a decommissioned device's bond stays locked.\nunbonding_epochs = {}\n\n",
+            p.epoch_length_blocks, p.heartbeat_window_blocks, p.heartbeat_max_age_blocks, p.unbonding_epochs
+        ));
+        out.push_str(&format!(
+            "[emission]\n# Tokens minted in each epoch before the first halving.\ninitial_per_epoch = \"{}\"\n\
+             # The per-epoch emission halves every this many epochs.\nhalving_interval_epochs = {}\n\n",
+            p.initial_emission_per_epoch, p.halving_interval_epochs
+        ));
+        out.push_str("[reward_weights_bps]\n# Share of each epoch's emission per resource kind, in basis points; must sum to 10000.\n");
+        for kind in ResourceKind::ALL {
+            out.push_str(&format!("{} = {}\n", kind.name(), p.reward_weights_bps[kind.index()]));
+        }
+        out.push_str(&format!(
+            "\n[fees]\n# Paid to the treasury by every account transaction.\ntransaction_fee = \"{}\"\n\
+             # Locked when a device registers.\ndevice_bond = \"{}\"\n# Tokens burned per data credit.\ndata_credit_price = \"{}\"\n",
+            p.transaction_fee, p.device_bond, p.data_credit_price
+        ));
+        for key in &self.validators {
+            out.push_str(&format!("\n[[validators]]\npublic_key = \"{}\"\n", hex::encode(key.as_ref())));
+        }
+        for (address, amount) in &self.balances {
+            out.push_str(&format!("\n[[balances]]\naddress = \"{address}\"\namount = \"{amount}\"\n"));
+        }
+        out
+    }
+}

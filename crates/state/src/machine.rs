@@ -1,0 +1,804 @@
+//! The state machine: `execute(block)` applies one block's transactions in order, closes the
+//! epoch when the block is its last, and returns a receipt per transaction plus the sorted
+//! write-set of every state key the block changed.
+//!
+//! Determinism: ordered maps only, integer arithmetic only, no clock, no randomness but the
+//! batch-verification coefficients, which are seeded from the block digest and cannot change
+//! an outcome (a batch that fails is re-checked one signature at a time).
+
+use crate::error::{BlockError, ExplainError, TxError};
+use crate::genesis::{Genesis, Params};
+use crate::records::{Account, ChainInfo, Device, DeviceStatus, EpochSummary, RewardRecord};
+use crate::rewards::{RewardExplanation, device_share, epoch_emission, split_pools};
+use crate::table::Table;
+use commonware_codec::{Encode, Write};
+use commonware_cryptography::{BatchEntry, BatchVerifier, ed25519};
+use commonware_parallel::Sequential;
+use groundwork_primitives::hash::{Digest, hash};
+use groundwork_primitives::keys::{AccountPublicKey, account_address};
+use groundwork_primitives::limits::MAX_TRANSACTIONS_PER_BLOCK;
+use groundwork_primitives::transaction::device_ownership_message;
+use groundwork_primitives::{
+    AccountAction, AccountTransaction, Address, Amount, Block, BlockHeader, DeviceId, DeviceSignature, Domain,
+    HeartbeatTransaction, ResourceKind, Transaction,
+};
+use rand_core::SeedableRng;
+use std::collections::BTreeMap;
+
+/// Table prefixes of state keys. On disk and in proofs: never renumber.
+pub mod prefix {
+    pub const CHAIN_INFO: u8 = 0x01;
+    pub const ACCOUNT: u8 = 0x02;
+    pub const DEVICE: u8 = 0x03;
+    pub const EPOCH_WORK: u8 = 0x04;
+    pub const REWARD: u8 = 0x05;
+    pub const EPOCH_SUMMARY: u8 = 0x06;
+    pub const UNBONDING: u8 = 0x07;
+    pub const BLOCK_BY_HEIGHT: u8 = 0x08;
+    pub const HEIGHT_BY_BLOCK: u8 = 0x09;
+}
+
+/// The state key of an account.
+pub fn account_key(address: &Address) -> Vec<u8> {
+    prefixed(prefix::ACCOUNT, address)
+}
+
+/// The state key of a device.
+pub fn device_key(device: &DeviceId) -> Vec<u8> {
+    prefixed(prefix::DEVICE, device)
+}
+
+fn prefixed(table: u8, key: &impl Write) -> Vec<u8> {
+    let mut buf = vec![table];
+    key.write(&mut buf);
+    buf
+}
+
+/// The key of a table with exactly one record: encodes to nothing after the prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Singleton;
+
+impl Write for Singleton {
+    fn write(&self, _: &mut impl bytes::BufMut) {}
+}
+
+/// One changed state key: the new value, or `None` if the key was deleted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateWrite {
+    pub key: Vec<u8>,
+    pub value: Option<Vec<u8>>,
+}
+
+/// What happened to one transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    pub transaction: Digest,
+    pub result: Result<(), TxError>,
+}
+
+/// What one block did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockOutcome {
+    pub height: u64,
+    pub block: Digest,
+    /// One per transaction, in block order.
+    pub receipts: Vec<Receipt>,
+    /// Every changed key, sorted by key bytes, each once.
+    pub write_set: Vec<StateWrite>,
+    /// The epoch this block closed, if it was an epoch's last block.
+    pub epoch_ended: Option<u64>,
+}
+
+/// A broken conservation law, found by [`State::check_invariants`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invariant broken: {0}")]
+pub struct InvariantViolation(pub String);
+
+/// The whole chain state.
+#[derive(Clone, Debug)]
+pub struct State {
+    params: Params,
+    genesis_digest: Digest,
+    validators: Vec<AccountPublicKey>,
+    info: Table<Singleton, ChainInfo>,
+    accounts: Table<Address, Account>,
+    devices: Table<DeviceId, Device>,
+    epoch_work: Table<(u64, DeviceId), u64>,
+    rewards: Table<(u64, DeviceId), RewardRecord>,
+    epochs: Table<u64, EpochSummary>,
+    unbonding: Table<(u64, DeviceId), Amount>,
+    block_by_height: Table<u64, Digest>,
+    height_by_block: Table<Digest, u64>,
+}
+
+impl State {
+    /// The state at height 0.
+    pub fn from_genesis(genesis: &Genesis) -> Self {
+        let genesis_digest = genesis.digest();
+        let mut state = Self {
+            params: genesis.params.clone(),
+            genesis_digest,
+            validators: genesis.validators.clone(),
+            info: Table::default(),
+            accounts: Table::default(),
+            devices: Table::default(),
+            epoch_work: Table::default(),
+            rewards: Table::default(),
+            epochs: Table::default(),
+            unbonding: Table::default(),
+            block_by_height: Table::default(),
+            height_by_block: Table::default(),
+        };
+        let info = ChainInfo {
+            height: 0,
+            last_block: genesis_digest,
+            last_timestamp_ms: genesis.genesis_time_ms,
+            treasury: Amount::ZERO,
+            genesis_supply: genesis.total_supply(),
+            minted: Amount::ZERO,
+            burned: Amount::ZERO,
+            bonded: Amount::ZERO,
+        };
+        state.info.insert_committed(Singleton, info);
+        for (address, amount) in &genesis.balances {
+            state.accounts.insert_committed(*address, Account { balance: *amount, ..Account::default() });
+        }
+        state.block_by_height.insert_committed(0, genesis_digest);
+        state.height_by_block.insert_committed(genesis_digest, 0);
+        state
+    }
+
+    // ---- queries -------------------------------------------------------------------------
+
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    pub fn validators(&self) -> &[AccountPublicKey] {
+        &self.validators
+    }
+
+    pub fn genesis_digest(&self) -> Digest {
+        self.genesis_digest
+    }
+
+    pub fn chain_info(&self) -> ChainInfo {
+        self.info.get(&Singleton).cloned().unwrap_or_else(|| ChainInfo {
+            height: 0,
+            last_block: self.genesis_digest,
+            last_timestamp_ms: 0,
+            treasury: Amount::ZERO,
+            genesis_supply: Amount::ZERO,
+            minted: Amount::ZERO,
+            burned: Amount::ZERO,
+            bonded: Amount::ZERO,
+        })
+    }
+
+    pub fn height(&self) -> u64 {
+        self.chain_info().height
+    }
+
+    /// An account; a never-seen address is an empty account.
+    pub fn account(&self, address: &Address) -> Account {
+        self.accounts.get(address).cloned().unwrap_or_default()
+    }
+
+    pub fn device(&self, device: &DeviceId) -> Option<Device> {
+        self.devices.get(device).cloned()
+    }
+
+    /// All devices, in id order.
+    pub fn devices(&self) -> impl Iterator<Item = (&DeviceId, &Device)> {
+        self.devices.committed().iter()
+    }
+
+    pub fn epoch_summary(&self, epoch: u64) -> Option<EpochSummary> {
+        self.epochs.get(&epoch).cloned()
+    }
+
+    pub fn reward(&self, epoch: u64, device: &DeviceId) -> Option<RewardRecord> {
+        self.rewards.get(&(epoch, device.clone())).cloned()
+    }
+
+    /// Work units a device has so far in the open epoch.
+    pub fn pending_work(&self, device: &DeviceId) -> u64 {
+        let epoch = self.epoch_of(self.height().saturating_add(1));
+        self.epoch_work.get(&(epoch, device.clone())).copied().unwrap_or(0)
+    }
+
+    /// The epoch a height belongs to. Epoch `e` holds heights `e·L+1 ..= (e+1)·L`.
+    pub fn epoch_of(&self, height: u64) -> u64 {
+        height.saturating_sub(1) / self.params.epoch_length_blocks
+    }
+
+    /// Number of epochs that have ended.
+    pub fn epochs_ended(&self) -> u64 {
+        self.height() / self.params.epoch_length_blocks
+    }
+
+    /// The hash of a recent block by height, if still in the heartbeat history.
+    pub fn recent_block(&self, height: u64) -> Option<Digest> {
+        self.block_by_height.get(&height).copied()
+    }
+
+    /// The header fields of the next block, for proposers and tests. `state_root` is the
+    /// authenticated root the node computed after the current height.
+    pub fn next_header(
+        &self,
+        proposer: AccountPublicKey,
+        timestamp_ms: u64,
+        state_root: Digest,
+        transactions: &[Transaction],
+    ) -> BlockHeader {
+        let info = self.chain_info();
+        BlockHeader {
+            parent: info.last_block,
+            height: info.height.saturating_add(1),
+            timestamp_ms,
+            proposer,
+            state_root,
+            transactions_root: Block::compute_transactions_root(transactions),
+        }
+    }
+
+    /// Explains a device's reward for an ended epoch: every input and step.
+    pub fn explain(&self, device: &DeviceId, epoch: u64) -> Result<RewardExplanation, ExplainError> {
+        let ended = self.epochs_ended();
+        if epoch >= ended {
+            return Err(ExplainError::EpochNotEnded { epoch, current: self.epoch_of(self.height().saturating_add(1)) });
+        }
+        let record = self
+            .reward(epoch, device)
+            .ok_or_else(|| ExplainError::NoReward { device: device.clone(), epoch })?;
+        let (emission, halvings) = epoch_emission(&self.params, epoch);
+        let mut explanation = RewardExplanation {
+            epoch,
+            device: device.to_string(),
+            owner: record.owner.to_string(),
+            kind: record.kind,
+            initial_emission: self.params.initial_emission_per_epoch,
+            halving_interval_epochs: self.params.halving_interval_epochs,
+            halvings,
+            emission,
+            weight_bps: self.params.reward_weights_bps[record.kind.index()],
+            pool: record.pool,
+            work_units: record.work_units,
+            kind_total_units: record.kind_total_units,
+            amount: record.amount,
+            steps: Vec::new(),
+        };
+        explanation.describe();
+        Ok(explanation)
+    }
+
+    // ---- execution -----------------------------------------------------------------------
+
+    /// Executes one block. On `Err` the state is exactly as before.
+    pub fn execute(&mut self, block: &Block) -> Result<BlockOutcome, BlockError> {
+        self.check_header(block)?;
+        let height = block.header.height;
+        let block_digest = block.digest();
+        let batch_ok = batch_verify_ed25519(&self.params, &block.transactions, &block_digest);
+
+        let mut receipts = Vec::with_capacity(block.transactions.len());
+        for transaction in &block.transactions {
+            let result = self.apply_transaction(transaction, height, batch_ok);
+            if result.is_ok() {
+                self.commit_transaction();
+            } else {
+                self.rollback_transaction();
+            }
+            receipts.push(Receipt { transaction: transaction.hash(), result });
+        }
+
+        let epoch_ended = match self.end_block(block, block_digest) {
+            Ok(epoch) => epoch,
+            Err(error) => {
+                self.rollback_block();
+                return Err(error);
+            }
+        };
+        self.commit_transaction();
+        let write_set = self.finish_block();
+        Ok(BlockOutcome { height, block: block_digest, receipts, write_set, epoch_ended })
+    }
+
+    fn check_header(&self, block: &Block) -> Result<(), BlockError> {
+        let info = self.chain_info();
+        let expected = info.height.checked_add(1).ok_or(BlockError::Arithmetic { context: "height" })?;
+        let header = &block.header;
+        if header.height != expected {
+            return Err(BlockError::WrongHeight { expected, got: header.height });
+        }
+        if header.parent != info.last_block {
+            return Err(BlockError::WrongParent);
+        }
+        if header.timestamp_ms < info.last_timestamp_ms {
+            return Err(BlockError::TimestampNotMonotonic { parent: info.last_timestamp_ms, got: header.timestamp_ms });
+        }
+        if block.transactions.len() > MAX_TRANSACTIONS_PER_BLOCK {
+            return Err(BlockError::TooManyTransactions {
+                count: block.transactions.len(),
+                max: MAX_TRANSACTIONS_PER_BLOCK,
+            });
+        }
+        if Block::compute_transactions_root(&block.transactions) != header.transactions_root {
+            return Err(BlockError::TransactionsRootMismatch);
+        }
+        Ok(())
+    }
+
+    fn apply_transaction(&mut self, transaction: &Transaction, height: u64, batch_ok: bool) -> Result<(), TxError> {
+        match transaction {
+            Transaction::Account(tx) => self.apply_account_transaction(tx, height, batch_ok),
+            Transaction::Heartbeat(tx) => {
+                let preverified = batch_ok && matches!(tx.signature, DeviceSignature::Ed25519(_));
+                self.apply_heartbeat(tx, height, preverified)
+            }
+        }
+    }
+
+    fn apply_account_transaction(
+        &mut self,
+        tx: &AccountTransaction,
+        height: u64,
+        preverified: bool,
+    ) -> Result<(), TxError> {
+        if !preverified && !tx.verify_signature(&self.params.chain_id) {
+            return Err(TxError::BadSignature);
+        }
+        let sender = tx.sender();
+        let mut account = self.account(&sender);
+        if tx.nonce != account.nonce {
+            return Err(TxError::BadNonce { expected: account.nonce, got: tx.nonce });
+        }
+        let fee = self.params.transaction_fee;
+        let action_cost = self.check_action(&sender, &tx.action)?;
+        let cost = action_cost.checked_add(fee).ok_or(TxError::AmountOverflow { what: "amount plus fee" })?;
+        account.balance = account
+            .balance
+            .checked_sub(cost)
+            .ok_or(TxError::InsufficientBalance { needed: cost, available: account.balance })?;
+        account.nonce = account.nonce.checked_add(1).ok_or(TxError::AmountOverflow { what: "nonce" })?;
+        self.accounts.put(sender, account);
+        let mut info = self.chain_info();
+        info.treasury = info.treasury.checked_add(fee).ok_or(TxError::AmountOverflow { what: "treasury" })?;
+        self.info.put(Singleton, info);
+        self.apply_action(&sender, &tx.action, height)
+    }
+
+    /// Checks an action against the state without changing anything; returns what it costs
+    /// beyond the fee.
+    fn check_action(&self, sender: &Address, action: &AccountAction) -> Result<Amount, TxError> {
+        match action {
+            AccountAction::Transfer { amount, .. } => {
+                if *amount == Amount::ZERO {
+                    return Err(TxError::ZeroAmount { what: "transfer amount" });
+                }
+                Ok(*amount)
+            }
+            AccountAction::BurnForCredits { recipient, credits } => {
+                if *credits == 0 {
+                    return Err(TxError::ZeroAmount { what: "credits" });
+                }
+                self.account(recipient)
+                    .credits
+                    .checked_add(*credits)
+                    .ok_or(TxError::AmountOverflow { what: "recipient's data credits" })?;
+                self.params
+                    .data_credit_price
+                    .0
+                    .checked_mul(u128::from(*credits))
+                    .map(Amount)
+                    .ok_or(TxError::AmountOverflow { what: "credits × price" })
+            }
+            AccountAction::RegisterDevice { device, ownership_proof, .. } => {
+                if self.devices.get(device).is_some() {
+                    return Err(TxError::DeviceAlreadyRegistered { device: device.clone() });
+                }
+                let namespace = self.params.chain_id.namespace(Domain::DeviceOwnership);
+                if !device.verify(&namespace, &device_ownership_message(sender), ownership_proof) {
+                    return Err(TxError::BadDeviceSignature { device: device.clone() });
+                }
+                Ok(self.params.device_bond)
+            }
+            AccountAction::AssertLocation { device, .. }
+            | AccountAction::TransferDevice { device, .. }
+            | AccountAction::DecommissionDevice { device } => {
+                self.owned_active_device(sender, device)?;
+                Ok(Amount::ZERO)
+            }
+        }
+    }
+
+    fn owned_active_device(&self, sender: &Address, device: &DeviceId) -> Result<Device, TxError> {
+        let record = self.device(device).ok_or_else(|| TxError::UnknownDevice { device: device.clone() })?;
+        if record.owner != *sender {
+            return Err(TxError::NotDeviceOwner { device: device.clone() });
+        }
+        if record.status != DeviceStatus::Active {
+            return Err(TxError::DeviceNotActive { device: device.clone(), status: record.status.name() });
+        }
+        Ok(record)
+    }
+
+    /// Applies an action already checked by `check_action` and paid for.
+    fn apply_action(&mut self, sender: &Address, action: &AccountAction, height: u64) -> Result<(), TxError> {
+        match action {
+            AccountAction::Transfer { to, amount } => {
+                let mut recipient = self.account(to);
+                recipient.balance =
+                    recipient.balance.checked_add(*amount).ok_or(TxError::AmountOverflow { what: "recipient balance" })?;
+                self.accounts.put(*to, recipient);
+            }
+            AccountAction::BurnForCredits { recipient, credits } => {
+                let burned = Amount(self.params.data_credit_price.0.saturating_mul(u128::from(*credits)));
+                let mut info = self.chain_info();
+                info.burned = info.burned.checked_add(burned).ok_or(TxError::AmountOverflow { what: "burned" })?;
+                self.info.put(Singleton, info);
+                let mut account = self.account(recipient);
+                account.credits =
+                    account.credits.checked_add(*credits).ok_or(TxError::AmountOverflow { what: "data credits" })?;
+                self.accounts.put(*recipient, account);
+            }
+            AccountAction::RegisterDevice { device, kind, location, .. } => {
+                let bond = self.params.device_bond;
+                let mut info = self.chain_info();
+                info.bonded = info.bonded.checked_add(bond).ok_or(TxError::AmountOverflow { what: "bonded" })?;
+                self.info.put(Singleton, info);
+                let record = Device {
+                    owner: *sender,
+                    kind: *kind,
+                    location: *location,
+                    bond,
+                    status: DeviceStatus::Active,
+                    registered_at_height: height,
+                    last_heartbeat_window: None,
+                };
+                self.devices.put(device.clone(), record);
+            }
+            AccountAction::AssertLocation { device, location } => {
+                let mut record = self.owned_active_device(sender, device)?;
+                record.location = *location;
+                self.devices.put(device.clone(), record);
+            }
+            AccountAction::TransferDevice { device, new_owner } => {
+                let mut record = self.owned_active_device(sender, device)?;
+                record.owner = *new_owner;
+                self.devices.put(device.clone(), record);
+            }
+            AccountAction::DecommissionDevice { device } => {
+                let mut record = self.owned_active_device(sender, device)?;
+                let release_epoch = self
+                    .epoch_of(height)
+                    .checked_add(self.params.unbonding_epochs)
+                    .ok_or(TxError::AmountOverflow { what: "release epoch" })?;
+                record.status = DeviceStatus::Unbonding { release_epoch };
+                self.unbonding.put((release_epoch, device.clone()), record.bond);
+                self.devices.put(device.clone(), record);
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_heartbeat(&mut self, tx: &HeartbeatTransaction, height: u64, preverified: bool) -> Result<(), TxError> {
+        let device = tx.device.clone();
+        let mut record = self.device(&device).ok_or_else(|| TxError::UnknownDevice { device: device.clone() })?;
+        if record.status != DeviceStatus::Active {
+            return Err(TxError::DeviceNotActive { device, status: record.status.name() });
+        }
+        if !preverified && !tx.verify_signature(&self.params.chain_id) {
+            return Err(TxError::BadSignature);
+        }
+        let referenced_height = self
+            .height_by_block
+            .get(&tx.recent_block)
+            .copied()
+            .ok_or_else(|| TxError::UnknownBlockHash { block: hex::encode(tx.recent_block.as_ref()) })?;
+        let age = height.saturating_sub(referenced_height);
+        let max_age = self.params.heartbeat_max_age_blocks;
+        if age > max_age {
+            return Err(TxError::StaleBlockHash { referenced_height, age, max_age });
+        }
+        let window = height.saturating_sub(1) / self.params.heartbeat_window_blocks;
+        if record.last_heartbeat_window == Some(window) {
+            return Err(TxError::HeartbeatAlreadyInWindow { window });
+        }
+        record.last_heartbeat_window = Some(window);
+        self.devices.put(device.clone(), record);
+        let key = (self.epoch_of(height), device);
+        let units = self.epoch_work.get(&key).copied().unwrap_or(0);
+        self.epoch_work.put(key, units.checked_add(1).ok_or(TxError::AmountOverflow { what: "work units" })?);
+        Ok(())
+    }
+
+    /// Records the block in the heartbeat history and closes the epoch if this is its last block.
+    fn end_block(&mut self, block: &Block, digest: Digest) -> Result<Option<u64>, BlockError> {
+        let height = block.header.height;
+        self.block_by_height.put(height, digest);
+        self.height_by_block.put(digest, height);
+        // Keep twice the allowed age so a too-old reference is reported as stale, not unknown.
+        let retention = self.params.heartbeat_max_age_blocks.saturating_mul(2);
+        if let Some(expired) = height.checked_sub(retention) {
+            if let Some(old) = self.block_by_height.get(&expired).copied() {
+                self.block_by_height.delete(expired);
+                self.height_by_block.delete(old);
+            }
+        }
+
+        let mut info = self.chain_info();
+        info.height = height;
+        info.last_block = digest;
+        info.last_timestamp_ms = block.header.timestamp_ms;
+        self.info.put(Singleton, info);
+
+        if height % self.params.epoch_length_blocks != 0 {
+            return Ok(None);
+        }
+        let epoch = self.epoch_of(height);
+        self.pay_epoch_rewards(epoch)?;
+        self.release_bonds(epoch)?;
+        Ok(Some(epoch))
+    }
+
+    fn pay_epoch_rewards(&mut self, epoch: u64) -> Result<(), BlockError> {
+        let (emission, halvings) = epoch_emission(&self.params, epoch);
+        let pools = split_pools(emission, &self.params.reward_weights_bps)?;
+
+        let mut work: Vec<(DeviceId, Device, u64)> = Vec::new();
+        let mut total_units = [0u64; ResourceKind::COUNT];
+        for key in self.epoch_work.keys() {
+            if key.0 != epoch {
+                return Err(BlockError::Invariant { context: "work recorded for an epoch that is not closing" });
+            }
+            let units = self.epoch_work.get(&key).copied().unwrap_or(0);
+            let device = self.device(&key.1).ok_or(BlockError::Invariant { context: "work for an unknown device" })?;
+            let total = &mut total_units[device.kind.index()];
+            *total = total.checked_add(units).ok_or(BlockError::Arithmetic { context: "kind work units" })?;
+            self.epoch_work.delete(key.clone());
+            work.push((key.1, device, units));
+        }
+
+        let mut paid = Amount::ZERO;
+        for (id, device, units) in &work {
+            let kind = device.kind;
+            let pool = pools[kind.index()];
+            let amount = device_share(pool, *units, total_units[kind.index()])?;
+            let mut owner = self.account(&device.owner);
+            owner.balance = owner.balance.checked_add(amount).ok_or(BlockError::Arithmetic { context: "reward" })?;
+            self.accounts.put(device.owner, owner);
+            paid = paid.checked_add(amount).ok_or(BlockError::Arithmetic { context: "paid" })?;
+            let record = RewardRecord {
+                owner: device.owner,
+                kind,
+                work_units: *units,
+                kind_total_units: total_units[kind.index()],
+                pool,
+                amount,
+            };
+            self.rewards.put((epoch, id.clone()), record);
+        }
+
+        let to_treasury = emission
+            .checked_sub(paid)
+            .ok_or(BlockError::Invariant { context: "rewards exceed the emission" })?;
+        let mut info = self.chain_info();
+        info.minted = info.minted.checked_add(emission).ok_or(BlockError::Arithmetic { context: "minted" })?;
+        info.treasury = info.treasury.checked_add(to_treasury).ok_or(BlockError::Arithmetic { context: "treasury" })?;
+        self.info.put(Singleton, info);
+        let summary = EpochSummary {
+            emission,
+            halvings,
+            pools,
+            total_units,
+            devices_rewarded: work.len() as u64,
+            paid,
+            to_treasury,
+        };
+        self.epochs.put(epoch, summary);
+        Ok(())
+    }
+
+    fn release_bonds(&mut self, epoch: u64) -> Result<(), BlockError> {
+        let due: Vec<(u64, DeviceId)> = self.unbonding.keys().into_iter().take_while(|(e, _)| *e <= epoch).collect();
+        for key in due {
+            let bond = self.unbonding.get(&key).copied().unwrap_or(Amount::ZERO);
+            let mut device = self.device(&key.1).ok_or(BlockError::Invariant { context: "unbonding an unknown device" })?;
+            let mut owner = self.account(&device.owner);
+            owner.balance = owner.balance.checked_add(bond).ok_or(BlockError::Arithmetic { context: "bond return" })?;
+            self.accounts.put(device.owner, owner);
+            let mut info = self.chain_info();
+            info.bonded = info.bonded.checked_sub(bond).ok_or(BlockError::Invariant { context: "bonded below zero" })?;
+            self.info.put(Singleton, info);
+            device.bond = Amount::ZERO;
+            device.status = DeviceStatus::Decommissioned;
+            self.devices.put(key.1.clone(), device);
+            self.unbonding.delete(key);
+        }
+        Ok(())
+    }
+
+    // ---- layers and write-sets -----------------------------------------------------------
+
+    fn commit_transaction(&mut self) {
+        self.info.commit_transaction();
+        self.accounts.commit_transaction();
+        self.devices.commit_transaction();
+        self.epoch_work.commit_transaction();
+        self.rewards.commit_transaction();
+        self.epochs.commit_transaction();
+        self.unbonding.commit_transaction();
+        self.block_by_height.commit_transaction();
+        self.height_by_block.commit_transaction();
+    }
+
+    fn rollback_transaction(&mut self) {
+        self.info.rollback_transaction();
+        self.accounts.rollback_transaction();
+        self.devices.rollback_transaction();
+        self.epoch_work.rollback_transaction();
+        self.rewards.rollback_transaction();
+        self.epochs.rollback_transaction();
+        self.unbonding.rollback_transaction();
+        self.block_by_height.rollback_transaction();
+        self.height_by_block.rollback_transaction();
+    }
+
+    fn rollback_block(&mut self) {
+        self.info.rollback_block();
+        self.accounts.rollback_block();
+        self.devices.rollback_block();
+        self.epoch_work.rollback_block();
+        self.rewards.rollback_block();
+        self.epochs.rollback_block();
+        self.unbonding.rollback_block();
+        self.block_by_height.rollback_block();
+        self.height_by_block.rollback_block();
+    }
+
+    fn finish_block(&mut self) -> Vec<StateWrite> {
+        let mut writes = Vec::new();
+        collect_writes(&mut writes, prefix::CHAIN_INFO, self.info.finish_block());
+        collect_writes(&mut writes, prefix::ACCOUNT, self.accounts.finish_block());
+        collect_writes(&mut writes, prefix::DEVICE, self.devices.finish_block());
+        collect_writes(&mut writes, prefix::EPOCH_WORK, self.epoch_work.finish_block());
+        collect_writes(&mut writes, prefix::REWARD, self.rewards.finish_block());
+        collect_writes(&mut writes, prefix::EPOCH_SUMMARY, self.epochs.finish_block());
+        collect_writes(&mut writes, prefix::UNBONDING, self.unbonding.finish_block());
+        collect_writes(&mut writes, prefix::BLOCK_BY_HEIGHT, self.block_by_height.finish_block());
+        collect_writes(&mut writes, prefix::HEIGHT_BY_BLOCK, self.height_by_block.finish_block());
+        writes.sort_by(|a, b| a.key.cmp(&b.key));
+        writes
+    }
+
+    /// Every committed entry as (key, value) bytes, sorted by key: the genesis write-set, and
+    /// what a full node's authenticated store holds.
+    pub fn entries(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut out = Vec::new();
+        dump(&mut out, prefix::CHAIN_INFO, self.info.committed());
+        dump(&mut out, prefix::ACCOUNT, self.accounts.committed());
+        dump(&mut out, prefix::DEVICE, self.devices.committed());
+        dump(&mut out, prefix::EPOCH_WORK, self.epoch_work.committed());
+        dump(&mut out, prefix::REWARD, self.rewards.committed());
+        dump(&mut out, prefix::EPOCH_SUMMARY, self.epochs.committed());
+        dump(&mut out, prefix::UNBONDING, self.unbonding.committed());
+        dump(&mut out, prefix::BLOCK_BY_HEIGHT, self.block_by_height.committed());
+        dump(&mut out, prefix::HEIGHT_BY_BLOCK, self.height_by_block.committed());
+        out.sort();
+        out
+    }
+
+    /// A digest of the whole committed state (hash of every sorted entry). Cheap enough for
+    /// tests and audits; the node's authenticated root is what goes in headers.
+    pub fn state_digest(&self) -> Digest {
+        let mut buf = Vec::new();
+        for (key, value) in self.entries() {
+            key.write(&mut buf);
+            value.write(&mut buf);
+        }
+        hash(&buf)
+    }
+
+    /// Checks the conservation laws over committed state:
+    /// supply = genesis + minted − burned, and Σ balances + Σ bonds + treasury = supply.
+    pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
+        let info = self.chain_info();
+        let supply = info
+            .total_supply()
+            .ok_or_else(|| InvariantViolation("burned exceeds genesis plus minted".to_string()))?;
+        let mut balances: u128 = 0;
+        for account in self.accounts.committed().values() {
+            balances = balances
+                .checked_add(account.balance.0)
+                .ok_or_else(|| InvariantViolation("sum of balances overflows".to_string()))?;
+        }
+        let mut bonds: u128 = 0;
+        for device in self.devices.committed().values() {
+            bonds = bonds
+                .checked_add(device.bond.0)
+                .ok_or_else(|| InvariantViolation("sum of bonds overflows".to_string()))?;
+        }
+        if bonds != info.bonded.0 {
+            return Err(InvariantViolation(format!("device bonds sum to {bonds}, bonded counter says {}", info.bonded)));
+        }
+        let held = balances
+            .checked_add(bonds)
+            .and_then(|x| x.checked_add(info.treasury.0))
+            .ok_or_else(|| InvariantViolation("holdings overflow".to_string()))?;
+        if held != supply.0 {
+            return Err(InvariantViolation(format!(
+                "balances {balances} + bonds {bonds} + treasury {} = {held}, but supply is {supply}",
+                info.treasury
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn collect_writes<K: Write, V: Encode>(writes: &mut Vec<StateWrite>, table: u8, changes: BTreeMap<K, Option<V>>) {
+    for (key, value) in changes {
+        writes.push(StateWrite { key: prefixed(table, &key), value: value.map(|v| v.encode().to_vec()) });
+    }
+}
+
+fn dump<K: Write, V: Encode>(out: &mut Vec<(Vec<u8>, Vec<u8>)>, table: u8, entries: &BTreeMap<K, V>) {
+    for (key, value) in entries {
+        out.push((prefixed(table, key), value.encode().to_vec()));
+    }
+}
+
+/// Verifies every ed25519 account and heartbeat signature of a block in one batch. `true` means
+/// all are valid; `false` means at least one is not (or there were none), and each is then
+/// checked on its own during execution, so the outcome never depends on the batch.
+fn batch_verify_ed25519(params: &Params, transactions: &[Transaction], seed: &Digest) -> bool {
+    struct Item {
+        namespace: Vec<u8>,
+        payload: Vec<u8>,
+        key: ed25519::PublicKey,
+        signature: ed25519::Signature,
+    }
+    let mut items = Vec::with_capacity(transactions.len());
+    for transaction in transactions {
+        match transaction {
+            Transaction::Account(tx) => items.push(Item {
+                namespace: params.chain_id.namespace(tx.action.domain()),
+                payload: tx.signing_payload(),
+                key: tx.signer.clone(),
+                signature: tx.signature.clone(),
+            }),
+            Transaction::Heartbeat(tx) => {
+                if let (groundwork_primitives::DeviceId::Ed25519(key), DeviceSignature::Ed25519(signature)) =
+                    (&tx.device, &tx.signature)
+                {
+                    items.push(Item {
+                        namespace: params.chain_id.namespace(Domain::Heartbeat),
+                        payload: tx.signing_payload(),
+                        key: key.clone(),
+                        signature: signature.clone(),
+                    });
+                }
+            }
+        }
+    }
+    if items.is_empty() {
+        return false;
+    }
+    let mut rng = rand_chacha::ChaCha20Rng::from_seed(seed.0);
+    ed25519::PublicKey::verify_batch(
+        &mut rng,
+        &items,
+        |_, item| BatchEntry {
+            namespace: &item.namespace,
+            message: &item.payload,
+            public_key: &item.key,
+            signature: &item.signature,
+        },
+        &Sequential,
+    )
+}
+
+/// The address of an account key (re-exported for convenience of callers of this crate).
+pub fn address_of(key: &AccountPublicKey) -> Address {
+    account_address(key)
+}

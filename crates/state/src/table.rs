@@ -1,0 +1,120 @@
+//! A sorted table with two undo layers, so that a failing transaction, or a failing block,
+//! leaves no trace.
+//!
+//! Reads look through the transaction layer, then the block layer, then committed data.
+//! `commit_transaction` folds the transaction layer into the block layer; `finish_block`
+//! folds the block layer into committed data and returns the block's changes, which become
+//! the write-set. Ordered maps only: iteration order is part of consensus.
+
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug)]
+pub(crate) struct Table<K, V> {
+    committed: BTreeMap<K, V>,
+    block: BTreeMap<K, Option<V>>,
+    transaction: BTreeMap<K, Option<V>>,
+}
+
+impl<K: Ord + Clone, V: Clone> Default for Table<K, V> {
+    fn default() -> Self {
+        Self { committed: BTreeMap::new(), block: BTreeMap::new(), transaction: BTreeMap::new() }
+    }
+}
+
+impl<K: Ord + Clone, V: Clone> Table<K, V> {
+    pub fn get(&self, key: &K) -> Option<&V> {
+        if let Some(entry) = self.transaction.get(key) {
+            return entry.as_ref();
+        }
+        if let Some(entry) = self.block.get(key) {
+            return entry.as_ref();
+        }
+        self.committed.get(key)
+    }
+
+    pub fn put(&mut self, key: K, value: V) {
+        self.transaction.insert(key, Some(value));
+    }
+
+    pub fn delete(&mut self, key: K) {
+        self.transaction.insert(key, None);
+    }
+
+    pub fn commit_transaction(&mut self) {
+        let changes = std::mem::take(&mut self.transaction);
+        self.block.extend(changes);
+    }
+
+    pub fn rollback_transaction(&mut self) {
+        self.transaction.clear();
+    }
+
+    pub fn rollback_block(&mut self) {
+        self.transaction.clear();
+        self.block.clear();
+    }
+
+    /// Folds the block layer into committed data; returns the block's net changes in key order.
+    pub fn finish_block(&mut self) -> BTreeMap<K, Option<V>> {
+        debug_assert!(self.transaction.is_empty(), "finish_block with an open transaction");
+        let changes = std::mem::take(&mut self.block);
+        for (key, value) in &changes {
+            match value {
+                Some(v) => self.committed.insert(key.clone(), v.clone()),
+                None => self.committed.remove(key),
+            };
+        }
+        changes
+    }
+
+    /// Every live key, in order, seen through all layers.
+    pub fn keys(&self) -> Vec<K> {
+        let mut keys: Vec<K> = self.committed.keys().cloned().collect();
+        keys.extend(self.block.keys().cloned());
+        keys.extend(self.transaction.keys().cloned());
+        keys.sort();
+        keys.dedup();
+        keys.retain(|k| self.get(k).is_some());
+        keys
+    }
+
+    /// Committed entries in key order (no open layers).
+    pub fn committed(&self) -> &BTreeMap<K, V> {
+        &self.committed
+    }
+
+    /// Inserts straight into committed data; only for building the genesis state.
+    pub fn insert_committed(&mut self, key: K, value: V) {
+        self.committed.insert(key, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_shadow_and_roll_back() {
+        let mut t: Table<u8, u8> = Table::default();
+        t.insert_committed(1, 10);
+        t.put(1, 11);
+        t.put(2, 20);
+        assert_eq!(t.get(&1), Some(&11));
+        t.rollback_transaction();
+        assert_eq!(t.get(&1), Some(&10));
+        assert_eq!(t.get(&2), None);
+        t.delete(1);
+        t.commit_transaction();
+        assert_eq!(t.get(&1), None);
+        t.put(3, 30);
+        t.commit_transaction();
+        assert_eq!(t.keys(), vec![3]);
+        let changes = t.finish_block();
+        assert_eq!(changes.into_iter().collect::<Vec<_>>(), vec![(1, None), (3, Some(30))]);
+        assert_eq!(t.committed().len(), 1);
+        t.put(4, 40);
+        t.commit_transaction();
+        t.rollback_block();
+        assert_eq!(t.get(&4), None);
+    }
+}
