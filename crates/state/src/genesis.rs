@@ -97,6 +97,7 @@ struct GenesisFile {
     token: TokenSection,
     #[serde(default)]
     balances: Vec<BalanceEntry>,
+    #[serde(default)]
     validators: Vec<ValidatorEntry>,
     epochs: EpochSection,
     emission: EmissionSection,

@@ -1,0 +1,175 @@
+//! Fixtures: deterministic keys, a small test genesis, and a harness that builds and executes
+//! blocks the way a proposer would.
+
+use commonware_cryptography::{Signer, ed25519};
+use groundwork_primitives::hash::Digest;
+use groundwork_primitives::keys::account_address;
+use groundwork_primitives::{
+    AccountAction, AccountKey, AccountTransaction, Address, Amount, Block, Cell, ChainId, DeviceKey,
+    HeartbeatTransaction, KeyScheme, ResourceKind, Transaction,
+};
+use groundwork_state::machine::prefix;
+use groundwork_state::{BlockOutcome, Genesis, Params, State, TxError};
+
+pub const FEE: u128 = 10;
+pub const BOND: u128 = 1_000;
+pub const CREDIT_PRICE: u128 = 3;
+pub const START_BALANCE: u128 = 1_000_000;
+
+pub fn account(seed: u64) -> AccountKey {
+    ed25519::PrivateKey::from_seed(seed)
+}
+
+pub fn address(key: &AccountKey) -> Address {
+    account_address(&key.public_key())
+}
+
+pub fn device(scheme: KeyScheme, seed: u64) -> DeviceKey {
+    DeviceKey::from_seed(scheme, seed)
+}
+
+/// A res-12 cell near the given coordinates.
+pub fn cell(lat: f64, lng: f64) -> Cell {
+    Cell::from_lat_lng(lat, lng).unwrap()
+}
+
+pub fn params() -> Params {
+    Params {
+        chain_id: "groundwork-test".parse().unwrap(),
+        token_symbol: "GWT".to_string(),
+        token_decimals: 6,
+        epoch_length_blocks: 4,
+        heartbeat_window_blocks: 2,
+        heartbeat_max_age_blocks: 3,
+        unbonding_epochs: 1,
+        initial_emission_per_epoch: Amount(1_000_003),
+        halving_interval_epochs: 2,
+        // wireless 60%, storage 30%, sensor 10%.
+        reward_weights_bps: [6_000, 3_000, 0, 1_000, 0, 0, 0],
+        transaction_fee: Amount(FEE),
+        device_bond: Amount(BOND),
+        data_credit_price: Amount(CREDIT_PRICE),
+    }
+}
+
+/// Accounts 1..=funded get START_BALANCE each; one validator from seed 1000.
+pub fn genesis_with(params: Params, funded: u64) -> Genesis {
+    let mut balances: Vec<(Address, Amount)> =
+        (1..=funded).map(|seed| (address(&account(seed)), Amount(START_BALANCE))).collect();
+    balances.sort();
+    Genesis {
+        params,
+        genesis_time_ms: 1_700_000_000_000,
+        balances,
+        validators: vec![account(1000).public_key()],
+    }
+}
+
+pub struct Harness {
+    pub state: State,
+    pub chain: ChainId,
+    pub time_ms: u64,
+}
+
+impl Harness {
+    pub fn new(genesis: &Genesis) -> Self {
+        Self { state: State::from_genesis(genesis), chain: genesis.params.chain_id.clone(), time_ms: genesis.genesis_time_ms }
+    }
+
+    pub fn standard() -> Self {
+        Self::new(&genesis_with(params(), 4))
+    }
+
+    /// Builds the next block around `transactions`.
+    pub fn next_block(&mut self, transactions: Vec<Transaction>) -> Block {
+        self.time_ms += 1_000;
+        let header = self.state.next_header(account(1000).public_key(), self.time_ms, Digest::from([0u8; 32]), &transactions);
+        Block { header, transactions }
+    }
+
+    /// Executes a block of `transactions`; the block itself must be valid.
+    pub fn execute(&mut self, transactions: Vec<Transaction>) -> BlockOutcome {
+        let block = self.next_block(transactions);
+        let outcome = self.state.execute(&block).expect("valid block");
+        self.state.check_invariants().expect("invariants hold after every block");
+        outcome
+    }
+
+    pub fn empty_blocks(&mut self, count: u64) {
+        for _ in 0..count {
+            self.execute(Vec::new());
+        }
+    }
+
+    /// Runs empty blocks until the chain is at `height`.
+    pub fn advance_to(&mut self, height: u64) {
+        while self.state.height() < height {
+            self.execute(Vec::new());
+        }
+    }
+
+    /// Executes one transaction in its own block and returns its result.
+    pub fn submit(&mut self, transaction: Transaction) -> Result<(), TxError> {
+        let outcome = self.execute(vec![transaction]);
+        outcome.receipts[0].result.clone()
+    }
+
+    pub fn nonce(&self, key: &AccountKey) -> u64 {
+        self.state.account(&address(key)).nonce
+    }
+
+    pub fn balance(&self, key: &AccountKey) -> u128 {
+        self.state.account(&address(key)).balance.0
+    }
+
+    /// Signs `action` from `key` with its next nonce.
+    pub fn signed(&self, key: &AccountKey, action: AccountAction) -> Transaction {
+        Transaction::Account(AccountTransaction::sign(key, &self.chain, self.nonce(key), action))
+    }
+
+    pub fn transfer(&self, from: &AccountKey, to: Address, amount: u128) -> Transaction {
+        self.signed(from, AccountAction::Transfer { to, amount: Amount(amount) })
+    }
+
+    pub fn register(&self, owner: &AccountKey, device: &DeviceKey, kind: ResourceKind) -> Transaction {
+        let action =
+            AccountAction::register_device(&self.chain, &address(owner), device, kind, cell(52.52, 13.405));
+        self.signed(owner, action)
+    }
+
+    /// A heartbeat naming the block `age` blocks below the current height.
+    pub fn heartbeat(&self, device: &DeviceKey, age: u64) -> Transaction {
+        let height = self.state.height().saturating_sub(age);
+        let block = self.state.recent_block(height).expect("block still in history");
+        Transaction::Heartbeat(HeartbeatTransaction::sign(device, &self.chain, block))
+    }
+
+    /// Every committed entry except the chain-info record and the block-hash history, which
+    /// every block changes.
+    pub fn entries_except_block_bookkeeping(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.state
+            .entries()
+            .into_iter()
+            .filter(|(k, _)| ![prefix::CHAIN_INFO, prefix::BLOCK_BY_HEIGHT, prefix::HEIGHT_BY_BLOCK].contains(&k[0]))
+            .collect()
+    }
+
+    /// Submits a transaction that must fail with `expected`, and checks it changed nothing:
+    /// no account, device, reward or epoch record, and no treasury or supply counter.
+    pub fn assert_rejected(&mut self, transaction: Transaction, expected: TxError) {
+        // An epoch's last block writes reward records; keep the rejection off it.
+        if (self.state.height() + 1) % self.state.params().epoch_length_blocks == 0 {
+            self.execute(Vec::new());
+        }
+        let before = self.entries_except_block_bookkeeping();
+        let info_before = self.state.chain_info();
+        let result = self.submit(transaction);
+        assert_eq!(result, Err(expected));
+        assert_eq!(self.entries_except_block_bookkeeping(), before, "a rejected transaction changed state");
+        let info_after = self.state.chain_info();
+        assert_eq!(info_after.treasury, info_before.treasury);
+        assert_eq!(info_after.minted, info_before.minted);
+        assert_eq!(info_after.burned, info_before.burned);
+        assert_eq!(info_after.bonded, info_before.bonded);
+    }
+}

@@ -1,0 +1,253 @@
+//! Every rejection path: the typed error, and no change to state.
+
+use crate::common::*;
+use commonware_cryptography::Signer;
+use groundwork_primitives::hash::hash;
+use groundwork_primitives::{
+    AccountAction, AccountTransaction, Address, Amount, DeviceSignature, Domain, HeartbeatTransaction, KeyScheme,
+    ResourceKind, Transaction,
+};
+use groundwork_state::TxError;
+
+#[test]
+fn bad_signature_is_rejected() {
+    let mut h = Harness::standard();
+    let (alice, bob) = (account(1), account(2));
+    let Transaction::Account(mut tx) = h.transfer(&alice, address(&bob), 5) else { unreachable!() };
+    tx.signature = bob.sign(b"anything", b"else");
+    h.assert_rejected(Transaction::Account(tx), TxError::BadSignature);
+}
+
+#[test]
+fn signature_for_another_chain_is_rejected() {
+    let mut h = Harness::standard();
+    let (alice, bob) = (account(1), account(2));
+    let other_chain = "groundwork-other".parse().unwrap();
+    let action = AccountAction::Transfer { to: address(&bob), amount: Amount(5) };
+    let tx = AccountTransaction::sign(&alice, &other_chain, 0, action);
+    h.assert_rejected(Transaction::Account(tx), TxError::BadSignature);
+}
+
+#[test]
+fn signature_for_another_message_type_is_rejected() {
+    let mut h = Harness::standard();
+    let (alice, bob) = (account(1), account(2));
+    let Transaction::Account(mut tx) = h.transfer(&alice, address(&bob), 5) else { unreachable!() };
+    // Same payload bytes, signed under the burn-for-credits domain.
+    tx.signature = alice.sign(&h.chain.namespace(Domain::BurnForCredits), &tx.signing_payload());
+    h.assert_rejected(Transaction::Account(tx), TxError::BadSignature);
+}
+
+#[test]
+fn reused_nonce_is_rejected() {
+    let mut h = Harness::standard();
+    let (alice, bob) = (account(1), account(2));
+    let first = h.transfer(&alice, address(&bob), 5);
+    assert_eq!(h.submit(first.clone()), Ok(()));
+    h.assert_rejected(first, TxError::BadNonce { expected: 1, got: 0 });
+}
+
+#[test]
+fn insufficient_balance_is_rejected() {
+    let mut h = Harness::standard();
+    let (alice, bob) = (account(1), account(2));
+    let tx = h.transfer(&alice, address(&bob), START_BALANCE);
+    h.assert_rejected(
+        tx,
+        TxError::InsufficientBalance { needed: Amount(START_BALANCE + FEE), available: Amount(START_BALANCE) },
+    );
+    // A never-funded account cannot even pay the fee.
+    let stranger = account(99);
+    let tx = h.transfer(&stranger, address(&bob), 1);
+    h.assert_rejected(tx, TxError::InsufficientBalance { needed: Amount(1 + FEE), available: Amount(0) });
+}
+
+#[test]
+fn amount_overflow_is_rejected() {
+    let mut h = Harness::standard();
+    let (alice, bob) = (account(1), account(2));
+    let tx = h.transfer(&alice, address(&bob), u128::MAX);
+    h.assert_rejected(tx, TxError::AmountOverflow { what: "amount plus fee" });
+    let tx = h.signed(&alice, AccountAction::BurnForCredits { recipient: address(&bob), credits: u64::MAX });
+    // u64::MAX credits × price 3 fits in u128, but not in the balance.
+    let cost = u128::from(u64::MAX) * CREDIT_PRICE + FEE;
+    h.assert_rejected(tx, TxError::InsufficientBalance { needed: Amount(cost), available: Amount(START_BALANCE) });
+}
+
+#[test]
+fn zero_amounts_are_rejected() {
+    let mut h = Harness::standard();
+    let (alice, bob) = (account(1), account(2));
+    let tx = h.transfer(&alice, address(&bob), 0);
+    h.assert_rejected(tx, TxError::ZeroAmount { what: "transfer amount" });
+    let tx = h.signed(&alice, AccountAction::BurnForCredits { recipient: address(&bob), credits: 0 });
+    h.assert_rejected(tx, TxError::ZeroAmount { what: "credits" });
+}
+
+#[test]
+fn unknown_device_is_rejected() {
+    let mut h = Harness::standard();
+    let alice = account(1);
+    let ghost = device(KeyScheme::Ed25519, 77);
+    let tx = h.signed(&alice, AccountAction::DecommissionDevice { device: ghost.id() });
+    h.assert_rejected(tx, TxError::UnknownDevice { device: ghost.id() });
+    h.empty_blocks(1);
+    let heartbeat = h.heartbeat(&ghost, 1);
+    h.assert_rejected(heartbeat, TxError::UnknownDevice { device: ghost.id() });
+}
+
+#[test]
+fn device_signature_not_by_the_device_key_is_rejected() {
+    let mut h = Harness::standard();
+    let alice = account(1);
+    let real = device(KeyScheme::P256, 1);
+    let impostor = device(KeyScheme::P256, 2);
+    // The impostor key signs the ownership proof for the real device's id.
+    let action = AccountAction::register_device(&h.chain, &address(&alice), &impostor, ResourceKind::Sensor, cell(1.0, 1.0));
+    let AccountAction::RegisterDevice { kind, location, ownership_proof, .. } = action else { unreachable!() };
+    let forged = AccountAction::RegisterDevice { device: real.id(), kind, location, ownership_proof };
+    let tx = h.signed(&alice, forged);
+    h.assert_rejected(tx, TxError::BadDeviceSignature { device: real.id() });
+
+    // A proof made for another owner does not transfer to the signer either.
+    let bob = account(2);
+    let for_bob = AccountAction::register_device(&h.chain, &address(&bob), &real, ResourceKind::Sensor, cell(1.0, 1.0));
+    let tx = h.signed(&alice, for_bob);
+    h.assert_rejected(tx, TxError::BadDeviceSignature { device: real.id() });
+
+    // A heartbeat signed by another key is a bad signature.
+    assert_eq!(h.submit(h.register(&alice, &real, ResourceKind::Sensor)), Ok(()));
+    let Transaction::Heartbeat(mut heartbeat) = h.heartbeat(&real, 1) else { unreachable!() };
+    let payload = heartbeat.signing_payload();
+    heartbeat.signature = impostor.sign(&h.chain.namespace(Domain::Heartbeat), &payload);
+    h.assert_rejected(Transaction::Heartbeat(heartbeat), TxError::BadSignature);
+}
+
+#[test]
+fn duplicate_registration_is_rejected() {
+    let mut h = Harness::standard();
+    let (alice, bob) = (account(1), account(2));
+    let sensor = device(KeyScheme::Ed25519, 5);
+    assert_eq!(h.submit(h.register(&alice, &sensor, ResourceKind::Sensor)), Ok(()));
+    let again = h.register(&alice, &sensor, ResourceKind::Sensor);
+    h.assert_rejected(again, TxError::DeviceAlreadyRegistered { device: sensor.id() });
+    let by_bob = h.register(&bob, &sensor, ResourceKind::Sensor);
+    h.assert_rejected(by_bob, TxError::DeviceAlreadyRegistered { device: sensor.id() });
+}
+
+#[test]
+fn only_the_owner_may_manage_a_device() {
+    let mut h = Harness::standard();
+    let (alice, bob) = (account(1), account(2));
+    let sensor = device(KeyScheme::Ed25519, 5);
+    assert_eq!(h.submit(h.register(&alice, &sensor, ResourceKind::Sensor)), Ok(()));
+    for action in [
+        AccountAction::AssertLocation { device: sensor.id(), location: cell(2.0, 2.0) },
+        AccountAction::TransferDevice { device: sensor.id(), new_owner: address(&bob) },
+        AccountAction::DecommissionDevice { device: sensor.id() },
+    ] {
+        let tx = h.signed(&bob, action);
+        h.assert_rejected(tx, TxError::NotDeviceOwner { device: sensor.id() });
+    }
+}
+
+#[test]
+fn stale_or_unknown_heartbeat_block_is_rejected() {
+    let mut h = Harness::standard();
+    let alice = account(1);
+    let sensor = device(KeyScheme::Ed25519, 5);
+    assert_eq!(h.submit(h.register(&alice, &sensor, ResourceKind::Sensor)), Ok(()));
+    h.advance_to(9);
+    // Height 10 executes it; max age 3, so block 6 (age 4) is stale but still remembered.
+    let stale = h.heartbeat(&sensor, 3);
+    let Transaction::Heartbeat(ref hb) = stale else { unreachable!() };
+    assert_eq!(h.state.recent_block(6), Some(hb.recent_block));
+    h.assert_rejected(stale, TxError::StaleBlockHash { referenced_height: 6, age: 4, max_age: 3 });
+
+    let made_up = hash(b"a block that never was");
+    let tx = Transaction::Heartbeat(HeartbeatTransaction::sign(&sensor, &h.chain, made_up));
+    h.assert_rejected(tx, TxError::UnknownBlockHash { block: hex::encode(made_up.as_ref()) });
+}
+
+#[test]
+fn second_heartbeat_in_one_window_is_rejected() {
+    let mut h = Harness::standard();
+    let alice = account(1);
+    let sensor = device(KeyScheme::Ed25519, 5);
+    assert_eq!(h.submit(h.register(&alice, &sensor, ResourceKind::Sensor)), Ok(()));
+    // Height 2 is window 0 (heights 1-2); height 5 starts window 2.
+    h.advance_to(4);
+    let first = h.heartbeat(&sensor, 1);
+    let second = h.heartbeat(&sensor, 2);
+    let outcome = h.execute(vec![first, second.clone()]);
+    assert_eq!(outcome.receipts[0].result, Ok(()));
+    assert_eq!(outcome.receipts[1].result, Err(TxError::HeartbeatAlreadyInWindow { window: 2 }));
+    assert_eq!(h.state.pending_work(&sensor.id()), 1);
+    // Height 6 is still window 2.
+    let third = h.heartbeat(&sensor, 1);
+    h.assert_rejected(third, TxError::HeartbeatAlreadyInWindow { window: 2 });
+}
+
+#[test]
+fn heartbeat_from_a_decommissioned_device_is_rejected() {
+    let mut h = Harness::standard();
+    let alice = account(1);
+    let sensor = device(KeyScheme::P256, 5);
+    assert_eq!(h.submit(h.register(&alice, &sensor, ResourceKind::Sensor)), Ok(()));
+    let tx = h.signed(&alice, AccountAction::DecommissionDevice { device: sensor.id() });
+    assert_eq!(h.submit(tx), Ok(()));
+    let heartbeat = h.heartbeat(&sensor, 1);
+    h.assert_rejected(heartbeat, TxError::DeviceNotActive { device: sensor.id(), status: "unbonding" });
+    // Once the bond is back the device is decommissioned for good.
+    h.advance_to(12);
+    let heartbeat = h.heartbeat(&sensor, 1);
+    h.assert_rejected(heartbeat, TxError::DeviceNotActive { device: sensor.id(), status: "decommissioned" });
+    let move_it = h.signed(&alice, AccountAction::AssertLocation { device: sensor.id(), location: cell(3.0, 3.0) });
+    h.assert_rejected(move_it, TxError::DeviceNotActive { device: sensor.id(), status: "decommissioned" });
+}
+
+#[test]
+fn a_device_signature_of_the_wrong_scheme_is_rejected() {
+    let mut h = Harness::standard();
+    let alice = account(1);
+    let sensor = device(KeyScheme::Ed25519, 5);
+    assert_eq!(h.submit(h.register(&alice, &sensor, ResourceKind::Sensor)), Ok(()));
+    let Transaction::Heartbeat(mut hb) = h.heartbeat(&sensor, 1) else { unreachable!() };
+    let p256 = device(KeyScheme::P256, 5);
+    let DeviceSignature::P256(sig) = p256.sign(&h.chain.namespace(Domain::Heartbeat), &hb.signing_payload()) else {
+        unreachable!()
+    };
+    hb.signature = DeviceSignature::P256(sig);
+    h.assert_rejected(Transaction::Heartbeat(hb), TxError::BadSignature);
+}
+
+#[test]
+fn mistyped_address_is_rejected_by_its_checksum() {
+    let text = address(&account(1)).to_string();
+    let mut chars: Vec<char> = text.chars().collect();
+    let last = chars.len() - 1;
+    chars[last] = if chars[last] == 'q' { 'p' } else { 'q' };
+    let typo: String = chars.into_iter().collect();
+    assert!(typo.parse::<Address>().is_err());
+    assert_eq!(text.parse::<Address>().unwrap(), address(&account(1)));
+}
+
+#[test]
+fn bad_block_changes_nothing() {
+    use groundwork_state::BlockError;
+    let mut h = Harness::standard();
+    let (alice, bob) = (account(1), account(2));
+    h.empty_blocks(2);
+    let digest = h.state.state_digest();
+    let mut block = h.next_block(vec![h.transfer(&alice, address(&bob), 5)]);
+    block.header.height += 1;
+    assert!(matches!(h.state.execute(&block), Err(BlockError::WrongHeight { .. })));
+    block.header.height -= 1;
+    let good_root = block.header.transactions_root;
+    block.header.transactions_root = hash(b"wrong");
+    assert_eq!(h.state.execute(&block), Err(BlockError::TransactionsRootMismatch));
+    block.header.transactions_root = good_root;
+    block.header.parent = hash(b"elsewhere");
+    assert_eq!(h.state.execute(&block), Err(BlockError::WrongParent));
+    assert_eq!(h.state.state_digest(), digest);
+}
