@@ -88,6 +88,11 @@ pub fn account_key_from_hex(text: &str) -> Result<AccountKey, KeyError> {
     crate::decode_exact::<AccountKey>(&bytes).map_err(|e| invalid(e.to_string()))
 }
 
+/// The public key of an account key.
+pub fn public_key_of(key: &AccountKey) -> AccountPublicKey {
+    key.public_key()
+}
+
 /// A device's private key. Held by the device agent (or a secure element on its behalf).
 #[derive(Clone)]
 pub enum DeviceKey {

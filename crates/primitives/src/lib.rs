@@ -18,6 +18,7 @@ pub mod cell;
 mod codec_macros;
 pub mod domain;
 pub mod hash;
+pub mod keyfile;
 pub mod keys;
 pub mod limits;
 pub mod resource;

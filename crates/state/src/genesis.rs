@@ -381,3 +381,29 @@ impl Genesis {
         out
     }
 }
+
+impl Params {
+    /// Defaults for a local or test network with 1-second blocks: 1-minute epochs so rewards
+    /// flow within the first minute, 6-decimal token, Helium-like data-credit price
+    /// (10 base units = 0.00001 token per credit).
+    pub fn local(chain_id: ChainId) -> Self {
+        const TOKEN: u128 = 1_000_000;
+        Params {
+            chain_id,
+            token_symbol: "GRND".to_string(),
+            token_decimals: 6,
+            epoch_length_blocks: 60,
+            heartbeat_window_blocks: 10,
+            heartbeat_max_age_blocks: 30,
+            unbonding_epochs: 2,
+            initial_emission_per_epoch: Amount(1_000 * TOKEN),
+            // One halving per year of 1-minute epochs.
+            halving_interval_epochs: 525_600,
+            // wireless, storage, compute, sensor, energy, ev_charger, vehicle
+            reward_weights_bps: [3_000, 1_500, 1_500, 1_000, 1_000, 1_000, 1_000],
+            transaction_fee: Amount(TOKEN / 1_000),
+            device_bond: Amount(10 * TOKEN),
+            data_credit_price: Amount(10),
+        }
+    }
+}
