@@ -3,7 +3,9 @@
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use groundwork_primitives::hash::digest_hex;
-use groundwork_primitives::keyfile::{ROLE_ACCOUNT, ROLE_VALIDATOR, key_address, read_key_file, write_key_file};
+use groundwork_primitives::keyfile::{
+    ROLE_ACCOUNT, ROLE_VALIDATOR, key_address, read_key_file, write_key_file,
+};
 use groundwork_primitives::{AccountKey, Amount, ChainId, decode_exact};
 use groundwork_state::{Genesis, Params};
 use std::fs;
@@ -60,7 +62,8 @@ pub fn run(command: GenesisCommand) -> Result<()> {
 
 fn random_key() -> Result<AccountKey> {
     let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness from the operating system: {e}"))?;
+    getrandom::fill(&mut seed)
+        .map_err(|e| anyhow::anyhow!("no randomness from the operating system: {e}"))?;
     decode_exact::<AccountKey>(&seed).context("building a key from random bytes")
 }
 
@@ -77,9 +80,15 @@ fn write_secret(path: &Path, text: &str) -> Result<()> {
 
 fn new(args: NewArgs) -> Result<()> {
     if args.validators == 0 || args.validators > 128 {
-        bail!("--validators must be between 1 and 128, got {}", args.validators);
+        bail!(
+            "--validators must be between 1 and 128, got {}",
+            args.validators
+        );
     }
-    let chain_id: ChainId = args.chain_id.parse().map_err(|e| anyhow::anyhow!("--chain-id: {e}"))?;
+    let chain_id: ChainId = args
+        .chain_id
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--chain-id: {e}"))?;
     let mut params = Params::local(chain_id);
     if let Some(length) = args.epoch_length_blocks {
         params.epoch_length_blocks = length;
@@ -93,11 +102,16 @@ fn new(args: NewArgs) -> Result<()> {
 
     let genesis_path = args.out.join("genesis.toml");
     if genesis_path.exists() && !args.force {
-        bail!("{} already exists; pass --force to overwrite it", genesis_path.display());
+        bail!(
+            "{} already exists; pass --force to overwrite it",
+            genesis_path.display()
+        );
     }
     fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
 
-    let validator_keys: Vec<AccountKey> = (0..args.validators).map(|_| random_key()).collect::<Result<_>>()?;
+    let validator_keys: Vec<AccountKey> = (0..args.validators)
+        .map(|_| random_key())
+        .collect::<Result<_>>()?;
     let account_key = random_key()?;
     let genesis_time_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -107,22 +121,42 @@ fn new(args: NewArgs) -> Result<()> {
         params,
         genesis_time_ms,
         balances: vec![(key_address(&account_key), balance)],
-        validators: validator_keys.iter().map(groundwork_primitives::keys::public_key_of).collect(),
+        validators: validator_keys
+            .iter()
+            .map(groundwork_primitives::keys::public_key_of)
+            .collect(),
     };
     let text = genesis.to_toml();
     // What we write must be what we read: validate through the same parser nodes use.
     let reloaded = Genesis::from_toml(&text).context("the generated genesis does not validate")?;
 
     for (index, key) in validator_keys.iter().enumerate() {
-        write_secret(&args.out.join(format!("validator-{index}.key")), &write_key_file(key, ROLE_VALIDATOR))?;
+        write_secret(
+            &args.out.join(format!("validator-{index}.key")),
+            &write_key_file(key, ROLE_VALIDATOR),
+        )?;
     }
-    write_secret(&args.out.join("account.key"), &write_key_file(&account_key, ROLE_ACCOUNT))?;
-    fs::write(&genesis_path, &text).with_context(|| format!("writing {}", genesis_path.display()))?;
+    write_secret(
+        &args.out.join("account.key"),
+        &write_key_file(&account_key, ROLE_ACCOUNT),
+    )?;
+    fs::write(&genesis_path, &text)
+        .with_context(|| format!("writing {}", genesis_path.display()))?;
 
     let p = &reloaded.params;
-    println!("Wrote genesis for chain {} to {}", p.chain_id, args.out.display());
-    println!("  genesis.toml      digest {}", digest_hex(&reloaded.digest()));
-    println!("  validator-*.key   {} validator key(s) (keep secret)", reloaded.validators.len());
+    println!(
+        "Wrote genesis for chain {} to {}",
+        p.chain_id,
+        args.out.display()
+    );
+    println!(
+        "  genesis.toml      digest {}",
+        digest_hex(&reloaded.digest())
+    );
+    println!(
+        "  validator-*.key   {} validator key(s) (keep secret)",
+        reloaded.validators.len()
+    );
     println!(
         "  account.key       funded account {} with {} {} (keep secret)",
         key_address(&account_key),
@@ -134,12 +168,16 @@ fn new(args: NewArgs) -> Result<()> {
 
 fn check(file: &Path) -> Result<()> {
     let text = fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let genesis = Genesis::from_toml(&text).with_context(|| format!("{} is not a valid genesis", file.display()))?;
+    let genesis = Genesis::from_toml(&text)
+        .with_context(|| format!("{} is not a valid genesis", file.display()))?;
     let p = &genesis.params;
     println!("{} is a valid genesis", file.display());
     println!("  chain id          {}", p.chain_id);
     println!("  digest            {}", digest_hex(&genesis.digest()));
-    println!("  token             {} ({} decimals)", p.token_symbol, p.token_decimals);
+    println!(
+        "  token             {} ({} decimals)",
+        p.token_symbol, p.token_decimals
+    );
     println!(
         "  supply            {} {} in {} account(s)",
         genesis.total_supply().to_decimal_string(p.token_decimals),
@@ -150,7 +188,8 @@ fn check(file: &Path) -> Result<()> {
     println!(
         "  epochs            {} blocks; emission {} {} per epoch, halving every {} epochs",
         p.epoch_length_blocks,
-        p.initial_emission_per_epoch.to_decimal_string(p.token_decimals),
+        p.initial_emission_per_epoch
+            .to_decimal_string(p.token_decimals),
         p.token_symbol,
         p.halving_interval_epochs
     );
@@ -161,17 +200,26 @@ fn check(file: &Path) -> Result<()> {
             if path.extension().and_then(|e| e.to_str()) != Some("key") {
                 continue;
             }
-            let key_text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-            let key = read_key_file(&key_text).with_context(|| format!("{} is not a valid key file", path.display()))?;
+            let key_text =
+                fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            let key = read_key_file(&key_text)
+                .with_context(|| format!("{} is not a valid key file", path.display()))?;
             let public = groundwork_primitives::keys::public_key_of(&key);
             let role = if genesis.validators.contains(&public) {
                 "validator"
-            } else if genesis.balances.iter().any(|(a, _)| *a == key_address(&key)) {
+            } else if genesis
+                .balances
+                .iter()
+                .any(|(a, _)| *a == key_address(&key))
+            {
                 "funded account"
             } else {
                 "not in this genesis"
             };
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             println!("  {name:<17} {role}");
         }
     }

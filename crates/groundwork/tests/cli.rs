@@ -13,41 +13,76 @@ fn groundwork() -> Command {
 fn genesis_new_writes_files_that_load_back_and_validate() {
     let dir = tempfile::tempdir().unwrap();
     let out = groundwork()
-        .args(["genesis", "new", "--validators", "4", "--chain-id", "groundwork-cli", "--out"])
+        .args([
+            "genesis",
+            "new",
+            "--validators",
+            "4",
+            "--chain-id",
+            "groundwork-cli",
+            "--out",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let text = std::fs::read_to_string(dir.path().join("genesis.toml")).unwrap();
     let genesis = Genesis::from_toml(&text).unwrap();
     assert_eq!(genesis.params.chain_id.as_str(), "groundwork-cli");
     assert_eq!(genesis.validators.len(), 4);
     for index in 0..4 {
-        let key_text = std::fs::read_to_string(dir.path().join(format!("validator-{index}.key"))).unwrap();
+        let key_text =
+            std::fs::read_to_string(dir.path().join(format!("validator-{index}.key"))).unwrap();
         let key = read_key_file(&key_text).unwrap();
         assert_eq!(genesis.validators[index], public_key_of(&key));
     }
-    let account = read_key_file(&std::fs::read_to_string(dir.path().join("account.key")).unwrap()).unwrap();
+    let account =
+        read_key_file(&std::fs::read_to_string(dir.path().join("account.key")).unwrap()).unwrap();
     let state = State::from_genesis(&genesis);
-    assert_eq!(state.account(&key_address(&account)).balance.0, 1_000_000 * 1_000_000);
+    assert_eq!(
+        state.account(&key_address(&account)).balance.0,
+        1_000_000 * 1_000_000
+    );
     state.check_invariants().unwrap();
 
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("account.key")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("account.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 
-    let check = groundwork().args(["genesis", "check"]).arg(dir.path().join("genesis.toml")).output().unwrap();
+    let check = groundwork()
+        .args(["genesis", "check"])
+        .arg(dir.path().join("genesis.toml"))
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&check.stdout);
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
     assert!(stdout.contains("validators        4"), "{stdout}");
-    assert!(stdout.contains("account.key       funded account"), "{stdout}");
+    assert!(
+        stdout.contains("account.key       funded account"),
+        "{stdout}"
+    );
 
     // A second run refuses to overwrite.
-    let again = groundwork().args(["genesis", "new", "--out"]).arg(dir.path()).output().unwrap();
+    let again = groundwork()
+        .args(["genesis", "new", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
 }
@@ -55,12 +90,22 @@ fn genesis_new_writes_files_that_load_back_and_validate() {
 #[test]
 fn genesis_check_names_the_bad_field() {
     let dir = tempfile::tempdir().unwrap();
-    let made = groundwork().args(["genesis", "new", "--out"]).arg(dir.path()).output().unwrap();
+    let made = groundwork()
+        .args(["genesis", "new", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert!(made.status.success());
     let path = dir.path().join("genesis.toml");
-    let text = std::fs::read_to_string(&path).unwrap().replace("length_blocks = 60", "length_blocks = 0");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("length_blocks = 60", "length_blocks = 0");
     std::fs::write(&path, text).unwrap();
-    let out = groundwork().args(["genesis", "check"]).arg(&path).output().unwrap();
+    let out = groundwork()
+        .args(["genesis", "check"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("epochs.length_blocks"), "{stderr}");
@@ -74,7 +119,12 @@ fn bad_arguments_are_refused_with_a_reason() {
         (vec!["--chain-id", "Bad Id"], "--chain-id"),
         (vec!["--account-balance", "1.2.3"], "--account-balance"),
     ] {
-        let out = groundwork().args(["genesis", "new", "--out"]).arg(dir.path()).args(&args).output().unwrap();
+        let out = groundwork()
+            .args(["genesis", "new", "--out"])
+            .arg(dir.path())
+            .args(&args)
+            .output()
+            .unwrap();
         assert!(!out.status.success());
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(expected), "{stderr}");

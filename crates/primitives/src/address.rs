@@ -109,7 +109,6 @@ impl Read for Address {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,10 +130,15 @@ mod tests {
         let i = 10;
         chars[i] = if chars[i] == 'q' { 'p' } else { 'q' };
         let typo: String = chars.into_iter().collect();
-        assert!(matches!(typo.parse::<Address>(), Err(AddressError::Malformed { .. })));
+        assert!(matches!(
+            typo.parse::<Address>(),
+            Err(AddressError::Malformed { .. })
+        ));
         // Swapping two adjacent distinct characters is caught too.
         let mut chars: Vec<char> = text.chars().collect();
-        let j = (4..chars.len() - 1).find(|&j| chars[j] != chars[j + 1]).unwrap();
+        let j = (4..chars.len() - 1)
+            .find(|&j| chars[j] != chars[j + 1])
+            .unwrap();
         chars.swap(j, j + 1);
         let swapped: String = chars.into_iter().collect();
         assert!(swapped.parse::<Address>().is_err());
@@ -144,12 +148,21 @@ mod tests {
     fn other_prefix_and_lengths_are_rejected() {
         let hrp = Hrp::parse("xx").unwrap();
         let other = bech32::encode::<Bech32m>(hrp, &[0u8; 20]).unwrap();
-        assert!(matches!(other.parse::<Address>(), Err(AddressError::WrongPrefix { .. })));
+        assert!(matches!(
+            other.parse::<Address>(),
+            Err(AddressError::WrongPrefix { .. })
+        ));
         let hrp = Hrp::parse("gw").unwrap();
         let short = bech32::encode::<Bech32m>(hrp, &[0u8; 19]).unwrap();
-        assert!(matches!(short.parse::<Address>(), Err(AddressError::WrongLength { found: 19, .. })));
+        assert!(matches!(
+            short.parse::<Address>(),
+            Err(AddressError::WrongLength { found: 19, .. })
+        ));
         let legacy = bech32::encode::<bech32::Bech32>(hrp, &[0u8; 20]).unwrap();
-        assert!(matches!(legacy.parse::<Address>(), Err(AddressError::Malformed { .. })));
+        assert!(matches!(
+            legacy.parse::<Address>(),
+            Err(AddressError::Malformed { .. })
+        ));
         assert!("".parse::<Address>().is_err());
     }
 }

@@ -49,22 +49,34 @@ impl Amount {
 
     /// Parses `12.5` (at most `decimals` fractional digits) into base units.
     pub fn parse_decimal(text: &str, decimals: u8) -> Result<Amount, AmountError> {
-        let malformed = || AmountError::Malformed { text: text.to_string() };
+        let malformed = || AmountError::Malformed {
+            text: text.to_string(),
+        };
         let (whole, fraction) = match text.split_once('.') {
             Some((w, f)) => (w, f),
             None => (text, ""),
         };
         let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if whole.is_empty() && fraction.is_empty() || !all_digits(whole) || !all_digits(fraction)
-        {
+        if whole.is_empty() && fraction.is_empty() || !all_digits(whole) || !all_digits(fraction) {
             return Err(malformed());
         }
         if fraction.len() > usize::from(decimals) {
-            return Err(AmountError::TooPrecise { text: text.to_string(), decimals });
+            return Err(AmountError::TooPrecise {
+                text: text.to_string(),
+                decimals,
+            });
         }
-        let too_large = || AmountError::TooLarge { text: text.to_string() };
-        let scale = 10u128.checked_pow(u32::from(decimals)).ok_or_else(too_large)?;
-        let whole_units: u128 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| too_large())? };
+        let too_large = || AmountError::TooLarge {
+            text: text.to_string(),
+        };
+        let scale = 10u128
+            .checked_pow(u32::from(decimals))
+            .ok_or_else(too_large)?;
+        let whole_units: u128 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| too_large())?
+        };
         let mut fraction_units: u128 = 0;
         for (i, b) in fraction.bytes().enumerate() {
             let digit = u128::from(b - b'0');
@@ -124,10 +136,22 @@ mod tests {
 
     #[test]
     fn bad_decimal_text_is_refused_by_reason() {
-        assert!(matches!(Amount::parse_decimal("1.2.3", 6), Err(AmountError::Malformed { .. })));
-        assert!(matches!(Amount::parse_decimal("-1", 6), Err(AmountError::Malformed { .. })));
-        assert!(matches!(Amount::parse_decimal("", 6), Err(AmountError::Malformed { .. })));
-        assert!(matches!(Amount::parse_decimal("1.0000001", 6), Err(AmountError::TooPrecise { .. })));
+        assert!(matches!(
+            Amount::parse_decimal("1.2.3", 6),
+            Err(AmountError::Malformed { .. })
+        ));
+        assert!(matches!(
+            Amount::parse_decimal("-1", 6),
+            Err(AmountError::Malformed { .. })
+        ));
+        assert!(matches!(
+            Amount::parse_decimal("", 6),
+            Err(AmountError::Malformed { .. })
+        ));
+        assert!(matches!(
+            Amount::parse_decimal("1.0000001", 6),
+            Err(AmountError::TooPrecise { .. })
+        ));
         assert!(matches!(
             Amount::parse_decimal("999999999999999999999999999999999999999", 6),
             Err(AmountError::TooLarge { .. })

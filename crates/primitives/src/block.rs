@@ -24,7 +24,14 @@ pub struct BlockHeader {
     pub transactions_root: Digest,
 }
 
-crate::impl_struct_codec!(BlockHeader { parent, height, timestamp_ms, proposer, state_root, transactions_root });
+crate::impl_struct_codec!(BlockHeader {
+    parent,
+    height,
+    timestamp_ms,
+    proposer,
+    state_root,
+    transactions_root
+});
 
 impl BlockHeader {
     /// The block id: SHA-256 of the encoded header.
@@ -79,6 +86,9 @@ impl Read for Block {
         let header = BlockHeader::read_cfg(buf, &())?;
         let range: RangeCfg<usize> = (0..=MAX_TRANSACTIONS_PER_BLOCK).into();
         let transactions = Vec::<Transaction>::read_cfg(buf, &(range, ()))?;
-        Ok(Self { header, transactions })
+        Ok(Self {
+            header,
+            transactions,
+        })
     }
 }

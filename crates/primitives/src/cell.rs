@@ -12,11 +12,15 @@ pub const LOCATION_RESOLUTION: u8 = 12;
 /// Why a value is not an acceptable location cell.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CellError {
-    #[error("invalid H3 cell {text:?}: expected a hex index like 8c2a1072b59ffff or its decimal form")]
+    #[error(
+        "invalid H3 cell {text:?}: expected a hex index like 8c2a1072b59ffff or its decimal form"
+    )]
     Malformed { text: String },
     #[error("{raw:#x} is not a valid H3 cell index")]
     NotACell { raw: u64 },
-    #[error("H3 cell {raw:#x} has resolution {found}, locations must be resolution {LOCATION_RESOLUTION}")]
+    #[error(
+        "H3 cell {raw:#x} has resolution {found}, locations must be resolution {LOCATION_RESOLUTION}"
+    )]
     WrongResolution { raw: u64, found: u8 },
     #[error("latitude {lat} / longitude {lng} is not a place on Earth")]
     BadCoordinates { lat: f64, lng: f64 },
@@ -40,7 +44,8 @@ impl Cell {
     /// The cell containing a latitude/longitude in degrees. Used by clients and simulators to
     /// pick a cell; the state machine itself never touches floating point.
     pub fn from_lat_lng(lat: f64, lng: f64) -> Result<Self, CellError> {
-        let point = h3o::LatLng::new(lat, lng).map_err(|_| CellError::BadCoordinates { lat, lng })?;
+        let point =
+            h3o::LatLng::new(lat, lng).map_err(|_| CellError::BadCoordinates { lat, lng })?;
         Ok(Self(point.to_cell(Resolution::Twelve)))
     }
 
@@ -73,7 +78,9 @@ impl FromStr for Cell {
     /// A string of only decimal digits that is 18+ characters long is read as decimal, since
     /// every res-12 index in hex is 15 characters.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let malformed = || CellError::Malformed { text: text.to_string() };
+        let malformed = || CellError::Malformed {
+            text: text.to_string(),
+        };
         let trimmed = text.trim();
         let raw = if let Some(hex) = trimmed.strip_prefix("0x") {
             u64::from_str_radix(hex, 16).map_err(|_| malformed())?
@@ -116,8 +123,17 @@ mod tests {
         assert_eq!(cell.raw().to_string().parse::<Cell>(), Ok(cell));
         assert_eq!(format!("0x{cell}").parse::<Cell>(), Ok(cell));
         let parent = u64::from(cell.index().parent(Resolution::Eleven).unwrap());
-        assert_eq!(Cell::new(parent), Err(CellError::WrongResolution { raw: parent, found: 11 }));
+        assert_eq!(
+            Cell::new(parent),
+            Err(CellError::WrongResolution {
+                raw: parent,
+                found: 11
+            })
+        );
         assert_eq!(Cell::new(0), Err(CellError::NotACell { raw: 0 }));
-        assert!(matches!("zz".parse::<Cell>(), Err(CellError::Malformed { .. })));
+        assert!(matches!(
+            "zz".parse::<Cell>(),
+            Err(CellError::Malformed { .. })
+        ));
     }
 }

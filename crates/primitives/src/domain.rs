@@ -53,7 +53,9 @@ impl Domain {
 /// Why a text is not a chain id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChainIdError {
-    #[error("invalid chain id {text:?}: use 1 to {MAX_CHAIN_ID_LENGTH} characters from a-z, 0-9 and '-'")]
+    #[error(
+        "invalid chain id {text:?}: use 1 to {MAX_CHAIN_ID_LENGTH} characters from a-z, 0-9 and '-'"
+    )]
     Invalid { text: String },
 }
 
@@ -77,9 +79,13 @@ impl FromStr for ChainId {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let ok = !text.is_empty()
             && text.len() <= MAX_CHAIN_ID_LENGTH
-            && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !ok {
-            return Err(ChainIdError::Invalid { text: text.to_string() });
+            return Err(ChainIdError::Invalid {
+                text: text.to_string(),
+            });
         }
         Ok(Self(text.to_string()))
     }
@@ -114,8 +120,10 @@ impl Read for ChainId {
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
         let range: RangeCfg<usize> = (1..=MAX_CHAIN_ID_LENGTH).into();
         let bytes = Vec::<u8>::read_cfg(buf, &(range, ()))?;
-        let text = String::from_utf8(bytes).map_err(|_| CodecError::Invalid("ChainId", "not UTF-8"))?;
-        text.parse().map_err(|_| CodecError::Invalid("ChainId", "bad characters"))
+        let text =
+            String::from_utf8(bytes).map_err(|_| CodecError::Invalid("ChainId", "not UTF-8"))?;
+        text.parse()
+            .map_err(|_| CodecError::Invalid("ChainId", "bad characters"))
     }
 }
 

@@ -4,8 +4,8 @@
 //! It is not encrypted: anyone who can read the file controls the key. It is meant for local
 //! and test networks; an encrypted keystore for real funds is a separate format.
 
-use crate::keys::{AccountKey, account_address, account_key_from_hex};
 use crate::Address;
+use crate::keys::{AccountKey, account_address, account_key_from_hex};
 use commonware_codec::Encode;
 use commonware_cryptography::Signer;
 
@@ -50,8 +50,13 @@ pub fn read_key_file(text: &str) -> Result<AccountKey, KeyFileError> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let syntax = |reason: &str| KeyFileError::Syntax { line: index + 1, reason: reason.to_string() };
-        let (name, value) = line.split_once('=').ok_or_else(|| syntax("expected name = \"value\""))?;
+        let syntax = |reason: &str| KeyFileError::Syntax {
+            line: index + 1,
+            reason: reason.to_string(),
+        };
+        let (name, value) = line
+            .split_once('=')
+            .ok_or_else(|| syntax("expected name = \"value\""))?;
         let value = value.trim();
         let value = value
             .strip_prefix('"')
@@ -69,12 +74,14 @@ pub fn read_key_file(text: &str) -> Result<AccountKey, KeyFileError> {
     if scheme != "ed25519" {
         return Err(KeyFileError::Scheme { found: scheme });
     }
-    let secret = secret.ok_or(KeyFileError::Missing { field: "secret_key" })?;
-    let key = account_key_from_hex(&secret).map_err(|e| KeyFileError::Secret { reason: e.to_string() })?;
-    if let Some(public) = public {
-        if public != hex::encode(key.public_key().as_ref()) {
-            return Err(KeyFileError::Mismatch);
-        }
+    let secret = secret.ok_or(KeyFileError::Missing {
+        field: "secret_key",
+    })?;
+    let key = account_key_from_hex(&secret).map_err(|e| KeyFileError::Secret {
+        reason: e.to_string(),
+    })?;
+    if public.is_some_and(|public| public != hex::encode(key.public_key().as_ref())) {
+        return Err(KeyFileError::Mismatch);
     }
     Ok(key)
 }
@@ -97,8 +104,17 @@ mod tests {
         let other = hex::encode(AccountKey::from_seed(4).public_key().as_ref());
         let tampered = text.replace(&hex::encode(key.public_key().as_ref()), &other);
         assert_eq!(read_key_file(&tampered).err(), Some(KeyFileError::Mismatch));
-        assert!(matches!(read_key_file("scheme = \"p256\"\n"), Err(KeyFileError::Scheme { .. })));
-        assert!(matches!(read_key_file("scheme = ed25519\n"), Err(KeyFileError::Syntax { line: 1, .. })));
-        assert!(matches!(read_key_file(""), Err(KeyFileError::Missing { field: "scheme" })));
+        assert!(matches!(
+            read_key_file("scheme = \"p256\"\n"),
+            Err(KeyFileError::Scheme { .. })
+        ));
+        assert!(matches!(
+            read_key_file("scheme = ed25519\n"),
+            Err(KeyFileError::Syntax { line: 1, .. })
+        ));
+        assert!(matches!(
+            read_key_file(""),
+            Err(KeyFileError::Missing { field: "scheme" })
+        ));
     }
 }

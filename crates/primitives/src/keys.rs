@@ -52,7 +52,9 @@ impl FromStr for KeyScheme {
         match text {
             "ed25519" => Ok(KeyScheme::Ed25519),
             "p256" | "secp256r1" | "P-256" => Ok(KeyScheme::P256),
-            _ => Err(KeyError::UnknownScheme { text: text.to_string() }),
+            _ => Err(KeyError::UnknownScheme {
+                text: text.to_string(),
+            }),
         }
     }
 }
@@ -73,17 +75,27 @@ pub fn account_address(public_key: &AccountPublicKey) -> Address {
 
 /// Parses an ed25519 public key from 64 hex characters.
 pub fn account_public_key_from_hex(text: &str) -> Result<AccountPublicKey, KeyError> {
-    let invalid = |reason: String| KeyError::Invalid { what: "ed25519 public key", reason };
+    let invalid = |reason: String| KeyError::Invalid {
+        what: "ed25519 public key",
+        reason,
+    };
     let bytes = hex::decode(text).map_err(|e| invalid(e.to_string()))?;
     crate::decode_exact::<AccountPublicKey>(&bytes).map_err(|e| invalid(e.to_string()))
 }
 
 /// Parses an ed25519 private key (its 32-byte seed) from 64 hex characters.
 pub fn account_key_from_hex(text: &str) -> Result<AccountKey, KeyError> {
-    let invalid = |reason: String| KeyError::Invalid { what: "ed25519 private key", reason };
+    let invalid = |reason: String| KeyError::Invalid {
+        what: "ed25519 private key",
+        reason,
+    };
     let bytes = hex::decode(text.trim()).map_err(|e| invalid(e.to_string()))?;
     if bytes.len() != AccountKey::SIZE {
-        return Err(invalid(format!("{} bytes, expected {}", bytes.len(), AccountKey::SIZE)));
+        return Err(invalid(format!(
+            "{} bytes, expected {}",
+            bytes.len(),
+            AccountKey::SIZE
+        )));
     }
     crate::decode_exact::<AccountKey>(&bytes).map_err(|e| invalid(e.to_string()))
 }
@@ -149,8 +161,12 @@ impl DeviceId {
     /// Checks a device signature. A signature of the other scheme never verifies.
     pub fn verify(&self, namespace: &[u8], message: &[u8], signature: &DeviceSignature) -> bool {
         match (self, signature) {
-            (DeviceId::Ed25519(key), DeviceSignature::Ed25519(sig)) => key.verify(namespace, message, sig),
-            (DeviceId::P256(key), DeviceSignature::P256(sig)) => key.verify(namespace, message, sig),
+            (DeviceId::Ed25519(key), DeviceSignature::Ed25519(sig)) => {
+                key.verify(namespace, message, sig)
+            }
+            (DeviceId::P256(key), DeviceSignature::P256(sig)) => {
+                key.verify(namespace, message, sig)
+            }
             _ => false,
         }
     }
@@ -175,10 +191,15 @@ impl fmt::Debug for DeviceId {
 impl FromStr for DeviceId {
     type Err = KeyError;
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let invalid = |reason: String| KeyError::Invalid { what: "device id", reason };
+        let invalid = |reason: String| KeyError::Invalid {
+            what: "device id",
+            reason,
+        };
         let (hrp, data) = bech32::decode(text).map_err(|e| invalid(e.to_string()))?;
         if hrp.to_lowercase() != DEVICE_ID_PREFIX {
-            return Err(invalid(format!("prefix {hrp:?} is not {DEVICE_ID_PREFIX:?}")));
+            return Err(invalid(format!(
+                "prefix {hrp:?} is not {DEVICE_ID_PREFIX:?}"
+            )));
         }
         let id = DeviceId::decode_bytes(&data).map_err(|e| invalid(e.to_string()))?;
         if id.to_string() != text.to_ascii_lowercase() {
@@ -270,7 +291,9 @@ impl Read for DeviceSignature {
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
         let tag = u8::read(buf)?;
         match KeyScheme::from_tag(tag) {
-            Some(KeyScheme::Ed25519) => Ok(DeviceSignature::Ed25519(ed25519::Signature::read(buf)?)),
+            Some(KeyScheme::Ed25519) => {
+                Ok(DeviceSignature::Ed25519(ed25519::Signature::read(buf)?))
+            }
             Some(KeyScheme::P256) => Ok(DeviceSignature::P256(p256::Signature::read(buf)?)),
             None => Err(CodecError::InvalidEnum(tag)),
         }

@@ -10,6 +10,7 @@
 //! Stability: ALPHA (wire formats may still change between releases).
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod address;
 pub mod amount;
@@ -31,8 +32,8 @@ pub use cell::{Cell, CellError, LOCATION_RESOLUTION};
 pub use domain::{ChainId, ChainIdError, Domain};
 pub use hash::{Digest, hash, hash_parts};
 pub use keys::{
-    AccountKey, AccountPublicKey, AccountSignature, DeviceId, DeviceKey, DeviceSignature,
-    KeyError, KeyScheme,
+    AccountKey, AccountPublicKey, AccountSignature, DeviceId, DeviceKey, DeviceSignature, KeyError,
+    KeyScheme,
 };
 pub use resource::ResourceKind;
 pub use transaction::{AccountAction, AccountTransaction, HeartbeatTransaction, Transaction};

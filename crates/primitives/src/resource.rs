@@ -59,7 +59,9 @@ impl fmt::Display for ResourceKind {
 
 /// An unknown resource kind name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown resource kind {0:?}: expected one of wireless, storage, compute, sensor, energy, ev_charger, vehicle")]
+#[error(
+    "unknown resource kind {0:?}: expected one of wireless, storage, compute, sensor, energy, ev_charger, vehicle"
+)]
 pub struct UnknownResourceKind(pub String);
 
 impl FromStr for ResourceKind {

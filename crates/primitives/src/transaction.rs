@@ -29,11 +29,19 @@ pub enum AccountAction {
     BurnForCredits { recipient: Address, credits: u64 },
     /// Register a device. `ownership_proof` is the device key's signature over the owner's
     /// address (domain [`Domain::DeviceOwnership`]): proof the owner holds the device.
-    RegisterDevice { device: DeviceId, kind: ResourceKind, location: Cell, ownership_proof: DeviceSignature },
+    RegisterDevice {
+        device: DeviceId,
+        kind: ResourceKind,
+        location: Cell,
+        ownership_proof: DeviceSignature,
+    },
     /// Move a device to a new asserted location.
     AssertLocation { device: DeviceId, location: Cell },
     /// Hand a device to a new owner.
-    TransferDevice { device: DeviceId, new_owner: Address },
+    TransferDevice {
+        device: DeviceId,
+        new_owner: Address,
+    },
     /// Retire a device; its bond is returned after the unbonding period.
     DecommissionDevice { device: DeviceId },
 }
@@ -59,9 +67,16 @@ impl AccountAction {
         kind: ResourceKind,
         location: Cell,
     ) -> Self {
-        let ownership_proof =
-            device_key.sign(&chain.namespace(Domain::DeviceOwnership), &device_ownership_message(owner));
-        AccountAction::RegisterDevice { device: device_key.id(), kind, location, ownership_proof }
+        let ownership_proof = device_key.sign(
+            &chain.namespace(Domain::DeviceOwnership),
+            &device_ownership_message(owner),
+        );
+        AccountAction::RegisterDevice {
+            device: device_key.id(),
+            kind,
+            location,
+            ownership_proof,
+        }
     }
 
     fn tag(&self) -> u8 {
@@ -93,7 +108,12 @@ impl Write for AccountAction {
                 recipient.write(buf);
                 credits.write(buf);
             }
-            AccountAction::RegisterDevice { device, kind, location, ownership_proof } => {
+            AccountAction::RegisterDevice {
+                device,
+                kind,
+                location,
+                ownership_proof,
+            } => {
                 device.write(buf);
                 kind.write(buf);
                 location.write(buf);
@@ -119,11 +139,23 @@ impl EncodeSize for AccountAction {
             AccountAction::BurnForCredits { recipient, credits } => {
                 recipient.encode_size() + credits.encode_size()
             }
-            AccountAction::RegisterDevice { device, kind, location, ownership_proof } => {
-                device.encode_size() + kind.encode_size() + location.encode_size() + ownership_proof.encode_size()
+            AccountAction::RegisterDevice {
+                device,
+                kind,
+                location,
+                ownership_proof,
+            } => {
+                device.encode_size()
+                    + kind.encode_size()
+                    + location.encode_size()
+                    + ownership_proof.encode_size()
             }
-            AccountAction::AssertLocation { device, location } => device.encode_size() + location.encode_size(),
-            AccountAction::TransferDevice { device, new_owner } => device.encode_size() + new_owner.encode_size(),
+            AccountAction::AssertLocation { device, location } => {
+                device.encode_size() + location.encode_size()
+            }
+            AccountAction::TransferDevice { device, new_owner } => {
+                device.encode_size() + new_owner.encode_size()
+            }
             AccountAction::DecommissionDevice { device } => device.encode_size(),
         }
     }
@@ -134,17 +166,31 @@ impl Read for AccountAction {
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
         let tag = u8::read(buf)?;
         Ok(match tag {
-            0 => AccountAction::Transfer { to: Address::read(buf)?, amount: Amount::read(buf)? },
-            1 => AccountAction::BurnForCredits { recipient: Address::read(buf)?, credits: u64::read(buf)? },
+            0 => AccountAction::Transfer {
+                to: Address::read(buf)?,
+                amount: Amount::read(buf)?,
+            },
+            1 => AccountAction::BurnForCredits {
+                recipient: Address::read(buf)?,
+                credits: u64::read(buf)?,
+            },
             2 => AccountAction::RegisterDevice {
                 device: DeviceId::read(buf)?,
                 kind: ResourceKind::read(buf)?,
                 location: Cell::read(buf)?,
                 ownership_proof: DeviceSignature::read(buf)?,
             },
-            3 => AccountAction::AssertLocation { device: DeviceId::read(buf)?, location: Cell::read(buf)? },
-            4 => AccountAction::TransferDevice { device: DeviceId::read(buf)?, new_owner: Address::read(buf)? },
-            5 => AccountAction::DecommissionDevice { device: DeviceId::read(buf)? },
+            3 => AccountAction::AssertLocation {
+                device: DeviceId::read(buf)?,
+                location: Cell::read(buf)?,
+            },
+            4 => AccountAction::TransferDevice {
+                device: DeviceId::read(buf)?,
+                new_owner: Address::read(buf)?,
+            },
+            5 => AccountAction::DecommissionDevice {
+                device: DeviceId::read(buf)?,
+            },
             other => return Err(CodecError::InvalidEnum(other)),
         })
     }
@@ -165,7 +211,12 @@ impl AccountTransaction {
         let signer = key.public_key();
         let payload = Self::payload(&signer, nonce, &action);
         let signature = key.sign(&chain.namespace(action.domain()), &payload);
-        Self { signer, nonce, action, signature }
+        Self {
+            signer,
+            nonce,
+            action,
+            signature,
+        }
     }
 
     /// The bytes the signature covers (after the namespace).
@@ -188,11 +239,20 @@ impl AccountTransaction {
 
     /// Checks the account signature for `chain`.
     pub fn verify_signature(&self, chain: &ChainId) -> bool {
-        self.signer.verify(&chain.namespace(self.action.domain()), &self.signing_payload(), &self.signature)
+        self.signer.verify(
+            &chain.namespace(self.action.domain()),
+            &self.signing_payload(),
+            &self.signature,
+        )
     }
 }
 
-crate::impl_struct_codec!(AccountTransaction { signer, nonce, action, signature });
+crate::impl_struct_codec!(AccountTransaction {
+    signer,
+    nonce,
+    action,
+    signature
+});
 
 /// Proof that a device was alive: signed by the device key, it names a recent block so it
 /// cannot have been made before that block existed.
@@ -208,7 +268,11 @@ impl HeartbeatTransaction {
         let device = key.id();
         let payload = Self::payload(&device, &recent_block);
         let signature = key.sign(&chain.namespace(Domain::Heartbeat), &payload);
-        Self { device, recent_block, signature }
+        Self {
+            device,
+            recent_block,
+            signature,
+        }
     }
 
     pub fn payload(device: &DeviceId, recent_block: &Digest) -> Vec<u8> {
@@ -223,13 +287,24 @@ impl HeartbeatTransaction {
     }
 
     pub fn verify_signature(&self, chain: &ChainId) -> bool {
-        self.device.verify(&chain.namespace(Domain::Heartbeat), &self.signing_payload(), &self.signature)
+        self.device.verify(
+            &chain.namespace(Domain::Heartbeat),
+            &self.signing_payload(),
+            &self.signature,
+        )
     }
 }
 
-crate::impl_struct_codec!(HeartbeatTransaction { device, recent_block, signature });
+crate::impl_struct_codec!(HeartbeatTransaction {
+    device,
+    recent_block,
+    signature
+});
 
 /// Any transaction.
+// Heartbeats are the common case and smaller, but boxing the account variant would cost an
+// allocation per decoded transaction for no measured gain.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Transaction {
     Account(AccountTransaction),
@@ -310,19 +385,45 @@ mod tests {
         let device = DeviceKey::from_seed(KeyScheme::P256, 2);
         let location = Cell::from_lat_lng(37.7749, -122.4194).unwrap();
         let actions = vec![
-            AccountAction::Transfer { to: owner, amount: Amount(5) },
-            AccountAction::BurnForCredits { recipient: owner, credits: 9 },
-            AccountAction::register_device(&chain(), &owner, &device, ResourceKind::Wireless, location),
-            AccountAction::AssertLocation { device: device.id(), location },
-            AccountAction::TransferDevice { device: device.id(), new_owner: owner },
-            AccountAction::DecommissionDevice { device: device.id() },
+            AccountAction::Transfer {
+                to: owner,
+                amount: Amount(5),
+            },
+            AccountAction::BurnForCredits {
+                recipient: owner,
+                credits: 9,
+            },
+            AccountAction::register_device(
+                &chain(),
+                &owner,
+                &device,
+                ResourceKind::Wireless,
+                location,
+            ),
+            AccountAction::AssertLocation {
+                device: device.id(),
+                location,
+            },
+            AccountAction::TransferDevice {
+                device: device.id(),
+                new_owner: owner,
+            },
+            AccountAction::DecommissionDevice {
+                device: device.id(),
+            },
         ];
         let mut txs: Vec<Transaction> = actions
             .into_iter()
             .enumerate()
-            .map(|(i, a)| Transaction::Account(AccountTransaction::sign(&key, &chain(), i as u64, a)))
+            .map(|(i, a)| {
+                Transaction::Account(AccountTransaction::sign(&key, &chain(), i as u64, a))
+            })
             .collect();
-        txs.push(Transaction::Heartbeat(HeartbeatTransaction::sign(&device, &chain(), hash(b"block"))));
+        txs.push(Transaction::Heartbeat(HeartbeatTransaction::sign(
+            &device,
+            &chain(),
+            hash(b"block"),
+        )));
         txs
     }
 
@@ -359,11 +460,20 @@ mod tests {
     #[test]
     fn signature_for_another_chain_or_type_does_not_verify() {
         let key = ed25519::PrivateKey::from_seed(1);
-        let action = AccountAction::Transfer { to: Address([1; 20]), amount: Amount(5) };
+        let action = AccountAction::Transfer {
+            to: Address([1; 20]),
+            amount: Amount(5),
+        };
         let tx = AccountTransaction::sign(&key, &chain(), 0, action);
         assert!(!tx.verify_signature(&"groundwork-other".parse().unwrap()));
-        let as_burn = key.sign(&chain().namespace(Domain::BurnForCredits), &tx.signing_payload());
-        let forged = AccountTransaction { signature: as_burn, ..tx };
+        let as_burn = key.sign(
+            &chain().namespace(Domain::BurnForCredits),
+            &tx.signing_payload(),
+        );
+        let forged = AccountTransaction {
+            signature: as_burn,
+            ..tx
+        };
         assert!(!forged.verify_signature(&chain()));
     }
 }

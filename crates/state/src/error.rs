@@ -28,7 +28,9 @@ pub enum TxError {
     #[error("unknown device {device}")]
     UnknownDevice { device: DeviceId },
     /// The device's ownership proof is not the device key's signature over the owner's address.
-    #[error("bad device signature: the ownership proof is not signed by device {device} for this owner and chain")]
+    #[error(
+        "bad device signature: the ownership proof is not signed by device {device} for this owner and chain"
+    )]
     BadDeviceSignature { device: DeviceId },
     /// A device with this key already exists (device keys are never reused).
     #[error("device {device} is already registered")]
@@ -38,13 +40,22 @@ pub enum TxError {
     NotDeviceOwner { device: DeviceId },
     /// The device is unbonding or decommissioned.
     #[error("device {device} is {status}, not active")]
-    DeviceNotActive { device: DeviceId, status: &'static str },
+    DeviceNotActive {
+        device: DeviceId,
+        status: &'static str,
+    },
     /// The heartbeat names a block this chain does not have in its recent history.
     #[error("unknown block hash {block}: not a recent block of this chain")]
     UnknownBlockHash { block: String },
     /// The heartbeat names a block older than the allowed age.
-    #[error("stale block hash: block {referenced_height} is {age} blocks old, at most {max_age} allowed")]
-    StaleBlockHash { referenced_height: u64, age: u64, max_age: u64 },
+    #[error(
+        "stale block hash: block {referenced_height} is {age} blocks old, at most {max_age} allowed"
+    )]
+    StaleBlockHash {
+        referenced_height: u64,
+        age: u64,
+        max_age: u64,
+    },
     /// The device already has a heartbeat credited in this window.
     #[error("device already sent a heartbeat in window {window}")]
     HeartbeatAlreadyInWindow { window: u64 },

@@ -32,7 +32,8 @@ pub const MAX_TOKEN_DECIMALS: u8 = 18;
 pub const BASIS_POINTS_TOTAL: u32 = 10_000;
 
 // The reward arithmetic multiplies an epoch pool by a device's work units.
-const _: () = assert!((MAX_INITIAL_EMISSION as f64) * (MAX_EPOCH_LENGTH_BLOCKS as f64) < u128::MAX as f64);
+const _: () =
+    assert!((MAX_INITIAL_EMISSION as f64) * (MAX_EPOCH_LENGTH_BLOCKS as f64) < u128::MAX as f64);
 
 /// Why a genesis file was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,7 +47,10 @@ pub enum GenesisError {
 }
 
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> GenesisError {
-    GenesisError::InvalidField { field: field.into(), reason: reason.into() }
+    GenesisError::InvalidField {
+        field: field.into(),
+        reason: reason.into(),
+    }
 }
 
 /// The chain's fixed parameters (governance may change some later).
@@ -170,7 +174,10 @@ struct FeeSection {
 
 fn parse_amount(field: &str, text: &str) -> Result<Amount, GenesisError> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid(field, format!("{text:?} is not a whole number of base units")));
+        return Err(invalid(
+            field,
+            format!("{text:?} is not a whole number of base units"),
+        ));
     }
     text.parse::<u128>()
         .map(Amount)
@@ -188,33 +195,51 @@ fn parse_positive_amount(field: &str, text: &str) -> Result<Amount, GenesisError
 impl Genesis {
     /// Parses and validates a genesis TOML document.
     pub fn from_toml(text: &str) -> Result<Self, GenesisError> {
-        let file: GenesisFile =
-            toml::from_str(text).map_err(|e| GenesisError::Parse { message: e.to_string().trim().to_string() })?;
+        let file: GenesisFile = toml::from_str(text).map_err(|e| GenesisError::Parse {
+            message: e.to_string().trim().to_string(),
+        })?;
         Self::validate(file)
     }
 
     fn validate(file: GenesisFile) -> Result<Self, GenesisError> {
-        let chain_id: ChainId = file.chain_id.parse().map_err(|e| invalid("chain_id", format!("{e}")))?;
+        let chain_id: ChainId = file
+            .chain_id
+            .parse()
+            .map_err(|e| invalid("chain_id", format!("{e}")))?;
 
         let symbol = file.token.symbol;
         let symbol_ok = (1..=12).contains(&symbol.len())
-            && symbol.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            && symbol
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
         if !symbol_ok {
-            return Err(invalid("token.symbol", format!("{symbol:?} must be 1 to 12 characters of A-Z and 0-9")));
+            return Err(invalid(
+                "token.symbol",
+                format!("{symbol:?} must be 1 to 12 characters of A-Z and 0-9"),
+            ));
         }
         if file.token.decimals > MAX_TOKEN_DECIMALS {
-            return Err(invalid("token.decimals", format!("{} is more than {MAX_TOKEN_DECIMALS}", file.token.decimals)));
+            return Err(invalid(
+                "token.decimals",
+                format!("{} is more than {MAX_TOKEN_DECIMALS}", file.token.decimals),
+            ));
         }
 
         if file.balances.len() > MAX_GENESIS_BALANCES {
-            return Err(invalid("balances", format!("more than {MAX_GENESIS_BALANCES} entries")));
+            return Err(invalid(
+                "balances",
+                format!("more than {MAX_GENESIS_BALANCES} entries"),
+            ));
         }
         let mut balances = Vec::with_capacity(file.balances.len());
         let mut seen = BTreeSet::new();
         let mut total: u128 = 0;
         for (i, entry) in file.balances.iter().enumerate() {
             let field = format!("balances[{i}].address");
-            let address: Address = entry.address.parse().map_err(|e| invalid(&field, format!("{e}")))?;
+            let address: Address = entry
+                .address
+                .parse()
+                .map_err(|e| invalid(&field, format!("{e}")))?;
             if !seen.insert(address) {
                 return Err(invalid(field, format!("{address} appears more than once")));
             }
@@ -222,7 +247,12 @@ impl Genesis {
             total = total
                 .checked_add(amount.0)
                 .filter(|t| *t <= MAX_GENESIS_SUPPLY)
-                .ok_or_else(|| invalid(format!("balances[{i}].amount"), "total genesis supply exceeds 2^100 base units"))?;
+                .ok_or_else(|| {
+                    invalid(
+                        format!("balances[{i}].amount"),
+                        "total genesis supply exceeds 2^100 base units",
+                    )
+                })?;
             balances.push((address, amount));
         }
         balances.sort();
@@ -231,12 +261,16 @@ impl Genesis {
             return Err(invalid("validators", "at least one validator is required"));
         }
         if file.validators.len() > MAX_VALIDATORS {
-            return Err(invalid("validators", format!("more than {MAX_VALIDATORS} validators")));
+            return Err(invalid(
+                "validators",
+                format!("more than {MAX_VALIDATORS} validators"),
+            ));
         }
         let mut validators = Vec::with_capacity(file.validators.len());
         for (i, entry) in file.validators.iter().enumerate() {
             let field = format!("validators[{i}].public_key");
-            let key = account_public_key_from_hex(&entry.public_key).map_err(|e| invalid(&field, format!("{e}")))?;
+            let key = account_public_key_from_hex(&entry.public_key)
+                .map_err(|e| invalid(&field, format!("{e}")))?;
             if validators.contains(&key) {
                 return Err(invalid(field, "duplicate validator"));
             }
@@ -245,39 +279,73 @@ impl Genesis {
 
         let epochs = file.epochs;
         if epochs.length_blocks == 0 || epochs.length_blocks > MAX_EPOCH_LENGTH_BLOCKS {
-            return Err(invalid("epochs.length_blocks", format!("must be between 1 and {MAX_EPOCH_LENGTH_BLOCKS}")));
-        }
-        if epochs.heartbeat_window_blocks == 0 || epochs.length_blocks % epochs.heartbeat_window_blocks != 0 {
             return Err(invalid(
-                "epochs.heartbeat_window_blocks",
-                format!("must be at least 1 and divide epochs.length_blocks ({})", epochs.length_blocks),
+                "epochs.length_blocks",
+                format!("must be between 1 and {MAX_EPOCH_LENGTH_BLOCKS}"),
             ));
         }
-        if epochs.heartbeat_max_age_blocks == 0 || epochs.heartbeat_max_age_blocks > MAX_HEARTBEAT_AGE_BLOCKS {
+        if epochs.heartbeat_window_blocks == 0
+            || !epochs
+                .length_blocks
+                .is_multiple_of(epochs.heartbeat_window_blocks)
+        {
+            return Err(invalid(
+                "epochs.heartbeat_window_blocks",
+                format!(
+                    "must be at least 1 and divide epochs.length_blocks ({})",
+                    epochs.length_blocks
+                ),
+            ));
+        }
+        if epochs.heartbeat_max_age_blocks == 0
+            || epochs.heartbeat_max_age_blocks > MAX_HEARTBEAT_AGE_BLOCKS
+        {
             return Err(invalid(
                 "epochs.heartbeat_max_age_blocks",
                 format!("must be between 1 and {MAX_HEARTBEAT_AGE_BLOCKS}"),
             ));
         }
         if epochs.unbonding_epochs > MAX_UNBONDING_EPOCHS {
-            return Err(invalid("epochs.unbonding_epochs", format!("must be at most {MAX_UNBONDING_EPOCHS}")));
+            return Err(invalid(
+                "epochs.unbonding_epochs",
+                format!("must be at most {MAX_UNBONDING_EPOCHS}"),
+            ));
         }
 
-        let initial = parse_amount("emission.initial_per_epoch", &file.emission.initial_per_epoch)?;
+        let initial = parse_amount(
+            "emission.initial_per_epoch",
+            &file.emission.initial_per_epoch,
+        )?;
         if initial.0 > MAX_INITIAL_EMISSION {
-            return Err(invalid("emission.initial_per_epoch", "must be at most 2^96 base units"));
+            return Err(invalid(
+                "emission.initial_per_epoch",
+                "must be at most 2^96 base units",
+            ));
         }
         if file.emission.halving_interval_epochs == 0 {
-            return Err(invalid("emission.halving_interval_epochs", "must be at least 1"));
+            return Err(invalid(
+                "emission.halving_interval_epochs",
+                "must be at least 1",
+            ));
         }
 
         let w = file.reward_weights_bps;
-        let reward_weights_bps = [w.wireless, w.storage, w.compute, w.sensor, w.energy, w.ev_charger, w.vehicle];
+        let reward_weights_bps = [
+            w.wireless,
+            w.storage,
+            w.compute,
+            w.sensor,
+            w.energy,
+            w.ev_charger,
+            w.vehicle,
+        ];
         let sum: u32 = reward_weights_bps.iter().map(|&x| u32::from(x)).sum();
         if sum != BASIS_POINTS_TOTAL {
             return Err(invalid(
                 "reward_weights_bps",
-                format!("weights sum to {sum} basis points, they must sum to {BASIS_POINTS_TOTAL} (100%)"),
+                format!(
+                    "weights sum to {sum} basis points, they must sum to {BASIS_POINTS_TOTAL} (100%)"
+                ),
             ));
         }
 
@@ -292,11 +360,22 @@ impl Genesis {
             initial_emission_per_epoch: initial,
             halving_interval_epochs: file.emission.halving_interval_epochs,
             reward_weights_bps,
-            transaction_fee: parse_positive_amount("fees.transaction_fee", &file.fees.transaction_fee)?,
+            transaction_fee: parse_positive_amount(
+                "fees.transaction_fee",
+                &file.fees.transaction_fee,
+            )?,
             device_bond: parse_positive_amount("fees.device_bond", &file.fees.device_bond)?,
-            data_credit_price: parse_positive_amount("fees.data_credit_price", &file.fees.data_credit_price)?,
+            data_credit_price: parse_positive_amount(
+                "fees.data_credit_price",
+                &file.fees.data_credit_price,
+            )?,
         };
-        Ok(Genesis { params, genesis_time_ms: file.genesis_time_ms, balances, validators })
+        Ok(Genesis {
+            params,
+            genesis_time_ms: file.genesis_time_ms,
+            balances,
+            validators,
+        })
     }
 
     /// Total tokens in existence at genesis.
@@ -324,7 +403,12 @@ impl Genesis {
         ] {
             value.write(&mut buf);
         }
-        for amount in [p.initial_emission_per_epoch, p.transaction_fee, p.device_bond, p.data_credit_price] {
+        for amount in [
+            p.initial_emission_per_epoch,
+            p.transaction_fee,
+            p.device_bond,
+            p.data_credit_price,
+        ] {
             amount.write(&mut buf);
         }
         for weight in p.reward_weights_bps {
@@ -350,7 +434,10 @@ impl Genesis {
         out.push_str("# Amounts are strings of base units (1 token = 10^decimals base units).\n\n");
         out.push_str(&format!("chain_id = \"{}\"\n", p.chain_id));
         out.push_str(&format!("genesis_time_ms = {}\n\n", self.genesis_time_ms));
-        out.push_str(&format!("[token]\nsymbol = \"{}\"\ndecimals = {}\n\n", p.token_symbol, p.token_decimals));
+        out.push_str(&format!(
+            "[token]\nsymbol = \"{}\"\ndecimals = {}\n\n",
+            p.token_symbol, p.token_decimals
+        ));
         out.push_str(&format!(
             "[epochs]\n# Blocks per epoch; rewards are paid at the last block of each epoch.\nlength_blocks = {}\n\
              # A device earns one work unit per window in which it heartbeats; must divide length_blocks.\n\
@@ -365,7 +452,11 @@ impl Genesis {
         ));
         out.push_str("[reward_weights_bps]\n# Share of each epoch's emission per resource kind, in basis points; must sum to 10000.\n");
         for kind in ResourceKind::ALL {
-            out.push_str(&format!("{} = {}\n", kind.name(), p.reward_weights_bps[kind.index()]));
+            out.push_str(&format!(
+                "{} = {}\n",
+                kind.name(),
+                p.reward_weights_bps[kind.index()]
+            ));
         }
         out.push_str(&format!(
             "\n[fees]\n# Paid to the treasury by every account transaction.\ntransaction_fee = \"{}\"\n\
@@ -373,10 +464,15 @@ impl Genesis {
             p.transaction_fee, p.device_bond, p.data_credit_price
         ));
         for key in &self.validators {
-            out.push_str(&format!("\n[[validators]]\npublic_key = \"{}\"\n", hex::encode(key.as_ref())));
+            out.push_str(&format!(
+                "\n[[validators]]\npublic_key = \"{}\"\n",
+                hex::encode(key.as_ref())
+            ));
         }
         for (address, amount) in &self.balances {
-            out.push_str(&format!("\n[[balances]]\naddress = \"{address}\"\namount = \"{amount}\"\n"));
+            out.push_str(&format!(
+                "\n[[balances]]\naddress = \"{address}\"\namount = \"{amount}\"\n"
+            ));
         }
         out
     }

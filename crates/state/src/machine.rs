@@ -19,8 +19,8 @@ use groundwork_primitives::keys::{AccountPublicKey, account_address};
 use groundwork_primitives::limits::MAX_TRANSACTIONS_PER_BLOCK;
 use groundwork_primitives::transaction::device_ownership_message;
 use groundwork_primitives::{
-    AccountAction, AccountTransaction, Address, Amount, Block, BlockHeader, DeviceId, DeviceSignature, Domain,
-    HeartbeatTransaction, ResourceKind, Transaction,
+    AccountAction, AccountTransaction, Address, Amount, Block, BlockHeader, DeviceId,
+    DeviceSignature, Domain, HeartbeatTransaction, ResourceKind, Transaction,
 };
 use rand_core::SeedableRng;
 use std::collections::BTreeMap;
@@ -141,7 +141,13 @@ impl State {
         };
         state.info.insert_committed(Singleton, info);
         for (address, amount) in &genesis.balances {
-            state.accounts.insert_committed(*address, Account { balance: *amount, ..Account::default() });
+            state.accounts.insert_committed(
+                *address,
+                Account {
+                    balance: *amount,
+                    ..Account::default()
+                },
+            );
         }
         state.block_by_height.insert_committed(0, genesis_digest);
         state.height_by_block.insert_committed(genesis_digest, 0);
@@ -163,7 +169,8 @@ impl State {
     }
 
     pub fn chain_info(&self) -> ChainInfo {
-        self.info.get(&Singleton).cloned().unwrap_or_else(|| ChainInfo {
+        // The record is written at genesis and never deleted; the fallback is unreachable.
+        self.info.get(&Singleton).cloned().unwrap_or(ChainInfo {
             height: 0,
             last_block: self.genesis_digest,
             last_timestamp_ms: 0,
@@ -204,7 +211,10 @@ impl State {
     /// Work units a device has so far in the open epoch.
     pub fn pending_work(&self, device: &DeviceId) -> u64 {
         let epoch = self.epoch_of(self.height().saturating_add(1));
-        self.epoch_work.get(&(epoch, device.clone())).copied().unwrap_or(0)
+        self.epoch_work
+            .get(&(epoch, device.clone()))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The epoch a height belongs to. Epoch `e` holds heights `e·L+1 ..= (e+1)·L`.
@@ -243,14 +253,24 @@ impl State {
     }
 
     /// Explains a device's reward for an ended epoch: every input and step.
-    pub fn explain(&self, device: &DeviceId, epoch: u64) -> Result<RewardExplanation, ExplainError> {
+    pub fn explain(
+        &self,
+        device: &DeviceId,
+        epoch: u64,
+    ) -> Result<RewardExplanation, ExplainError> {
         let ended = self.epochs_ended();
         if epoch >= ended {
-            return Err(ExplainError::EpochNotEnded { epoch, current: self.epoch_of(self.height().saturating_add(1)) });
+            return Err(ExplainError::EpochNotEnded {
+                epoch,
+                current: self.epoch_of(self.height().saturating_add(1)),
+            });
         }
         let record = self
             .reward(epoch, device)
-            .ok_or_else(|| ExplainError::NoReward { device: device.clone(), epoch })?;
+            .ok_or_else(|| ExplainError::NoReward {
+                device: device.clone(),
+                epoch,
+            })?;
         let (emission, halvings) = epoch_emission(&self.params, epoch);
         let mut explanation = RewardExplanation {
             epoch,
@@ -289,7 +309,10 @@ impl State {
             } else {
                 self.rollback_transaction();
             }
-            receipts.push(Receipt { transaction: transaction.hash(), result });
+            receipts.push(Receipt {
+                transaction: transaction.hash(),
+                result,
+            });
         }
 
         let epoch_ended = match self.end_block(block, block_digest) {
@@ -301,21 +324,36 @@ impl State {
         };
         self.commit_transaction();
         let write_set = self.finish_block();
-        Ok(BlockOutcome { height, block: block_digest, receipts, write_set, epoch_ended })
+        Ok(BlockOutcome {
+            height,
+            block: block_digest,
+            receipts,
+            write_set,
+            epoch_ended,
+        })
     }
 
     fn check_header(&self, block: &Block) -> Result<(), BlockError> {
         let info = self.chain_info();
-        let expected = info.height.checked_add(1).ok_or(BlockError::Arithmetic { context: "height" })?;
+        let expected = info
+            .height
+            .checked_add(1)
+            .ok_or(BlockError::Arithmetic { context: "height" })?;
         let header = &block.header;
         if header.height != expected {
-            return Err(BlockError::WrongHeight { expected, got: header.height });
+            return Err(BlockError::WrongHeight {
+                expected,
+                got: header.height,
+            });
         }
         if header.parent != info.last_block {
             return Err(BlockError::WrongParent);
         }
         if header.timestamp_ms < info.last_timestamp_ms {
-            return Err(BlockError::TimestampNotMonotonic { parent: info.last_timestamp_ms, got: header.timestamp_ms });
+            return Err(BlockError::TimestampNotMonotonic {
+                parent: info.last_timestamp_ms,
+                got: header.timestamp_ms,
+            });
         }
         if block.transactions.len() > MAX_TRANSACTIONS_PER_BLOCK {
             return Err(BlockError::TooManyTransactions {
@@ -329,7 +367,12 @@ impl State {
         Ok(())
     }
 
-    fn apply_transaction(&mut self, transaction: &Transaction, height: u64, batch_ok: bool) -> Result<(), TxError> {
+    fn apply_transaction(
+        &mut self,
+        transaction: &Transaction,
+        height: u64,
+        batch_ok: bool,
+    ) -> Result<(), TxError> {
         match transaction {
             Transaction::Account(tx) => self.apply_account_transaction(tx, height, batch_ok),
             Transaction::Heartbeat(tx) => {
@@ -351,19 +394,36 @@ impl State {
         let sender = tx.sender();
         let mut account = self.account(&sender);
         if tx.nonce != account.nonce {
-            return Err(TxError::BadNonce { expected: account.nonce, got: tx.nonce });
+            return Err(TxError::BadNonce {
+                expected: account.nonce,
+                got: tx.nonce,
+            });
         }
         let fee = self.params.transaction_fee;
         let action_cost = self.check_action(&sender, &tx.action)?;
-        let cost = action_cost.checked_add(fee).ok_or(TxError::AmountOverflow { what: "amount plus fee" })?;
-        account.balance = account
-            .balance
-            .checked_sub(cost)
-            .ok_or(TxError::InsufficientBalance { needed: cost, available: account.balance })?;
-        account.nonce = account.nonce.checked_add(1).ok_or(TxError::AmountOverflow { what: "nonce" })?;
+        let cost = action_cost
+            .checked_add(fee)
+            .ok_or(TxError::AmountOverflow {
+                what: "amount plus fee",
+            })?;
+        account.balance =
+            account
+                .balance
+                .checked_sub(cost)
+                .ok_or(TxError::InsufficientBalance {
+                    needed: cost,
+                    available: account.balance,
+                })?;
+        account.nonce = account
+            .nonce
+            .checked_add(1)
+            .ok_or(TxError::AmountOverflow { what: "nonce" })?;
         self.accounts.put(sender, account);
         let mut info = self.chain_info();
-        info.treasury = info.treasury.checked_add(fee).ok_or(TxError::AmountOverflow { what: "treasury" })?;
+        info.treasury = info
+            .treasury
+            .checked_add(fee)
+            .ok_or(TxError::AmountOverflow { what: "treasury" })?;
         self.info.put(Singleton, info);
         self.apply_action(&sender, &tx.action, height)
     }
@@ -374,7 +434,9 @@ impl State {
         match action {
             AccountAction::Transfer { amount, .. } => {
                 if *amount == Amount::ZERO {
-                    return Err(TxError::ZeroAmount { what: "transfer amount" });
+                    return Err(TxError::ZeroAmount {
+                        what: "transfer amount",
+                    });
                 }
                 Ok(*amount)
             }
@@ -385,21 +447,37 @@ impl State {
                 self.account(recipient)
                     .credits
                     .checked_add(*credits)
-                    .ok_or(TxError::AmountOverflow { what: "recipient's data credits" })?;
+                    .ok_or(TxError::AmountOverflow {
+                        what: "recipient's data credits",
+                    })?;
                 self.params
                     .data_credit_price
                     .0
                     .checked_mul(u128::from(*credits))
                     .map(Amount)
-                    .ok_or(TxError::AmountOverflow { what: "credits × price" })
+                    .ok_or(TxError::AmountOverflow {
+                        what: "credits × price",
+                    })
             }
-            AccountAction::RegisterDevice { device, ownership_proof, .. } => {
+            AccountAction::RegisterDevice {
+                device,
+                ownership_proof,
+                ..
+            } => {
                 if self.devices.get(device).is_some() {
-                    return Err(TxError::DeviceAlreadyRegistered { device: device.clone() });
+                    return Err(TxError::DeviceAlreadyRegistered {
+                        device: device.clone(),
+                    });
                 }
                 let namespace = self.params.chain_id.namespace(Domain::DeviceOwnership);
-                if !device.verify(&namespace, &device_ownership_message(sender), ownership_proof) {
-                    return Err(TxError::BadDeviceSignature { device: device.clone() });
+                if !device.verify(
+                    &namespace,
+                    &device_ownership_message(sender),
+                    ownership_proof,
+                ) {
+                    return Err(TxError::BadDeviceSignature {
+                        device: device.clone(),
+                    });
                 }
                 Ok(self.params.device_bond)
             }
@@ -413,39 +491,77 @@ impl State {
     }
 
     fn owned_active_device(&self, sender: &Address, device: &DeviceId) -> Result<Device, TxError> {
-        let record = self.device(device).ok_or_else(|| TxError::UnknownDevice { device: device.clone() })?;
+        let record = self.device(device).ok_or_else(|| TxError::UnknownDevice {
+            device: device.clone(),
+        })?;
         if record.owner != *sender {
-            return Err(TxError::NotDeviceOwner { device: device.clone() });
+            return Err(TxError::NotDeviceOwner {
+                device: device.clone(),
+            });
         }
         if record.status != DeviceStatus::Active {
-            return Err(TxError::DeviceNotActive { device: device.clone(), status: record.status.name() });
+            return Err(TxError::DeviceNotActive {
+                device: device.clone(),
+                status: record.status.name(),
+            });
         }
         Ok(record)
     }
 
     /// Applies an action already checked by `check_action` and paid for.
-    fn apply_action(&mut self, sender: &Address, action: &AccountAction, height: u64) -> Result<(), TxError> {
+    fn apply_action(
+        &mut self,
+        sender: &Address,
+        action: &AccountAction,
+        height: u64,
+    ) -> Result<(), TxError> {
         match action {
             AccountAction::Transfer { to, amount } => {
                 let mut recipient = self.account(to);
                 recipient.balance =
-                    recipient.balance.checked_add(*amount).ok_or(TxError::AmountOverflow { what: "recipient balance" })?;
+                    recipient
+                        .balance
+                        .checked_add(*amount)
+                        .ok_or(TxError::AmountOverflow {
+                            what: "recipient balance",
+                        })?;
                 self.accounts.put(*to, recipient);
             }
             AccountAction::BurnForCredits { recipient, credits } => {
-                let burned = Amount(self.params.data_credit_price.0.saturating_mul(u128::from(*credits)));
+                let burned = Amount(
+                    self.params
+                        .data_credit_price
+                        .0
+                        .saturating_mul(u128::from(*credits)),
+                );
                 let mut info = self.chain_info();
-                info.burned = info.burned.checked_add(burned).ok_or(TxError::AmountOverflow { what: "burned" })?;
+                info.burned = info
+                    .burned
+                    .checked_add(burned)
+                    .ok_or(TxError::AmountOverflow { what: "burned" })?;
                 self.info.put(Singleton, info);
                 let mut account = self.account(recipient);
                 account.credits =
-                    account.credits.checked_add(*credits).ok_or(TxError::AmountOverflow { what: "data credits" })?;
+                    account
+                        .credits
+                        .checked_add(*credits)
+                        .ok_or(TxError::AmountOverflow {
+                            what: "data credits",
+                        })?;
                 self.accounts.put(*recipient, account);
             }
-            AccountAction::RegisterDevice { device, kind, location, .. } => {
+            AccountAction::RegisterDevice {
+                device,
+                kind,
+                location,
+                ..
+            } => {
                 let bond = self.params.device_bond;
                 let mut info = self.chain_info();
-                info.bonded = info.bonded.checked_add(bond).ok_or(TxError::AmountOverflow { what: "bonded" })?;
+                info.bonded = info
+                    .bonded
+                    .checked_add(bond)
+                    .ok_or(TxError::AmountOverflow { what: "bonded" })?;
                 self.info.put(Singleton, info);
                 let record = Device {
                     owner: *sender,
@@ -473,20 +589,33 @@ impl State {
                 let release_epoch = self
                     .epoch_of(height)
                     .checked_add(self.params.unbonding_epochs)
-                    .ok_or(TxError::AmountOverflow { what: "release epoch" })?;
+                    .ok_or(TxError::AmountOverflow {
+                        what: "release epoch",
+                    })?;
                 record.status = DeviceStatus::Unbonding { release_epoch };
-                self.unbonding.put((release_epoch, device.clone()), record.bond);
+                self.unbonding
+                    .put((release_epoch, device.clone()), record.bond);
                 self.devices.put(device.clone(), record);
             }
         }
         Ok(())
     }
 
-    fn apply_heartbeat(&mut self, tx: &HeartbeatTransaction, height: u64, preverified: bool) -> Result<(), TxError> {
+    fn apply_heartbeat(
+        &mut self,
+        tx: &HeartbeatTransaction,
+        height: u64,
+        preverified: bool,
+    ) -> Result<(), TxError> {
         let device = tx.device.clone();
-        let mut record = self.device(&device).ok_or_else(|| TxError::UnknownDevice { device: device.clone() })?;
+        let mut record = self.device(&device).ok_or_else(|| TxError::UnknownDevice {
+            device: device.clone(),
+        })?;
         if record.status != DeviceStatus::Active {
-            return Err(TxError::DeviceNotActive { device, status: record.status.name() });
+            return Err(TxError::DeviceNotActive {
+                device,
+                status: record.status.name(),
+            });
         }
         if !preverified && !tx.verify_signature(&self.params.chain_id) {
             return Err(TxError::BadSignature);
@@ -495,11 +624,17 @@ impl State {
             .height_by_block
             .get(&tx.recent_block)
             .copied()
-            .ok_or_else(|| TxError::UnknownBlockHash { block: hex::encode(tx.recent_block.as_ref()) })?;
+            .ok_or_else(|| TxError::UnknownBlockHash {
+                block: hex::encode(tx.recent_block.as_ref()),
+            })?;
         let age = height.saturating_sub(referenced_height);
         let max_age = self.params.heartbeat_max_age_blocks;
         if age > max_age {
-            return Err(TxError::StaleBlockHash { referenced_height, age, max_age });
+            return Err(TxError::StaleBlockHash {
+                referenced_height,
+                age,
+                max_age,
+            });
         }
         let window = height.saturating_sub(1) / self.params.heartbeat_window_blocks;
         if record.last_heartbeat_window == Some(window) {
@@ -509,7 +644,12 @@ impl State {
         self.devices.put(device.clone(), record);
         let key = (self.epoch_of(height), device);
         let units = self.epoch_work.get(&key).copied().unwrap_or(0);
-        self.epoch_work.put(key, units.checked_add(1).ok_or(TxError::AmountOverflow { what: "work units" })?);
+        self.epoch_work.put(
+            key,
+            units
+                .checked_add(1)
+                .ok_or(TxError::AmountOverflow { what: "work units" })?,
+        );
         Ok(())
     }
 
@@ -520,11 +660,12 @@ impl State {
         self.height_by_block.put(digest, height);
         // Keep twice the allowed age so a too-old reference is reported as stale, not unknown.
         let retention = self.params.heartbeat_max_age_blocks.saturating_mul(2);
-        if let Some(expired) = height.checked_sub(retention) {
-            if let Some(old) = self.block_by_height.get(&expired).copied() {
-                self.block_by_height.delete(expired);
-                self.height_by_block.delete(old);
-            }
+        let expired = height.checked_sub(retention);
+        if let Some((expired, old)) =
+            expired.and_then(|h| self.block_by_height.get(&h).map(|d| (h, *d)))
+        {
+            self.block_by_height.delete(expired);
+            self.height_by_block.delete(old);
         }
 
         let mut info = self.chain_info();
@@ -533,7 +674,7 @@ impl State {
         info.last_timestamp_ms = block.header.timestamp_ms;
         self.info.put(Singleton, info);
 
-        if height % self.params.epoch_length_blocks != 0 {
+        if !height.is_multiple_of(self.params.epoch_length_blocks) {
             return Ok(None);
         }
         let epoch = self.epoch_of(height);
@@ -550,12 +691,18 @@ impl State {
         let mut total_units = [0u64; ResourceKind::COUNT];
         for key in self.epoch_work.keys() {
             if key.0 != epoch {
-                return Err(BlockError::Invariant { context: "work recorded for an epoch that is not closing" });
+                return Err(BlockError::Invariant {
+                    context: "work recorded for an epoch that is not closing",
+                });
             }
             let units = self.epoch_work.get(&key).copied().unwrap_or(0);
-            let device = self.device(&key.1).ok_or(BlockError::Invariant { context: "work for an unknown device" })?;
+            let device = self.device(&key.1).ok_or(BlockError::Invariant {
+                context: "work for an unknown device",
+            })?;
             let total = &mut total_units[device.kind.index()];
-            *total = total.checked_add(units).ok_or(BlockError::Arithmetic { context: "kind work units" })?;
+            *total = total.checked_add(units).ok_or(BlockError::Arithmetic {
+                context: "kind work units",
+            })?;
             self.epoch_work.delete(key.clone());
             work.push((key.1, device, units));
         }
@@ -566,9 +713,14 @@ impl State {
             let pool = pools[kind.index()];
             let amount = device_share(pool, *units, total_units[kind.index()])?;
             let mut owner = self.account(&device.owner);
-            owner.balance = owner.balance.checked_add(amount).ok_or(BlockError::Arithmetic { context: "reward" })?;
+            owner.balance = owner
+                .balance
+                .checked_add(amount)
+                .ok_or(BlockError::Arithmetic { context: "reward" })?;
             self.accounts.put(device.owner, owner);
-            paid = paid.checked_add(amount).ok_or(BlockError::Arithmetic { context: "paid" })?;
+            paid = paid
+                .checked_add(amount)
+                .ok_or(BlockError::Arithmetic { context: "paid" })?;
             let record = RewardRecord {
                 owner: device.owner,
                 kind,
@@ -580,12 +732,20 @@ impl State {
             self.rewards.put((epoch, id.clone()), record);
         }
 
-        let to_treasury = emission
-            .checked_sub(paid)
-            .ok_or(BlockError::Invariant { context: "rewards exceed the emission" })?;
+        let to_treasury = emission.checked_sub(paid).ok_or(BlockError::Invariant {
+            context: "rewards exceed the emission",
+        })?;
         let mut info = self.chain_info();
-        info.minted = info.minted.checked_add(emission).ok_or(BlockError::Arithmetic { context: "minted" })?;
-        info.treasury = info.treasury.checked_add(to_treasury).ok_or(BlockError::Arithmetic { context: "treasury" })?;
+        info.minted = info
+            .minted
+            .checked_add(emission)
+            .ok_or(BlockError::Arithmetic { context: "minted" })?;
+        info.treasury = info
+            .treasury
+            .checked_add(to_treasury)
+            .ok_or(BlockError::Arithmetic {
+                context: "treasury",
+            })?;
         self.info.put(Singleton, info);
         let summary = EpochSummary {
             emission,
@@ -601,15 +761,29 @@ impl State {
     }
 
     fn release_bonds(&mut self, epoch: u64) -> Result<(), BlockError> {
-        let due: Vec<(u64, DeviceId)> = self.unbonding.keys().into_iter().take_while(|(e, _)| *e <= epoch).collect();
+        let due: Vec<(u64, DeviceId)> = self
+            .unbonding
+            .keys()
+            .into_iter()
+            .take_while(|(e, _)| *e <= epoch)
+            .collect();
         for key in due {
             let bond = self.unbonding.get(&key).copied().unwrap_or(Amount::ZERO);
-            let mut device = self.device(&key.1).ok_or(BlockError::Invariant { context: "unbonding an unknown device" })?;
+            let mut device = self.device(&key.1).ok_or(BlockError::Invariant {
+                context: "unbonding an unknown device",
+            })?;
             let mut owner = self.account(&device.owner);
-            owner.balance = owner.balance.checked_add(bond).ok_or(BlockError::Arithmetic { context: "bond return" })?;
+            owner.balance = owner
+                .balance
+                .checked_add(bond)
+                .ok_or(BlockError::Arithmetic {
+                    context: "bond return",
+                })?;
             self.accounts.put(device.owner, owner);
             let mut info = self.chain_info();
-            info.bonded = info.bonded.checked_sub(bond).ok_or(BlockError::Invariant { context: "bonded below zero" })?;
+            info.bonded = info.bonded.checked_sub(bond).ok_or(BlockError::Invariant {
+                context: "bonded below zero",
+            })?;
             self.info.put(Singleton, info);
             device.bond = Amount::ZERO;
             device.status = DeviceStatus::Decommissioned;
@@ -662,12 +836,32 @@ impl State {
         collect_writes(&mut writes, prefix::CHAIN_INFO, self.info.finish_block());
         collect_writes(&mut writes, prefix::ACCOUNT, self.accounts.finish_block());
         collect_writes(&mut writes, prefix::DEVICE, self.devices.finish_block());
-        collect_writes(&mut writes, prefix::EPOCH_WORK, self.epoch_work.finish_block());
+        collect_writes(
+            &mut writes,
+            prefix::EPOCH_WORK,
+            self.epoch_work.finish_block(),
+        );
         collect_writes(&mut writes, prefix::REWARD, self.rewards.finish_block());
-        collect_writes(&mut writes, prefix::EPOCH_SUMMARY, self.epochs.finish_block());
-        collect_writes(&mut writes, prefix::UNBONDING, self.unbonding.finish_block());
-        collect_writes(&mut writes, prefix::BLOCK_BY_HEIGHT, self.block_by_height.finish_block());
-        collect_writes(&mut writes, prefix::HEIGHT_BY_BLOCK, self.height_by_block.finish_block());
+        collect_writes(
+            &mut writes,
+            prefix::EPOCH_SUMMARY,
+            self.epochs.finish_block(),
+        );
+        collect_writes(
+            &mut writes,
+            prefix::UNBONDING,
+            self.unbonding.finish_block(),
+        );
+        collect_writes(
+            &mut writes,
+            prefix::BLOCK_BY_HEIGHT,
+            self.block_by_height.finish_block(),
+        );
+        collect_writes(
+            &mut writes,
+            prefix::HEIGHT_BY_BLOCK,
+            self.height_by_block.finish_block(),
+        );
         writes.sort_by(|a, b| a.key.cmp(&b.key));
         writes
     }
@@ -683,8 +877,16 @@ impl State {
         dump(&mut out, prefix::REWARD, self.rewards.committed());
         dump(&mut out, prefix::EPOCH_SUMMARY, self.epochs.committed());
         dump(&mut out, prefix::UNBONDING, self.unbonding.committed());
-        dump(&mut out, prefix::BLOCK_BY_HEIGHT, self.block_by_height.committed());
-        dump(&mut out, prefix::HEIGHT_BY_BLOCK, self.height_by_block.committed());
+        dump(
+            &mut out,
+            prefix::BLOCK_BY_HEIGHT,
+            self.block_by_height.committed(),
+        );
+        dump(
+            &mut out,
+            prefix::HEIGHT_BY_BLOCK,
+            self.height_by_block.committed(),
+        );
         out.sort();
         out
     }
@@ -720,7 +922,10 @@ impl State {
                 .ok_or_else(|| InvariantViolation("sum of bonds overflows".to_string()))?;
         }
         if bonds != info.bonded.0 {
-            return Err(InvariantViolation(format!("device bonds sum to {bonds}, bonded counter says {}", info.bonded)));
+            return Err(InvariantViolation(format!(
+                "device bonds sum to {bonds}, bonded counter says {}",
+                info.bonded
+            )));
         }
         let held = balances
             .checked_add(bonds)
@@ -736,13 +941,24 @@ impl State {
     }
 }
 
-fn collect_writes<K: Write, V: Encode>(writes: &mut Vec<StateWrite>, table: u8, changes: BTreeMap<K, Option<V>>) {
+fn collect_writes<K: Write, V: Encode>(
+    writes: &mut Vec<StateWrite>,
+    table: u8,
+    changes: BTreeMap<K, Option<V>>,
+) {
     for (key, value) in changes {
-        writes.push(StateWrite { key: prefixed(table, &key), value: value.map(|v| v.encode().to_vec()) });
+        writes.push(StateWrite {
+            key: prefixed(table, &key),
+            value: value.map(|v| v.encode().to_vec()),
+        });
     }
 }
 
-fn dump<K: Write, V: Encode>(out: &mut Vec<(Vec<u8>, Vec<u8>)>, table: u8, entries: &BTreeMap<K, V>) {
+fn dump<K: Write, V: Encode>(
+    out: &mut Vec<(Vec<u8>, Vec<u8>)>,
+    table: u8,
+    entries: &BTreeMap<K, V>,
+) {
     for (key, value) in entries {
         out.push((prefixed(table, key), value.encode().to_vec()));
     }
@@ -768,8 +984,10 @@ fn batch_verify_ed25519(params: &Params, transactions: &[Transaction], seed: &Di
                 signature: tx.signature.clone(),
             }),
             Transaction::Heartbeat(tx) => {
-                if let (groundwork_primitives::DeviceId::Ed25519(key), DeviceSignature::Ed25519(signature)) =
-                    (&tx.device, &tx.signature)
+                if let (
+                    groundwork_primitives::DeviceId::Ed25519(key),
+                    DeviceSignature::Ed25519(signature),
+                ) = (&tx.device, &tx.signature)
                 {
                     items.push(Item {
                         namespace: params.chain_id.namespace(Domain::Heartbeat),

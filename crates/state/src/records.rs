@@ -15,7 +15,11 @@ pub struct Account {
     /// Data credits: minted by burning tokens, spent on service, never transferable.
     pub credits: u64,
 }
-impl_struct_codec!(Account { balance, nonce, credits });
+impl_struct_codec!(Account {
+    balance,
+    nonce,
+    credits
+});
 
 /// Where a device is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,7 +69,9 @@ impl Read for DeviceStatus {
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
         match u8::read(buf)? {
             0 => Ok(DeviceStatus::Active),
-            1 => Ok(DeviceStatus::Unbonding { release_epoch: u64::read(buf)? }),
+            1 => Ok(DeviceStatus::Unbonding {
+                release_epoch: u64::read(buf)?,
+            }),
             2 => Ok(DeviceStatus::Decommissioned),
             other => Err(CodecError::InvalidEnum(other)),
         }
@@ -85,7 +91,15 @@ pub struct Device {
     /// The last heartbeat window this device was credited for.
     pub last_heartbeat_window: Option<u64>,
 }
-impl_struct_codec!(Device { owner, kind, location, bond, status, registered_at_height, last_heartbeat_window });
+impl_struct_codec!(Device {
+    owner,
+    kind,
+    location,
+    bond,
+    status,
+    registered_at_height,
+    last_heartbeat_window
+});
 
 /// One device's reward for one epoch, with every input needed to recompute it by hand.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,7 +116,14 @@ pub struct RewardRecord {
     /// `floor(pool × work_units / kind_total_units)`.
     pub amount: Amount,
 }
-impl_struct_codec!(RewardRecord { owner, kind, work_units, kind_total_units, pool, amount });
+impl_struct_codec!(RewardRecord {
+    owner,
+    kind,
+    work_units,
+    kind_total_units,
+    pool,
+    amount
+});
 
 /// The totals of one epoch's reward run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,7 +143,15 @@ pub struct EpochSummary {
     /// `emission − paid`: rounding dust and pools no device earned, sent to the treasury.
     pub to_treasury: Amount,
 }
-impl_struct_codec!(EpochSummary { emission, halvings, pools, total_units, devices_rewarded, paid, to_treasury });
+impl_struct_codec!(EpochSummary {
+    emission,
+    halvings,
+    pools,
+    total_units,
+    devices_rewarded,
+    paid,
+    to_treasury
+});
 
 /// Chain-wide counters. Exactly one record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -140,11 +169,22 @@ pub struct ChainInfo {
     /// Sum of all device bonds still locked.
     pub bonded: Amount,
 }
-impl_struct_codec!(ChainInfo { height, last_block, last_timestamp_ms, treasury, genesis_supply, minted, burned, bonded });
+impl_struct_codec!(ChainInfo {
+    height,
+    last_block,
+    last_timestamp_ms,
+    treasury,
+    genesis_supply,
+    minted,
+    burned,
+    bonded
+});
 
 impl ChainInfo {
     /// `genesis + minted − burned`, or `None` if the counters are inconsistent.
     pub fn total_supply(&self) -> Option<Amount> {
-        self.genesis_supply.checked_add(self.minted)?.checked_sub(self.burned)
+        self.genesis_supply
+            .checked_add(self.minted)?
+            .checked_sub(self.burned)
     }
 }

@@ -18,7 +18,11 @@ use groundwork_primitives::{Amount, ResourceKind};
 /// The emission of epoch `epoch` and the number of halvings applied.
 pub fn epoch_emission(params: &Params, epoch: u64) -> (Amount, u64) {
     let halvings = epoch / params.halving_interval_epochs;
-    let emission = if halvings >= 128 { 0 } else { params.initial_emission_per_epoch.0 >> halvings };
+    let emission = if halvings >= 128 {
+        0
+    } else {
+        params.initial_emission_per_epoch.0 >> halvings
+    };
     (Amount(emission), halvings)
 }
 
@@ -32,7 +36,9 @@ pub fn split_pools(
         let scaled = emission
             .0
             .checked_mul(u128::from(weight))
-            .ok_or(BlockError::Arithmetic { context: "pool split" })?;
+            .ok_or(BlockError::Arithmetic {
+                context: "pool split",
+            })?;
         *pool = Amount(scaled / u128::from(BASIS_POINTS_TOTAL));
     }
     Ok(pools)
@@ -44,12 +50,16 @@ pub fn device_share(pool: Amount, units: u64, total_units: u64) -> Result<Amount
         return Ok(Amount::ZERO);
     }
     if units > total_units {
-        return Err(BlockError::Arithmetic { context: "device units exceed kind total" });
+        return Err(BlockError::Arithmetic {
+            context: "device units exceed kind total",
+        });
     }
     let scaled = pool
         .0
         .checked_mul(u128::from(units))
-        .ok_or(BlockError::Arithmetic { context: "device share" })?;
+        .ok_or(BlockError::Arithmetic {
+            context: "device share",
+        })?;
     Ok(Amount(scaled / u128::from(total_units)))
 }
 
@@ -77,12 +87,18 @@ impl RewardExplanation {
     /// Recomputes the amount from the explanation's own inputs; equals `amount` when the
     /// explanation is honest.
     pub fn recompute(&self) -> Option<Amount> {
-        let emission = if self.halvings >= 128 { 0 } else { self.initial_emission.0 >> self.halvings };
-        let pool = emission.checked_mul(u128::from(self.weight_bps))? / u128::from(BASIS_POINTS_TOTAL);
+        let emission = if self.halvings >= 128 {
+            0
+        } else {
+            self.initial_emission.0 >> self.halvings
+        };
+        let pool =
+            emission.checked_mul(u128::from(self.weight_bps))? / u128::from(BASIS_POINTS_TOTAL);
         if self.kind_total_units == 0 {
             return Some(Amount::ZERO);
         }
-        let share = pool.checked_mul(u128::from(self.work_units))? / u128::from(self.kind_total_units);
+        let share =
+            pool.checked_mul(u128::from(self.work_units))? / u128::from(self.kind_total_units);
         Some(Amount(share))
     }
 
@@ -90,7 +106,12 @@ impl RewardExplanation {
         self.steps = vec![
             format!(
                 "epoch {} is past {} halvings (one every {} epochs): emission = {} >> {} = {}",
-                self.epoch, self.halvings, self.halving_interval_epochs, self.initial_emission, self.halvings, self.emission
+                self.epoch,
+                self.halvings,
+                self.halving_interval_epochs,
+                self.initial_emission,
+                self.halvings,
+                self.emission
             ),
             format!(
                 "{} pool = floor({} × {} / 10000) = {}",

@@ -17,7 +17,11 @@ pub(crate) struct Table<K, V> {
 
 impl<K: Ord + Clone, V: Clone> Default for Table<K, V> {
     fn default() -> Self {
-        Self { committed: BTreeMap::new(), block: BTreeMap::new(), transaction: BTreeMap::new() }
+        Self {
+            committed: BTreeMap::new(),
+            block: BTreeMap::new(),
+            transaction: BTreeMap::new(),
+        }
     }
 }
 
@@ -56,7 +60,10 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
 
     /// Folds the block layer into committed data; returns the block's net changes in key order.
     pub fn finish_block(&mut self) -> BTreeMap<K, Option<V>> {
-        debug_assert!(self.transaction.is_empty(), "finish_block with an open transaction");
+        debug_assert!(
+            self.transaction.is_empty(),
+            "finish_block with an open transaction"
+        );
         let changes = std::mem::take(&mut self.block);
         for (key, value) in &changes {
             match value {
@@ -110,7 +117,10 @@ mod tests {
         t.commit_transaction();
         assert_eq!(t.keys(), vec![3]);
         let changes = t.finish_block();
-        assert_eq!(changes.into_iter().collect::<Vec<_>>(), vec![(1, None), (3, Some(30))]);
+        assert_eq!(
+            changes.into_iter().collect::<Vec<_>>(),
+            vec![(1, None), (3, Some(30))]
+        );
         assert_eq!(t.committed().len(), 1);
         t.put(4, 40);
         t.commit_transaction();

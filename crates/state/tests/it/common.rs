@@ -5,8 +5,8 @@ use commonware_cryptography::{Signer, ed25519};
 use groundwork_primitives::hash::Digest;
 use groundwork_primitives::keys::account_address;
 use groundwork_primitives::{
-    AccountAction, AccountKey, AccountTransaction, Address, Amount, Block, Cell, ChainId, DeviceKey,
-    HeartbeatTransaction, KeyScheme, ResourceKind, Transaction,
+    AccountAction, AccountKey, AccountTransaction, Address, Amount, Block, Cell, ChainId,
+    DeviceKey, HeartbeatTransaction, KeyScheme, ResourceKind, Transaction,
 };
 use groundwork_state::machine::prefix;
 use groundwork_state::{BlockOutcome, Genesis, Params, State, TxError};
@@ -54,8 +54,9 @@ pub fn params() -> Params {
 
 /// Accounts 1..=funded get START_BALANCE each; one validator from seed 1000.
 pub fn genesis_with(params: Params, funded: u64) -> Genesis {
-    let mut balances: Vec<(Address, Amount)> =
-        (1..=funded).map(|seed| (address(&account(seed)), Amount(START_BALANCE))).collect();
+    let mut balances: Vec<(Address, Amount)> = (1..=funded)
+        .map(|seed| (address(&account(seed)), Amount(START_BALANCE)))
+        .collect();
     balances.sort();
     Genesis {
         params,
@@ -73,7 +74,11 @@ pub struct Harness {
 
 impl Harness {
     pub fn new(genesis: &Genesis) -> Self {
-        Self { state: State::from_genesis(genesis), chain: genesis.params.chain_id.clone(), time_ms: genesis.genesis_time_ms }
+        Self {
+            state: State::from_genesis(genesis),
+            chain: genesis.params.chain_id.clone(),
+            time_ms: genesis.genesis_time_ms,
+        }
     }
 
     pub fn standard() -> Self {
@@ -83,15 +88,25 @@ impl Harness {
     /// Builds the next block around `transactions`.
     pub fn next_block(&mut self, transactions: Vec<Transaction>) -> Block {
         self.time_ms += 1_000;
-        let header = self.state.next_header(account(1000).public_key(), self.time_ms, Digest::from([0u8; 32]), &transactions);
-        Block { header, transactions }
+        let header = self.state.next_header(
+            account(1000).public_key(),
+            self.time_ms,
+            Digest::from([0u8; 32]),
+            &transactions,
+        );
+        Block {
+            header,
+            transactions,
+        }
     }
 
     /// Executes a block of `transactions`; the block itself must be valid.
     pub fn execute(&mut self, transactions: Vec<Transaction>) -> BlockOutcome {
         let block = self.next_block(transactions);
         let outcome = self.state.execute(&block).expect("valid block");
-        self.state.check_invariants().expect("invariants hold after every block");
+        self.state
+            .check_invariants()
+            .expect("invariants hold after every block");
         outcome
     }
 
@@ -124,23 +139,47 @@ impl Harness {
 
     /// Signs `action` from `key` with its next nonce.
     pub fn signed(&self, key: &AccountKey, action: AccountAction) -> Transaction {
-        Transaction::Account(AccountTransaction::sign(key, &self.chain, self.nonce(key), action))
+        Transaction::Account(AccountTransaction::sign(
+            key,
+            &self.chain,
+            self.nonce(key),
+            action,
+        ))
     }
 
     pub fn transfer(&self, from: &AccountKey, to: Address, amount: u128) -> Transaction {
-        self.signed(from, AccountAction::Transfer { to, amount: Amount(amount) })
+        self.signed(
+            from,
+            AccountAction::Transfer {
+                to,
+                amount: Amount(amount),
+            },
+        )
     }
 
-    pub fn register(&self, owner: &AccountKey, device: &DeviceKey, kind: ResourceKind) -> Transaction {
-        let action =
-            AccountAction::register_device(&self.chain, &address(owner), device, kind, cell(52.52, 13.405));
+    pub fn register(
+        &self,
+        owner: &AccountKey,
+        device: &DeviceKey,
+        kind: ResourceKind,
+    ) -> Transaction {
+        let action = AccountAction::register_device(
+            &self.chain,
+            &address(owner),
+            device,
+            kind,
+            cell(52.52, 13.405),
+        );
         self.signed(owner, action)
     }
 
     /// A heartbeat naming the block `age` blocks below the current height.
     pub fn heartbeat(&self, device: &DeviceKey, age: u64) -> Transaction {
         let height = self.state.height().saturating_sub(age);
-        let block = self.state.recent_block(height).expect("block still in history");
+        let block = self
+            .state
+            .recent_block(height)
+            .expect("block still in history");
         Transaction::Heartbeat(HeartbeatTransaction::sign(device, &self.chain, block))
     }
 
@@ -150,7 +189,14 @@ impl Harness {
         self.state
             .entries()
             .into_iter()
-            .filter(|(k, _)| ![prefix::CHAIN_INFO, prefix::BLOCK_BY_HEIGHT, prefix::HEIGHT_BY_BLOCK].contains(&k[0]))
+            .filter(|(k, _)| {
+                ![
+                    prefix::CHAIN_INFO,
+                    prefix::BLOCK_BY_HEIGHT,
+                    prefix::HEIGHT_BY_BLOCK,
+                ]
+                .contains(&k[0])
+            })
             .collect()
     }
 
@@ -158,14 +204,18 @@ impl Harness {
     /// no account, device, reward or epoch record, and no treasury or supply counter.
     pub fn assert_rejected(&mut self, transaction: Transaction, expected: TxError) {
         // An epoch's last block writes reward records; keep the rejection off it.
-        if (self.state.height() + 1) % self.state.params().epoch_length_blocks == 0 {
+        if (self.state.height() + 1).is_multiple_of(self.state.params().epoch_length_blocks) {
             self.execute(Vec::new());
         }
         let before = self.entries_except_block_bookkeeping();
         let info_before = self.state.chain_info();
         let result = self.submit(transaction);
         assert_eq!(result, Err(expected));
-        assert_eq!(self.entries_except_block_bookkeeping(), before, "a rejected transaction changed state");
+        assert_eq!(
+            self.entries_except_block_bookkeeping(),
+            before,
+            "a rejected transaction changed state"
+        );
         let info_after = self.state.chain_info();
         assert_eq!(info_after.treasury, info_before.treasury);
         assert_eq!(info_after.minted, info_before.minted);

@@ -4,8 +4,8 @@ use crate::common::*;
 use commonware_cryptography::Signer;
 use groundwork_primitives::hash::hash;
 use groundwork_primitives::{
-    AccountAction, AccountTransaction, Address, Amount, DeviceSignature, Domain, HeartbeatTransaction, KeyScheme,
-    ResourceKind, Transaction,
+    AccountAction, AccountTransaction, Address, Amount, DeviceSignature, Domain,
+    HeartbeatTransaction, KeyScheme, ResourceKind, Transaction,
 };
 use groundwork_state::TxError;
 
@@ -13,7 +13,9 @@ use groundwork_state::TxError;
 fn bad_signature_is_rejected() {
     let mut h = Harness::standard();
     let (alice, bob) = (account(1), account(2));
-    let Transaction::Account(mut tx) = h.transfer(&alice, address(&bob), 5) else { unreachable!() };
+    let Transaction::Account(mut tx) = h.transfer(&alice, address(&bob), 5) else {
+        unreachable!()
+    };
     tx.signature = bob.sign(b"anything", b"else");
     h.assert_rejected(Transaction::Account(tx), TxError::BadSignature);
 }
@@ -23,7 +25,10 @@ fn signature_for_another_chain_is_rejected() {
     let mut h = Harness::standard();
     let (alice, bob) = (account(1), account(2));
     let other_chain = "groundwork-other".parse().unwrap();
-    let action = AccountAction::Transfer { to: address(&bob), amount: Amount(5) };
+    let action = AccountAction::Transfer {
+        to: address(&bob),
+        amount: Amount(5),
+    };
     let tx = AccountTransaction::sign(&alice, &other_chain, 0, action);
     h.assert_rejected(Transaction::Account(tx), TxError::BadSignature);
 }
@@ -32,9 +37,14 @@ fn signature_for_another_chain_is_rejected() {
 fn signature_for_another_message_type_is_rejected() {
     let mut h = Harness::standard();
     let (alice, bob) = (account(1), account(2));
-    let Transaction::Account(mut tx) = h.transfer(&alice, address(&bob), 5) else { unreachable!() };
+    let Transaction::Account(mut tx) = h.transfer(&alice, address(&bob), 5) else {
+        unreachable!()
+    };
     // Same payload bytes, signed under the burn-for-credits domain.
-    tx.signature = alice.sign(&h.chain.namespace(Domain::BurnForCredits), &tx.signing_payload());
+    tx.signature = alice.sign(
+        &h.chain.namespace(Domain::BurnForCredits),
+        &tx.signing_payload(),
+    );
     h.assert_rejected(Transaction::Account(tx), TxError::BadSignature);
 }
 
@@ -44,7 +54,13 @@ fn reused_nonce_is_rejected() {
     let (alice, bob) = (account(1), account(2));
     let first = h.transfer(&alice, address(&bob), 5);
     assert_eq!(h.submit(first.clone()), Ok(()));
-    h.assert_rejected(first, TxError::BadNonce { expected: 1, got: 0 });
+    h.assert_rejected(
+        first,
+        TxError::BadNonce {
+            expected: 1,
+            got: 0,
+        },
+    );
 }
 
 #[test]
@@ -54,12 +70,21 @@ fn insufficient_balance_is_rejected() {
     let tx = h.transfer(&alice, address(&bob), START_BALANCE);
     h.assert_rejected(
         tx,
-        TxError::InsufficientBalance { needed: Amount(START_BALANCE + FEE), available: Amount(START_BALANCE) },
+        TxError::InsufficientBalance {
+            needed: Amount(START_BALANCE + FEE),
+            available: Amount(START_BALANCE),
+        },
     );
     // A never-funded account cannot even pay the fee.
     let stranger = account(99);
     let tx = h.transfer(&stranger, address(&bob), 1);
-    h.assert_rejected(tx, TxError::InsufficientBalance { needed: Amount(1 + FEE), available: Amount(0) });
+    h.assert_rejected(
+        tx,
+        TxError::InsufficientBalance {
+            needed: Amount(1 + FEE),
+            available: Amount(0),
+        },
+    );
 }
 
 #[test]
@@ -67,11 +92,28 @@ fn amount_overflow_is_rejected() {
     let mut h = Harness::standard();
     let (alice, bob) = (account(1), account(2));
     let tx = h.transfer(&alice, address(&bob), u128::MAX);
-    h.assert_rejected(tx, TxError::AmountOverflow { what: "amount plus fee" });
-    let tx = h.signed(&alice, AccountAction::BurnForCredits { recipient: address(&bob), credits: u64::MAX });
+    h.assert_rejected(
+        tx,
+        TxError::AmountOverflow {
+            what: "amount plus fee",
+        },
+    );
+    let tx = h.signed(
+        &alice,
+        AccountAction::BurnForCredits {
+            recipient: address(&bob),
+            credits: u64::MAX,
+        },
+    );
     // u64::MAX credits × price 3 fits in u128, but not in the balance.
     let cost = u128::from(u64::MAX) * CREDIT_PRICE + FEE;
-    h.assert_rejected(tx, TxError::InsufficientBalance { needed: Amount(cost), available: Amount(START_BALANCE) });
+    h.assert_rejected(
+        tx,
+        TxError::InsufficientBalance {
+            needed: Amount(cost),
+            available: Amount(START_BALANCE),
+        },
+    );
 }
 
 #[test]
@@ -79,8 +121,19 @@ fn zero_amounts_are_rejected() {
     let mut h = Harness::standard();
     let (alice, bob) = (account(1), account(2));
     let tx = h.transfer(&alice, address(&bob), 0);
-    h.assert_rejected(tx, TxError::ZeroAmount { what: "transfer amount" });
-    let tx = h.signed(&alice, AccountAction::BurnForCredits { recipient: address(&bob), credits: 0 });
+    h.assert_rejected(
+        tx,
+        TxError::ZeroAmount {
+            what: "transfer amount",
+        },
+    );
+    let tx = h.signed(
+        &alice,
+        AccountAction::BurnForCredits {
+            recipient: address(&bob),
+            credits: 0,
+        },
+    );
     h.assert_rejected(tx, TxError::ZeroAmount { what: "credits" });
 }
 
@@ -89,7 +142,10 @@ fn unknown_device_is_rejected() {
     let mut h = Harness::standard();
     let alice = account(1);
     let ghost = device(KeyScheme::Ed25519, 77);
-    let tx = h.signed(&alice, AccountAction::DecommissionDevice { device: ghost.id() });
+    let tx = h.signed(
+        &alice,
+        AccountAction::DecommissionDevice { device: ghost.id() },
+    );
     h.assert_rejected(tx, TxError::UnknownDevice { device: ghost.id() });
     h.empty_blocks(1);
     let heartbeat = h.heartbeat(&ghost, 1);
@@ -103,21 +159,51 @@ fn device_signature_not_by_the_device_key_is_rejected() {
     let real = device(KeyScheme::P256, 1);
     let impostor = device(KeyScheme::P256, 2);
     // The impostor key signs the ownership proof for the real device's id.
-    let action = AccountAction::register_device(&h.chain, &address(&alice), &impostor, ResourceKind::Sensor, cell(1.0, 1.0));
-    let AccountAction::RegisterDevice { kind, location, ownership_proof, .. } = action else { unreachable!() };
-    let forged = AccountAction::RegisterDevice { device: real.id(), kind, location, ownership_proof };
+    let action = AccountAction::register_device(
+        &h.chain,
+        &address(&alice),
+        &impostor,
+        ResourceKind::Sensor,
+        cell(1.0, 1.0),
+    );
+    let AccountAction::RegisterDevice {
+        kind,
+        location,
+        ownership_proof,
+        ..
+    } = action
+    else {
+        unreachable!()
+    };
+    let forged = AccountAction::RegisterDevice {
+        device: real.id(),
+        kind,
+        location,
+        ownership_proof,
+    };
     let tx = h.signed(&alice, forged);
     h.assert_rejected(tx, TxError::BadDeviceSignature { device: real.id() });
 
     // A proof made for another owner does not transfer to the signer either.
     let bob = account(2);
-    let for_bob = AccountAction::register_device(&h.chain, &address(&bob), &real, ResourceKind::Sensor, cell(1.0, 1.0));
+    let for_bob = AccountAction::register_device(
+        &h.chain,
+        &address(&bob),
+        &real,
+        ResourceKind::Sensor,
+        cell(1.0, 1.0),
+    );
     let tx = h.signed(&alice, for_bob);
     h.assert_rejected(tx, TxError::BadDeviceSignature { device: real.id() });
 
     // A heartbeat signed by another key is a bad signature.
-    assert_eq!(h.submit(h.register(&alice, &real, ResourceKind::Sensor)), Ok(()));
-    let Transaction::Heartbeat(mut heartbeat) = h.heartbeat(&real, 1) else { unreachable!() };
+    assert_eq!(
+        h.submit(h.register(&alice, &real, ResourceKind::Sensor)),
+        Ok(())
+    );
+    let Transaction::Heartbeat(mut heartbeat) = h.heartbeat(&real, 1) else {
+        unreachable!()
+    };
     let payload = heartbeat.signing_payload();
     heartbeat.signature = impostor.sign(&h.chain.namespace(Domain::Heartbeat), &payload);
     h.assert_rejected(Transaction::Heartbeat(heartbeat), TxError::BadSignature);
@@ -128,11 +214,24 @@ fn duplicate_registration_is_rejected() {
     let mut h = Harness::standard();
     let (alice, bob) = (account(1), account(2));
     let sensor = device(KeyScheme::Ed25519, 5);
-    assert_eq!(h.submit(h.register(&alice, &sensor, ResourceKind::Sensor)), Ok(()));
+    assert_eq!(
+        h.submit(h.register(&alice, &sensor, ResourceKind::Sensor)),
+        Ok(())
+    );
     let again = h.register(&alice, &sensor, ResourceKind::Sensor);
-    h.assert_rejected(again, TxError::DeviceAlreadyRegistered { device: sensor.id() });
+    h.assert_rejected(
+        again,
+        TxError::DeviceAlreadyRegistered {
+            device: sensor.id(),
+        },
+    );
     let by_bob = h.register(&bob, &sensor, ResourceKind::Sensor);
-    h.assert_rejected(by_bob, TxError::DeviceAlreadyRegistered { device: sensor.id() });
+    h.assert_rejected(
+        by_bob,
+        TxError::DeviceAlreadyRegistered {
+            device: sensor.id(),
+        },
+    );
 }
 
 #[test]
@@ -140,14 +239,30 @@ fn only_the_owner_may_manage_a_device() {
     let mut h = Harness::standard();
     let (alice, bob) = (account(1), account(2));
     let sensor = device(KeyScheme::Ed25519, 5);
-    assert_eq!(h.submit(h.register(&alice, &sensor, ResourceKind::Sensor)), Ok(()));
+    assert_eq!(
+        h.submit(h.register(&alice, &sensor, ResourceKind::Sensor)),
+        Ok(())
+    );
     for action in [
-        AccountAction::AssertLocation { device: sensor.id(), location: cell(2.0, 2.0) },
-        AccountAction::TransferDevice { device: sensor.id(), new_owner: address(&bob) },
-        AccountAction::DecommissionDevice { device: sensor.id() },
+        AccountAction::AssertLocation {
+            device: sensor.id(),
+            location: cell(2.0, 2.0),
+        },
+        AccountAction::TransferDevice {
+            device: sensor.id(),
+            new_owner: address(&bob),
+        },
+        AccountAction::DecommissionDevice {
+            device: sensor.id(),
+        },
     ] {
         let tx = h.signed(&bob, action);
-        h.assert_rejected(tx, TxError::NotDeviceOwner { device: sensor.id() });
+        h.assert_rejected(
+            tx,
+            TxError::NotDeviceOwner {
+                device: sensor.id(),
+            },
+        );
     }
 }
 
@@ -156,17 +271,34 @@ fn stale_or_unknown_heartbeat_block_is_rejected() {
     let mut h = Harness::standard();
     let alice = account(1);
     let sensor = device(KeyScheme::Ed25519, 5);
-    assert_eq!(h.submit(h.register(&alice, &sensor, ResourceKind::Sensor)), Ok(()));
+    assert_eq!(
+        h.submit(h.register(&alice, &sensor, ResourceKind::Sensor)),
+        Ok(())
+    );
     h.advance_to(9);
     // Height 10 executes it; max age 3, so block 6 (age 4) is stale but still remembered.
     let stale = h.heartbeat(&sensor, 3);
-    let Transaction::Heartbeat(ref hb) = stale else { unreachable!() };
+    let Transaction::Heartbeat(ref hb) = stale else {
+        unreachable!()
+    };
     assert_eq!(h.state.recent_block(6), Some(hb.recent_block));
-    h.assert_rejected(stale, TxError::StaleBlockHash { referenced_height: 6, age: 4, max_age: 3 });
+    h.assert_rejected(
+        stale,
+        TxError::StaleBlockHash {
+            referenced_height: 6,
+            age: 4,
+            max_age: 3,
+        },
+    );
 
     let made_up = hash(b"a block that never was");
     let tx = Transaction::Heartbeat(HeartbeatTransaction::sign(&sensor, &h.chain, made_up));
-    h.assert_rejected(tx, TxError::UnknownBlockHash { block: hex::encode(made_up.as_ref()) });
+    h.assert_rejected(
+        tx,
+        TxError::UnknownBlockHash {
+            block: hex::encode(made_up.as_ref()),
+        },
+    );
 }
 
 #[test]
@@ -174,14 +306,20 @@ fn second_heartbeat_in_one_window_is_rejected() {
     let mut h = Harness::standard();
     let alice = account(1);
     let sensor = device(KeyScheme::Ed25519, 5);
-    assert_eq!(h.submit(h.register(&alice, &sensor, ResourceKind::Sensor)), Ok(()));
+    assert_eq!(
+        h.submit(h.register(&alice, &sensor, ResourceKind::Sensor)),
+        Ok(())
+    );
     // Height 2 is window 0 (heights 1-2); height 5 starts window 2.
     h.advance_to(4);
     let first = h.heartbeat(&sensor, 1);
     let second = h.heartbeat(&sensor, 2);
     let outcome = h.execute(vec![first, second.clone()]);
     assert_eq!(outcome.receipts[0].result, Ok(()));
-    assert_eq!(outcome.receipts[1].result, Err(TxError::HeartbeatAlreadyInWindow { window: 2 }));
+    assert_eq!(
+        outcome.receipts[1].result,
+        Err(TxError::HeartbeatAlreadyInWindow { window: 2 })
+    );
     assert_eq!(h.state.pending_work(&sensor.id()), 1);
     // Height 6 is still window 2.
     let third = h.heartbeat(&sensor, 1);
@@ -193,17 +331,49 @@ fn heartbeat_from_a_decommissioned_device_is_rejected() {
     let mut h = Harness::standard();
     let alice = account(1);
     let sensor = device(KeyScheme::P256, 5);
-    assert_eq!(h.submit(h.register(&alice, &sensor, ResourceKind::Sensor)), Ok(()));
-    let tx = h.signed(&alice, AccountAction::DecommissionDevice { device: sensor.id() });
+    assert_eq!(
+        h.submit(h.register(&alice, &sensor, ResourceKind::Sensor)),
+        Ok(())
+    );
+    let tx = h.signed(
+        &alice,
+        AccountAction::DecommissionDevice {
+            device: sensor.id(),
+        },
+    );
     assert_eq!(h.submit(tx), Ok(()));
     let heartbeat = h.heartbeat(&sensor, 1);
-    h.assert_rejected(heartbeat, TxError::DeviceNotActive { device: sensor.id(), status: "unbonding" });
+    h.assert_rejected(
+        heartbeat,
+        TxError::DeviceNotActive {
+            device: sensor.id(),
+            status: "unbonding",
+        },
+    );
     // Once the bond is back the device is decommissioned for good.
     h.advance_to(12);
     let heartbeat = h.heartbeat(&sensor, 1);
-    h.assert_rejected(heartbeat, TxError::DeviceNotActive { device: sensor.id(), status: "decommissioned" });
-    let move_it = h.signed(&alice, AccountAction::AssertLocation { device: sensor.id(), location: cell(3.0, 3.0) });
-    h.assert_rejected(move_it, TxError::DeviceNotActive { device: sensor.id(), status: "decommissioned" });
+    h.assert_rejected(
+        heartbeat,
+        TxError::DeviceNotActive {
+            device: sensor.id(),
+            status: "decommissioned",
+        },
+    );
+    let move_it = h.signed(
+        &alice,
+        AccountAction::AssertLocation {
+            device: sensor.id(),
+            location: cell(3.0, 3.0),
+        },
+    );
+    h.assert_rejected(
+        move_it,
+        TxError::DeviceNotActive {
+            device: sensor.id(),
+            status: "decommissioned",
+        },
+    );
 }
 
 #[test]
@@ -211,10 +381,17 @@ fn a_device_signature_of_the_wrong_scheme_is_rejected() {
     let mut h = Harness::standard();
     let alice = account(1);
     let sensor = device(KeyScheme::Ed25519, 5);
-    assert_eq!(h.submit(h.register(&alice, &sensor, ResourceKind::Sensor)), Ok(()));
-    let Transaction::Heartbeat(mut hb) = h.heartbeat(&sensor, 1) else { unreachable!() };
+    assert_eq!(
+        h.submit(h.register(&alice, &sensor, ResourceKind::Sensor)),
+        Ok(())
+    );
+    let Transaction::Heartbeat(mut hb) = h.heartbeat(&sensor, 1) else {
+        unreachable!()
+    };
     let p256 = device(KeyScheme::P256, 5);
-    let DeviceSignature::P256(sig) = p256.sign(&h.chain.namespace(Domain::Heartbeat), &hb.signing_payload()) else {
+    let DeviceSignature::P256(sig) =
+        p256.sign(&h.chain.namespace(Domain::Heartbeat), &hb.signing_payload())
+    else {
         unreachable!()
     };
     hb.signature = DeviceSignature::P256(sig);
@@ -241,11 +418,17 @@ fn bad_block_changes_nothing() {
     let digest = h.state.state_digest();
     let mut block = h.next_block(vec![h.transfer(&alice, address(&bob), 5)]);
     block.header.height += 1;
-    assert!(matches!(h.state.execute(&block), Err(BlockError::WrongHeight { .. })));
+    assert!(matches!(
+        h.state.execute(&block),
+        Err(BlockError::WrongHeight { .. })
+    ));
     block.header.height -= 1;
     let good_root = block.header.transactions_root;
     block.header.transactions_root = hash(b"wrong");
-    assert_eq!(h.state.execute(&block), Err(BlockError::TransactionsRootMismatch));
+    assert_eq!(
+        h.state.execute(&block),
+        Err(BlockError::TransactionsRootMismatch)
+    );
     block.header.transactions_root = good_root;
     block.header.parent = hash(b"elsewhere");
     assert_eq!(h.state.execute(&block), Err(BlockError::WrongParent));

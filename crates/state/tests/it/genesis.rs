@@ -30,35 +30,97 @@ fn written_genesis_loads_back_identically() {
     assert_eq!(loaded.total_supply().0, 3 * START_BALANCE);
     // Layout and comments do not change the digest; a value does.
     let reformatted = text.replace(" = ", "=").replace("# ", "#  ");
-    assert_eq!(Genesis::from_toml(&reformatted).unwrap().digest(), genesis.digest());
+    assert_eq!(
+        Genesis::from_toml(&reformatted).unwrap().digest(),
+        genesis.digest()
+    );
     let changed = Genesis::from_toml(&with("length_blocks = 4", "length_blocks = 8")).unwrap();
     assert_ne!(changed.digest(), genesis.digest());
 }
 
 #[test]
 fn each_invalid_field_is_refused_by_name() {
-    let validator = hex::encode(commonware_cryptography::Signer::public_key(&account(1000)).as_ref());
+    let validator =
+        hex::encode(commonware_cryptography::Signer::public_key(&account(1000)).as_ref());
     let cases: Vec<(String, &str)> = vec![
-        (with("chain_id = \"groundwork-test\"", "chain_id = \"Not Valid\""), "chain_id"),
+        (
+            with("chain_id = \"groundwork-test\"", "chain_id = \"Not Valid\""),
+            "chain_id",
+        ),
         (with("symbol = \"GWT\"", "symbol = \"gwt\""), "token.symbol"),
         (with("decimals = 6", "decimals = 40"), "token.decimals"),
-        (with("length_blocks = 4", "length_blocks = 0"), "epochs.length_blocks"),
-        (with("heartbeat_window_blocks = 2", "heartbeat_window_blocks = 3"), "epochs.heartbeat_window_blocks"),
-        (with("heartbeat_max_age_blocks = 3", "heartbeat_max_age_blocks = 0"), "epochs.heartbeat_max_age_blocks"),
-        (with("unbonding_epochs = 1", "unbonding_epochs = 1001"), "epochs.unbonding_epochs"),
-        (with("initial_per_epoch = \"1000003\"", "initial_per_epoch = \"ten\""), "emission.initial_per_epoch"),
-        (with("halving_interval_epochs = 2", "halving_interval_epochs = 0"), "emission.halving_interval_epochs"),
-        (with("wireless = 6000", "wireless = 5000"), "reward_weights_bps"),
-        (with("transaction_fee = \"10\"", "transaction_fee = \"0\""), "fees.transaction_fee"),
-        (with("device_bond = \"1000\"", "device_bond = \"-5\""), "fees.device_bond"),
-        (with("data_credit_price = \"3\"", "data_credit_price = \"0\""), "fees.data_credit_price"),
-        (with("address = \"gw1", "address = \"gw2"), "balances[0].address"),
-        (with("amount = \"1000000\"", "amount = \"0\""), "balances[0].amount"),
-        (format!("{}\n[[validators]]\npublic_key = \"{validator}\"\n", valid_toml()), "validators[1].public_key"),
-        (with("public_key = \"", "public_key = \"00"), "validators[0].public_key"),
+        (
+            with("length_blocks = 4", "length_blocks = 0"),
+            "epochs.length_blocks",
+        ),
+        (
+            with("heartbeat_window_blocks = 2", "heartbeat_window_blocks = 3"),
+            "epochs.heartbeat_window_blocks",
+        ),
+        (
+            with(
+                "heartbeat_max_age_blocks = 3",
+                "heartbeat_max_age_blocks = 0",
+            ),
+            "epochs.heartbeat_max_age_blocks",
+        ),
+        (
+            with("unbonding_epochs = 1", "unbonding_epochs = 1001"),
+            "epochs.unbonding_epochs",
+        ),
+        (
+            with(
+                "initial_per_epoch = \"1000003\"",
+                "initial_per_epoch = \"ten\"",
+            ),
+            "emission.initial_per_epoch",
+        ),
+        (
+            with("halving_interval_epochs = 2", "halving_interval_epochs = 0"),
+            "emission.halving_interval_epochs",
+        ),
+        (
+            with("wireless = 6000", "wireless = 5000"),
+            "reward_weights_bps",
+        ),
+        (
+            with("transaction_fee = \"10\"", "transaction_fee = \"0\""),
+            "fees.transaction_fee",
+        ),
+        (
+            with("device_bond = \"1000\"", "device_bond = \"-5\""),
+            "fees.device_bond",
+        ),
+        (
+            with("data_credit_price = \"3\"", "data_credit_price = \"0\""),
+            "fees.data_credit_price",
+        ),
+        (
+            with("address = \"gw1", "address = \"gw2"),
+            "balances[0].address",
+        ),
+        (
+            with("amount = \"1000000\"", "amount = \"0\""),
+            "balances[0].amount",
+        ),
+        (
+            format!(
+                "{}\n[[validators]]\npublic_key = \"{validator}\"\n",
+                valid_toml()
+            ),
+            "validators[1].public_key",
+        ),
+        (
+            with("public_key = \"", "public_key = \"00"),
+            "validators[0].public_key",
+        ),
     ];
     for (text, field) in cases {
-        assert_eq!(refused_field(&text), field, "for a genesis with a bad {field}");
+        assert_eq!(
+            refused_field(&text),
+            field,
+            "for a genesis with a bad {field}"
+        );
     }
 }
 
@@ -79,7 +141,16 @@ fn malformed_toml_and_unknown_fields_are_refused_with_a_message() {
         Err(GenesisError::Parse { message }) => assert!(message.contains("colour"), "{message}"),
         other => panic!("expected a parse error, got {other:?}"),
     }
-    assert!(matches!(Genesis::from_toml("chain_id = "), Err(GenesisError::Parse { .. })));
-    let unknown_kind = with("[reward_weights_bps]", "[reward_weights_bps]\nsatellite = 0");
-    assert!(matches!(Genesis::from_toml(&unknown_kind), Err(GenesisError::Parse { .. })));
+    assert!(matches!(
+        Genesis::from_toml("chain_id = "),
+        Err(GenesisError::Parse { .. })
+    ));
+    let unknown_kind = with(
+        "[reward_weights_bps]",
+        "[reward_weights_bps]\nsatellite = 0",
+    );
+    assert!(matches!(
+        Genesis::from_toml(&unknown_kind),
+        Err(GenesisError::Parse { .. })
+    ));
 }

@@ -1,4 +1,5 @@
 //! Integration tests of the state machine, built as one binary.
+#![allow(clippy::result_large_err)]
 
 mod common;
 mod errors;

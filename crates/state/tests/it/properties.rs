@@ -6,8 +6,8 @@ use crate::common::*;
 use commonware_cryptography::Signer;
 use groundwork_primitives::hash::hash;
 use groundwork_primitives::{
-    AccountAction, AccountTransaction, Amount, Block, DeviceKey, HeartbeatTransaction, KeyScheme, ResourceKind,
-    Transaction,
+    AccountAction, AccountTransaction, Amount, Block, DeviceKey, HeartbeatTransaction, KeyScheme,
+    ResourceKind, Transaction,
 };
 use groundwork_state::{BlockOutcome, State};
 use proptest::prelude::*;
@@ -17,14 +17,42 @@ const DEVICES: u64 = 6;
 
 #[derive(Clone, Debug)]
 enum Op {
-    Transfer { from: u64, to: u64, amount: u128 },
-    Burn { from: u64, to: u64, credits: u64 },
-    Register { owner: u64, device: u64, kind: usize },
-    Move { owner: u64, device: u64, lat: i8 },
-    GiveDevice { owner: u64, device: u64, to: u64 },
-    Decommission { owner: u64, device: u64 },
-    Heartbeat { device: u64, age: u64 },
-    HeartbeatUnknownBlock { device: u64 },
+    Transfer {
+        from: u64,
+        to: u64,
+        amount: u128,
+    },
+    Burn {
+        from: u64,
+        to: u64,
+        credits: u64,
+    },
+    Register {
+        owner: u64,
+        device: u64,
+        kind: usize,
+    },
+    Move {
+        owner: u64,
+        device: u64,
+        lat: i8,
+    },
+    GiveDevice {
+        owner: u64,
+        device: u64,
+        to: u64,
+    },
+    Decommission {
+        owner: u64,
+        device: u64,
+    },
+    Heartbeat {
+        device: u64,
+        age: u64,
+    },
+    HeartbeatUnknownBlock {
+        device: u64,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -53,13 +81,25 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn planned() -> impl Strategy<Value = Planned> {
-    (op(), prop_oneof![9 => Just(0u64), 1 => 1u64..3], prop::bool::weighted(0.08))
-        .prop_map(|(op, nonce_skew, forge)| Planned { op, nonce_skew, forge })
+    (
+        op(),
+        prop_oneof![9 => Just(0u64), 1 => 1u64..3],
+        prop::bool::weighted(0.08),
+    )
+        .prop_map(|(op, nonce_skew, forge)| Planned {
+            op,
+            nonce_skew,
+            forge,
+        })
 }
 
 fn device_key(index: u64) -> DeviceKey {
     // Even devices use ed25519, odd ones P-256.
-    let scheme = if index % 2 == 0 { KeyScheme::Ed25519 } else { KeyScheme::P256 };
+    let scheme = if index.is_multiple_of(2) {
+        KeyScheme::Ed25519
+    } else {
+        KeyScheme::P256
+    };
     device(scheme, 100 + index)
 }
 
@@ -79,20 +119,33 @@ fn build(h: &Harness, plan: &[Planned]) -> Vec<Transaction> {
         let tx = match (&p.op, signer_seed) {
             (Op::Heartbeat { device, age }, _) => {
                 let height = h.state.height().saturating_sub(*age);
-                let block = h.state.recent_block(height).unwrap_or_else(|| hash(b"pruned"));
-                Transaction::Heartbeat(HeartbeatTransaction::sign(&device_key(*device), &h.chain, block))
+                let block = h
+                    .state
+                    .recent_block(height)
+                    .unwrap_or_else(|| hash(b"pruned"));
+                Transaction::Heartbeat(HeartbeatTransaction::sign(
+                    &device_key(*device),
+                    &h.chain,
+                    block,
+                ))
             }
-            (Op::HeartbeatUnknownBlock { device }, _) => {
-                Transaction::Heartbeat(HeartbeatTransaction::sign(&device_key(*device), &h.chain, hash(b"nowhere")))
-            }
+            (Op::HeartbeatUnknownBlock { device }, _) => Transaction::Heartbeat(
+                HeartbeatTransaction::sign(&device_key(*device), &h.chain, hash(b"nowhere")),
+            ),
             (op, Some(seed)) => {
                 let key = account(seed);
                 let next = nonces.entry(seed).or_insert_with(|| h.nonce(&key));
                 let nonce = *next + p.nonce_skew;
                 *next += 1;
                 let action = match op {
-                    Op::Transfer { to, amount, .. } => AccountAction::Transfer { to: address(&account(*to)), amount: Amount(*amount) },
-                    Op::Burn { to, credits, .. } => AccountAction::BurnForCredits { recipient: address(&account(*to)), credits: *credits },
+                    Op::Transfer { to, amount, .. } => AccountAction::Transfer {
+                        to: address(&account(*to)),
+                        amount: Amount(*amount),
+                    },
+                    Op::Burn { to, credits, .. } => AccountAction::BurnForCredits {
+                        recipient: address(&account(*to)),
+                        credits: *credits,
+                    },
                     Op::Register { device, kind, .. } => AccountAction::register_device(
                         &h.chain,
                         &address(&key),
@@ -100,13 +153,17 @@ fn build(h: &Harness, plan: &[Planned]) -> Vec<Transaction> {
                         ResourceKind::ALL[*kind],
                         cell(40.0, -74.0),
                     ),
-                    Op::Move { device, lat, .. } => {
-                        AccountAction::AssertLocation { device: device_key(*device).id(), location: cell(f64::from(*lat) / 2.0, 10.0) }
-                    }
-                    Op::GiveDevice { device, to, .. } => {
-                        AccountAction::TransferDevice { device: device_key(*device).id(), new_owner: address(&account(*to)) }
-                    }
-                    Op::Decommission { device, .. } => AccountAction::DecommissionDevice { device: device_key(*device).id() },
+                    Op::Move { device, lat, .. } => AccountAction::AssertLocation {
+                        device: device_key(*device).id(),
+                        location: cell(f64::from(*lat) / 2.0, 10.0),
+                    },
+                    Op::GiveDevice { device, to, .. } => AccountAction::TransferDevice {
+                        device: device_key(*device).id(),
+                        new_owner: address(&account(*to)),
+                    },
+                    Op::Decommission { device, .. } => AccountAction::DecommissionDevice {
+                        device: device_key(*device).id(),
+                    },
                     Op::Heartbeat { .. } | Op::HeartbeatUnknownBlock { .. } => unreachable!(),
                 };
                 Transaction::Account(AccountTransaction::sign(&key, &h.chain, nonce, action))
@@ -133,7 +190,10 @@ fn forge(tx: Transaction) -> Transaction {
 
 fn replay(blocks: &[Block]) -> (State, Vec<BlockOutcome>) {
     let mut state = State::from_genesis(&genesis_with(params(), ACCOUNTS));
-    let outcomes = blocks.iter().map(|b| state.execute(b).expect("replayed block is valid")).collect();
+    let outcomes = blocks
+        .iter()
+        .map(|b| state.execute(b).expect("replayed block is valid"))
+        .collect();
     (state, outcomes)
 }
 
@@ -172,7 +232,9 @@ fn forged_and_valid_transactions_in_one_block_are_judged_one_by_one() {
     let bad = forge(h.transfer(&bob, address(&alice), 5));
     let outcome = h.execute(vec![good, bad]);
     assert_eq!(outcome.receipts[0].result, Ok(()));
-    assert_eq!(outcome.receipts[1].result, Err(groundwork_state::TxError::BadSignature));
+    assert_eq!(
+        outcome.receipts[1].result,
+        Err(groundwork_state::TxError::BadSignature)
+    );
     assert_eq!(h.balance(&bob), START_BALANCE + 5);
 }
-

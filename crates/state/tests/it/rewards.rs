@@ -24,7 +24,11 @@ fn fleet_rewards_match_hand_computation_across_a_boundary_and_a_halving() {
     let register_s1 = h.register(&alice, &s1, ResourceKind::Storage);
     // Block 2 (window 0): s1 registers; w1 and w2 heartbeat.
     let outcome = h.execute(vec![register_s1, h.heartbeat(&w1, 1), h.heartbeat(&w2, 1)]);
-    assert!(outcome.receipts.iter().all(|r| r.result.is_ok()), "{:?}", outcome.receipts);
+    assert!(
+        outcome.receipts.iter().all(|r| r.result.is_ok()),
+        "{:?}",
+        outcome.receipts
+    );
     // Block 3 (window 1): w1 and s1 heartbeat.
     h.execute(vec![h.heartbeat(&w1, 1), h.heartbeat(&s1, 1)]);
     // Block 4 (window 1, last block of epoch 0): s1 already heartbeat in window 1; nobody else.
@@ -46,8 +50,14 @@ fn fleet_rewards_match_hand_computation_across_a_boundary_and_a_halving() {
     assert_eq!(h.state.chain_info().treasury.0 - treasury_before, 100_003);
     let summary = h.state.epoch_summary(0).unwrap();
     assert_eq!(summary.emission, Amount(1_000_003));
-    assert_eq!(summary.pools[ResourceKind::Wireless.index()], Amount(600_001));
-    assert_eq!(summary.pools[ResourceKind::Storage.index()], Amount(300_000));
+    assert_eq!(
+        summary.pools[ResourceKind::Wireless.index()],
+        Amount(600_001)
+    );
+    assert_eq!(
+        summary.pools[ResourceKind::Storage.index()],
+        Amount(300_000)
+    );
     assert_eq!(summary.pools[ResourceKind::Sensor.index()], Amount(100_000));
     assert_eq!(summary.paid, Amount(900_000));
     assert_eq!(summary.to_treasury, Amount(100_003));
@@ -63,13 +73,20 @@ fn fleet_rewards_match_hand_computation_across_a_boundary_and_a_halving() {
     let treasury_before = h.state.chain_info().treasury.0;
     assert_eq!(h.execute(Vec::new()).epoch_ended, Some(1));
     assert_eq!(h.balance(&bob) - bob_before, 600_001);
-    assert_eq!(h.state.chain_info().treasury.0 - treasury_before, 1_000_003 - 600_001);
+    assert_eq!(
+        h.state.chain_info().treasury.0 - treasury_before,
+        1_000_003 - 600_001
+    );
 
     // Epoch 2 (blocks 9-12) is past one halving: emission = 1 000 003 >> 1 = 500 001.
     //   wireless pool = floor(500 001 × 0.6) = 300 000; storage = floor(500 001 × 0.3) = 150 000
     //   w1 = w2 = floor(300 000 × 1 / 2) = 150 000; s1 = 150 000
     //   treasury = 500 001 − 450 000 = 50 001
-    h.execute(vec![h.heartbeat(&w1, 1), h.heartbeat(&w2, 1), h.heartbeat(&s1, 1)]);
+    h.execute(vec![
+        h.heartbeat(&w1, 1),
+        h.heartbeat(&w2, 1),
+        h.heartbeat(&s1, 1),
+    ]);
     h.empty_blocks(2);
     let alice_before = h.balance(&alice);
     let bob_before = h.balance(&bob);
@@ -91,22 +108,41 @@ fn explain_gives_every_input_and_adds_up_to_the_payment() {
     let (alice, bob) = (account(1), account(2));
     let w1 = device(KeyScheme::Ed25519, 11);
     let w2 = device(KeyScheme::Ed25519, 12);
-    h.execute(vec![h.register(&alice, &w1, ResourceKind::Wireless), h.register(&bob, &w2, ResourceKind::Wireless)]);
+    h.execute(vec![
+        h.register(&alice, &w1, ResourceKind::Wireless),
+        h.register(&bob, &w2, ResourceKind::Wireless),
+    ]);
     h.execute(vec![h.heartbeat(&w1, 1), h.heartbeat(&w2, 1)]);
     h.execute(vec![h.heartbeat(&w1, 1)]);
 
-    assert_eq!(h.state.explain(&w1.id(), 0), Err(ExplainError::EpochNotEnded { epoch: 0, current: 0 }));
+    assert_eq!(
+        h.state.explain(&w1.id(), 0),
+        Err(ExplainError::EpochNotEnded {
+            epoch: 0,
+            current: 0
+        })
+    );
     h.execute(Vec::new());
 
     let explanation = h.state.explain(&w1.id(), 0).unwrap();
     assert_eq!(explanation.emission, Amount(1_000_003));
     assert_eq!(explanation.weight_bps, 6_000);
     assert_eq!(explanation.pool, Amount(600_001));
-    assert_eq!((explanation.work_units, explanation.kind_total_units), (2, 3));
+    assert_eq!(
+        (explanation.work_units, explanation.kind_total_units),
+        (2, 3)
+    );
     assert_eq!(explanation.amount, Amount(400_000));
     assert_eq!(explanation.recompute(), Some(explanation.amount));
     assert_eq!(explanation.owner, address(&alice).to_string());
-    assert!(explanation.steps.iter().any(|s| s.contains("floor(600001 × 2 / 3) = 400000")), "{:#?}", explanation.steps);
+    assert!(
+        explanation
+            .steps
+            .iter()
+            .any(|s| s.contains("floor(600001 × 2 / 3) = 400000")),
+        "{:#?}",
+        explanation.steps
+    );
 
     // Both wireless explanations together account for the pool minus its dust.
     let other = h.state.explain(&w2.id(), 0).unwrap();
@@ -115,7 +151,10 @@ fn explain_gives_every_input_and_adds_up_to_the_payment() {
 
     // A device with no work in an epoch has nothing to explain.
     let idle = device(KeyScheme::Ed25519, 13);
-    assert!(matches!(h.state.explain(&idle.id(), 0), Err(ExplainError::NoReward { .. })));
+    assert!(matches!(
+        h.state.explain(&idle.id(), 0),
+        Err(ExplainError::NoReward { .. })
+    ));
 }
 
 #[test]
