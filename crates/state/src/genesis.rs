@@ -7,7 +7,8 @@
 use commonware_codec::{Encode, Write};
 use groundwork_primitives::hash::{Digest, hash};
 use groundwork_primitives::keys::{AccountPublicKey, account_public_key_from_hex};
-use groundwork_primitives::{Address, Amount, ChainId, ResourceKind};
+use commonware_cryptography::Signer;
+use groundwork_primitives::{AccountKey, Address, Amount, Block, BlockHeader, ChainId, ResourceKind};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 
@@ -424,6 +425,21 @@ impl Genesis {
             buf.extend_from_slice(&key.encode());
         }
         hash(&buf)
+    }
+
+    /// The header of block 0: it commits to the genesis digest and is the parent of block 1.
+    /// It carries no transactions, and its state root is left zero because the authenticated
+    /// root of the genesis state belongs to the storage layer (block 1 carries it).
+    pub fn block_header(&self) -> BlockHeader {
+        BlockHeader {
+            parent: self.digest(),
+            height: 0,
+            timestamp_ms: self.genesis_time_ms,
+            // Any fixed key works; the first validator is always present.
+            proposer: self.validators.first().cloned().unwrap_or_else(|| AccountKey::from_seed(0).public_key()),
+            state_root: Digest::from([0u8; 32]),
+            transactions_root: Block::compute_transactions_root(&[]),
+        }
     }
 
     /// Writes this genesis as a commented TOML document that [`Genesis::from_toml`] reads back.

@@ -25,6 +25,6 @@ mod table;
 
 pub use error::{BlockError, ExplainError, TxError};
 pub use genesis::{Genesis, GenesisError, Params};
-pub use machine::{BlockOutcome, InvariantViolation, Receipt, State, StateWrite};
+pub use machine::{BlockOutcome, InvariantViolation, LoadError, Receipt, State, StateWrite};
 pub use records::{Account, ChainInfo, Device, DeviceStatus, EpochSummary, RewardRecord};
 pub use rewards::RewardExplanation;

@@ -11,11 +11,12 @@ use crate::genesis::{Genesis, Params};
 use crate::records::{Account, ChainInfo, Device, DeviceStatus, EpochSummary, RewardRecord};
 use crate::rewards::{RewardExplanation, device_share, epoch_emission, split_pools};
 use crate::table::Table;
-use commonware_codec::{Encode, Write};
+use commonware_codec::{Buf, Encode, Error as CodecError, Read, ReadExt, Write};
 use commonware_cryptography::{BatchEntry, BatchVerifier, ed25519};
 use commonware_parallel::Sequential;
 use groundwork_primitives::hash::{Digest, hash};
 use groundwork_primitives::keys::{AccountPublicKey, account_address};
+use groundwork_primitives::decode_exact;
 use groundwork_primitives::limits::MAX_TRANSACTIONS_PER_BLOCK;
 use groundwork_primitives::transaction::device_ownership_message;
 use groundwork_primitives::{
@@ -60,6 +61,13 @@ struct Singleton;
 
 impl Write for Singleton {
     fn write(&self, _: &mut impl bytes::BufMut) {}
+}
+
+impl Read for Singleton {
+    type Cfg = ();
+    fn read_cfg(_: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(Singleton)
+    }
 }
 
 /// One changed state key: the new value, or `None` if the key was deleted.
@@ -111,13 +119,103 @@ pub struct State {
     height_by_block: Table<Digest, u64>,
 }
 
+/// Why stored entries could not be loaded back into a state.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    #[error("stored state entry {key} is malformed: {reason}")]
+    Malformed { key: String, reason: String },
+    #[error("stored state has no chain-info record")]
+    MissingChainInfo,
+}
+
+fn decode_key_value<K, V>(key: &[u8], value: &[u8]) -> Result<(K, V), LoadError>
+where
+    K: Read<Cfg = ()>,
+    V: Read<Cfg = ()>,
+{
+    let malformed = |reason: String| LoadError::Malformed { key: hex::encode(key), reason };
+    let table_key = decode_exact::<K>(&key[1..]).map_err(|e| malformed(format!("key: {e}")))?;
+    let record = decode_exact::<V>(value).map_err(|e| malformed(format!("value: {e}")))?;
+    Ok((table_key, record))
+}
+
+/// A table key made of an epoch and a device id.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct EpochDevice(u64, DeviceId);
+
+impl Read for EpochDevice {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(EpochDevice(u64::read(buf)?, DeviceId::read(buf)?))
+    }
+}
+
 impl State {
-    /// The state at height 0.
-    pub fn from_genesis(genesis: &Genesis) -> Self {
-        let genesis_digest = genesis.digest();
-        let mut state = Self {
+    /// Rebuilds a state from the entries [`State::entries`] produced (in any order), e.g. as
+    /// read back from the node's authenticated store after a restart.
+    pub fn from_entries(
+        genesis: &Genesis,
+        entries: impl IntoIterator<Item = (Vec<u8>, Vec<u8>)>,
+    ) -> Result<Self, LoadError> {
+        let mut state = Self::empty(genesis);
+        let mut has_info = false;
+        for (key, value) in entries {
+            let Some(&table) = key.first() else {
+                return Err(LoadError::Malformed { key: String::new(), reason: "empty key".to_string() });
+            };
+            match table {
+                prefix::CHAIN_INFO => {
+                    let (Singleton, info) = decode_key_value::<Singleton, ChainInfo>(&key, &value)?;
+                    state.info.insert_committed(Singleton, info);
+                    has_info = true;
+                }
+                prefix::ACCOUNT => {
+                    let (k, v) = decode_key_value::<Address, Account>(&key, &value)?;
+                    state.accounts.insert_committed(k, v);
+                }
+                prefix::DEVICE => {
+                    let (k, v) = decode_key_value::<DeviceId, Device>(&key, &value)?;
+                    state.devices.insert_committed(k, v);
+                }
+                prefix::EPOCH_WORK => {
+                    let (EpochDevice(e, d), v) = decode_key_value::<EpochDevice, u64>(&key, &value)?;
+                    state.epoch_work.insert_committed((e, d), v);
+                }
+                prefix::REWARD => {
+                    let (EpochDevice(e, d), v) = decode_key_value::<EpochDevice, RewardRecord>(&key, &value)?;
+                    state.rewards.insert_committed((e, d), v);
+                }
+                prefix::EPOCH_SUMMARY => {
+                    let (k, v) = decode_key_value::<u64, EpochSummary>(&key, &value)?;
+                    state.epochs.insert_committed(k, v);
+                }
+                prefix::UNBONDING => {
+                    let (EpochDevice(e, d), v) = decode_key_value::<EpochDevice, Amount>(&key, &value)?;
+                    state.unbonding.insert_committed((e, d), v);
+                }
+                prefix::BLOCK_BY_HEIGHT => {
+                    let (k, v) = decode_key_value::<u64, Digest>(&key, &value)?;
+                    state.block_by_height.insert_committed(k, v);
+                }
+                prefix::HEIGHT_BY_BLOCK => {
+                    let (k, v) = decode_key_value::<Digest, u64>(&key, &value)?;
+                    state.height_by_block.insert_committed(k, v);
+                }
+                other => {
+                    return Err(LoadError::Malformed { key: hex::encode(&key), reason: format!("unknown table {other:#04x}") });
+                }
+            }
+        }
+        if !has_info {
+            return Err(LoadError::MissingChainInfo);
+        }
+        Ok(state)
+    }
+
+    fn empty(genesis: &Genesis) -> Self {
+        Self {
             params: genesis.params.clone(),
-            genesis_digest,
+            genesis_digest: genesis.block_header().digest(),
             validators: genesis.validators.clone(),
             info: Table::default(),
             accounts: Table::default(),
@@ -128,7 +226,13 @@ impl State {
             unbonding: Table::default(),
             block_by_height: Table::default(),
             height_by_block: Table::default(),
-        };
+        }
+    }
+
+    /// The state at height 0.
+    pub fn from_genesis(genesis: &Genesis) -> Self {
+        let mut state = Self::empty(genesis);
+        let genesis_digest = state.genesis_digest;
         let info = ChainInfo {
             height: 0,
             last_block: genesis_digest,
@@ -164,6 +268,7 @@ impl State {
         &self.validators
     }
 
+    /// Digest of block 0 (see [`Genesis::block_header`]), the parent of block 1.
     pub fn genesis_digest(&self) -> Digest {
         self.genesis_digest
     }

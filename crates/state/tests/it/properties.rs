@@ -220,6 +220,12 @@ proptest! {
         prop_assert_eq!(&replayed_outcomes, &outcomes);
         prop_assert_eq!(replayed.state_digest(), h.state.state_digest());
         prop_assert_eq!(replayed.entries(), h.state.entries());
+        // What a node stores is enough to rebuild the state exactly, and to keep executing.
+        let genesis = genesis_with(params(), ACCOUNTS);
+        let mut reloaded = State::from_entries(&genesis, h.state.entries()).expect("stored entries load");
+        prop_assert_eq!(reloaded.state_digest(), h.state.state_digest());
+        let next = h.next_block(Vec::new());
+        prop_assert_eq!(reloaded.execute(&next), h.state.execute(&next));
     }
 }
 
@@ -237,4 +243,19 @@ fn forged_and_valid_transactions_in_one_block_are_judged_one_by_one() {
         Err(groundwork_state::TxError::BadSignature)
     );
     assert_eq!(h.balance(&bob), START_BALANCE + 5);
+}
+
+#[test]
+fn malformed_stored_entries_are_refused_by_key() {
+    use groundwork_state::LoadError;
+    let genesis = genesis_with(params(), 2);
+    let mut entries = State::from_genesis(&genesis).entries();
+    assert!(State::from_entries(&genesis, entries.clone()).is_ok());
+    entries.retain(|(k, _)| k[0] != groundwork_state::machine::prefix::CHAIN_INFO);
+    assert_eq!(State::from_entries(&genesis, entries.clone()).err(), Some(LoadError::MissingChainInfo));
+    entries.push((vec![0x02, 1, 2], vec![]));
+    assert!(matches!(State::from_entries(&genesis, entries.clone()), Err(LoadError::Malformed { .. })));
+    entries.pop();
+    entries.push((vec![0x7f], vec![]));
+    assert!(matches!(State::from_entries(&genesis, entries), Err(LoadError::Malformed { .. })));
 }
