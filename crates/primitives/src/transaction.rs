@@ -325,6 +325,20 @@ impl Transaction {
         crate::decode_exact(bytes)
     }
 
+    /// Checks the transaction's own signature for `chain` (not a device's ownership proof,
+    /// which the state machine checks against the owner).
+    pub fn verify_signature(&self, chain: &ChainId) -> bool {
+        match self {
+            Transaction::Account(tx) => tx.verify_signature(chain),
+            Transaction::Heartbeat(tx) => tx.verify_signature(chain),
+        }
+    }
+
+    /// Encoded size in bytes.
+    pub fn encode_size_bytes(&self) -> usize {
+        self.encode_size()
+    }
+
     /// Short name of the transaction type, for receipts and logs.
     pub fn kind_name(&self) -> &'static str {
         match self {

@@ -5,10 +5,12 @@
 //! Every invalid field is refused with an error naming it.
 
 use commonware_codec::{Encode, Write};
+use commonware_cryptography::Signer;
 use groundwork_primitives::hash::{Digest, hash};
 use groundwork_primitives::keys::{AccountPublicKey, account_public_key_from_hex};
-use commonware_cryptography::Signer;
-use groundwork_primitives::{AccountKey, Address, Amount, Block, BlockHeader, ChainId, ResourceKind};
+use groundwork_primitives::{
+    AccountKey, Address, Amount, Block, BlockHeader, ChainId, ResourceKind,
+};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 
@@ -436,7 +438,11 @@ impl Genesis {
             height: 0,
             timestamp_ms: self.genesis_time_ms,
             // Any fixed key works; the first validator is always present.
-            proposer: self.validators.first().cloned().unwrap_or_else(|| AccountKey::from_seed(0).public_key()),
+            proposer: self
+                .validators
+                .first()
+                .cloned()
+                .unwrap_or_else(|| AccountKey::from_seed(0).public_key()),
             state_root: Digest::from([0u8; 32]),
             transactions_root: Block::compute_transactions_root(&[]),
         }

@@ -14,9 +14,9 @@ use crate::table::Table;
 use commonware_codec::{Buf, Encode, Error as CodecError, Read, ReadExt, Write};
 use commonware_cryptography::{BatchEntry, BatchVerifier, ed25519};
 use commonware_parallel::Sequential;
+use groundwork_primitives::decode_exact;
 use groundwork_primitives::hash::{Digest, hash};
 use groundwork_primitives::keys::{AccountPublicKey, account_address};
-use groundwork_primitives::decode_exact;
 use groundwork_primitives::limits::MAX_TRANSACTIONS_PER_BLOCK;
 use groundwork_primitives::transaction::device_ownership_message;
 use groundwork_primitives::{
@@ -133,7 +133,10 @@ where
     K: Read<Cfg = ()>,
     V: Read<Cfg = ()>,
 {
-    let malformed = |reason: String| LoadError::Malformed { key: hex::encode(key), reason };
+    let malformed = |reason: String| LoadError::Malformed {
+        key: hex::encode(key),
+        reason,
+    };
     let table_key = decode_exact::<K>(&key[1..]).map_err(|e| malformed(format!("key: {e}")))?;
     let record = decode_exact::<V>(value).map_err(|e| malformed(format!("value: {e}")))?;
     Ok((table_key, record))
@@ -161,7 +164,10 @@ impl State {
         let mut has_info = false;
         for (key, value) in entries {
             let Some(&table) = key.first() else {
-                return Err(LoadError::Malformed { key: String::new(), reason: "empty key".to_string() });
+                return Err(LoadError::Malformed {
+                    key: String::new(),
+                    reason: "empty key".to_string(),
+                });
             };
             match table {
                 prefix::CHAIN_INFO => {
@@ -178,11 +184,13 @@ impl State {
                     state.devices.insert_committed(k, v);
                 }
                 prefix::EPOCH_WORK => {
-                    let (EpochDevice(e, d), v) = decode_key_value::<EpochDevice, u64>(&key, &value)?;
+                    let (EpochDevice(e, d), v) =
+                        decode_key_value::<EpochDevice, u64>(&key, &value)?;
                     state.epoch_work.insert_committed((e, d), v);
                 }
                 prefix::REWARD => {
-                    let (EpochDevice(e, d), v) = decode_key_value::<EpochDevice, RewardRecord>(&key, &value)?;
+                    let (EpochDevice(e, d), v) =
+                        decode_key_value::<EpochDevice, RewardRecord>(&key, &value)?;
                     state.rewards.insert_committed((e, d), v);
                 }
                 prefix::EPOCH_SUMMARY => {
@@ -190,7 +198,8 @@ impl State {
                     state.epochs.insert_committed(k, v);
                 }
                 prefix::UNBONDING => {
-                    let (EpochDevice(e, d), v) = decode_key_value::<EpochDevice, Amount>(&key, &value)?;
+                    let (EpochDevice(e, d), v) =
+                        decode_key_value::<EpochDevice, Amount>(&key, &value)?;
                     state.unbonding.insert_committed((e, d), v);
                 }
                 prefix::BLOCK_BY_HEIGHT => {
@@ -202,7 +211,10 @@ impl State {
                     state.height_by_block.insert_committed(k, v);
                 }
                 other => {
-                    return Err(LoadError::Malformed { key: hex::encode(&key), reason: format!("unknown table {other:#04x}") });
+                    return Err(LoadError::Malformed {
+                        key: hex::encode(&key),
+                        reason: format!("unknown table {other:#04x}"),
+                    });
                 }
             }
         }

@@ -1,0 +1,177 @@
+//! The consensus application: what to propose and whether a proposal is valid.
+//!
+//! A header carries the state root after its parent, so both proposing and verifying wait until
+//! the local executor has executed the parent (it must be finalized first). Validators never
+//! execute speculatively; the cost is that a block is proposed only once its parent is final,
+//! which simplex reaches within a network round trip.
+
+use crate::block::ChainBlock;
+use crate::chain::Chain;
+use commonware_consensus::Application;
+use commonware_consensus::marshal::ancestry::Ancestry;
+use commonware_consensus::simplex::types::Context;
+use commonware_cryptography::{Digested, Digestible, ed25519};
+use commonware_parallel::Sequential;
+use commonware_runtime::{Clock, Metrics, Spawner};
+use futures::StreamExt;
+use groundwork_primitives::hash::Digest;
+use groundwork_primitives::limits::{MAX_BLOCK_BYTES, MAX_TRANSACTIONS_PER_BLOCK};
+use groundwork_primitives::{Block, BlockHeader};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tracing::{debug, warn};
+
+/// How far ahead of a validator's clock a block's timestamp may be.
+pub const MAX_TIMESTAMP_DRIFT_MS: u64 = 5_000;
+/// Room left in a block for the header and length prefix.
+const BLOCK_OVERHEAD_BYTES: usize = 1_024;
+
+pub fn millis(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Proposes and verifies blocks for simplex (through marshal's inline wrapper).
+#[derive(Clone)]
+pub struct ChainApplication {
+    chain: Arc<Chain>,
+    /// Least time between a parent's timestamp and its child's.
+    block_time: Duration,
+}
+
+impl ChainApplication {
+    pub fn new(chain: Arc<Chain>, block_time: Duration) -> Self {
+        Self { chain, block_time }
+    }
+
+    fn check_structure(
+        block: &Block,
+        parent: &Block,
+        leader: &ed25519::PublicKey,
+        now_ms: u64,
+    ) -> Result<(), String> {
+        let header = &block.header;
+        if &header.proposer != leader {
+            return Err("proposer is not the view's leader".to_string());
+        }
+        if block.transactions.len() > MAX_TRANSACTIONS_PER_BLOCK {
+            return Err(format!("{} transactions", block.transactions.len()));
+        }
+        if Block::compute_transactions_root(&block.transactions) != header.transactions_root {
+            return Err("transactions root mismatch".to_string());
+        }
+        if header.timestamp_ms < parent.header.timestamp_ms {
+            return Err("timestamp earlier than parent".to_string());
+        }
+        if header.timestamp_ms > now_ms.saturating_add(MAX_TIMESTAMP_DRIFT_MS) {
+            return Err(format!(
+                "timestamp {} ms ahead of local clock",
+                header.timestamp_ms - now_ms
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl<E> Application<E> for ChainApplication
+where
+    E: Clock + Spawner + Metrics,
+{
+    type SigningScheme = commonware_consensus::simplex::scheme::ed25519::Scheme;
+    type Context = Context<Digest, ed25519::PublicKey>;
+    type Block = ChainBlock;
+    type Input = ();
+
+    async fn propose(
+        &mut self,
+        (runtime, consensus): (E, Self::Context),
+        ancestry: impl Ancestry<Self::Block>,
+        _input: (),
+    ) -> Option<Digested<Self::Block>> {
+        let parent = ancestry.peek()?.clone();
+        let parent_block = parent.inner().block().clone();
+        let height = parent_block.header.height;
+        let Some(parent_tip) = self.chain.executed(height, parent.digest()).await else {
+            debug!(height, "parent is not on the executed chain; not proposing");
+            return None;
+        };
+        if !self.block_time.is_zero() {
+            let due = UNIX_EPOCH
+                + Duration::from_millis(parent_block.header.timestamp_ms)
+                + self.block_time;
+            runtime.sleep_until(due).await;
+        }
+        let timestamp_ms = millis(runtime.current()).max(parent_block.header.timestamp_ms);
+        let transactions = self.chain.select_transactions(
+            MAX_TRANSACTIONS_PER_BLOCK,
+            MAX_BLOCK_BYTES - BLOCK_OVERHEAD_BYTES,
+        );
+        let header = BlockHeader {
+            parent: parent.digest(),
+            height: height.checked_add(1)?,
+            timestamp_ms,
+            proposer: consensus.leader.clone(),
+            state_root: parent_tip.state_root,
+            transactions_root: Block::compute_transactions_root(&transactions),
+        };
+        let block = ChainBlock::new(Block {
+            header,
+            transactions,
+        });
+        Some(Digested::compute(block, &Sequential).await)
+    }
+
+    async fn verify(
+        &mut self,
+        (runtime, consensus): (E, Self::Context),
+        ancestry: impl Ancestry<Self::Block>,
+    ) -> bool {
+        let mut ancestry = Box::pin(ancestry);
+        let (Some(candidate), Some(parent)) = (ancestry.next().await, ancestry.next().await) else {
+            return false;
+        };
+        let block = candidate.inner().block();
+        let parent_block = parent.inner().block();
+        if let Err(reason) = Self::check_structure(
+            block,
+            parent_block,
+            &consensus.leader,
+            millis(runtime.current()),
+        ) {
+            warn!(height = block.header.height, %reason, "rejecting proposal");
+            return false;
+        }
+        let chain_id = &self.chain.genesis().params.chain_id;
+        if let Some(index) = block
+            .transactions
+            .iter()
+            .position(|tx| !tx.verify_signature(chain_id))
+        {
+            warn!(
+                height = block.header.height,
+                index, "rejecting proposal: transaction with a bad signature"
+            );
+            return false;
+        }
+        let Some(parent_tip) = self
+            .chain
+            .executed(parent_block.header.height, parent.digest())
+            .await
+        else {
+            debug!(
+                height = block.header.height,
+                "parent was not finalized; rejecting proposal"
+            );
+            return false;
+        };
+        if block.header.state_root != parent_tip.state_root {
+            warn!(
+                height = block.header.height,
+                "rejecting proposal: state root does not match the parent's"
+            );
+            return false;
+        }
+        true
+    }
+}

@@ -1,0 +1,179 @@
+//! The executor: applies finalized blocks, in height order, to the state and the store.
+//!
+//! Marshal delivers each finalized block with an acknowledgement; the executor acknowledges
+//! only after the block's writes are committed, so a crash at any point leaves marshal able to
+//! redeliver what the store lacks. Redelivered blocks at or below the stored height are
+//! acknowledged without being applied again.
+//!
+//! A finalized block that does not fit the local state (wrong state root, or a block the state
+//! machine refuses) means this node diverged from the network: the executor stops rather than
+//! continue on a different state.
+
+use crate::block::ChainBlock;
+use crate::chain::{Chain, Tip};
+use crate::storage::{StateStore, StoredTip};
+use commonware_consensus::Reporter;
+use commonware_consensus::marshal::Update;
+use commonware_runtime::telemetry::metrics::{Counter, Gauge, Histogram, MetricsExt};
+use commonware_runtime::{Clock, Metrics, Spawner, Storage};
+use commonware_utils::Acknowledgement;
+use commonware_utils::acknowledgement::Exact;
+use commonware_utils::channel::mpsc;
+use std::sync::Arc;
+use tracing::{error, info};
+
+/// Sends finalized blocks to the executor. Marshal's reporter.
+#[derive(Clone)]
+pub struct ExecutorMailbox {
+    sender: mpsc::UnboundedSender<(ChainBlock, Exact)>,
+}
+
+impl Reporter for ExecutorMailbox {
+    type Activity = Update<ChainBlock>;
+
+    fn report(&mut self, activity: Self::Activity) -> commonware_actor::Feedback {
+        match activity {
+            Update::Block(block, ack) => {
+                if self.sender.send((block.inner().clone(), ack)).is_err() {
+                    return commonware_actor::Feedback::Closed;
+                }
+            }
+            Update::Tip(..) => {}
+        }
+        commonware_actor::Feedback::Ok
+    }
+}
+
+struct ExecutorMetrics {
+    height: Gauge,
+    transactions: Counter,
+    failed_transactions: Counter,
+    execution_seconds: Histogram,
+    mempool_size: Gauge,
+}
+
+/// Applies finalized blocks.
+pub struct Executor<E: Storage + Clock + Metrics + Spawner> {
+    context: E,
+    chain: Arc<Chain>,
+    store: StateStore<E>,
+    receiver: mpsc::UnboundedReceiver<(ChainBlock, Exact)>,
+    metrics: ExecutorMetrics,
+}
+
+impl<E: Storage + Clock + Metrics + Spawner> Executor<E> {
+    pub fn new(context: E, chain: Arc<Chain>, store: StateStore<E>) -> (Self, ExecutorMailbox) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let metrics = ExecutorMetrics {
+            height: context.gauge(
+                "finalized_height",
+                "Height of the last executed finalized block",
+            ),
+            transactions: context.counter(
+                "finalized_transactions",
+                "Transactions in executed finalized blocks",
+            ),
+            failed_transactions: context.counter(
+                "failed_transactions",
+                "Finalized transactions that were rejected",
+            ),
+            execution_seconds: context.histogram(
+                "block_execution_seconds",
+                "Time to execute a block and commit its writes",
+                [
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+                ],
+            ),
+            mempool_size: context.gauge("mempool_size", "Transactions waiting in the mempool"),
+        };
+        metrics.height.set(chain.tip().height as i64);
+        (
+            Self {
+                context,
+                chain,
+                store,
+                receiver,
+                metrics,
+            },
+            ExecutorMailbox { sender },
+        )
+    }
+
+    pub async fn run(mut self) {
+        while let Some((block, ack)) = self.receiver.recv().await {
+            match self.apply(&block).await {
+                Ok(()) => ack.acknowledge(),
+                Err(reason) => {
+                    error!(height = block.height_u64(), %reason, "cannot apply a finalized block; stopping execution");
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn apply(&mut self, block: &ChainBlock) -> Result<(), String> {
+        let tip = self.chain.tip();
+        let header = &block.block().header;
+        if header.height <= tip.height {
+            return Ok(());
+        }
+        if header.height != tip.height + 1 || header.parent != tip.block {
+            return Err(format!(
+                "block {} does not extend executed block {}",
+                header.height, tip.height
+            ));
+        }
+        if header.state_root != tip.state_root {
+            return Err(format!(
+                "block {} claims state root {}, local state root is {}",
+                header.height,
+                hex::encode(header.state_root.as_ref()),
+                hex::encode(tip.state_root.as_ref())
+            ));
+        }
+        let started = self.context.current();
+        let outcome = self
+            .chain
+            .with_state_mut(|state| state.execute(block.block()))
+            .map_err(|e| format!("state machine refused block {}: {e}", header.height))?;
+        let stored = StoredTip {
+            height: header.height,
+            block: block.digest_value(),
+        };
+        let state_root = self
+            .store
+            .apply_write_set(&outcome.write_set, stored)
+            .await
+            .map_err(|e| e.to_string())?;
+        let new_tip = Tip {
+            height: header.height,
+            block: stored.block,
+            timestamp_ms: header.timestamp_ms,
+            state_root,
+        };
+        self.chain.record(new_tip, &outcome);
+
+        let failed = outcome
+            .receipts
+            .iter()
+            .filter(|r| r.result.is_err())
+            .count() as u64;
+        self.metrics.height.set(header.height as i64);
+        self.metrics
+            .transactions
+            .inc_by(outcome.receipts.len() as u64);
+        self.metrics.failed_transactions.inc_by(failed);
+        self.metrics
+            .mempool_size
+            .set(self.chain.mempool_len() as i64);
+        if let Ok(elapsed) = self.context.current().duration_since(started) {
+            self.metrics
+                .execution_seconds
+                .observe(elapsed.as_secs_f64());
+        }
+        if let Some(epoch) = outcome.epoch_ended {
+            info!(epoch, height = header.height, "epoch ended; rewards paid");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,423 @@
+//! The mempool: transactions waiting for a block.
+//!
+//! Admission runs only stateless checks plus a nonce window against the last executed state:
+//! decoding and size are checked by the caller, signatures here. Limits: a total count, a
+//! window of future nonces per account, one pending heartbeat per device (the per-device rate
+//! limit), and duplicates are dropped. When full, the oldest heartbeat is evicted for a new
+//! transaction, since heartbeats go stale anyway; if there is none, the new one is refused.
+
+use groundwork_primitives::hash::Digest;
+use groundwork_primitives::{Address, DeviceId, Transaction};
+use std::collections::{BTreeMap, VecDeque};
+
+/// Limits of a mempool.
+#[derive(Clone, Copy, Debug)]
+pub struct MempoolConfig {
+    /// Most transactions held at once.
+    pub max_transactions: usize,
+    /// How far beyond an account's next nonce a transaction may be.
+    pub max_nonce_gap: u64,
+    /// Heartbeats older than this many blocks (by admission) are dropped.
+    pub heartbeat_ttl_blocks: u64,
+}
+
+impl Default for MempoolConfig {
+    fn default() -> Self {
+        Self {
+            max_transactions: 200_000,
+            max_nonce_gap: 64,
+            heartbeat_ttl_blocks: 30,
+        }
+    }
+}
+
+/// Why a transaction was not admitted.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MempoolError {
+    #[error("transaction is already pending")]
+    Duplicate,
+    #[error("bad signature: not signed by its signer's key for this chain and transaction type")]
+    BadSignature,
+    #[error("nonce {got} was already used (account's next nonce is {next})")]
+    NonceTooLow { next: u64, got: u64 },
+    #[error(
+        "nonce {got} is too far ahead (account's next nonce is {next}, at most {max_gap} ahead)"
+    )]
+    NonceTooHigh { next: u64, got: u64, max_gap: u64 },
+    #[error("another transaction with nonce {nonce} from this account is pending")]
+    NonceTaken { nonce: u64 },
+    #[error("device already has a heartbeat pending")]
+    HeartbeatPending,
+    #[error("mempool is full ({max} transactions)")]
+    Full { max: usize },
+}
+
+impl MempoolError {
+    /// Stable numeric code, distinct from the state machine's rejection codes.
+    pub fn code(&self) -> u16 {
+        match self {
+            MempoolError::Duplicate => 101,
+            MempoolError::BadSignature => 102,
+            MempoolError::NonceTooLow { .. } => 103,
+            MempoolError::NonceTooHigh { .. } => 104,
+            MempoolError::NonceTaken { .. } => 105,
+            MempoolError::HeartbeatPending => 106,
+            MempoolError::Full { .. } => 107,
+        }
+    }
+}
+
+struct Pending {
+    transaction: Transaction,
+    bytes: usize,
+    admitted_height: u64,
+}
+
+/// Pending transactions.
+pub struct Mempool {
+    config: MempoolConfig,
+    transactions: BTreeMap<Digest, Pending>,
+    accounts: BTreeMap<Address, BTreeMap<u64, Digest>>,
+    heartbeats: BTreeMap<DeviceId, Digest>,
+    /// Heartbeats in admission order, for eviction and expiry.
+    heartbeat_order: VecDeque<(u64, Digest)>,
+}
+
+impl Mempool {
+    pub fn new(config: MempoolConfig) -> Self {
+        Self {
+            config,
+            transactions: BTreeMap::new(),
+            accounts: BTreeMap::new(),
+            heartbeats: BTreeMap::new(),
+            heartbeat_order: VecDeque::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.transactions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.transactions.is_empty()
+    }
+
+    pub fn contains(&self, hash: &Digest) -> bool {
+        self.transactions.contains_key(hash)
+    }
+
+    /// Admits a transaction whose signature the caller has verified. `next_nonce` is the
+    /// sender's next nonce in the last executed state; `height` the last executed height.
+    pub fn add(
+        &mut self,
+        transaction: Transaction,
+        bytes: usize,
+        height: u64,
+        next_nonce: impl Fn(&Address) -> u64,
+    ) -> Result<Digest, MempoolError> {
+        let hash = transaction.hash();
+        if self.transactions.contains_key(&hash) {
+            return Err(MempoolError::Duplicate);
+        }
+        match &transaction {
+            Transaction::Account(tx) => {
+                let sender = tx.sender();
+                let next = next_nonce(&sender);
+                if tx.nonce < next {
+                    return Err(MempoolError::NonceTooLow {
+                        next,
+                        got: tx.nonce,
+                    });
+                }
+                if tx.nonce - next > self.config.max_nonce_gap {
+                    return Err(MempoolError::NonceTooHigh {
+                        next,
+                        got: tx.nonce,
+                        max_gap: self.config.max_nonce_gap,
+                    });
+                }
+                if self
+                    .accounts
+                    .get(&sender)
+                    .is_some_and(|q| q.contains_key(&tx.nonce))
+                {
+                    return Err(MempoolError::NonceTaken { nonce: tx.nonce });
+                }
+                self.make_room()?;
+                self.accounts
+                    .entry(sender)
+                    .or_default()
+                    .insert(tx.nonce, hash);
+            }
+            Transaction::Heartbeat(tx) => {
+                if self.heartbeats.contains_key(&tx.device) {
+                    return Err(MempoolError::HeartbeatPending);
+                }
+                self.make_room()?;
+                self.heartbeats.insert(tx.device.clone(), hash);
+                self.heartbeat_order.push_back((height, hash));
+            }
+        }
+        self.transactions.insert(
+            hash,
+            Pending {
+                transaction,
+                bytes,
+                admitted_height: height,
+            },
+        );
+        Ok(hash)
+    }
+
+    fn make_room(&mut self) -> Result<(), MempoolError> {
+        if self.transactions.len() < self.config.max_transactions {
+            return Ok(());
+        }
+        while let Some((_, oldest)) = self.heartbeat_order.pop_front() {
+            if self.remove(&oldest) {
+                return Ok(());
+            }
+        }
+        Err(MempoolError::Full {
+            max: self.config.max_transactions,
+        })
+    }
+
+    fn remove(&mut self, hash: &Digest) -> bool {
+        let Some(pending) = self.transactions.remove(hash) else {
+            return false;
+        };
+        match &pending.transaction {
+            Transaction::Account(tx) => {
+                let sender = tx.sender();
+                if let Some(queue) = self.accounts.get_mut(&sender) {
+                    queue.remove(&tx.nonce);
+                    if queue.is_empty() {
+                        self.accounts.remove(&sender);
+                    }
+                }
+            }
+            Transaction::Heartbeat(tx) => {
+                if self.heartbeats.get(&tx.device) == Some(hash) {
+                    self.heartbeats.remove(&tx.device);
+                }
+            }
+        }
+        true
+    }
+
+    /// Picks transactions for a block: heartbeats oldest first, then each account's run of
+    /// consecutive nonces from its next nonce. At most `max_count` transactions and
+    /// `max_bytes` encoded bytes.
+    pub fn select(
+        &self,
+        max_count: usize,
+        max_bytes: usize,
+        next_nonce: impl Fn(&Address) -> u64,
+    ) -> Vec<Transaction> {
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        let mut take = |pending: &Pending, out: &mut Vec<Transaction>| -> bool {
+            if out.len() >= max_count || bytes + pending.bytes > max_bytes {
+                return false;
+            }
+            bytes += pending.bytes;
+            out.push(pending.transaction.clone());
+            true
+        };
+        for (_, hash) in &self.heartbeat_order {
+            if let Some(pending) = self.transactions.get(hash) {
+                if !take(pending, &mut out) {
+                    return out;
+                }
+            }
+        }
+        for (sender, queue) in &self.accounts {
+            let mut expected = next_nonce(sender);
+            for (nonce, hash) in queue {
+                if *nonce != expected {
+                    break;
+                }
+                let Some(pending) = self.transactions.get(hash) else {
+                    break;
+                };
+                if !take(pending, &mut out) {
+                    return out;
+                }
+                expected += 1;
+            }
+        }
+        out
+    }
+
+    /// Forgets what a finalized block included, account transactions whose nonces are now
+    /// used, and heartbeats too old to be accepted.
+    pub fn prune(
+        &mut self,
+        included: &[Digest],
+        height: u64,
+        next_nonce: impl Fn(&Address) -> u64,
+    ) {
+        for hash in included {
+            self.remove(hash);
+        }
+        let stale: Vec<Digest> = self
+            .accounts
+            .iter()
+            .flat_map(|(sender, queue)| {
+                let next = next_nonce(sender);
+                queue.range(..next).map(|(_, h)| *h).collect::<Vec<_>>()
+            })
+            .collect();
+        for hash in stale {
+            self.remove(&hash);
+        }
+        let ttl = self.config.heartbeat_ttl_blocks;
+        while let Some(&(admitted, hash)) = self.heartbeat_order.front() {
+            let expired = height.saturating_sub(admitted) > ttl;
+            let gone = !self.transactions.contains_key(&hash);
+            if !expired && !gone {
+                break;
+            }
+            self.heartbeat_order.pop_front();
+            if expired {
+                self.remove(&hash);
+            }
+        }
+    }
+
+    /// Heights at which pending transactions were admitted, for metrics.
+    pub fn oldest_admission(&self) -> Option<u64> {
+        self.transactions.values().map(|p| p.admitted_height).min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use commonware_cryptography::{Signer, ed25519};
+    use groundwork_primitives::hash::hash;
+    use groundwork_primitives::keys::account_address;
+    use groundwork_primitives::{
+        AccountAction, AccountTransaction, Amount, ChainId, DeviceKey, HeartbeatTransaction,
+        KeyScheme,
+    };
+
+    fn chain() -> ChainId {
+        "groundwork-test".parse().unwrap()
+    }
+
+    fn transfer(seed: u64, nonce: u64) -> Transaction {
+        let key = ed25519::PrivateKey::from_seed(seed);
+        let action = AccountAction::Transfer {
+            to: account_address(&key.public_key()),
+            amount: Amount(1),
+        };
+        Transaction::Account(AccountTransaction::sign(&key, &chain(), nonce, action))
+    }
+
+    fn heartbeat(seed: u64) -> Transaction {
+        Transaction::Heartbeat(HeartbeatTransaction::sign(
+            &DeviceKey::from_seed(KeyScheme::Ed25519, seed),
+            &chain(),
+            hash(b"b"),
+        ))
+    }
+
+    #[test]
+    fn nonces_duplicates_and_rate_limits_are_enforced() {
+        let mut pool = Mempool::new(MempoolConfig {
+            max_transactions: 10,
+            max_nonce_gap: 2,
+            heartbeat_ttl_blocks: 5,
+        });
+        let zero = |_: &Address| 0u64;
+        assert!(pool.add(transfer(1, 0), 100, 0, zero).is_ok());
+        assert_eq!(
+            pool.add(transfer(1, 0), 100, 0, zero),
+            Err(MempoolError::Duplicate)
+        );
+        assert_eq!(
+            pool.add(transfer(1, 3), 100, 0, zero),
+            Err(MempoolError::NonceTooHigh {
+                next: 0,
+                got: 3,
+                max_gap: 2
+            })
+        );
+        assert_eq!(
+            pool.add(transfer(1, 0), 100, 0, |_| 1),
+            Err(MempoolError::Duplicate)
+        );
+        assert_eq!(
+            pool.add(transfer(2, 0), 100, 0, |_| 1),
+            Err(MempoolError::NonceTooLow { next: 1, got: 0 })
+        );
+        assert!(pool.add(heartbeat(1), 100, 0, zero).is_ok());
+        let Transaction::Heartbeat(mut again) = heartbeat(1) else {
+            unreachable!()
+        };
+        again.recent_block = hash(b"other");
+        assert_eq!(
+            pool.add(Transaction::Heartbeat(again), 100, 0, zero),
+            Err(MempoolError::HeartbeatPending)
+        );
+    }
+
+    #[test]
+    fn selection_takes_consecutive_nonces_and_respects_limits() {
+        let mut pool = Mempool::new(MempoolConfig::default());
+        let zero = |_: &Address| 0u64;
+        for nonce in [0, 1, 3] {
+            pool.add(transfer(1, nonce), 100, 0, zero).unwrap();
+        }
+        pool.add(heartbeat(9), 100, 0, zero).unwrap();
+        let picked = pool.select(100, 10_000, zero);
+        assert_eq!(picked.len(), 3, "nonce 3 waits for nonce 2");
+        assert!(matches!(picked[0], Transaction::Heartbeat(_)));
+        assert_eq!(pool.select(2, 10_000, zero).len(), 2);
+        assert_eq!(pool.select(100, 250, zero).len(), 2);
+    }
+
+    #[test]
+    fn pruning_drops_included_used_and_expired() {
+        let mut pool = Mempool::new(MempoolConfig {
+            max_transactions: 100,
+            max_nonce_gap: 8,
+            heartbeat_ttl_blocks: 5,
+        });
+        let zero = |_: &Address| 0u64;
+        let first = pool.add(transfer(1, 0), 100, 0, zero).unwrap();
+        pool.add(transfer(1, 1), 100, 0, zero).unwrap();
+        pool.add(heartbeat(1), 100, 0, zero).unwrap();
+        pool.prune(&[first], 1, |_| 2);
+        assert_eq!(
+            pool.len(),
+            1,
+            "nonce 1 is used once the account's next nonce is 2"
+        );
+        pool.prune(&[], 10, |_| 2);
+        assert!(pool.is_empty(), "the heartbeat expired");
+        assert!(
+            pool.add(heartbeat(1), 100, 10, zero).is_ok(),
+            "its device may send again"
+        );
+    }
+
+    #[test]
+    fn a_full_pool_evicts_heartbeats_first() {
+        let mut pool = Mempool::new(MempoolConfig {
+            max_transactions: 2,
+            max_nonce_gap: 8,
+            heartbeat_ttl_blocks: 5,
+        });
+        let zero = |_: &Address| 0u64;
+        pool.add(heartbeat(1), 100, 0, zero).unwrap();
+        pool.add(transfer(1, 0), 100, 0, zero).unwrap();
+        assert!(pool.add(transfer(2, 0), 100, 0, zero).is_ok());
+        assert_eq!(
+            pool.add(transfer(3, 0), 100, 0, zero),
+            Err(MempoolError::Full { max: 2 })
+        );
+    }
+}
