@@ -1,12 +1,13 @@
 //! `groundwork genesis new|check`.
 
+use crate::keys::{random_key, write_secret};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use groundwork_primitives::hash::digest_hex;
 use groundwork_primitives::keyfile::{
     ROLE_ACCOUNT, ROLE_VALIDATOR, key_address, read_key_file, write_key_file,
 };
-use groundwork_primitives::{AccountKey, Amount, ChainId, decode_exact};
+use groundwork_primitives::{AccountKey, Amount, ChainId};
 use groundwork_state::{Genesis, Params};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -60,59 +61,35 @@ pub fn run(command: GenesisCommand) -> Result<()> {
     }
 }
 
-fn random_key() -> Result<AccountKey> {
-    let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed)
-        .map_err(|e| anyhow::anyhow!("no randomness from the operating system: {e}"))?;
-    decode_exact::<AccountKey>(&seed).context("building a key from random bytes")
+/// What [`write_network`] wrote.
+pub struct WrittenNetwork {
+    pub genesis: Genesis,
+    pub account: AccountKey,
 }
 
-fn write_secret(path: &Path, text: &str) -> Result<()> {
-    fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(path, fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("restricting permissions of {}", path.display()))?;
+/// Writes `genesis.toml`, `validator-<i>.key` for each validator and `account.key` into `dir`.
+pub fn write_network(
+    dir: &Path,
+    validators: u32,
+    params: Params,
+    balance: Amount,
+    force: bool,
+) -> Result<WrittenNetwork> {
+    if validators == 0 || validators > 128 {
+        bail!("--validators must be between 1 and 128, got {validators}");
     }
-    Ok(())
-}
-
-fn new(args: NewArgs) -> Result<()> {
-    if args.validators == 0 || args.validators > 128 {
-        bail!(
-            "--validators must be between 1 and 128, got {}",
-            args.validators
-        );
-    }
-    let chain_id: ChainId = args
-        .chain_id
-        .parse()
-        .map_err(|e| anyhow::anyhow!("--chain-id: {e}"))?;
-    let mut params = Params::local(chain_id);
-    if let Some(length) = args.epoch_length_blocks {
-        params.epoch_length_blocks = length;
-        // Keep the heartbeat window a divisor of the epoch.
-        if length % params.heartbeat_window_blocks != 0 {
-            params.heartbeat_window_blocks = 1;
-        }
-    }
-    let balance = Amount::parse_decimal(&args.account_balance, params.token_decimals)
-        .map_err(|e| anyhow::anyhow!("--account-balance: {e}"))?;
-
-    let genesis_path = args.out.join("genesis.toml");
-    if genesis_path.exists() && !args.force {
+    let genesis_path = dir.join("genesis.toml");
+    if genesis_path.exists() && !force {
         bail!(
             "{} already exists; pass --force to overwrite it",
             genesis_path.display()
         );
     }
-    fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-
-    let validator_keys: Vec<AccountKey> = (0..args.validators)
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let validator_keys: Vec<AccountKey> = (0..validators)
         .map(|_| random_key())
         .collect::<Result<_>>()?;
-    let account_key = random_key()?;
+    let account = random_key()?;
     let genesis_time_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .context("system clock is before 1970")?
@@ -120,7 +97,7 @@ fn new(args: NewArgs) -> Result<()> {
     let genesis = Genesis {
         params,
         genesis_time_ms,
-        balances: vec![(key_address(&account_key), balance)],
+        balances: vec![(key_address(&account), balance)],
         validators: validator_keys
             .iter()
             .map(groundwork_primitives::keys::public_key_of)
@@ -128,22 +105,44 @@ fn new(args: NewArgs) -> Result<()> {
     };
     let text = genesis.to_toml();
     // What we write must be what we read: validate through the same parser nodes use.
-    let reloaded = Genesis::from_toml(&text).context("the generated genesis does not validate")?;
-
+    let genesis = Genesis::from_toml(&text).context("the generated genesis does not validate")?;
     for (index, key) in validator_keys.iter().enumerate() {
         write_secret(
-            &args.out.join(format!("validator-{index}.key")),
+            &dir.join(format!("validator-{index}.key")),
             &write_key_file(key, ROLE_VALIDATOR),
         )?;
     }
     write_secret(
-        &args.out.join("account.key"),
-        &write_key_file(&account_key, ROLE_ACCOUNT),
+        &dir.join("account.key"),
+        &write_key_file(&account, ROLE_ACCOUNT),
     )?;
     fs::write(&genesis_path, &text)
         .with_context(|| format!("writing {}", genesis_path.display()))?;
+    Ok(WrittenNetwork { genesis, account })
+}
 
-    let p = &reloaded.params;
+/// Local-network parameters with an optional epoch length.
+pub fn local_params(chain_id: &str, epoch_length_blocks: Option<u64>) -> Result<Params> {
+    let chain_id: ChainId = chain_id
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--chain-id: {e}"))?;
+    let mut params = Params::local(chain_id);
+    if let Some(length) = epoch_length_blocks {
+        params.epoch_length_blocks = length;
+        // Keep the heartbeat window a divisor of the epoch.
+        if !length.is_multiple_of(params.heartbeat_window_blocks) {
+            params.heartbeat_window_blocks = 1;
+        }
+    }
+    Ok(params)
+}
+
+fn new(args: NewArgs) -> Result<()> {
+    let params = local_params(&args.chain_id, args.epoch_length_blocks)?;
+    let balance = Amount::parse_decimal(&args.account_balance, params.token_decimals)
+        .map_err(|e| anyhow::anyhow!("--account-balance: {e}"))?;
+    let written = write_network(&args.out, args.validators, params, balance, args.force)?;
+    let p = &written.genesis.params;
     println!(
         "Wrote genesis for chain {} to {}",
         p.chain_id,
@@ -151,15 +150,15 @@ fn new(args: NewArgs) -> Result<()> {
     );
     println!(
         "  genesis.toml      digest {}",
-        digest_hex(&reloaded.digest())
+        digest_hex(&written.genesis.digest())
     );
     println!(
         "  validator-*.key   {} validator key(s) (keep secret)",
-        reloaded.validators.len()
+        written.genesis.validators.len()
     );
     println!(
         "  account.key       funded account {} with {} {} (keep secret)",
-        key_address(&account_key),
+        key_address(&written.account),
         balance.to_decimal_string(p.token_decimals),
         p.token_symbol
     );

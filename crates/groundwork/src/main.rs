@@ -2,6 +2,8 @@
 //! command family.
 
 mod genesis_cmd;
+mod keys;
+mod node_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -17,6 +19,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a one-validator development chain with a funded account.
+    ///
+    /// Example:
+    ///   groundwork dev --data-dir ./devchain --block-time 500
+    Dev(node_cmd::DevArgs),
+    /// Run one validator of a network from its configuration file.
+    ///
+    /// Example:
+    ///   groundwork node --config ./groundwork-testnet/node-0.toml
+    Node(node_cmd::NodeArgs),
+    /// Start a network of validators on this machine, one process each.
+    ///
+    /// Example:
+    ///   groundwork testnet --validators 4 --dir ./testnet
+    Testnet(node_cmd::TestnetArgs),
     /// Create and check genesis files.
     #[command(subcommand)]
     Genesis(genesis_cmd::GenesisCommand),
@@ -25,6 +42,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Dev(args) => node_cmd::dev(args),
+        Command::Node(args) => node_cmd::node(args),
+        Command::Testnet(args) => node_cmd::testnet(args),
         Command::Genesis(command) => genesis_cmd::run(command),
     };
     match result {

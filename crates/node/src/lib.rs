@@ -17,4 +17,6 @@ pub mod engine;
 pub mod executor;
 pub mod gossip;
 pub mod mempool;
+pub mod rpc;
+pub mod service;
 pub mod storage;

@@ -105,7 +105,7 @@ async fn start_validator(
 ) -> Node {
     let signer = validator_key(index);
     let control = oracle.control(signer.public_key());
-    let quota = Quota::per_second(NZU32!(100_000));
+    let quota = Quota::per_second(NZU32!(1_024));
     let mut registered = Vec::new();
     for ch in channel::ALL {
         registered.push(control.register(ch, quota).await.unwrap());
@@ -310,25 +310,33 @@ fn run(seed: u64, scenario: Scenario) -> String {
 /// Runs the cluster, stops the whole runtime at an arbitrary point (unsynced writes are lost as
 /// in a power cut), restarts every validator from its storage, and checks it continues.
 fn run_cluster_restart(seed: u64) {
-    let config = deterministic::Config::new().with_seed(seed).with_timeout(Some(Duration::from_secs(600)));
-    let (stopped_at, checkpoint) = deterministic::Runner::new(config).start_and_recover(|context| async move {
-        let oracle = start_network(&context).await;
-        let mut nodes = Vec::new();
-        for i in 0..VALIDATORS {
-            nodes.push(start_validator(&context, &oracle, i).await);
-        }
-        for nonce in 0..5 {
-            submit_transfer(&nodes[0], 0, nonce, 10);
-        }
-        let all: Vec<&Node> = nodes.iter().collect();
-        wait_for_height(&context, &all, 10).await;
-        for node in &all {
-            assert_eq!(node.chain.with_state(|s| s.account(&account_address(&account_key(0).public_key())).nonce), 5);
-        }
-        // Stop at a seed-dependent moment, mid-flight.
-        context.sleep(Duration::from_millis(seed % 7 * 13)).await;
-        all.iter().map(|n| n.chain.tip().height).min().unwrap()
-    });
+    let config = deterministic::Config::new()
+        .with_seed(seed)
+        .with_timeout(Some(Duration::from_secs(600)));
+    let (stopped_at, checkpoint) =
+        deterministic::Runner::new(config).start_and_recover(|context| async move {
+            let oracle = start_network(&context).await;
+            let mut nodes = Vec::new();
+            for i in 0..VALIDATORS {
+                nodes.push(start_validator(&context, &oracle, i).await);
+            }
+            for nonce in 0..5 {
+                submit_transfer(&nodes[0], 0, nonce, 10);
+            }
+            let all: Vec<&Node> = nodes.iter().collect();
+            wait_for_height(&context, &all, 10).await;
+            for node in &all {
+                assert_eq!(
+                    node.chain.with_state(|s| s
+                        .account(&account_address(&account_key(0).public_key()))
+                        .nonce),
+                    5
+                );
+            }
+            // Stop at a seed-dependent moment, mid-flight.
+            context.sleep(Duration::from_millis(seed % 7 * 13)).await;
+            all.iter().map(|n| n.chain.tip().height).min().unwrap()
+        });
     deterministic::Runner::from(checkpoint).start(|context| async move {
         let oracle = start_network(&context).await;
         let mut nodes = Vec::new();
@@ -337,7 +345,10 @@ fn run_cluster_restart(seed: u64) {
         }
         for node in &nodes {
             // Acknowledged blocks were committed before the acknowledgement, so nothing is lost.
-            assert!(node.chain.tip().height >= stopped_at, "restarted below the height it had executed");
+            assert!(
+                node.chain.tip().height >= stopped_at,
+                "restarted below the height it had executed"
+            );
         }
         for nonce in 5..10 {
             submit_transfer(&nodes[1], 0, nonce, 10);
@@ -346,7 +357,12 @@ fn run_cluster_restart(seed: u64) {
         wait_for_height(&context, &all, stopped_at + 15).await;
         assert_agreement(&all).await;
         for node in &all {
-            assert_eq!(node.chain.with_state(|s| s.account(&account_address(&account_key(0).public_key())).nonce), 10);
+            assert_eq!(
+                node.chain.with_state(|s| s
+                    .account(&account_address(&account_key(0).public_key()))
+                    .nonce),
+                10
+            );
         }
     });
 }

@@ -1,0 +1,355 @@
+//! `groundwork dev`, `groundwork node` and `groundwork testnet`: running validators.
+
+use crate::genesis_cmd::{local_params, write_network};
+use crate::keys::load_key;
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use commonware_cryptography::Signer;
+use groundwork_node::mempool::MempoolConfig;
+use groundwork_node::service::{self, Endpoints, ServiceConfig};
+use groundwork_primitives::Amount;
+use groundwork_primitives::keyfile::key_address;
+use groundwork_primitives::keys::account_public_key_from_hex;
+use groundwork_state::Genesis;
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Process, Stdio};
+use std::time::Duration;
+
+/// Default JSON-RPC address of `groundwork dev`.
+pub const DEFAULT_RPC_ADDR: &str = "127.0.0.1:8645";
+
+fn load_genesis(path: &Path) -> Result<Genesis> {
+    let text =
+        fs::read_to_string(path).with_context(|| format!("reading genesis {}", path.display()))?;
+    Genesis::from_toml(&text).with_context(|| format!("{} is not a valid genesis", path.display()))
+}
+
+#[derive(Args)]
+pub struct DevArgs {
+    /// Where the chain keeps its genesis, keys and storage; created on first run.
+    #[arg(long, default_value = "groundwork-dev")]
+    data_dir: PathBuf,
+    /// JSON-RPC address.
+    #[arg(long, default_value = DEFAULT_RPC_ADDR)]
+    rpc_addr: SocketAddr,
+    /// Prometheus metrics address (served at /metrics).
+    #[arg(long, default_value = "127.0.0.1:8646")]
+    metrics_addr: SocketAddr,
+    /// p2p address (a dev chain has no peers, but the network still listens).
+    #[arg(long, default_value = "127.0.0.1:8647")]
+    p2p_addr: SocketAddr,
+    /// Least time between blocks in milliseconds; 0 makes blocks as fast as consensus allows.
+    #[arg(long, default_value_t = 1_000)]
+    block_time: u64,
+    /// Log level: error, warn, info, debug or trace.
+    #[arg(long, default_value = "info")]
+    log_level: tracing::Level,
+}
+
+/// `groundwork dev`: one validator with a funded dev account.
+pub fn dev(args: DevArgs) -> Result<()> {
+    let genesis_path = args.data_dir.join("genesis.toml");
+    let first_run = !genesis_path.exists();
+    if first_run {
+        let params = local_params("groundwork-dev", None)?;
+        let balance = Amount(1_000_000 * 10u128.pow(u32::from(params.token_decimals)));
+        write_network(&args.data_dir, 1, params, balance, false)?;
+        // The dev account key is `account.key`; name it for what it is.
+        fs::rename(
+            args.data_dir.join("account.key"),
+            args.data_dir.join("dev-account.key"),
+        )
+        .context("naming the dev account key")?;
+    }
+    let genesis = load_genesis(&genesis_path)?;
+    let signer = load_key(&args.data_dir.join("validator-0.key"))?;
+    let account_path = args.data_dir.join("dev-account.key");
+    let account = load_key(&account_path)?;
+    let decimals = genesis.params.token_decimals;
+    let symbol = genesis.params.token_symbol.clone();
+    let balance = genesis
+        .balances
+        .iter()
+        .find(|(a, _)| *a == key_address(&account))
+        .map(|(_, b)| b.to_decimal_string(decimals))
+        .unwrap_or_else(|| "0".to_string());
+    let data_dir = args.data_dir.clone();
+    let chain_id = genesis.params.chain_id.to_string();
+    let config = ServiceConfig {
+        genesis,
+        signer,
+        data_dir: args.data_dir,
+        p2p_listen: args.p2p_addr,
+        p2p_dialable: args.p2p_addr,
+        bootstrappers: Vec::new(),
+        rpc_addr: args.rpc_addr,
+        metrics_addr: args.metrics_addr,
+        block_time: Duration::from_millis(args.block_time),
+        log_level: args.log_level,
+        mempool: MempoolConfig::default(),
+    };
+    service::run(config, move |endpoints: &Endpoints| {
+        let verb = if first_run {
+            "created"
+        } else {
+            "resumed at height"
+        };
+        let at = if first_run {
+            String::new()
+        } else {
+            format!(" {}", endpoints.height)
+        };
+        println!("Groundwork dev chain {chain_id} {verb}{at}");
+        println!("  RPC          http://{}", endpoints.rpc);
+        println!("  metrics      http://{}/metrics", endpoints.metrics);
+        println!("  data         {}", data_dir.display());
+        println!(
+            "  dev account  {} ({balance} {symbol} at genesis; key {})",
+            key_address(&account),
+            account_path.display()
+        );
+        println!("Press Ctrl-C to stop; run again with the same --data-dir to resume.");
+    })?;
+    Ok(())
+}
+
+/// A validator's configuration file (`groundwork node --config FILE`). Relative paths are
+/// relative to the file.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeFile {
+    /// The chain's genesis file.
+    pub genesis: PathBuf,
+    /// This validator's key file.
+    pub key: PathBuf,
+    /// Where this validator keeps its storage.
+    pub data_dir: PathBuf,
+    /// Address to listen on for peers.
+    pub p2p_listen: SocketAddr,
+    /// Address peers should dial (defaults to `p2p_listen`).
+    #[serde(default)]
+    pub p2p_dialable: Option<SocketAddr>,
+    pub rpc_addr: SocketAddr,
+    pub metrics_addr: SocketAddr,
+    /// Least time between blocks in milliseconds.
+    #[serde(default = "default_block_time")]
+    pub block_time_ms: u64,
+    /// Peers to contact first: other validators' keys and p2p addresses.
+    #[serde(default)]
+    pub bootstrappers: Vec<BootstrapperEntry>,
+}
+
+fn default_block_time() -> u64 {
+    1_000
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapperEntry {
+    pub public_key: String,
+    pub address: SocketAddr,
+}
+
+#[derive(Args)]
+pub struct NodeArgs {
+    /// The validator's configuration file (TOML); `groundwork testnet` writes examples.
+    #[arg(long)]
+    config: PathBuf,
+    #[arg(long, default_value = "info")]
+    log_level: tracing::Level,
+}
+
+/// `groundwork node --config FILE`.
+pub fn node(args: NodeArgs) -> Result<()> {
+    let text = fs::read_to_string(&args.config)
+        .with_context(|| format!("reading {}", args.config.display()))?;
+    let file: NodeFile = toml::from_str(&text)
+        .with_context(|| format!("{} is not a valid node config", args.config.display()))?;
+    let base = args.config.parent().unwrap_or(Path::new("."));
+    let genesis = load_genesis(&base.join(&file.genesis))?;
+    let signer = load_key(&base.join(&file.key))?;
+    if !genesis.validators.contains(&signer.public_key()) {
+        bail!(
+            "{} is not a validator key of this genesis",
+            file.key.display()
+        );
+    }
+    let mut bootstrappers = Vec::new();
+    for (i, entry) in file.bootstrappers.iter().enumerate() {
+        let key = account_public_key_from_hex(&entry.public_key)
+            .with_context(|| format!("bootstrappers[{i}].public_key"))?;
+        bootstrappers.push((key, entry.address));
+    }
+    let config = ServiceConfig {
+        genesis,
+        signer,
+        data_dir: base.join(&file.data_dir),
+        p2p_listen: file.p2p_listen,
+        p2p_dialable: file.p2p_dialable.unwrap_or(file.p2p_listen),
+        bootstrappers,
+        rpc_addr: file.rpc_addr,
+        metrics_addr: file.metrics_addr,
+        block_time: Duration::from_millis(file.block_time_ms),
+        log_level: args.log_level,
+        mempool: MempoolConfig::default(),
+    };
+    service::run(config, |endpoints: &Endpoints| {
+        println!(
+            "validator ready at height {}: RPC http://{}, metrics http://{}/metrics",
+            endpoints.height, endpoints.rpc, endpoints.metrics
+        );
+    })?;
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct TestnetArgs {
+    /// Number of validators (1 to 32).
+    #[arg(long, default_value_t = 4)]
+    validators: u32,
+    /// Directory for genesis, keys, configs, logs and storage; reused if it exists.
+    #[arg(long, default_value = "groundwork-testnet")]
+    dir: PathBuf,
+    /// First port: validator i uses p2p base+i, RPC base+100+i, metrics base+200+i.
+    #[arg(long, default_value_t = 9_100)]
+    base_port: u16,
+    /// Least time between blocks in milliseconds.
+    #[arg(long, default_value_t = 1_000)]
+    block_time: u64,
+}
+
+/// `groundwork testnet`: N validator processes on loopback.
+pub fn testnet(args: TestnetArgs) -> Result<()> {
+    if args.validators == 0 || args.validators > 32 {
+        bail!(
+            "--validators must be between 1 and 32, got {}",
+            args.validators
+        );
+    }
+    let n = args.validators as u16;
+    if args.base_port.checked_add(200 + n).is_none() {
+        bail!(
+            "--base-port {} leaves no room for {} validators",
+            args.base_port,
+            n
+        );
+    }
+    let genesis_path = args.dir.join("genesis.toml");
+    if !genesis_path.exists() {
+        let params = local_params("groundwork-testnet", None)?;
+        let balance = Amount(1_000_000 * 10u128.pow(u32::from(params.token_decimals)));
+        write_network(&args.dir, args.validators, params, balance, false)?;
+    }
+    let genesis = load_genesis(&genesis_path)?;
+    if genesis.validators.len() != usize::from(n) {
+        bail!(
+            "{} has {} validators, not {}; use another --dir",
+            genesis_path.display(),
+            genesis.validators.len(),
+            n
+        );
+    }
+    let address = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
+    let bootstrappers: Vec<BootstrapperEntry> = (0..n)
+        .map(|i| BootstrapperEntry {
+            public_key: hex::encode(genesis.validators[usize::from(i)].as_ref()),
+            address: address(args.base_port + i),
+        })
+        .collect();
+    let exe = std::env::current_exe().context("locating the groundwork binary")?;
+    let mut children: Vec<(u16, Child)> = Vec::new();
+    for i in 0..n {
+        let file = NodeFile {
+            genesis: PathBuf::from("genesis.toml"),
+            key: PathBuf::from(format!("validator-{i}.key")),
+            data_dir: PathBuf::from(format!("validator-{i}")),
+            p2p_listen: address(args.base_port + i),
+            p2p_dialable: None,
+            rpc_addr: address(args.base_port + 100 + i),
+            metrics_addr: address(args.base_port + 200 + i),
+            block_time_ms: args.block_time,
+            bootstrappers: bootstrappers
+                .iter()
+                .map(|b| BootstrapperEntry {
+                    public_key: b.public_key.clone(),
+                    address: b.address,
+                })
+                .collect(),
+        };
+        let config_path = args.dir.join(format!("node-{i}.toml"));
+        fs::write(
+            &config_path,
+            toml::to_string(&file).context("writing node config")?,
+        )
+        .with_context(|| format!("writing {}", config_path.display()))?;
+        let log = fs::File::create(args.dir.join(format!("node-{i}.log")))
+            .context("creating node log")?;
+        let child = Process::new(&exe)
+            .arg("node")
+            .arg("--config")
+            .arg(&config_path)
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting validator {i}"))?;
+        children.push((i, child));
+    }
+    println!(
+        "Testnet of {n} validators in {} (logs: node-<i>.log)",
+        args.dir.display()
+    );
+    for (i, child) in &children {
+        println!(
+            "  validator {i}: pid {}, RPC http://{}",
+            child.id(),
+            address(args.base_port + 100 + i)
+        );
+    }
+    println!("Press Ctrl-C to stop them all.");
+    wait_and_stop(children)
+}
+
+fn wait_and_stop(mut children: Vec<(u16, Child)>) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting a runtime")?;
+    runtime.block_on(async {
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                _ = term.recv() => {},
+            }
+        }
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c().await?;
+        Ok::<(), std::io::Error>(())
+    })?;
+    for (i, child) in &mut children {
+        #[cfg(unix)]
+        {
+            // SIGTERM lets each validator stop cleanly.
+            let _ = Process::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+        }
+        let _ = i;
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    for (i, child) in &mut children {
+        if child.try_wait().ok().flatten().is_none() {
+            let _ = child.kill();
+        }
+        let _ = child.wait();
+        println!("validator {i} stopped");
+    }
+    Ok(())
+}

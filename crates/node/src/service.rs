@@ -1,0 +1,209 @@
+//! Runs a validator as a process: the tokio runtime, authenticated p2p (discovery), the
+//! consensus engine, the JSON-RPC server, logs and Prometheus metrics. This is the only module
+//! that touches tokio directly.
+
+use crate::engine::{self, Channels, NodeConfig, channel};
+use crate::mempool::MempoolConfig;
+use crate::rpc;
+use commonware_cryptography::{ChaCha20Poly1305, Signer, ed25519};
+use commonware_p2p::Manager;
+use commonware_p2p::authenticated::discovery;
+use commonware_runtime::tokio as runtime;
+use commonware_runtime::{Quota, Runner, Supervisor};
+use commonware_stream::{cups, cups::Cups, sake, sake::Sake};
+use commonware_utils::ordered::Set;
+use commonware_utils::{NZU32, NZUsize};
+use groundwork_state::Genesis;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Namespace of p2p handshakes; the chain id is appended.
+const P2P_NAMESPACE: &str = "groundwork/p2p/";
+
+/// Everything a validator process needs.
+#[derive(Clone)]
+pub struct ServiceConfig {
+    pub genesis: Genesis,
+    pub signer: ed25519::PrivateKey,
+    pub data_dir: PathBuf,
+    pub p2p_listen: SocketAddr,
+    pub p2p_dialable: SocketAddr,
+    pub bootstrappers: Vec<(ed25519::PublicKey, SocketAddr)>,
+    pub rpc_addr: SocketAddr,
+    pub metrics_addr: SocketAddr,
+    pub block_time: Duration,
+    pub log_level: tracing::Level,
+    pub mempool: MempoolConfig,
+}
+
+/// Where a started validator can be reached.
+#[derive(Clone, Debug)]
+pub struct Endpoints {
+    pub rpc: SocketAddr,
+    pub metrics: SocketAddr,
+    pub p2p: SocketAddr,
+    pub height: u64,
+}
+
+/// Why a validator process could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("cannot use {what} address {address}")]
+    Bind {
+        what: &'static str,
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Node(#[from] engine::NodeError),
+    #[error("cannot create data directory {path}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn check_free(what: &'static str, address: SocketAddr) -> Result<(), ServiceError> {
+    std::net::TcpListener::bind(address)
+        .map(drop)
+        .map_err(|source| ServiceError::Bind {
+            what,
+            address,
+            source,
+        })
+}
+
+/// Runs a validator until Ctrl-C or SIGTERM. `on_ready` is called once the node serves RPC.
+pub fn run(
+    config: ServiceConfig,
+    on_ready: impl FnOnce(&Endpoints) + Send + 'static,
+) -> Result<(), ServiceError> {
+    let storage = config.data_dir.join("storage");
+    std::fs::create_dir_all(&storage).map_err(|source| ServiceError::DataDir {
+        path: storage.clone(),
+        source,
+    })?;
+    check_free("p2p", config.p2p_listen)?;
+    check_free("metrics", config.metrics_addr)?;
+    let runner = runtime::Runner::new(
+        runtime::Config::new()
+            .with_storage_directory(storage)
+            .with_worker_threads(2)
+            .with_catch_panics(false),
+    );
+    runner.start(|context| async move {
+        runtime::telemetry::init(
+            context.child("telemetry"),
+            runtime::telemetry::Logs {
+                level: config.log_level,
+                json: false,
+            },
+            Some(config.metrics_addr),
+            None,
+        );
+        let validators = config.genesis.validators.clone();
+        let participants = Set::try_from(validators.clone())
+            .map_err(|e| engine::NodeError::ValidatorSet(format!("{e:?}")))?;
+        let handshake = Cups::<_, ChaCha20Poly1305>::new(
+            Sake {
+                signer: config.signer.clone(),
+                synchrony_bound: Duration::from_secs(5),
+                max_handshake_age: Duration::from_secs(10),
+                version: sake::Version::V1,
+            },
+            cups::Version::V1,
+        );
+        let namespace = format!("{P2P_NAMESPACE}{}", config.genesis.params.chain_id);
+        let bootstrappers = config
+            .bootstrappers
+            .iter()
+            .filter(|(key, _)| *key != config.signer.public_key())
+            .map(|(k, a)| (k.clone(), (*a).into()))
+            .collect();
+        let p2p = discovery::Config::local(
+            handshake,
+            namespace.as_bytes(),
+            config.p2p_listen,
+            config.p2p_dialable,
+            bootstrappers,
+            NZUsize!(validators.len().max(1)),
+            engine::max_message_size(validators.len()),
+            NZUsize!(4_096),
+        );
+        let (mut network, mut oracle) = discovery::Network::new(context.child("p2p"), p2p);
+        let _ = oracle.track(0, participants);
+        // Per peer and channel. Channel capacities are sized from this, so keep it modest:
+        // transactions travel in batches and consensus sends a few messages per view.
+        let quota = Quota::per_second(NZU32!(1_024));
+        let mut registered = channel::ALL
+            .iter()
+            .map(|&ch| network.register(ch, quota))
+            .collect::<Vec<_>>()
+            .into_iter();
+        let mut next = || registered.next().expect("six channels registered");
+        let channels = Channels {
+            votes: next(),
+            certificates: next(),
+            resolver: next(),
+            backfill: next(),
+            blocks: next(),
+            transactions: next(),
+        };
+        let _network = network.start();
+        let node_config = NodeConfig {
+            genesis: config.genesis.clone(),
+            signer: config.signer.clone(),
+            partition_prefix: "validator".to_string(),
+            block_time: config.block_time,
+            mempool: config.mempool,
+        };
+        let node = engine::start(
+            context.child("node"),
+            node_config,
+            oracle.clone(),
+            oracle,
+            channels,
+        )
+        .await?;
+        let (rpc_bound, _rpc) =
+            rpc::serve(config.rpc_addr, node.chain.clone(), node.marshal.clone())
+                .await
+                .map_err(|source| ServiceError::Bind {
+                    what: "RPC",
+                    address: config.rpc_addr,
+                    source,
+                })?;
+        on_ready(&Endpoints {
+            rpc: rpc_bound,
+            metrics: config.metrics_addr,
+            p2p: config.p2p_listen,
+            height: node.chain.tip().height,
+        });
+        wait_for_shutdown().await;
+        tracing::info!(height = node.chain.tip().height, "shutting down");
+        Ok(())
+    })
+}
+
+async fn wait_for_shutdown() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
