@@ -1,0 +1,169 @@
+//! Helpers for tests that run the real binary: free ports, RPC calls, waiting.
+
+#![allow(dead_code)]
+
+use serde_json::{Value, json};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn groundwork() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_groundwork"))
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub struct Rpc {
+    pub url: String,
+    client: reqwest::blocking::Client,
+}
+
+impl Rpc {
+    pub fn new(port: u16) -> Self {
+        Self {
+            url: format!("http://127.0.0.1:{port}"),
+            client: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// Sends a raw body; returns the HTTP status and the JSON answer (if any).
+    pub fn raw(&self, body: String) -> (u16, Value) {
+        let response = self
+            .client
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Calls a method; returns the full JSON-RPC answer.
+    pub fn call(&self, method: &str, params: Value) -> Value {
+        self.raw(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string())
+            .1
+    }
+
+    /// Calls a method that must succeed; returns its result.
+    pub fn ok(&self, method: &str, params: Value) -> Value {
+        let answer = self.call(method, params);
+        assert!(answer.get("error").is_none(), "{method} failed: {answer}");
+        answer["result"].clone()
+    }
+
+    pub fn try_status(&self) -> Option<Value> {
+        let response = self
+            .client
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .body(
+                json!({"jsonrpc": "2.0", "id": 1, "method": "chain_status", "params": []})
+                    .to_string(),
+            )
+            .send()
+            .ok()?;
+        let answer: Value = response.json().ok()?;
+        Some(answer["result"].clone())
+    }
+
+    pub fn height(&self) -> u64 {
+        self.ok("chain_status", json!([]))["height"]
+            .as_u64()
+            .unwrap()
+    }
+}
+
+/// Polls `check` every 100 ms until it returns true or `limit` passes.
+pub fn wait_until(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits until the RPC answers and the chain is past `height`.
+pub fn wait_for_height(rpc: &Rpc, height: u64, limit: Duration) {
+    wait_until(limit, &format!("height {height} at {}", rpc.url), || {
+        rpc.try_status()
+            .and_then(|s| s["height"].as_u64())
+            .is_some_and(|h| h >= height)
+    });
+}
+
+/// A child process killed when dropped.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // SIGTERM first so a supervisor (testnet) can stop its own children.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            if self.0.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Running {
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill(mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+}
+
+/// Starts `groundwork dev` on fresh ports; returns the process and its RPC client.
+pub fn start_dev(data_dir: &Path, block_time_ms: u64) -> (Running, Rpc) {
+    let rpc_port = free_port();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data_dir.with_extension("log"))
+        .unwrap();
+    let child = groundwork()
+        .args([
+            "dev",
+            "--log-level",
+            "warn",
+            "--block-time",
+            &block_time_ms.to_string(),
+        ])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--rpc-addr")
+        .arg(format!("127.0.0.1:{rpc_port}"))
+        .arg("--metrics-addr")
+        .arg(format!("127.0.0.1:{}", free_port()))
+        .arg("--p2p-addr")
+        .arg(format!("127.0.0.1:{}", free_port()))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    (Running(child), Rpc::new(rpc_port))
+}
