@@ -41,6 +41,10 @@ pub enum SubmitError {
     Mempool(#[from] MempoolError),
 }
 
+/// Inclusions by transaction hash, and the hashes of each recent block in order (to forget
+/// the oldest block's receipts first).
+type RecentReceipts = (BTreeMap<Digest, Inclusion>, VecDeque<Vec<Digest>>);
+
 /// State shared between the executor, consensus application, gossip and RPC.
 pub struct Chain {
     genesis: Genesis,
@@ -48,7 +52,7 @@ pub struct Chain {
     mempool: Mutex<Mempool>,
     tip: watch::Sender<Tip>,
     recent: Mutex<BTreeMap<u64, Tip>>,
-    receipts: Mutex<(BTreeMap<Digest, Inclusion>, VecDeque<Vec<Digest>>)>,
+    receipts: Mutex<RecentReceipts>,
     gossip: mpsc::UnboundedSender<Transaction>,
 }
 

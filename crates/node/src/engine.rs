@@ -362,18 +362,16 @@ where
     );
 
     // Start order: the consumers of consensus output before consensus itself.
-    let mut handles = Vec::new();
-    handles.push(context.child("execution").spawn(move |_| executor.run()));
-    handles.push(broadcast_engine.start(channels.blocks));
-    handles.push(marshal_actor.start(executor_mailbox, buffer, resolver));
-    handles.push(engine.start(channels.votes, channels.certificates, channels.resolver));
     let gossip_chain = chain.clone();
     let transactions = channels.transactions;
-    handles.push(
-        context
-            .child("gossip")
-            .spawn(move |_| gossip::run(gossip_chain, gossip_queue, transactions)),
-    );
+    // Start order: the consumers of consensus output before consensus itself.
+    let handles = vec![
+        context.child("execution").spawn(move |_| executor.run()),
+        broadcast_engine.start(channels.blocks),
+        marshal_actor.start(executor_mailbox, buffer, resolver),
+        engine.start(channels.votes, channels.certificates, channels.resolver),
+        context.child("gossip").spawn(move |_| gossip::run(gossip_chain, gossip_queue, transactions)),
+    ];
     Ok(Node {
         chain,
         marshal: marshal_mailbox,

@@ -226,15 +226,14 @@ impl Mempool {
             true
         };
         for (_, hash) in &self.heartbeat_order {
-            if let Some(pending) = self.transactions.get(hash) {
-                if !take(pending, &mut out) {
-                    return out;
-                }
+            if let Some(pending) = self.transactions.get(hash)
+                && !take(pending, &mut out)
+            {
+                return out;
             }
         }
         for (sender, queue) in &self.accounts {
-            let mut expected = next_nonce(sender);
-            for (nonce, hash) in queue {
+            for (expected, (nonce, hash)) in (next_nonce(sender)..).zip(queue) {
                 if *nonce != expected {
                     break;
                 }
@@ -244,7 +243,6 @@ impl Mempool {
                 if !take(pending, &mut out) {
                     return out;
                 }
-                expected += 1;
             }
         }
         out
