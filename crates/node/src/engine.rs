@@ -370,7 +370,9 @@ where
         broadcast_engine.start(channels.blocks),
         marshal_actor.start(executor_mailbox, buffer, resolver),
         engine.start(channels.votes, channels.certificates, channels.resolver),
-        context.child("gossip").spawn(move |_| gossip::run(gossip_chain, gossip_queue, transactions)),
+        context
+            .child("gossip")
+            .spawn(move |_| gossip::run(gossip_chain, gossip_queue, transactions)),
     ];
     Ok(Node {
         chain,
