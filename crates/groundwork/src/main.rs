@@ -1,6 +1,7 @@
 //! The `groundwork` binary. Thin: parses the command line and hands off to one module per
 //! command family.
 
+mod bench_cmd;
 mod genesis_cmd;
 mod keys;
 mod node_cmd;
@@ -37,6 +38,9 @@ enum Command {
     /// Create and check genesis files.
     #[command(subcommand)]
     Genesis(genesis_cmd::GenesisCommand),
+    /// Measure the node on this machine.
+    #[command(subcommand)]
+    Bench(bench_cmd::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
         Command::Node(args) => node_cmd::node(args),
         Command::Testnet(args) => node_cmd::testnet(args),
         Command::Genesis(command) => genesis_cmd::run(command),
+        Command::Bench(command) => bench_cmd::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,16 +7,21 @@
 
 use crate::block::ChainBlock;
 use crate::chain::Chain;
+use crate::engine::MarshalMailbox;
+use crate::executor::Speculator;
 use commonware_consensus::Application;
 use commonware_consensus::marshal::ancestry::Ancestry;
 use commonware_consensus::simplex::types::Context;
+use commonware_consensus::types::Height;
 use commonware_cryptography::{Digested, Digestible, ed25519};
 use commonware_parallel::Sequential;
 use commonware_runtime::{Clock, Metrics, Spawner};
+use commonware_utils::vec::NonEmptyVec;
 use futures::StreamExt;
 use groundwork_primitives::hash::Digest;
 use groundwork_primitives::limits::{MAX_BLOCK_BYTES, MAX_TRANSACTIONS_PER_BLOCK};
 use groundwork_primitives::{Block, BlockHeader};
+use groundwork_state::signatures::verify_signatures;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tracing::{debug, warn};
@@ -32,17 +37,93 @@ pub fn millis(time: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
+/// How long to wait for a parent's normal execution before computing its root speculatively.
+const SPECULATE_AFTER: Duration = Duration::from_millis(300);
+/// How often to retry while a parent's root cannot be had.
+const FINALIZATION_HINT_INTERVAL: Duration = Duration::from_millis(500);
+
 /// Proposes and verifies blocks for simplex (through marshal's inline wrapper).
 #[derive(Clone)]
 pub struct ChainApplication {
     chain: Arc<Chain>,
+    marshal: MarshalMailbox,
+    speculator: Speculator,
+    validators: NonEmptyVec<ed25519::PublicKey>,
     /// Least time between a parent's timestamp and its child's.
     block_time: Duration,
 }
 
 impl ChainApplication {
-    pub fn new(chain: Arc<Chain>, block_time: Duration) -> Self {
-        Self { chain, block_time }
+    pub fn new(
+        chain: Arc<Chain>,
+        marshal: MarshalMailbox,
+        speculator: Speculator,
+        validators: NonEmptyVec<ed25519::PublicKey>,
+        block_time: Duration,
+    ) -> Self {
+        Self {
+            chain,
+            marshal,
+            speculator,
+            validators,
+            block_time,
+        }
+    }
+
+    /// The state root after `parent`, which the child's header must carry.
+    ///
+    /// Normally the parent is finalized and executed within a moment. If not by
+    /// [`SPECULATE_AFTER`] — after a crash a notarized parent's finalization can be lost for
+    /// good, and consensus still builds on it — the root is computed speculatively: the blocks
+    /// from the executed tip up to the parent (taken from `ancestry`) run on a copy of the state
+    /// and on unapplied store batches. Marshal is also told that peers may hold the parent's
+    /// finalization.
+    async fn parent_root<E: Clock>(
+        &self,
+        runtime: &E,
+        parent: &ChainBlock,
+        ancestry: &mut impl Ancestry<ChainBlock>,
+    ) -> Option<Digest> {
+        let (height, digest) = (parent.height_u64(), parent.digest_value());
+        commonware_macros::select! {
+            tip = self.chain.executed(height, digest) => return tip.map(|t| t.state_root),
+            _ = runtime.sleep(SPECULATE_AFTER) => {},
+        }
+        // Newest first: the parent, then its ancestors as far down as needed.
+        let mut unexecuted = vec![parent.clone()];
+        loop {
+            self.marshal
+                .hint_finalized(Height::new(height), self.validators.clone());
+            let tip = self.chain.tip();
+            if height <= tip.height {
+                return self
+                    .chain
+                    .tip_at(height)
+                    .filter(|t| t.block == digest)
+                    .map(|t| t.state_root);
+            }
+            while unexecuted.last()?.height_u64() > tip.height + 1 {
+                unexecuted.push(ancestry.next().await?.inner().clone());
+            }
+            let oldest_first: Vec<ChainBlock> = unexecuted
+                .iter()
+                .rev()
+                .filter(|b| b.height_u64() > tip.height)
+                .cloned()
+                .collect();
+            if let Some(root) = self.speculator.root_after(oldest_first).await {
+                debug!(
+                    height,
+                    "state root of an unfinalized parent computed speculatively"
+                );
+                return Some(root);
+            }
+            // The tip moved meanwhile, or the parent is not on the executed chain: wait and retry.
+            commonware_macros::select! {
+                tip = self.chain.executed(height, digest) => return tip.map(|t| t.state_root),
+                _ = runtime.sleep(FINALIZATION_HINT_INTERVAL) => {},
+            }
+        }
     }
 
     fn check_structure(
@@ -89,10 +170,15 @@ where
         ancestry: impl Ancestry<Self::Block>,
         _input: (),
     ) -> Option<Digested<Self::Block>> {
-        let parent = ancestry.peek()?.clone();
+        let mut ancestry = ancestry;
+        // The stream yields the parent first, then older ancestors.
+        let parent = ancestry.next().await?;
         let parent_block = parent.inner().block().clone();
         let height = parent_block.header.height;
-        let Some(parent_tip) = self.chain.executed(height, parent.digest()).await else {
+        let Some(parent_root) = self
+            .parent_root(&runtime, parent.inner(), &mut ancestry)
+            .await
+        else {
             debug!(height, "parent is not on the executed chain; not proposing");
             return None;
         };
@@ -112,7 +198,7 @@ where
             height: height.checked_add(1)?,
             timestamp_ms,
             proposer: consensus.leader.clone(),
-            state_root: parent_tip.state_root,
+            state_root: parent_root,
             transactions_root: Block::compute_transactions_root(&transactions),
         };
         let block = ChainBlock::new(Block {
@@ -127,7 +213,7 @@ where
         (runtime, consensus): (E, Self::Context),
         ancestry: impl Ancestry<Self::Block>,
     ) -> bool {
-        let mut ancestry = Box::pin(ancestry);
+        let mut ancestry = ancestry;
         let (Some(candidate), Some(parent)) = (ancestry.next().await, ancestry.next().await) else {
             return false;
         };
@@ -143,20 +229,16 @@ where
             return false;
         }
         let chain_id = &self.chain.genesis().params.chain_id;
-        if let Some(index) = block
-            .transactions
-            .iter()
-            .position(|tx| !tx.verify_signature(chain_id))
-        {
+        let verdicts = verify_signatures(chain_id, &block.transactions, &candidate.digest());
+        if let Some(index) = verdicts.iter().position(|valid| !valid) {
             warn!(
                 height = block.header.height,
                 index, "rejecting proposal: transaction with a bad signature"
             );
             return false;
         }
-        let Some(parent_tip) = self
-            .chain
-            .executed(parent_block.header.height, parent.digest())
+        let Some(parent_root) = self
+            .parent_root(&runtime, parent.inner(), &mut ancestry)
             .await
         else {
             debug!(
@@ -165,7 +247,7 @@ where
             );
             return false;
         };
-        if block.header.state_root != parent_tip.state_root {
+        if block.header.state_root != parent_root {
             warn!(
                 height = block.header.height,
                 "rejecting proposal: state root does not match the parent's"

@@ -7,6 +7,7 @@ use crate::mempool::{Mempool, MempoolConfig, MempoolError};
 use commonware_utils::channel::{mpsc, watch};
 use groundwork_primitives::hash::Digest;
 use groundwork_primitives::{Address, Transaction};
+use groundwork_state::signatures::verify_signatures;
 use groundwork_state::{BlockOutcome, Genesis, State};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Mutex, RwLock};
@@ -209,6 +210,36 @@ impl Chain {
         // means the node is shutting down.
         let _ = self.gossip.send(transaction);
         Ok(hash)
+    }
+
+    /// Admits many transactions from a client, checking their signatures in one batch, and
+    /// queues the admitted ones for gossip. One result per transaction, in order.
+    pub fn submit_batch(
+        &self,
+        transactions: Vec<(Transaction, usize)>,
+    ) -> Vec<Result<Digest, SubmitError>> {
+        let only: Vec<Transaction> = transactions.iter().map(|(tx, _)| tx.clone()).collect();
+        let seed_parts: Vec<Digest> = only.iter().map(Transaction::hash).collect();
+        let seed = groundwork_primitives::hash::merkle_root(&seed_parts);
+        let verdicts = verify_signatures(&self.genesis.params.chain_id, &only, &seed);
+        let state = self.state.read().unwrap_or_else(|p| p.into_inner());
+        let height = state.height();
+        let mut mempool = self.mempool.lock().unwrap_or_else(|p| p.into_inner());
+        let mut results = Vec::with_capacity(transactions.len());
+        for ((transaction, bytes), valid) in transactions.into_iter().zip(verdicts) {
+            if !valid {
+                results.push(Err(MempoolError::BadSignature.into()));
+                continue;
+            }
+            let result = mempool.add(transaction.clone(), bytes, height, |a| {
+                Self::next_nonce(&state, a)
+            });
+            if result.is_ok() {
+                let _ = self.gossip.send(transaction);
+            }
+            results.push(result.map_err(SubmitError::from));
+        }
+        results
     }
 
     /// Admits a transaction gossiped by a peer (not gossiped again).

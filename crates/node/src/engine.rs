@@ -27,6 +27,7 @@ use commonware_runtime::buffer::paged::CacheRef;
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage};
 use commonware_storage::archive::immutable;
 use commonware_utils::ordered::Set;
+use commonware_utils::vec::NonEmptyVec;
 use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize};
 use groundwork_state::{Genesis, State};
 use std::sync::Arc;
@@ -242,7 +243,7 @@ where
     info!(height = tip.height, root = %hex::encode(tip.state_root.as_ref()), "state loaded");
     let (chain, gossip_queue) = Chain::new(genesis.clone(), state, tip, config.mempool);
     let chain = Arc::new(chain);
-    let (executor, executor_mailbox) =
+    let (executor, executor_mailbox, speculator) =
         Executor::new(context.child("executor"), chain.clone(), store);
 
     // Block dissemination and backfill.
@@ -321,7 +322,15 @@ where
     )
     .await;
 
-    let application = ChainApplication::new(chain.clone(), config.block_time);
+    let validators = NonEmptyVec::try_from(genesis.validators.clone())
+        .map_err(|_| NodeError::ValidatorSet("no validators".to_string()))?;
+    let application = ChainApplication::new(
+        chain.clone(),
+        marshal_mailbox.clone(),
+        speculator,
+        validators,
+        config.block_time,
+    );
     let wrapper = Inline::new(
         context.child("application"),
         application,

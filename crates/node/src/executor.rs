@@ -18,9 +18,33 @@ use commonware_runtime::telemetry::metrics::{Counter, Gauge, Histogram, MetricsE
 use commonware_runtime::{Clock, Metrics, Spawner, Storage};
 use commonware_utils::Acknowledgement;
 use commonware_utils::acknowledgement::Exact;
-use commonware_utils::channel::mpsc;
+use commonware_utils::channel::{mpsc, oneshot};
+use groundwork_primitives::hash::Digest;
 use std::sync::Arc;
-use tracing::{error, info};
+use tracing::{error, info, warn};
+
+/// A request to compute the state root after not-yet-finalized blocks.
+pub struct Speculation {
+    /// Consecutive blocks, oldest first; those at or below the executed tip are skipped.
+    pub blocks: Vec<ChainBlock>,
+    pub reply: oneshot::Sender<Option<Digest>>,
+}
+
+/// Asks the executor for speculative state roots.
+#[derive(Clone)]
+pub struct Speculator {
+    sender: mpsc::UnboundedSender<Speculation>,
+}
+
+impl Speculator {
+    /// The state root after the last of `blocks`, or `None` if they do not extend the executed
+    /// chain validly.
+    pub async fn root_after(&self, blocks: Vec<ChainBlock>) -> Option<Digest> {
+        let (reply, answer) = oneshot::channel();
+        self.sender.send(Speculation { blocks, reply }).ok()?;
+        answer.await.ok().flatten()
+    }
+}
 
 /// Sends finalized blocks to the executor. Marshal's reporter.
 #[derive(Clone)]
@@ -58,12 +82,18 @@ pub struct Executor<E: Storage + Clock + Metrics + Spawner> {
     chain: Arc<Chain>,
     store: StateStore<E>,
     receiver: mpsc::UnboundedReceiver<(ChainBlock, Exact)>,
+    speculations: mpsc::UnboundedReceiver<Speculation>,
     metrics: ExecutorMetrics,
 }
 
 impl<E: Storage + Clock + Metrics + Spawner> Executor<E> {
-    pub fn new(context: E, chain: Arc<Chain>, store: StateStore<E>) -> (Self, ExecutorMailbox) {
+    pub fn new(
+        context: E,
+        chain: Arc<Chain>,
+        store: StateStore<E>,
+    ) -> (Self, ExecutorMailbox, Speculator) {
         let (sender, receiver) = mpsc::unbounded_channel();
+        let (speculator, speculations) = mpsc::unbounded_channel();
         let metrics = ExecutorMetrics {
             height: context.gauge(
                 "finalized_height",
@@ -87,26 +117,69 @@ impl<E: Storage + Clock + Metrics + Spawner> Executor<E> {
             mempool_size: context.gauge("mempool_size", "Transactions waiting in the mempool"),
         };
         metrics.height.set(chain.tip().height as i64);
+        let executor = Self {
+            context,
+            chain,
+            store,
+            receiver,
+            speculations,
+            metrics,
+        };
         (
-            Self {
-                context,
-                chain,
-                store,
-                receiver,
-                metrics,
-            },
+            executor,
             ExecutorMailbox { sender },
+            Speculator { sender: speculator },
         )
     }
 
     pub async fn run(mut self) {
-        while let Some((block, ack)) = self.receiver.recv().await {
-            match self.apply(&block).await {
-                Ok(()) => ack.acknowledge(),
-                Err(reason) => {
-                    error!(height = block.height_u64(), %reason, "cannot apply a finalized block; stopping execution");
-                    return;
-                }
+        loop {
+            commonware_macros::select! {
+                delivery = self.receiver.recv() => {
+                    let Some((block, ack)) = delivery else { return };
+                    if let Err(reason) = self.apply(&block).await {
+                        error!(height = block.height_u64(), %reason, "cannot apply a finalized block; stopping execution");
+                        return;
+                    }
+                    ack.acknowledge();
+                },
+                request = self.speculations.recv() => {
+                    let Some(request) = request else { continue };
+                    let root = self.speculate(request.blocks).await;
+                    let _ = request.reply.send(root);
+                },
+            }
+        }
+    }
+
+    async fn speculate(&mut self, blocks: Vec<ChainBlock>) -> Option<Digest> {
+        let tip = self.chain.tip();
+        let last = blocks.last()?;
+        if last.height_u64() <= tip.height {
+            return self
+                .chain
+                .tip_at(last.height_u64())
+                .filter(|t| t.block == last.digest_value())
+                .map(|t| t.state_root);
+        }
+        let pending: Vec<ChainBlock> = blocks
+            .into_iter()
+            .filter(|b| b.height_u64() > tip.height)
+            .collect();
+        let first = pending.first()?;
+        if first.height_u64() != tip.height + 1 || first.block().header.parent != tip.block {
+            return None;
+        }
+        let mut state = self.chain.with_state(|s| s.clone());
+        match self
+            .store
+            .speculate(&mut state, &pending, tip.state_root)
+            .await
+        {
+            Ok(root) => root,
+            Err(error) => {
+                warn!(%error, "speculative execution failed");
+                None
             }
         }
     }

@@ -3,6 +3,8 @@
 //! * `chain_status` → `{chain_id, height, finalized_height, state_root, epoch}`
 //! * `chain_getBlock [height]` → header fields and transaction hashes
 //! * `tx_submit [hex]` → transaction hash, or an error naming what is wrong
+//! * `tx_submitBatch [[hex, …]]` → one `{hash}` or `{error}` per transaction (signatures are
+//!   checked as one batch)
 //! * `tx_get [hash]` → inclusion height and result, once executed
 //! * `account_get [address]` → `{address, balance, nonce, credits}`
 //!
@@ -29,6 +31,8 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: u32 = 16 * 1_024 * 1_024;
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 256;
 /// Most calls in one batch.
 pub const DEFAULT_MAX_BATCH: u32 = 64;
+/// Most transactions in one `tx_submitBatch`.
+pub const MAX_SUBMIT_BATCH: usize = 1_024;
 
 /// Error codes. Stable: never renumbered.
 pub mod code {
@@ -99,6 +103,36 @@ fn submit(state: &RpcState, hex_text: String) -> Result<Value, ErrorObjectOwned>
     Ok(json!({ "hash": digest_hex(&hash) }))
 }
 
+fn submit_batch(state: &RpcState, items: Vec<String>) -> Result<Value, ErrorObjectOwned> {
+    if items.len() > MAX_SUBMIT_BATCH {
+        return Err(invalid(
+            "txs",
+            format!("{} transactions, at most {MAX_SUBMIT_BATCH}", items.len()),
+        ));
+    }
+    let mut decoded = Vec::with_capacity(items.len());
+    for (index, text) in items.iter().enumerate() {
+        let field = format!("txs[{index}]");
+        let bytes = hex::decode(text.trim_start_matches("0x"))
+            .map_err(|e| invalid(&field, format!("not hex: {e}")))?;
+        let transaction = Transaction::decode_untrusted(&bytes)
+            .map_err(|e| invalid(&field, format!("not a transaction: {e}")))?;
+        decoded.push((transaction, bytes.len()));
+    }
+    let results: Vec<Value> = state
+        .chain
+        .submit_batch(decoded)
+        .into_iter()
+        .map(|result| match result {
+            Ok(hash) => json!({ "hash": digest_hex(&hash) }),
+            Err(crate::chain::SubmitError::Mempool(reason)) => json!({
+                "error": { "code": code::TRANSACTION_REFUSED_BASE + i32::from(reason.code()), "message": reason.to_string() }
+            }),
+        })
+        .collect();
+    Ok(Value::Array(results))
+}
+
 fn account(state: &RpcState, text: String) -> Result<Value, ErrorObjectOwned> {
     let address: Address = text.parse().map_err(|e| invalid("address", e))?;
     let account = state.chain.with_state(|s| s.account(&address));
@@ -156,6 +190,12 @@ async fn block(state: Arc<RpcState>, height: u64) -> Result<Value, ErrorObjectOw
         "state_root": digest_hex(&header.state_root),
         "transactions_root": digest_hex(&header.transactions_root),
         "transactions": block.transactions.iter().map(|t| digest_hex(&t.hash())).collect::<Vec<_>>(),
+        // Rejection code per transaction (null = applied), while receipts are still kept.
+        "results": block
+            .transactions
+            .iter()
+            .map(|t| state.chain.inclusion(&t.hash()).map(|i| json!(i.error_code)).unwrap_or(Value::Null))
+            .collect::<Vec<_>>(),
     }))
 }
 
@@ -166,6 +206,9 @@ fn module(state: RpcState) -> Result<RpcModule<RpcState>, jsonrpsee::core::Regis
     })?;
     module.register_method("tx_submit", |params, state, _| {
         submit(state, param(&params, "tx")?)
+    })?;
+    module.register_method("tx_submitBatch", |params, state, _| {
+        submit_batch(state, param(&params, "txs")?)
     })?;
     module.register_method("tx_get", |params, state, _| {
         transaction(state, param(&params, "hash")?)

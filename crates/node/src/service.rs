@@ -79,6 +79,17 @@ pub fn run(
     config: ServiceConfig,
     on_ready: impl FnOnce(&Endpoints) + Send + 'static,
 ) -> Result<(), ServiceError> {
+    // Keeping the sender alive means only signals stop the node.
+    let (_keep, stop) = tokio::sync::oneshot::channel();
+    run_until(config, on_ready, stop)
+}
+
+/// Like [`run`], and also stops when `stop` fires or its sender is dropped.
+pub fn run_until(
+    config: ServiceConfig,
+    on_ready: impl FnOnce(&Endpoints) + Send + 'static,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> Result<(), ServiceError> {
     let storage = config.data_dir.join("storage");
     std::fs::create_dir_all(&storage).map_err(|source| ServiceError::DataDir {
         path: storage.clone(),
@@ -180,7 +191,10 @@ pub fn run(
             p2p: config.p2p_listen,
             height: node.chain.tip().height,
         });
-        wait_for_shutdown().await;
+        tokio::select! {
+            _ = wait_for_shutdown() => {},
+            _ = stop => {},
+        }
         tracing::info!(height = node.chain.tip().height, "shutting down");
         Ok(())
     })

@@ -8,6 +8,7 @@
 //! hash prefix whole tables would share one index slot. The full state key follows, so a
 //! proof still names the key it proves.
 
+use crate::block::ChainBlock;
 use commonware_codec::RangeCfg;
 use commonware_cryptography::{Hasher, Sha256};
 use commonware_parallel::Sequential;
@@ -21,7 +22,7 @@ use commonware_storage::{merkle, mmr};
 use commonware_utils::{NZU64, NZUsize};
 use futures::StreamExt;
 use groundwork_primitives::hash::Digest;
-use groundwork_state::StateWrite;
+use groundwork_state::{State, StateWrite};
 
 /// Longest state key accepted when reading the store back (prefix + hash + key).
 const MAX_STORE_KEY_BYTES: usize = 128;
@@ -192,6 +193,75 @@ impl<E: Storage + Clock + Metrics + Spawner> StateStore<E> {
         let root = db.root();
         self.db = Some(db);
         Ok(root)
+    }
+
+    /// The state root after `blocks` (consecutive, the first extending the stored tip, whose
+    /// root is `root`), computed on a copy of `state` and on unapplied QMDB batches: nothing is
+    /// written. `None` if a block's header does not carry the root its parent leads to, or the
+    /// state machine refuses a block.
+    pub async fn speculate(
+        &self,
+        state: &mut State,
+        blocks: &[ChainBlock],
+        mut root: Digest,
+    ) -> Result<Option<Digest>, StoreError> {
+        let db = self.db()?;
+        let Some((first, rest)) = blocks.split_first() else {
+            return Ok(Some(root));
+        };
+        // Each block's batch is a child of the previous one; the first starts from the database.
+        let Some(writes) = Self::speculative_writes(state, first, root) else {
+            return Ok(None);
+        };
+        let mut batch = db.new_batch();
+        for (key, value) in writes.0 {
+            batch = batch.write(key, value);
+        }
+        let mut parent = batch
+            .merkleize(db, Some(writes.1), &mut Proportional)
+            .await
+            .map_err(qmdb)?;
+        root = parent.root();
+        for block in rest {
+            let Some(writes) = Self::speculative_writes(state, block, root) else {
+                return Ok(None);
+            };
+            let mut batch = parent.new_batch::<Sha256>();
+            for (key, value) in writes.0 {
+                batch = batch.write(key, value);
+            }
+            parent = batch
+                .merkleize(db, Some(writes.1), &mut Proportional)
+                .await
+                .map_err(qmdb)?;
+            root = parent.root();
+        }
+        Ok(Some(root))
+    }
+
+    /// Executes `block` on `state` if its header carries `root`; returns its store writes and
+    /// commit metadata.
+    #[allow(clippy::type_complexity)]
+    fn speculative_writes(
+        state: &mut State,
+        block: &ChainBlock,
+        root: Digest,
+    ) -> Option<(Vec<(Vec<u8>, Option<Vec<u8>>)>, Vec<u8>)> {
+        let header = &block.block().header;
+        if header.state_root != root {
+            return None;
+        }
+        let outcome = state.execute(block.block()).ok()?;
+        let writes = outcome
+            .write_set
+            .into_iter()
+            .map(|w| (store_key(&w.key), w.value))
+            .collect();
+        let tip = StoredTip {
+            height: header.height,
+            block: block.digest_value(),
+        };
+        Some((writes, encode_tip(&tip)))
     }
 
     /// Applies a block's write-set (see [`StateStore::apply`]).

@@ -310,6 +310,13 @@ fn run(seed: u64, scenario: Scenario) -> String {
 /// Runs the cluster, stops the whole runtime at an arbitrary point (unsynced writes are lost as
 /// in a power cut), restarts every validator from its storage, and checks it continues.
 fn run_cluster_restart(seed: u64) {
+    if std::env::var("GROUNDWORK_SIM_LOG").is_ok() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_env(
+                "GROUNDWORK_SIM_LOG",
+            ))
+            .try_init();
+    }
     let config = deterministic::Config::new()
         .with_seed(seed)
         .with_timeout(Some(Duration::from_secs(600)));
@@ -354,6 +361,15 @@ fn run_cluster_restart(seed: u64) {
             submit_transfer(&nodes[1], 0, nonce, 10);
         }
         let all: Vec<&Node> = nodes.iter().collect();
+        if std::env::var("GROUNDWORK_SIM_LOG").is_ok() {
+            for _ in 0..20 {
+                eprintln!(
+                    "tips {:?}",
+                    all.iter().map(|n| n.chain.tip().height).collect::<Vec<_>>()
+                );
+                context.sleep(Duration::from_secs(2)).await;
+            }
+        }
         wait_for_height(&context, &all, stopped_at + 15).await;
         assert_agreement(&all).await;
         for node in &all {
@@ -367,8 +383,15 @@ fn run_cluster_restart(seed: u64) {
     });
 }
 
-fn seeds() -> u64 {
-    std::env::var("GROUNDWORK_SIM_SEEDS")
+/// Seeds to run: 0..GROUNDWORK_SIM_SEEDS (default 20), or just GROUNDWORK_SIM_SEED.
+fn seeds() -> std::ops::Range<u64> {
+    if let Some(seed) = std::env::var("GROUNDWORK_SIM_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        return seed..seed + 1;
+    }
+    0..std::env::var("GROUNDWORK_SIM_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(20)
@@ -376,28 +399,28 @@ fn seeds() -> u64 {
 
 #[test]
 fn all_online() {
-    for seed in 0..seeds() {
+    for seed in seeds() {
         run(seed, Scenario::AllOnline);
     }
 }
 
 #[test]
 fn one_partitioned_then_healed() {
-    for seed in 0..seeds() {
+    for seed in seeds() {
         run(seed, Scenario::PartitionAndHeal);
     }
 }
 
 #[test]
 fn one_crashed_and_restarted_from_storage() {
-    for seed in 0..seeds() {
+    for seed in seeds() {
         run(seed, Scenario::CrashAndRestart);
     }
 }
 
 #[test]
 fn whole_cluster_shut_down_uncleanly_and_restarted() {
-    for seed in 0..seeds() {
+    for seed in seeds() {
         run_cluster_restart(seed);
     }
 }

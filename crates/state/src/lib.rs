@@ -21,6 +21,7 @@ pub mod genesis;
 pub mod machine;
 pub mod records;
 pub mod rewards;
+pub mod signatures;
 mod table;
 
 pub use error::{BlockError, ExplainError, TxError};

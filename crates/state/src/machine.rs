@@ -12,8 +12,6 @@ use crate::records::{Account, ChainInfo, Device, DeviceStatus, EpochSummary, Rew
 use crate::rewards::{RewardExplanation, device_share, epoch_emission, split_pools};
 use crate::table::Table;
 use commonware_codec::{Buf, Encode, Error as CodecError, Read, ReadExt, Write};
-use commonware_cryptography::{BatchEntry, BatchVerifier, ed25519};
-use commonware_parallel::Sequential;
 use groundwork_primitives::decode_exact;
 use groundwork_primitives::hash::{Digest, hash};
 use groundwork_primitives::keys::{AccountPublicKey, account_address};
@@ -23,7 +21,6 @@ use groundwork_primitives::{
     AccountAction, AccountTransaction, Address, Amount, Block, BlockHeader, DeviceId,
     DeviceSignature, Domain, HeartbeatTransaction, ResourceKind, Transaction,
 };
-use rand_core::SeedableRng;
 use std::collections::BTreeMap;
 
 /// Table prefixes of state keys. On disk and in proofs: never renumber.
@@ -416,7 +413,11 @@ impl State {
         self.check_header(block)?;
         let height = block.header.height;
         let block_digest = block.digest();
-        let batch_ok = batch_verify_ed25519(&self.params, &block.transactions, &block_digest);
+        let batch_ok = crate::signatures::batch_verify_ed25519(
+            &self.params.chain_id,
+            &block.transactions,
+            &block_digest,
+        );
 
         let mut receipts = Vec::with_capacity(block.transactions.len());
         for transaction in &block.transactions {
@@ -1079,58 +1080,6 @@ fn dump<K: Write, V: Encode>(
     for (key, value) in entries {
         out.push((prefixed(table, key), value.encode().to_vec()));
     }
-}
-
-/// Verifies every ed25519 account and heartbeat signature of a block in one batch. `true` means
-/// all are valid; `false` means at least one is not (or there were none), and each is then
-/// checked on its own during execution, so the outcome never depends on the batch.
-fn batch_verify_ed25519(params: &Params, transactions: &[Transaction], seed: &Digest) -> bool {
-    struct Item {
-        namespace: Vec<u8>,
-        payload: Vec<u8>,
-        key: ed25519::PublicKey,
-        signature: ed25519::Signature,
-    }
-    let mut items = Vec::with_capacity(transactions.len());
-    for transaction in transactions {
-        match transaction {
-            Transaction::Account(tx) => items.push(Item {
-                namespace: params.chain_id.namespace(tx.action.domain()),
-                payload: tx.signing_payload(),
-                key: tx.signer.clone(),
-                signature: tx.signature.clone(),
-            }),
-            Transaction::Heartbeat(tx) => {
-                if let (
-                    groundwork_primitives::DeviceId::Ed25519(key),
-                    DeviceSignature::Ed25519(signature),
-                ) = (&tx.device, &tx.signature)
-                {
-                    items.push(Item {
-                        namespace: params.chain_id.namespace(Domain::Heartbeat),
-                        payload: tx.signing_payload(),
-                        key: key.clone(),
-                        signature: signature.clone(),
-                    });
-                }
-            }
-        }
-    }
-    if items.is_empty() {
-        return false;
-    }
-    let mut rng = rand_chacha::ChaCha20Rng::from_seed(seed.0);
-    ed25519::PublicKey::verify_batch(
-        &mut rng,
-        &items,
-        |_, item| BatchEntry {
-            namespace: &item.namespace,
-            message: &item.payload,
-            public_key: &item.key,
-            signature: &item.signature,
-        },
-        &Sequential,
-    )
 }
 
 /// The address of an account key (re-exported for convenience of callers of this crate).

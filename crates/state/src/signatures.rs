@@ -1,0 +1,88 @@
+//! Signature checks over many transactions at once.
+//!
+//! ed25519 batch verification is about three times faster per signature than checking one at a
+//! time. A batch answers only "all valid" or "not all valid", so a failed batch is followed by
+//! one-by-one checks: a verdict never depends on the batch. The batch's random coefficients are
+//! seeded from a caller-given digest (the block digest in consensus), so every validator runs
+//! the same computation.
+
+use commonware_cryptography::{BatchEntry, BatchVerifier, ed25519};
+use commonware_parallel::Sequential;
+use groundwork_primitives::hash::Digest;
+use groundwork_primitives::{ChainId, DeviceSignature, Domain, Transaction};
+use rand_core::SeedableRng;
+
+/// Verifies every ed25519 account and heartbeat signature of a block in one batch. `true` means
+/// all are valid; `false` means at least one is not (or there were none), and each is then
+/// checked on its own during execution, so the outcome never depends on the batch.
+pub fn batch_verify_ed25519(
+    chain_id: &ChainId,
+    transactions: &[Transaction],
+    seed: &Digest,
+) -> bool {
+    struct Item {
+        namespace: Vec<u8>,
+        payload: Vec<u8>,
+        key: ed25519::PublicKey,
+        signature: ed25519::Signature,
+    }
+    let mut items = Vec::with_capacity(transactions.len());
+    for transaction in transactions {
+        match transaction {
+            Transaction::Account(tx) => items.push(Item {
+                namespace: chain_id.namespace(tx.action.domain()),
+                payload: tx.signing_payload(),
+                key: tx.signer.clone(),
+                signature: tx.signature.clone(),
+            }),
+            Transaction::Heartbeat(tx) => {
+                if let (
+                    groundwork_primitives::DeviceId::Ed25519(key),
+                    DeviceSignature::Ed25519(signature),
+                ) = (&tx.device, &tx.signature)
+                {
+                    items.push(Item {
+                        namespace: chain_id.namespace(Domain::Heartbeat),
+                        payload: tx.signing_payload(),
+                        key: key.clone(),
+                        signature: signature.clone(),
+                    });
+                }
+            }
+        }
+    }
+    if items.is_empty() {
+        return false;
+    }
+    let mut rng = rand_chacha::ChaCha20Rng::from_seed(seed.0);
+    ed25519::PublicKey::verify_batch(
+        &mut rng,
+        &items,
+        |_, item| BatchEntry {
+            namespace: &item.namespace,
+            message: &item.payload,
+            public_key: &item.key,
+            signature: &item.signature,
+        },
+        &Sequential,
+    )
+}
+
+/// One verdict per transaction on its own signature (see [`Transaction::verify_signature`]).
+pub fn verify_signatures(
+    chain_id: &ChainId,
+    transactions: &[Transaction],
+    seed: &Digest,
+) -> Vec<bool> {
+    let all_ed25519_valid = batch_verify_ed25519(chain_id, transactions, seed);
+    transactions
+        .iter()
+        .map(|tx| {
+            let in_batch = match tx {
+                Transaction::Account(_) => true,
+                Transaction::Heartbeat(hb) => matches!(hb.signature, DeviceSignature::Ed25519(_)),
+            };
+            (all_ed25519_valid && in_batch) || tx.verify_signature(chain_id)
+        })
+        .collect()
+}
