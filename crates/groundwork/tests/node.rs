@@ -158,7 +158,7 @@ fn bad_rpc_input_gets_an_error_and_the_node_keeps_serving() {
 
     let huge = format!(
         r#"{{"jsonrpc":"2.0","id":1,"method":"tx_submit","params":["{}"]}}"#,
-        "ab".repeat(300_000)
+        "ab".repeat(1_500_000)
     );
     let (status, answer) = rpc.raw(huge);
     assert!(

@@ -23,8 +23,9 @@ use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// Largest request body accepted, in bytes.
-pub const DEFAULT_MAX_REQUEST_BYTES: u32 = 256 * 1_024;
+/// Largest request body accepted, in bytes: a full `tx_submitBatch` of the largest
+/// transactions in hex, with room for JSON.
+pub const DEFAULT_MAX_REQUEST_BYTES: u32 = 2 * 1_024 * 1_024 + 64 * 1_024;
 /// Largest response body, in bytes.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u32 = 16 * 1_024 * 1_024;
 /// Most simultaneous connections.
@@ -33,6 +34,11 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 256;
 pub const DEFAULT_MAX_BATCH: u32 = 64;
 /// Most transactions in one `tx_submitBatch`.
 pub const MAX_SUBMIT_BATCH: usize = 1_024;
+
+const _: () = assert!(
+    (DEFAULT_MAX_REQUEST_BYTES as usize)
+        > MAX_SUBMIT_BATCH * (2 * groundwork_primitives::limits::MAX_TRANSACTION_BYTES + 8)
+);
 
 /// Error codes. Stable: never renumbered.
 pub mod code {
