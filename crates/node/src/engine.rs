@@ -70,6 +70,28 @@ pub struct Channels<S, R> {
     pub transactions: (S, R),
 }
 
+impl<S, R> Channels<S, R> {
+    /// Builds the set from channels registered in the order of [`channel::ALL`].
+    pub fn from_registered(registered: [(S, R); 6]) -> Self {
+        let [
+            votes,
+            certificates,
+            resolver,
+            backfill,
+            blocks,
+            transactions,
+        ] = registered;
+        Self {
+            votes,
+            certificates,
+            resolver,
+            backfill,
+            blocks,
+            transactions,
+        }
+    }
+}
+
 /// What a validator needs to start.
 #[derive(Clone)]
 pub struct NodeConfig {

@@ -147,20 +147,8 @@ pub fn run_until(
         // Per peer and channel. Channel capacities are sized from this, so keep it modest:
         // transactions travel in batches and consensus sends a few messages per view.
         let quota = Quota::per_second(NZU32!(1_024));
-        let mut registered = channel::ALL
-            .iter()
-            .map(|&ch| network.register(ch, quota))
-            .collect::<Vec<_>>()
-            .into_iter();
-        let mut next = || registered.next().expect("six channels registered");
-        let channels = Channels {
-            votes: next(),
-            certificates: next(),
-            resolver: next(),
-            backfill: next(),
-            blocks: next(),
-            transactions: next(),
-        };
+        let channels =
+            Channels::from_registered(channel::ALL.map(|ch| network.register(ch, quota)));
         let _network = network.start();
         let node_config = NodeConfig {
             genesis: config.genesis.clone(),

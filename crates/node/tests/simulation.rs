@@ -110,16 +110,8 @@ async fn start_validator(
     for ch in channel::ALL {
         registered.push(control.register(ch, quota).await.unwrap());
     }
-    let mut registered = registered.into_iter();
-    let mut next = || registered.next().unwrap();
-    let channels = Channels {
-        votes: next(),
-        certificates: next(),
-        resolver: next(),
-        backfill: next(),
-        blocks: next(),
-        transactions: next(),
-    };
+    let channels =
+        Channels::from_registered(registered.try_into().unwrap_or_else(|_| unreachable!()));
     let config = NodeConfig {
         genesis: genesis(),
         signer,
