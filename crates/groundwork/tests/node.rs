@@ -161,8 +161,9 @@ fn bad_rpc_input_gets_an_error_and_the_node_keeps_serving() {
         "ab".repeat(1_500_000)
     );
     let (status, answer) = rpc.raw(huge);
+    // Refused with 413, or the connection is cut mid-body; either way it is not processed.
     assert!(
-        status == 413 || answer["error"]["code"].as_i64() == Some(-32007),
+        status == 413 || status == 0 || answer["error"]["code"].as_i64() == Some(-32007),
         "oversized body: {status} {answer}"
     );
     let (_, answer) = rpc.raw("{not json".to_string());

@@ -37,15 +37,21 @@ impl Rpc {
         }
     }
 
-    /// Sends a raw body; returns the HTTP status and the JSON answer (if any).
+    /// Sends a raw body; returns the HTTP status and the JSON answer (if any). Status 0 means
+    /// the server closed the connection before reading the whole body (as it may for an
+    /// oversized one).
     pub fn raw(&self, body: String) -> (u16, Value) {
-        let response = self
+        let sent = self
             .client
             .post(&self.url)
             .header("content-type", "application/json")
             .body(body)
-            .send()
-            .unwrap();
+            .send();
+        let response = match sent {
+            Ok(response) => response,
+            Err(error) if error.is_request() => return (0, Value::Null),
+            Err(error) => panic!("RPC request failed: {error}"),
+        };
         let status = response.status().as_u16();
         let text = response.text().unwrap_or_default();
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
