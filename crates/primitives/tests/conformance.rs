@@ -1,0 +1,109 @@
+//! Pinned encodings. Each case encodes a fixed value and compares the SHA-256 of the bytes with
+//! a digest recorded when the format was approved. A failure here means a wire or storage
+//! format changed: if that is intended, it is a protocol change — update the digest in the same
+//! commit and say so.
+
+use commonware_cryptography::{Signer, ed25519};
+use groundwork_primitives::codec::Encode;
+use groundwork_primitives::hash::{digest_hex, hash};
+use groundwork_primitives::keys::account_address;
+use groundwork_primitives::{
+    AccountAction, AccountTransaction, Amount, Block, BlockHeader, Cell, ChainId, DeviceKey,
+    HeartbeatTransaction, KeyScheme, ResourceKind, Transaction,
+};
+
+fn chain() -> ChainId {
+    "groundwork-conformance".parse().unwrap()
+}
+
+/// ed25519 signing is deterministic, so these transactions are too.
+fn cases() -> Vec<(&'static str, Vec<u8>)> {
+    let key = ed25519::PrivateKey::from_seed(1);
+    let owner = account_address(&key.public_key());
+    let device = DeviceKey::from_seed(KeyScheme::Ed25519, 2);
+    let location = Cell::new(0x8c1fb46622dd3ff).unwrap();
+    let transfer = Transaction::Account(AccountTransaction::sign(
+        &key,
+        &chain(),
+        7,
+        AccountAction::Transfer {
+            to: owner,
+            amount: Amount(123_456_789),
+        },
+    ));
+    let register = Transaction::Account(AccountTransaction::sign(
+        &key,
+        &chain(),
+        8,
+        AccountAction::register_device(&chain(), &owner, &device, ResourceKind::Sensor, location),
+    ));
+    let heartbeat = Transaction::Heartbeat(HeartbeatTransaction::sign(
+        &device,
+        &chain(),
+        hash(b"recent block"),
+    ));
+    let transactions = vec![transfer.clone(), register.clone(), heartbeat.clone()];
+    let header = BlockHeader {
+        parent: hash(b"parent"),
+        height: 42,
+        timestamp_ms: 1_763_700_000_000,
+        proposer: key.public_key(),
+        state_root: hash(b"state"),
+        transactions_root: Block::compute_transactions_root(&transactions),
+    };
+    vec![
+        ("address", owner.encode().to_vec()),
+        ("transfer", transfer.encode().to_vec()),
+        ("register-device", register.encode().to_vec()),
+        ("heartbeat", heartbeat.encode().to_vec()),
+        (
+            "block",
+            Block {
+                header,
+                transactions,
+            }
+            .encode()
+            .to_vec(),
+        ),
+    ]
+}
+
+const PINNED: &[(&str, &str)] = &[
+    (
+        "address",
+        "f7d6bd2c80efb4b36fb97153522db59a99ba163bbbdb324dab978b1e14fdb11e",
+    ),
+    (
+        "transfer",
+        "89256180c15dcb895495d9a949b5a8750cd1ece49d1337aebcb58b1891d541fe",
+    ),
+    (
+        "register-device",
+        "6c05b9c069071ef91a18e8af60f39327d34fb3fb968cc0fe11ddc5474e3fba62",
+    ),
+    (
+        "heartbeat",
+        "a259c22809aaf6c9bae7cce624f9c4a173d072fafb7af00e01287656bf650540",
+    ),
+    (
+        "block",
+        "0917f1cc0917df0687bd25bab2ee02558dde52e7ba03ee9c6adfbff80f1df4cc",
+    ),
+];
+
+#[test]
+fn encodings_match_their_pinned_digests() {
+    let mut changed = Vec::new();
+    for ((name, bytes), (pinned_name, pinned)) in cases().into_iter().zip(PINNED) {
+        assert_eq!(name, *pinned_name);
+        let digest = digest_hex(&hash(&bytes));
+        if digest != *pinned {
+            changed.push(format!("(\"{name}\", \"{digest}\"),"));
+        }
+    }
+    assert!(
+        changed.is_empty(),
+        "encodings changed:\n{}",
+        changed.join("\n")
+    );
+}
