@@ -6,7 +6,7 @@
 //! again: every validator hears from the submitting one directly.
 
 use crate::chain::Chain;
-use commonware_codec::{Encode, RangeCfg, Read};
+use commonware_codec::{Encode, EncodeSize, RangeCfg, Read};
 use commonware_p2p::{Receiver, Recipients, Sender};
 use commonware_utils::channel::mpsc;
 use groundwork_primitives::limits::MAX_TRANSACTION_BYTES;
@@ -58,7 +58,7 @@ pub async fn run<S, R>(
                     continue;
                 };
                 for transaction in batch {
-                    let size = transaction.encode_size_bytes();
+                    let size = transaction.encode_size();
                     let _ = chain.admit_from_peer(transaction, size);
                 }
             },

@@ -70,7 +70,6 @@ impl MempoolError {
 struct Pending {
     transaction: Transaction,
     bytes: usize,
-    admitted_height: u64,
 }
 
 /// Pending transactions.
@@ -158,14 +157,8 @@ impl Mempool {
                 self.heartbeat_order.push_back((height, hash));
             }
         }
-        self.transactions.insert(
-            hash,
-            Pending {
-                transaction,
-                bytes,
-                admitted_height: height,
-            },
-        );
+        self.transactions
+            .insert(hash, Pending { transaction, bytes });
         Ok(hash)
     }
 
@@ -282,11 +275,6 @@ impl Mempool {
                 self.remove(&hash);
             }
         }
-    }
-
-    /// Heights at which pending transactions were admitted, for metrics.
-    pub fn oldest_admission(&self) -> Option<u64> {
-        self.transactions.values().map(|p| p.admitted_height).min()
     }
 }
 

@@ -6,6 +6,7 @@
 //! validator ends with the same state root, and that a partitioned or crashed validator catches
 //! up. CI runs 20 seeds per scenario; set GROUNDWORK_SIM_SEEDS for more (or fewer).
 
+use commonware_codec::EncodeSize;
 use commonware_cryptography::{Signer, ed25519};
 use commonware_p2p::simulated::{self, Link, Network, Oracle};
 use commonware_runtime::{Clock, Quota, Runner, Supervisor, deterministic};
@@ -144,7 +145,7 @@ fn submit_transfer(node: &Node, from: u64, nonce: u64, amount: u128) {
             amount: Amount(amount),
         },
     ));
-    let size = tx.encode_size_bytes();
+    let size = tx.encode_size();
     node.chain.submit(tx, size).unwrap();
 }
 

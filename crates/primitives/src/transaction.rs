@@ -334,11 +334,6 @@ impl Transaction {
         }
     }
 
-    /// Encoded size in bytes.
-    pub fn encode_size_bytes(&self) -> usize {
-        self.encode_size()
-    }
-
     /// Short name of the transaction type, for receipts and logs.
     pub fn kind_name(&self) -> &'static str {
         match self {

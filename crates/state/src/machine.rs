@@ -13,8 +13,8 @@ use crate::rewards::{RewardExplanation, device_share, epoch_emission, split_pool
 use crate::table::Table;
 use commonware_codec::{Buf, Encode, Error as CodecError, Read, ReadExt, Write};
 use groundwork_primitives::decode_exact;
-use groundwork_primitives::hash::{Digest, hash};
-use groundwork_primitives::keys::{AccountPublicKey, account_address};
+use groundwork_primitives::hash::{Digest, hash, merkle_root};
+use groundwork_primitives::keys::AccountPublicKey;
 use groundwork_primitives::limits::MAX_TRANSACTIONS_PER_BLOCK;
 use groundwork_primitives::transaction::device_ownership_message;
 use groundwork_primitives::{
@@ -410,7 +410,9 @@ impl State {
 
     /// Executes one block. On `Err` the state is exactly as before.
     pub fn execute(&mut self, block: &Block) -> Result<BlockOutcome, BlockError> {
-        self.check_header(block)?;
+        // Each transaction is hashed once: for the root check and for its receipt.
+        let hashes: Vec<Digest> = block.transactions.iter().map(Transaction::hash).collect();
+        self.check_header(block, &hashes)?;
         let height = block.header.height;
         let block_digest = block.digest();
         let batch_ok = crate::signatures::batch_verify_ed25519(
@@ -420,7 +422,7 @@ impl State {
         );
 
         let mut receipts = Vec::with_capacity(block.transactions.len());
-        for transaction in &block.transactions {
+        for (transaction, hash) in block.transactions.iter().zip(&hashes) {
             let result = self.apply_transaction(transaction, height, batch_ok);
             if result.is_ok() {
                 self.commit_transaction();
@@ -428,7 +430,7 @@ impl State {
                 self.rollback_transaction();
             }
             receipts.push(Receipt {
-                transaction: transaction.hash(),
+                transaction: *hash,
                 result,
             });
         }
@@ -451,7 +453,7 @@ impl State {
         })
     }
 
-    fn check_header(&self, block: &Block) -> Result<(), BlockError> {
+    fn check_header(&self, block: &Block, hashes: &[Digest]) -> Result<(), BlockError> {
         let info = self.chain_info();
         let expected = info
             .height
@@ -479,7 +481,7 @@ impl State {
                 max: MAX_TRANSACTIONS_PER_BLOCK,
             });
         }
-        if Block::compute_transactions_root(&block.transactions) != header.transactions_root {
+        if merkle_root(hashes) != header.transactions_root {
             return Err(BlockError::TransactionsRootMismatch);
         }
         Ok(())
@@ -1080,9 +1082,4 @@ fn dump<K: Write, V: Encode>(
     for (key, value) in entries {
         out.push((prefixed(table, key), value.encode().to_vec()));
     }
-}
-
-/// The address of an account key (re-exported for convenience of callers of this crate).
-pub fn address_of(key: &AccountPublicKey) -> Address {
-    account_address(key)
 }
