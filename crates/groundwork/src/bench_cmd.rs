@@ -168,6 +168,11 @@ fn ingest(args: IngestArgs) -> Result<()> {
         p2p_dialable: "127.0.0.1:1".parse()?,
         bootstrappers: Vec::new(),
         rpc_addr,
+        // The load generator is one client sending as fast as it can.
+        rpc: groundwork_node::rpc::RpcConfig {
+            requests_per_second: 0,
+            ..Default::default()
+        },
         metrics_addr: free(())?,
         block_time: Duration::ZERO,
         log_level: tracing::Level::ERROR,

@@ -6,6 +6,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use commonware_cryptography::Signer;
 use groundwork_node::mempool::MempoolConfig;
+use groundwork_node::rpc::RpcConfig;
 use groundwork_node::service::{self, Endpoints, ServiceConfig};
 use groundwork_primitives::Amount;
 use groundwork_primitives::keyfile::key_address;
@@ -47,6 +48,9 @@ pub struct DevArgs {
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, default_value = "info")]
     log_level: tracing::Level,
+    /// JSON-RPC calls per second allowed from one IP address (bursts of twice that); 0 = no limit.
+    #[arg(long, default_value_t = groundwork_node::rpc::DEFAULT_REQUESTS_PER_SECOND)]
+    rpc_rate_limit: u32,
 }
 
 /// `groundwork dev`: one validator with a funded dev account.
@@ -86,6 +90,10 @@ pub fn dev(args: DevArgs) -> Result<()> {
         p2p_dialable: args.p2p_addr,
         bootstrappers: Vec::new(),
         rpc_addr: args.rpc_addr,
+        rpc: RpcConfig {
+            requests_per_second: args.rpc_rate_limit,
+            ..RpcConfig::default()
+        },
         metrics_addr: args.metrics_addr,
         block_time: Duration::from_millis(args.block_time),
         log_level: args.log_level,
@@ -137,6 +145,9 @@ pub struct NodeFile {
     /// Least time between blocks in milliseconds.
     #[serde(default = "default_block_time")]
     pub block_time_ms: u64,
+    /// JSON-RPC calls per second allowed from one IP address; 0 = no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpc_requests_per_second: Option<u32>,
     /// Peers to contact first: other validators' keys and p2p addresses.
     #[serde(default)]
     pub bootstrappers: Vec<BootstrapperEntry>,
@@ -191,6 +202,12 @@ pub fn node(args: NodeArgs) -> Result<()> {
         p2p_dialable: file.p2p_dialable.unwrap_or(file.p2p_listen),
         bootstrappers,
         rpc_addr: file.rpc_addr,
+        rpc: RpcConfig {
+            requests_per_second: file
+                .rpc_requests_per_second
+                .unwrap_or(groundwork_node::rpc::DEFAULT_REQUESTS_PER_SECOND),
+            ..RpcConfig::default()
+        },
         metrics_addr: file.metrics_addr,
         block_time: Duration::from_millis(file.block_time_ms),
         log_level: args.log_level,
@@ -271,6 +288,7 @@ pub fn testnet(args: TestnetArgs) -> Result<()> {
             rpc_addr: address(args.base_port + 100 + i),
             metrics_addr: address(args.base_port + 200 + i),
             block_time_ms: args.block_time,
+            rpc_requests_per_second: None,
             bootstrappers: bootstrappers
                 .iter()
                 .map(|b| BootstrapperEntry {

@@ -26,6 +26,17 @@ pub struct Tip {
     pub state_root: Digest,
 }
 
+/// An executed block as subscribers see it: its tip and what it did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockSummary {
+    pub tip: Tip,
+    pub transactions: u32,
+    /// Transactions the state machine rejected.
+    pub failed: u32,
+    /// The epoch this block ended (its rewards were paid in this block).
+    pub epoch_ended: Option<u64>,
+}
+
 /// Where a transaction ended up.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Inclusion {
@@ -52,7 +63,7 @@ pub struct Chain {
     state: RwLock<State>,
     mempool: Mutex<Mempool>,
     tip: watch::Sender<Tip>,
-    recent: Mutex<BTreeMap<u64, Tip>>,
+    recent: Mutex<BTreeMap<u64, BlockSummary>>,
     receipts: Mutex<RecentReceipts>,
     gossip: mpsc::UnboundedSender<Transaction>,
 }
@@ -71,7 +82,15 @@ impl Chain {
             state: RwLock::new(state),
             mempool: Mutex::new(Mempool::new(mempool)),
             tip: tip_tx,
-            recent: Mutex::new(BTreeMap::from([(tip.height, tip)])),
+            recent: Mutex::new(BTreeMap::from([(
+                tip.height,
+                BlockSummary {
+                    tip,
+                    transactions: 0,
+                    failed: 0,
+                    epoch_ended: None,
+                },
+            )])),
             receipts: Mutex::new((BTreeMap::new(), VecDeque::new())),
             gossip,
         };
@@ -121,8 +140,8 @@ impl Chain {
         let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
         recent
             .get(&height)
+            .map(|summary| summary.tip)
             .filter(|tip| tip.block == block)
-            .copied()
     }
 
     /// Records an executed block (executor only): receipts, mempool pruning, then the tip,
@@ -161,8 +180,19 @@ impl Chain {
             mempool.prune(&included, tip.height, |a| state.account(a).nonce);
         }
         {
+            let failed = outcome
+                .receipts
+                .iter()
+                .filter(|r| r.result.is_err())
+                .count();
+            let summary = BlockSummary {
+                tip,
+                transactions: u32::try_from(outcome.receipts.len()).unwrap_or(u32::MAX),
+                failed: u32::try_from(failed).unwrap_or(u32::MAX),
+                epoch_ended: outcome.epoch_ended,
+            };
             let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-            recent.insert(tip.height, tip);
+            recent.insert(tip.height, summary);
             while recent.len() > RECENT_TIPS {
                 recent.pop_first();
             }
@@ -172,6 +202,11 @@ impl Chain {
 
     /// A recently executed tip by height (the last few hundred are kept).
     pub fn tip_at(&self, height: u64) -> Option<Tip> {
+        self.summary_at(height).map(|summary| summary.tip)
+    }
+
+    /// A recently executed block's summary by height (the last few hundred are kept).
+    pub fn summary_at(&self, height: u64) -> Option<BlockSummary> {
         self.recent
             .lock()
             .unwrap_or_else(|p| p.into_inner())

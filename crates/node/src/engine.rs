@@ -7,7 +7,7 @@
 use crate::application::ChainApplication;
 use crate::block::ChainBlock;
 use crate::chain::{Chain, Tip};
-use crate::executor::Executor;
+use crate::executor::{Executor, Prover};
 use crate::gossip;
 use crate::mempool::MempoolConfig;
 use crate::storage::{StateStore, StoredTip};
@@ -128,6 +128,8 @@ pub enum NodeError {
 pub struct Node {
     pub chain: Arc<Chain>,
     pub marshal: MarshalMailbox,
+    /// Answers state-proof requests (from the executor, between blocks).
+    pub prover: Prover,
     pub public_key: PublicKey,
     handles: Vec<Handle<()>>,
 }
@@ -265,7 +267,7 @@ where
     info!(height = tip.height, root = %hex::encode(tip.state_root.as_ref()), "state loaded");
     let (chain, gossip_queue) = Chain::new(genesis.clone(), state, tip, config.mempool);
     let chain = Arc::new(chain);
-    let (executor, executor_mailbox, speculator) =
+    let (executor, executor_mailbox, speculator, prover) =
         Executor::new(context.child("executor"), chain.clone(), store);
 
     // Block dissemination and backfill.
@@ -392,7 +394,6 @@ where
         },
     );
 
-    // Start order: the consumers of consensus output before consensus itself.
     let gossip_chain = chain.clone();
     let transactions = channels.transactions;
     // Start order: the consumers of consensus output before consensus itself.
@@ -408,6 +409,7 @@ where
     Ok(Node {
         chain,
         marshal: marshal_mailbox,
+        prover,
         public_key,
         handles,
     })

@@ -11,6 +11,7 @@
 
 use crate::block::ChainBlock;
 use crate::chain::{Chain, Tip};
+use crate::proof::{ProofError, StateProof};
 use crate::storage::{StateStore, StoredTip};
 use commonware_consensus::Reporter;
 use commonware_consensus::marshal::Update;
@@ -43,6 +44,30 @@ impl Speculator {
         let (reply, answer) = oneshot::channel();
         self.sender.send(Speculation { blocks, reply }).ok()?;
         answer.await.ok().flatten()
+    }
+}
+
+/// A request for a state proof.
+struct ProofRequest {
+    state_key: Vec<u8>,
+    reply: oneshot::Sender<Result<StateProof, ProofError>>,
+}
+
+/// Asks the executor for state proofs. The executor answers between blocks, so every proof is
+/// against the root of the executed tip at that moment.
+#[derive(Clone)]
+pub struct Prover {
+    sender: mpsc::UnboundedSender<ProofRequest>,
+}
+
+impl Prover {
+    /// The value under `state_key` with its proof against the latest executed state root.
+    pub async fn prove(&self, state_key: Vec<u8>) -> Result<StateProof, ProofError> {
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send(ProofRequest { state_key, reply })
+            .map_err(|_| ProofError::Unavailable)?;
+        answer.await.map_err(|_| ProofError::Unavailable)?
     }
 }
 
@@ -83,6 +108,7 @@ pub struct Executor<E: Storage + Clock + Metrics + Spawner> {
     store: StateStore<E>,
     receiver: mpsc::UnboundedReceiver<(ChainBlock, Exact)>,
     speculations: mpsc::UnboundedReceiver<Speculation>,
+    proofs: mpsc::UnboundedReceiver<ProofRequest>,
     metrics: ExecutorMetrics,
 }
 
@@ -91,9 +117,10 @@ impl<E: Storage + Clock + Metrics + Spawner> Executor<E> {
         context: E,
         chain: Arc<Chain>,
         store: StateStore<E>,
-    ) -> (Self, ExecutorMailbox, Speculator) {
+    ) -> (Self, ExecutorMailbox, Speculator, Prover) {
         let (sender, receiver) = mpsc::unbounded_channel();
         let (speculator, speculations) = mpsc::unbounded_channel();
+        let (prover, proofs) = mpsc::unbounded_channel();
         let metrics = ExecutorMetrics {
             height: context.gauge(
                 "finalized_height",
@@ -123,12 +150,14 @@ impl<E: Storage + Clock + Metrics + Spawner> Executor<E> {
             store,
             receiver,
             speculations,
+            proofs,
             metrics,
         };
         (
             executor,
             ExecutorMailbox { sender },
             Speculator { sender: speculator },
+            Prover { sender: prover },
         )
     }
 
@@ -148,8 +177,24 @@ impl<E: Storage + Clock + Metrics + Spawner> Executor<E> {
                     let root = self.speculate(request.blocks).await;
                     let _ = request.reply.send(root);
                 },
+                request = self.proofs.recv() => {
+                    let Some(request) = request else { continue };
+                    let _ = request.reply.send(self.prove(request.state_key).await);
+                },
             }
         }
+    }
+
+    async fn prove(&self, state_key: Vec<u8>) -> Result<StateProof, ProofError> {
+        let tip = self.chain.tip();
+        let (value, proof) = self.store.prove(&state_key).await?;
+        Ok(StateProof {
+            height: tip.height,
+            root: tip.state_root,
+            key: state_key,
+            value,
+            proof,
+        })
     }
 
     async fn speculate(&mut self, blocks: Vec<ChainBlock>) -> Option<Digest> {

@@ -17,6 +17,8 @@ pub mod engine;
 pub mod executor;
 pub mod gossip;
 pub mod mempool;
+pub mod proof;
 pub mod rpc;
+pub mod rpc_limit;
 pub mod service;
 pub mod storage;

@@ -1,25 +1,33 @@
-//! JSON-RPC 2.0 over HTTP (jsonrpsee). Methods:
+//! JSON-RPC 2.0 over HTTP and WebSocket on one port (jsonrpsee). Every method, with an example,
+//! is in `docs/rpc.md`.
 //!
-//! * `chain_status` → `{chain_id, height, finalized_height, state_root, epoch}`
-//! * `chain_getBlock [height]` → header fields and transaction hashes
-//! * `tx_submit [hex]` → transaction hash, or an error naming what is wrong
-//! * `tx_submitBatch [[hex, …]]` → one `{hash}` or `{error}` per transaction (signatures are
-//!   checked as one batch)
-//! * `tx_get [hash]` → inclusion height and result, once executed
-//! * `account_get [address]` → `{address, balance, nonce, credits}`
+//! Parameters are positional (`[a, b]`, in the documented order) or named (`{"a": …}`).
+//! Amounts are decimal strings of base units, so no client ever rounds through a float.
+//! Errors carry a stable numeric code (see [`code`]) and a message naming the bad field.
 //!
-//! Parameters are positional (`[value]`) or named (`{"height": 5}`). Amounts are decimal
-//! strings of base units. Errors carry a stable numeric code (see [`code`]).
+//! Limits: request and response size, connections, calls per batch, and a per-IP call rate
+//! ([`crate::rpc_limit`]). The accept loop is ours rather than jsonrpsee's so that each
+//! connection's middleware knows the client's address.
 
-use crate::chain::Chain;
+use crate::chain::{BlockSummary, Chain};
 use crate::engine::MarshalMailbox;
+use crate::executor::Prover;
+use crate::proof::ProofError;
+use crate::rpc_limit::{RateLimitLayer, RateLimiter};
 use commonware_consensus::types::Height;
 use groundwork_primitives::hash::{Digest, digest_from_hex, digest_hex};
-use groundwork_primitives::{Address, Transaction};
-use jsonrpsee::server::{BatchRequestConfig, RpcModule, Server, ServerConfig, ServerHandle};
+use groundwork_primitives::{Address, DeviceId, ResourceKind, Transaction};
+use groundwork_state::{Account, Device, DeviceStatus, EpochSummary, RewardRecord};
+use groundwork_state::{State, account_key, device_key};
+use h3o::CellIndex;
+use jsonrpsee::core::middleware::RpcServiceBuilder;
+use jsonrpsee::server::{
+    BatchRequestConfig, PendingSubscriptionSink, RpcModule, Server, ServerConfig, ServerHandle,
+    serve_with_graceful_shutdown, stop_channel,
+};
 use jsonrpsee::types::{ErrorObject, ErrorObjectOwned, Params};
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -28,12 +36,19 @@ use std::sync::Arc;
 pub const DEFAULT_MAX_REQUEST_BYTES: u32 = 2 * 1_024 * 1_024 + 64 * 1_024;
 /// Largest response body, in bytes.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u32 = 16 * 1_024 * 1_024;
-/// Most simultaneous connections.
+/// Most simultaneous connections (HTTP and WebSocket together).
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 256;
 /// Most calls in one batch.
 pub const DEFAULT_MAX_BATCH: u32 = 64;
+/// Calls per second per client IP, sustained; bursts of twice this are allowed.
+pub const DEFAULT_REQUESTS_PER_SECOND: u32 = 500;
 /// Most transactions in one `tx_submitBatch`.
 pub const MAX_SUBMIT_BATCH: usize = 1_024;
+/// Most subscriptions one WebSocket connection may hold.
+pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: u32 = 16;
+/// Default and largest page of `device_list`.
+pub const DEFAULT_DEVICE_PAGE: usize = 100;
+pub const MAX_DEVICE_PAGE: usize = 1_000;
 
 const _: () = assert!(
     (DEFAULT_MAX_REQUEST_BYTES as usize)
@@ -44,16 +59,46 @@ const _: () = assert!(
 pub mod code {
     /// A parameter is missing, of the wrong type, or malformed (standard JSON-RPC code).
     pub const INVALID_PARAMS: i32 = -32602;
-    /// The requested block, transaction or account is not known.
+    /// The requested block, transaction, device, reward or state entry is not known.
     pub const NOT_FOUND: i32 = 4_004;
+    /// The client sent calls faster than its per-IP rate allows.
+    pub const RATE_LIMITED: i32 = 4_029;
+    /// The node cannot answer right now (shutting down, store failure).
+    pub const UNAVAILABLE: i32 = 4_503;
     /// The mempool refused a transaction; the reason's own code is added: 4_000 + code.
     pub const TRANSACTION_REFUSED_BASE: i32 = 4_000;
+}
+
+/// Server limits.
+#[derive(Clone, Copy, Debug)]
+pub struct RpcConfig {
+    pub max_request_bytes: u32,
+    pub max_response_bytes: u32,
+    pub max_connections: u32,
+    pub max_batch: u32,
+    /// Calls per second per client IP; 0 = unlimited.
+    pub requests_per_second: u32,
+}
+
+impl Default for RpcConfig {
+    fn default() -> Self {
+        Self {
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_batch: DEFAULT_MAX_BATCH,
+            requests_per_second: DEFAULT_REQUESTS_PER_SECOND,
+        }
+    }
 }
 
 struct RpcState {
     chain: Arc<Chain>,
     marshal: MarshalMailbox,
+    prover: Prover,
 }
+
+type RpcResult = Result<Value, ErrorObjectOwned>;
 
 fn invalid(field: &str, reason: impl std::fmt::Display) -> ErrorObjectOwned {
     ErrorObject::owned(
@@ -63,103 +108,275 @@ fn invalid(field: &str, reason: impl std::fmt::Display) -> ErrorObjectOwned {
     )
 }
 
+fn not_found(what: impl std::fmt::Display) -> ErrorObjectOwned {
+    ErrorObject::owned(code::NOT_FOUND, what.to_string(), None::<()>)
+}
+
+/// The call's parameters by name: positional ones take `names` in order, named ones must be
+/// among `names`. Absent parameters are simply missing from the map.
+fn named(params: &Params<'_>, names: &[&str]) -> Result<Map<String, Value>, ErrorObjectOwned> {
+    let expected = || format!("expected [{}] or {{\"name\": value}}", names.join(", "));
+    let value: Value = if params.as_str().is_none() {
+        Value::Array(Vec::new())
+    } else {
+        params
+            .parse::<Value>()
+            .map_err(|_| invalid("params", expected()))?
+    };
+    match value {
+        Value::Array(items) => {
+            if items.len() > names.len() {
+                return Err(invalid(
+                    "params",
+                    format!(
+                        "{} given, at most {}: {}",
+                        items.len(),
+                        names.len(),
+                        expected()
+                    ),
+                ));
+            }
+            Ok(names
+                .iter()
+                .zip(items)
+                .filter(|(_, v)| !v.is_null())
+                .map(|(n, v)| (n.to_string(), v))
+                .collect())
+        }
+        Value::Object(map) => {
+            if let Some(unknown) = map.keys().find(|k| !names.contains(&k.as_str())) {
+                return Err(invalid(
+                    unknown,
+                    format!("unknown parameter; {}", expected()),
+                ));
+            }
+            Ok(map.into_iter().filter(|(_, v)| !v.is_null()).collect())
+        }
+        _ => Err(invalid("params", expected())),
+    }
+}
+
+fn optional<T: DeserializeOwned>(
+    map: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<T>, ErrorObjectOwned> {
+    map.get(name)
+        .map(|v| serde_json::from_value(v.clone()).map_err(|e| invalid(name, e)))
+        .transpose()
+}
+
+fn required<T: DeserializeOwned>(
+    map: &Map<String, Value>,
+    name: &str,
+) -> Result<T, ErrorObjectOwned> {
+    optional(map, name)?.ok_or_else(|| invalid(name, "missing"))
+}
+
 /// Reads the single parameter `name`, positional or named.
 fn param<T: DeserializeOwned>(params: &Params<'_>, name: &str) -> Result<T, ErrorObjectOwned> {
-    let value: Value = match params.parse::<Value>() {
-        Ok(Value::Array(mut items)) if items.len() == 1 => items.remove(0),
-        Ok(Value::Object(mut map)) => map.remove(name).ok_or_else(|| invalid(name, "missing"))?,
-        Ok(_) | Err(_) => {
-            return Err(invalid(
-                name,
-                "expected one parameter, as [value] or {\"name\": value}",
-            ));
-        }
-    };
-    serde_json::from_value(value).map_err(|e| invalid(name, e))
+    required(&named(params, &[name])?, name)
 }
+
+fn parse_address(map: &Map<String, Value>, name: &str) -> Result<Address, ErrorObjectOwned> {
+    required::<String>(map, name)?
+        .parse()
+        .map_err(|e| invalid(name, e))
+}
+
+fn parse_device(map: &Map<String, Value>, name: &str) -> Result<DeviceId, ErrorObjectOwned> {
+    required::<String>(map, name)?
+        .parse()
+        .map_err(|e| invalid(name, e))
+}
+
+/// An H3 cell of any resolution, as hex or decimal.
+fn parse_area(text: &str) -> Result<CellIndex, ErrorObjectOwned> {
+    let trimmed = text.trim();
+    let raw = if let Some(hex) = trimmed.strip_prefix("0x") {
+        u64::from_str_radix(hex, 16).ok()
+    } else if trimmed.len() >= 18 && trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        trimmed.parse::<u64>().ok()
+    } else {
+        u64::from_str_radix(trimmed, 16).ok()
+    };
+    raw.and_then(|r| CellIndex::try_from(r).ok())
+        .ok_or_else(|| invalid("cell", format!("{text:?} is not an H3 cell index")))
+}
+
+// ---- JSON views of records ------------------------------------------------------------------
+
+fn account_json(address: &Address, account: &Account) -> Value {
+    json!({
+        "address": address.to_string(),
+        "balance": account.balance.0.to_string(),
+        "nonce": account.nonce,
+        "credits": account.credits,
+    })
+}
+
+fn device_json(id: &DeviceId, device: &Device, pending_work: u64) -> Value {
+    let release_epoch = match device.status {
+        DeviceStatus::Unbonding { release_epoch } => Some(release_epoch),
+        _ => None,
+    };
+    json!({
+        "device": id.to_string(),
+        "scheme": id.scheme().name(),
+        "owner": device.owner.to_string(),
+        "kind": device.kind.name(),
+        "location": device.location.to_string(),
+        "bond": device.bond.0.to_string(),
+        "status": device.status.name(),
+        "release_epoch": release_epoch,
+        "registered_at_height": device.registered_at_height,
+        "last_heartbeat_window": device.last_heartbeat_window,
+        "pending_work_units": pending_work,
+    })
+}
+
+fn reward_json(epoch: u64, device: &DeviceId, record: &RewardRecord) -> Value {
+    json!({
+        "epoch": epoch,
+        "device": device.to_string(),
+        "owner": record.owner.to_string(),
+        "kind": record.kind.name(),
+        "work_units": record.work_units,
+        "kind_total_units": record.kind_total_units,
+        "pool": record.pool.0.to_string(),
+        "amount": record.amount.0.to_string(),
+    })
+}
+
+fn epoch_json(epoch: u64, summary: &EpochSummary) -> Value {
+    let kinds: Map<String, Value> = ResourceKind::ALL
+        .iter()
+        .map(|kind| {
+            (
+                kind.name().to_string(),
+                json!({
+                    "pool": summary.pools[kind.index()].0.to_string(),
+                    "work_units": summary.total_units[kind.index()],
+                }),
+            )
+        })
+        .collect();
+    json!({
+        "epoch": epoch,
+        "emission": summary.emission.0.to_string(),
+        "halvings": summary.halvings,
+        "kinds": kinds,
+        "devices_rewarded": summary.devices_rewarded,
+        "paid": summary.paid.0.to_string(),
+        "to_treasury": summary.to_treasury.0.to_string(),
+    })
+}
+
+fn block_summary_json(summary: &BlockSummary) -> Value {
+    json!({
+        "height": summary.tip.height,
+        "hash": digest_hex(&summary.tip.block),
+        "timestamp_ms": summary.tip.timestamp_ms,
+        "state_root": digest_hex(&summary.tip.state_root),
+        "transactions": summary.transactions,
+        "failed": summary.failed,
+        "epoch_ended": summary.epoch_ended,
+    })
+}
+
+// ---- methods ---------------------------------------------------------------------------------
 
 fn chain_status(state: &RpcState) -> Value {
     let tip = state.chain.tip();
-    let (chain_id, epoch) = state
-        .chain
-        .with_state(|s| (s.params().chain_id.to_string(), s.epoch_of(tip.height + 1)));
+    let (chain_id, epoch, symbol, decimals, epoch_length) = state.chain.with_state(|s| {
+        let params = s.params();
+        (
+            params.chain_id.to_string(),
+            s.epoch_of(tip.height + 1),
+            params.token_symbol.clone(),
+            params.token_decimals,
+            params.epoch_length_blocks,
+        )
+    });
     json!({
         "chain_id": chain_id,
         "height": tip.height,
         "finalized_height": tip.height,
         "state_root": digest_hex(&tip.state_root),
         "block": digest_hex(&tip.block),
+        "timestamp_ms": tip.timestamp_ms,
         "epoch": epoch,
+        "epoch_length_blocks": epoch_length,
+        "token": { "symbol": symbol, "decimals": decimals },
     })
 }
 
-fn submit(state: &RpcState, hex_text: String) -> Result<Value, ErrorObjectOwned> {
-    let bytes = hex::decode(hex_text.trim_start_matches("0x"))
-        .map_err(|e| invalid("tx", format!("not hex: {e}")))?;
+fn refused(error: &crate::chain::SubmitError) -> ErrorObjectOwned {
+    let crate::chain::SubmitError::Mempool(reason) = error;
+    ErrorObject::owned(
+        code::TRANSACTION_REFUSED_BASE + i32::from(reason.code()),
+        error.to_string(),
+        None::<()>,
+    )
+}
+
+fn decode_transaction(field: &str, text: &str) -> Result<(Transaction, usize), ErrorObjectOwned> {
+    let bytes = hex::decode(text.trim_start_matches("0x"))
+        .map_err(|e| invalid(field, format!("not hex: {e}")))?;
     let transaction = Transaction::decode_untrusted(&bytes)
-        .map_err(|e| invalid("tx", format!("not a transaction: {e}")))?;
-    let hash = state.chain.submit(transaction, bytes.len()).map_err(|e| {
-        let crate::chain::SubmitError::Mempool(reason) = &e;
-        ErrorObject::owned(
-            code::TRANSACTION_REFUSED_BASE + i32::from(reason.code()),
-            e.to_string(),
-            None::<()>,
-        )
-    })?;
+        .map_err(|e| invalid(field, format!("not a transaction: {e}")))?;
+    Ok((transaction, bytes.len()))
+}
+
+fn submit(state: &RpcState, text: String) -> RpcResult {
+    let (transaction, bytes) = decode_transaction("tx", &text)?;
+    let hash = state
+        .chain
+        .submit(transaction, bytes)
+        .map_err(|e| refused(&e))?;
     Ok(json!({ "hash": digest_hex(&hash) }))
 }
 
-fn submit_batch(state: &RpcState, items: Vec<String>) -> Result<Value, ErrorObjectOwned> {
+fn submit_batch(state: &RpcState, items: Vec<String>) -> RpcResult {
     if items.len() > MAX_SUBMIT_BATCH {
         return Err(invalid(
             "txs",
             format!("{} transactions, at most {MAX_SUBMIT_BATCH}", items.len()),
         ));
     }
-    let mut decoded = Vec::with_capacity(items.len());
-    for (index, text) in items.iter().enumerate() {
-        let field = format!("txs[{index}]");
-        let bytes = hex::decode(text.trim_start_matches("0x"))
-            .map_err(|e| invalid(&field, format!("not hex: {e}")))?;
-        let transaction = Transaction::decode_untrusted(&bytes)
-            .map_err(|e| invalid(&field, format!("not a transaction: {e}")))?;
-        decoded.push((transaction, bytes.len()));
-    }
+    let decoded = items
+        .iter()
+        .enumerate()
+        .map(|(index, text)| decode_transaction(&format!("txs[{index}]"), text))
+        .collect::<Result<Vec<_>, _>>()?;
     let results: Vec<Value> = state
         .chain
         .submit_batch(decoded)
         .into_iter()
         .map(|result| match result {
             Ok(hash) => json!({ "hash": digest_hex(&hash) }),
-            Err(crate::chain::SubmitError::Mempool(reason)) => json!({
-                "error": { "code": code::TRANSACTION_REFUSED_BASE + i32::from(reason.code()), "message": reason.to_string() }
-            }),
+            Err(error) => {
+                let object = refused(&error);
+                json!({ "error": { "code": object.code(), "message": object.message() } })
+            }
         })
         .collect();
     Ok(Value::Array(results))
 }
 
-fn account(state: &RpcState, text: String) -> Result<Value, ErrorObjectOwned> {
-    let address: Address = text.parse().map_err(|e| invalid("address", e))?;
+fn account(state: &RpcState, params: &Params<'_>) -> RpcResult {
+    let map = named(params, &["address"])?;
+    let address = parse_address(&map, "address")?;
     let account = state.chain.with_state(|s| s.account(&address));
-    Ok(json!({
-        "address": address.to_string(),
-        "balance": account.balance.0.to_string(),
-        "nonce": account.nonce,
-        "credits": account.credits,
-    }))
+    Ok(account_json(&address, &account))
 }
 
-fn transaction(state: &RpcState, text: String) -> Result<Value, ErrorObjectOwned> {
+fn transaction(state: &RpcState, text: String) -> RpcResult {
     let hash: Digest =
         digest_from_hex(&text).ok_or_else(|| invalid("hash", "expected 64 hex characters"))?;
-    let inclusion = state.chain.inclusion(&hash).ok_or_else(|| {
-        ErrorObject::owned(
-            code::NOT_FOUND,
-            format!("transaction {text} is not in a recent block"),
-            None::<()>,
-        )
-    })?;
+    let inclusion = state
+        .chain
+        .inclusion(&hash)
+        .ok_or_else(|| not_found(format!("transaction {text} is not in a recent block")))?;
     Ok(json!({
         "hash": digest_hex(&hash),
         "height": inclusion.height,
@@ -169,23 +386,216 @@ fn transaction(state: &RpcState, text: String) -> Result<Value, ErrorObjectOwned
     }))
 }
 
-async fn block(state: Arc<RpcState>, height: u64) -> Result<Value, ErrorObjectOwned> {
-    let not_found = || {
-        ErrorObject::owned(
-            code::NOT_FOUND,
-            format!("no finalized block at height {height}"),
-            None::<()>,
-        )
+fn device(state: &RpcState, params: &Params<'_>) -> RpcResult {
+    let map = named(params, &["device"])?;
+    let id = parse_device(&map, "device")?;
+    state.chain.with_state(|s| {
+        let device = s
+            .device(&id)
+            .ok_or_else(|| not_found(format!("device {id} is not registered")))?;
+        Ok(device_json(&id, &device, s.pending_work(&id)))
+    })
+}
+
+/// Devices by owner and/or inside an H3 cell of any resolution, in device-id order, a page at
+/// a time (`after` = the last id of the previous page). A scan of the device table: fine for
+/// the tens of thousands of devices a node holds today; an index comes when that stops holding.
+fn device_list(state: &RpcState, params: &Params<'_>) -> RpcResult {
+    let map = named(params, &["owner", "cell", "limit", "after"])?;
+    let owner: Option<Address> = map
+        .contains_key("owner")
+        .then(|| parse_address(&map, "owner"))
+        .transpose()?;
+    let area = optional::<String>(&map, "cell")?
+        .map(|text| parse_area(&text))
+        .transpose()?;
+    if owner.is_none() && area.is_none() {
+        return Err(invalid("owner", "give `owner`, `cell`, or both"));
+    }
+    let limit = optional::<usize>(&map, "limit")?.unwrap_or(DEFAULT_DEVICE_PAGE);
+    if limit == 0 || limit > MAX_DEVICE_PAGE {
+        return Err(invalid("limit", format!("must be 1..={MAX_DEVICE_PAGE}")));
+    }
+    let after = map
+        .contains_key("after")
+        .then(|| parse_device(&map, "after"))
+        .transpose()?;
+    Ok(state.chain.with_state(|s| {
+        let mut page = Vec::new();
+        let mut next = None;
+        for (id, device) in s.devices() {
+            if after.as_ref().is_some_and(|a| id <= a) {
+                continue;
+            }
+            if owner.as_ref().is_some_and(|o| *o != device.owner) {
+                continue;
+            }
+            if let Some(area) = area {
+                let inside = device.location.index().parent(area.resolution()) == Some(area);
+                if !inside {
+                    continue;
+                }
+            }
+            if page.len() == limit {
+                next = page
+                    .last()
+                    .and_then(|v: &Value| v["device"].as_str().map(str::to_string));
+                break;
+            }
+            page.push(device_json(id, device, s.pending_work(id)));
+        }
+        json!({ "devices": page, "next": next })
+    }))
+}
+
+fn ended_epoch(s: &State, map: &Map<String, Value>) -> Result<u64, ErrorObjectOwned> {
+    match optional::<u64>(map, "epoch")? {
+        Some(epoch) => Ok(epoch),
+        None => s
+            .epochs_ended()
+            .checked_sub(1)
+            .ok_or_else(|| not_found("no epoch has ended yet")),
+    }
+}
+
+fn epoch(state: &RpcState, params: &Params<'_>) -> RpcResult {
+    let map = named(params, &["epoch"])?;
+    state.chain.with_state(|s| {
+        let epoch = ended_epoch(s, &map)?;
+        let summary = s.epoch_summary(epoch).ok_or_else(|| {
+            not_found(format!(
+                "epoch {epoch} has not ended (epochs ended so far: {})",
+                s.epochs_ended()
+            ))
+        })?;
+        Ok(epoch_json(epoch, &summary))
+    })
+}
+
+fn rewards(state: &RpcState, params: &Params<'_>) -> RpcResult {
+    let map = named(params, &["device", "epoch"])?;
+    let id = parse_device(&map, "device")?;
+    state.chain.with_state(|s| {
+        let epoch = ended_epoch(s, &map)?;
+        let record = s.reward(epoch, &id).ok_or_else(|| {
+            not_found(format!(
+                "device {id} has no reward record for epoch {epoch}"
+            ))
+        })?;
+        Ok(reward_json(epoch, &id, &record))
+    })
+}
+
+fn explain(state: &RpcState, params: &Params<'_>) -> RpcResult {
+    let map = named(params, &["device", "epoch"])?;
+    let id = parse_device(&map, "device")?;
+    state.chain.with_state(|s| {
+        let epoch = ended_epoch(s, &map)?;
+        let e = s.explain(&id, epoch).map_err(not_found)?;
+        Ok(json!({
+            "epoch": e.epoch,
+            "device": e.device,
+            "owner": e.owner,
+            "kind": e.kind.name(),
+            "inputs": {
+                "initial_emission": e.initial_emission.0.to_string(),
+                "halving_interval_epochs": e.halving_interval_epochs,
+                "halvings": e.halvings,
+                "weight_bps": e.weight_bps,
+                "work_units": e.work_units,
+                "kind_total_units": e.kind_total_units,
+            },
+            "emission": e.emission.0.to_string(),
+            "pool": e.pool.0.to_string(),
+            "amount": e.amount.0.to_string(),
+            "recomputed": e.recompute().map(|a| a.0.to_string()),
+            "steps": e.steps,
+        }))
+    })
+}
+
+async fn state_proof(state: Arc<RpcState>, params: Params<'static>) -> RpcResult {
+    let map = named(&params, &["account", "device"])?;
+    let (subject, key) = match (map.contains_key("account"), map.contains_key("device")) {
+        (true, false) => {
+            let address = parse_address(&map, "account")?;
+            (
+                json!({ "account": address.to_string() }),
+                account_key(&address),
+            )
+        }
+        (false, true) => {
+            let id = parse_device(&map, "device")?;
+            (json!({ "device": id.to_string() }), device_key(&id))
+        }
+        _ => {
+            return Err(invalid(
+                "account",
+                "give exactly one of `account` or `device`",
+            ));
+        }
     };
-    if height > state.chain.tip().height {
-        return Err(not_found());
+    let proof = state.prover.prove(key).await.map_err(|e| match e {
+        ProofError::NotFound => not_found(format!("nothing is stored for {subject}")),
+        other => ErrorObject::owned(code::UNAVAILABLE, other.to_string(), None::<()>),
+    })?;
+    let mut answer = json!({
+        "height": proof.height,
+        "root": digest_hex(&proof.root),
+        "key": hex::encode(&proof.key),
+        "value": hex::encode(&proof.value),
+        "proof": hex::encode(&proof.proof),
+    });
+    if let (Value::Object(answer), Value::Object(subject)) = (&mut answer, subject) {
+        answer.extend(subject);
+    }
+    Ok(answer)
+}
+
+/// A block by height (number) or hash (64 hex characters).
+async fn block(state: Arc<RpcState>, params: Params<'static>) -> RpcResult {
+    let map = named(&params, &["block"])?;
+    let wanted = map
+        .get("block")
+        .cloned()
+        .ok_or_else(|| invalid("block", "missing: give a height or a block hash"))?;
+    let tip = state.chain.tip().height;
+    let (height, hash) = match &wanted {
+        Value::Number(n) => (
+            n.as_u64()
+                .ok_or_else(|| invalid("block", "a height is a non-negative integer"))?,
+            None,
+        ),
+        Value::String(text) => {
+            let digest = digest_from_hex(text)
+                .ok_or_else(|| invalid("block", "a hash is 64 hex characters"))?;
+            let (height, _) = state
+                .marshal
+                .get_info(&digest)
+                .await
+                .ok_or_else(|| not_found(format!("no finalized block with hash {text}")))?;
+            (height.get(), Some(digest))
+        }
+        _ => {
+            return Err(invalid(
+                "block",
+                "give a height (number) or a hash (string)",
+            ));
+        }
+    };
+    let missing = || not_found(format!("no finalized block {wanted}"));
+    if height > tip {
+        return Err(missing());
     }
     let block = state
         .marshal
         .get_block(Height::new(height))
         .await
-        .ok_or_else(not_found)?;
+        .ok_or_else(missing)?;
     let block = block.inner().block();
+    if hash.is_some_and(|h| h != block.digest()) {
+        return Err(missing());
+    }
     let header = &block.header;
     Ok(json!({
         "hash": digest_hex(&block.digest()),
@@ -205,6 +615,100 @@ async fn block(state: Arc<RpcState>, height: u64) -> Result<Value, ErrorObjectOw
     }))
 }
 
+// ---- subscriptions ---------------------------------------------------------------------------
+
+/// Sends each executed block from the next one on, in order. A subscriber that falls more than
+/// the remembered window behind skips to the oldest block still remembered.
+async fn blocks_subscription(pending: PendingSubscriptionSink, state: Arc<RpcState>) {
+    let Ok(sink) = pending.accept().await else {
+        return;
+    };
+    let mut tips = state.chain.subscribe();
+    let mut next = state.chain.tip().height + 1;
+    loop {
+        tokio::select! {
+            _ = sink.closed() => return,
+            changed = tips.changed() => if changed.is_err() { return },
+        }
+        let tip = state.chain.tip().height;
+        while next <= tip {
+            let Some(summary) = state.chain.summary_at(next) else {
+                next += 1;
+                continue;
+            };
+            let Ok(message) = serde_json::value::to_raw_value(&block_summary_json(&summary)) else {
+                return;
+            };
+            if sink.send(message).await.is_err() {
+                return;
+            }
+            next += 1;
+        }
+    }
+}
+
+/// At every epoch's end, sends the epoch's summary and its rewards, optionally only those of
+/// one owner or one device.
+async fn rewards_subscription(
+    params: Params<'static>,
+    pending: PendingSubscriptionSink,
+    state: Arc<RpcState>,
+) {
+    let filter = named(&params, &["owner", "device"]).and_then(|map| {
+        let owner = map
+            .contains_key("owner")
+            .then(|| parse_address(&map, "owner"))
+            .transpose()?;
+        let device = map
+            .contains_key("device")
+            .then(|| parse_device(&map, "device"))
+            .transpose()?;
+        Ok((owner, device))
+    });
+    let (owner, device) = match filter {
+        Ok(filter) => filter,
+        Err(error) => {
+            pending.reject(error).await;
+            return;
+        }
+    };
+    let Ok(sink) = pending.accept().await else {
+        return;
+    };
+    let mut tips = state.chain.subscribe();
+    let mut next = state.chain.tip().height + 1;
+    loop {
+        tokio::select! {
+            _ = sink.closed() => return,
+            changed = tips.changed() => if changed.is_err() { return },
+        }
+        let tip = state.chain.tip().height;
+        while next <= tip {
+            let ended = state.chain.summary_at(next).and_then(|s| s.epoch_ended);
+            next += 1;
+            let Some(epoch) = ended else { continue };
+            let message = state.chain.with_state(|s| {
+                let summary = s.epoch_summary(epoch)?;
+                let rewards: Vec<Value> = s
+                    .devices()
+                    .filter(|(id, _)| device.as_ref().is_none_or(|d| d == *id))
+                    .filter_map(|(id, _)| s.reward(epoch, id).map(|r| (id, r)))
+                    .filter(|(_, r)| owner.as_ref().is_none_or(|o| *o == r.owner))
+                    .map(|(id, r)| reward_json(epoch, id, &r))
+                    .collect();
+                Some(json!({ "summary": epoch_json(epoch, &summary), "rewards": rewards }))
+            });
+            let Some(message) = message else { continue };
+            let Ok(message) = serde_json::value::to_raw_value(&message) else {
+                return;
+            };
+            if sink.send(message).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
 fn module(state: RpcState) -> Result<RpcModule<RpcState>, jsonrpsee::core::RegisterMethodError> {
     let mut module = RpcModule::new(state);
     module.register_method("chain_status", |_, state, _| {
@@ -219,31 +723,87 @@ fn module(state: RpcState) -> Result<RpcModule<RpcState>, jsonrpsee::core::Regis
     module.register_method("tx_get", |params, state, _| {
         transaction(state, param(&params, "hash")?)
     })?;
-    module.register_method("account_get", |params, state, _| {
-        account(state, param(&params, "address")?)
+    module.register_method("account_get", |params, state, _| account(state, &params))?;
+    module.register_method("device_get", |params, state, _| device(state, &params))?;
+    module.register_method("device_list", |params, state, _| {
+        device_list(state, &params)
     })?;
-    module.register_async_method("chain_getBlock", |params, state, _| async move {
-        let height: u64 = param(&params, "height")?;
-        block(state, height).await
+    module.register_method("epoch_get", |params, state, _| epoch(state, &params))?;
+    module.register_method("rewards_get", |params, state, _| rewards(state, &params))?;
+    module.register_method("rewards_explain", |params, state, _| {
+        explain(state, &params)
     })?;
+    module.register_async_method("chain_getBlock", |params, state, _| block(state, params))?;
+    module.register_async_method("state_proof", |params, state, _| state_proof(state, params))?;
+    module.register_subscription(
+        "chain_subscribeBlocks",
+        "chain_block",
+        "chain_unsubscribeBlocks",
+        |_, pending, state, _| blocks_subscription(pending, state),
+    )?;
+    module.register_subscription(
+        "chain_subscribeRewards",
+        "chain_rewards",
+        "chain_unsubscribeRewards",
+        |params, pending, state, _| rewards_subscription(params, pending, state),
+    )?;
     Ok(module)
 }
 
-/// Starts the RPC server; it runs until the handle is stopped or dropped with the runtime.
+/// Starts the RPC server (HTTP and WebSocket on `address`); it runs until the handle is
+/// stopped or the runtime ends.
 pub async fn serve(
     address: SocketAddr,
+    config: RpcConfig,
     chain: Arc<Chain>,
     marshal: MarshalMailbox,
+    prover: Prover,
 ) -> std::io::Result<(SocketAddr, ServerHandle)> {
-    let config = ServerConfig::builder()
-        .max_request_body_size(DEFAULT_MAX_REQUEST_BYTES)
-        .max_response_body_size(DEFAULT_MAX_RESPONSE_BYTES)
-        .max_connections(DEFAULT_MAX_CONNECTIONS)
-        .set_batch_request_config(BatchRequestConfig::Limit(DEFAULT_MAX_BATCH))
-        .http_only()
+    let server_config = ServerConfig::builder()
+        .max_request_body_size(config.max_request_bytes)
+        .max_response_body_size(config.max_response_bytes)
+        .max_connections(config.max_connections)
+        .max_subscriptions_per_connection(MAX_SUBSCRIPTIONS_PER_CONNECTION)
+        .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch))
         .build();
-    let server = Server::builder().set_config(config).build(address).await?;
-    let bound = server.local_addr()?;
-    let module = module(RpcState { chain, marshal }).map_err(std::io::Error::other)?;
-    Ok((bound, server.start(module)))
+    let builder = Server::builder()
+        .set_config(server_config)
+        .to_service_builder();
+    let methods = module(RpcState {
+        chain,
+        marshal,
+        prover,
+    })
+    .map_err(std::io::Error::other)?;
+    let listener = tokio::net::TcpListener::bind(address).await?;
+    let bound = listener.local_addr()?;
+    let limiter = RateLimiter::new(config.requests_per_second);
+    let (stop, handle) = stop_channel();
+    tokio::spawn(async move {
+        loop {
+            let (socket, remote) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        tracing::debug!(%error, "RPC accept failed");
+                        continue;
+                    }
+                },
+                _ = stop.clone().shutdown() => break,
+            };
+            let service = builder
+                .clone()
+                .set_rpc_middleware(RpcServiceBuilder::new().layer(RateLimitLayer {
+                    limiter: limiter.clone(),
+                    ip: remote.ip(),
+                }))
+                .build(methods.clone(), stop.clone());
+            tokio::spawn(serve_with_graceful_shutdown(
+                socket,
+                service,
+                stop.clone().shutdown(),
+            ));
+        }
+    });
+    Ok((bound, handle))
 }

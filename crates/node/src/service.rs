@@ -31,6 +31,7 @@ pub struct ServiceConfig {
     pub p2p_dialable: SocketAddr,
     pub bootstrappers: Vec<(ed25519::PublicKey, SocketAddr)>,
     pub rpc_addr: SocketAddr,
+    pub rpc: rpc::RpcConfig,
     pub metrics_addr: SocketAddr,
     pub block_time: Duration,
     pub log_level: tracing::Level,
@@ -165,14 +166,19 @@ pub fn run_until(
             channels,
         )
         .await?;
-        let (rpc_bound, _rpc) =
-            rpc::serve(config.rpc_addr, node.chain.clone(), node.marshal.clone())
-                .await
-                .map_err(|source| ServiceError::Bind {
-                    what: "RPC",
-                    address: config.rpc_addr,
-                    source,
-                })?;
+        let (rpc_bound, _rpc) = rpc::serve(
+            config.rpc_addr,
+            config.rpc,
+            node.chain.clone(),
+            node.marshal.clone(),
+            node.prover.clone(),
+        )
+        .await
+        .map_err(|source| ServiceError::Bind {
+            what: "RPC",
+            address: config.rpc_addr,
+            source,
+        })?;
         on_ready(&Endpoints {
             rpc: rpc_bound,
             metrics: config.metrics_addr,

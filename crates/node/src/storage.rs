@@ -152,6 +152,22 @@ impl<E: Storage + Clock + Metrics + Spawner> StateStore<E> {
         Ok(self.db()?.root())
     }
 
+    /// The value stored under `state_key` with its inclusion proof against [`Self::root`].
+    pub async fn prove(
+        &self,
+        state_key: &[u8],
+    ) -> Result<(Vec<u8>, Vec<u8>), crate::proof::ProofError> {
+        use crate::proof::ProofError;
+        let db = self.db().map_err(|e| ProofError::Store(e.to_string()))?;
+        let value = db
+            .get(&store_key(state_key))
+            .await
+            .map_err(|e| ProofError::Store(e.to_string()))?
+            .ok_or(ProofError::NotFound)?;
+        let proof = crate::proof::prove(db, state_key).await?;
+        Ok((value, proof))
+    }
+
     /// Every stored state entry as `(state key, value)`, for rebuilding the in-memory state.
     pub async fn entries(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
         let db = self.db()?;

@@ -26,6 +26,9 @@ mod table;
 
 pub use error::{BlockError, ExplainError, TxError};
 pub use genesis::{Genesis, GenesisError, Params};
-pub use machine::{BlockOutcome, InvariantViolation, LoadError, Receipt, State, StateWrite};
+pub use machine::{
+    BlockOutcome, InvariantViolation, LoadError, Receipt, State, StateWrite, account_key,
+    device_key,
+};
 pub use records::{Account, ChainInfo, Device, DeviceStatus, EpochSummary, RewardRecord};
 pub use rewards::RewardExplanation;
