@@ -240,7 +240,20 @@ impl Read for DeviceId {
         let tag = u8::read(buf)?;
         match KeyScheme::from_tag(tag) {
             Some(KeyScheme::Ed25519) => Ok(DeviceId::Ed25519(ed25519::PublicKey::read(buf)?)),
-            Some(KeyScheme::P256) => Ok(DeviceId::P256(p256::PublicKey::read(buf)?)),
+            Some(KeyScheme::P256) => {
+                // Only the compressed form (02/03 ‖ x): other SEC1 forms of the same point
+                // would give one key two device ids.
+                let bytes = <[u8; p256::PublicKey::SIZE]>::read(buf)?;
+                if !matches!(bytes[0], 0x02 | 0x03) {
+                    return Err(CodecError::Invalid(
+                        "DeviceId",
+                        "P-256 key is not in compressed form",
+                    ));
+                }
+                Ok(DeviceId::P256(crate::decode_exact::<p256::PublicKey>(
+                    &bytes,
+                )?))
+            }
             None => Err(CodecError::InvalidEnum(tag)),
         }
     }
@@ -327,6 +340,23 @@ mod tests {
         let p = DeviceKey::from_seed(KeyScheme::P256, 1);
         assert!(!ed.id().verify(b"ns", b"m", &p.sign(b"ns", b"m")));
         assert!(!p.id().verify(b"ns", b"m", &ed.sign(b"ns", b"m")));
+    }
+
+    #[test]
+    fn a_p256_key_has_exactly_one_device_id() {
+        let id = DeviceKey::from_seed(KeyScheme::P256, 3).id();
+        let mut bytes = id.encode().to_vec();
+        assert!(matches!(bytes[1], 0x02 | 0x03));
+        assert_eq!(crate::decode_exact::<DeviceId>(&bytes).unwrap(), id);
+        // The same x with another SEC1 prefix (compact 05, or a flipped parity) is either
+        // refused or a different key; never a second name for this one.
+        for prefix in [0x00, 0x04, 0x05, 0x06, 0x07] {
+            bytes[1] = prefix;
+            assert!(
+                crate::decode_exact::<DeviceId>(&bytes).is_err(),
+                "prefix {prefix:#x}"
+            );
+        }
     }
 
     #[test]
