@@ -1,10 +1,15 @@
 //! The `groundwork` binary. Thin: parses the command line and hands off to one module per
 //! command family.
 
+mod agent_cmd;
 mod bench_cmd;
+mod client_cmd;
+mod fleet;
 mod genesis_cmd;
 mod keys;
+mod keys_cmd;
 mod node_cmd;
+mod rpc_client;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -38,6 +43,41 @@ enum Command {
     /// Create and check genesis files.
     #[command(subcommand)]
     Genesis(genesis_cmd::GenesisCommand),
+    /// Manage keys: an encrypted keystore, PKCS#8 PEM and BIP39 mnemonics.
+    #[command(subcommand)]
+    Keys(keys_cmd::KeysCommand),
+    /// Accounts: balances and transfers.
+    #[command(subcommand)]
+    Account(client_cmd::AccountCommand),
+    /// Data credits: burn tokens for credits at the chain's fixed price.
+    #[command(subcommand)]
+    Credits(client_cmd::CreditsCommand),
+    /// Devices: register, inspect, move, hand over and retire.
+    #[command(subcommand)]
+    Device(client_cmd::DeviceCommand),
+    /// Rewards: what a device was paid, and why.
+    #[command(subcommand)]
+    Rewards(client_cmd::RewardsCommand),
+    /// The chain: status, blocks and state proofs.
+    #[command(subcommand)]
+    Chain(client_cmd::ChainCommand),
+    /// Check a state proof offline against a state root.
+    ///
+    /// Example:
+    ///   groundwork chain proof --account gw1… > proof.json
+    ///   groundwork verify-proof proof.json --root 3fda…e49b
+    VerifyProof(client_cmd::VerifyProofArgs),
+    /// Run the agent of one device: signed heartbeats on schedule, queued on disk while the
+    /// node is unreachable.
+    ///
+    /// Example:
+    ///   groundwork agent --config agent.toml
+    Agent(agent_cmd::AgentArgs),
+    /// Run a simulated fleet of devices against a node.
+    ///
+    /// Example:
+    ///   groundwork fleet --rpc http://127.0.0.1:8645 --devices 200 --key dev-account.key
+    Fleet(fleet::FleetArgs),
     /// Measure the node on this machine.
     #[command(subcommand)]
     Bench(bench_cmd::BenchCommand),
@@ -51,6 +91,15 @@ fn main() -> ExitCode {
         Command::Testnet(args) => node_cmd::testnet(args),
         Command::Genesis(command) => genesis_cmd::run(command),
         Command::Bench(command) => bench_cmd::run(command),
+        Command::Keys(command) => keys_cmd::run(command),
+        Command::Account(command) => client_cmd::account(command),
+        Command::Credits(command) => client_cmd::credits(command),
+        Command::Device(command) => client_cmd::device(command),
+        Command::Rewards(command) => client_cmd::rewards(command),
+        Command::Chain(command) => client_cmd::chain(command),
+        Command::VerifyProof(args) => client_cmd::verify_proof(args),
+        Command::Agent(args) => agent_cmd::run(args),
+        Command::Fleet(args) => fleet::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

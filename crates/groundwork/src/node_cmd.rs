@@ -19,6 +19,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, Stdio};
 use std::time::Duration;
 
+/// Epoch length of a new dev chain, in blocks (30 s at the default block time).
+const DEV_EPOCH_BLOCKS: u64 = 30;
+
 /// Default JSON-RPC address of `groundwork dev`.
 pub const DEFAULT_RPC_ADDR: &str = "127.0.0.1:8645";
 
@@ -51,6 +54,13 @@ pub struct DevArgs {
     /// JSON-RPC calls per second allowed from one IP address (bursts of twice that); 0 = no limit.
     #[arg(long, default_value_t = groundwork_node::rpc::DEFAULT_REQUESTS_PER_SECOND)]
     rpc_rate_limit: u32,
+    /// Simulated devices to register and run in this process (several kinds, around real
+    /// cities), owned by the dev account; 0 = none.
+    #[arg(long, default_value_t = 0)]
+    devices: u32,
+    /// Seed of the simulated devices' keys and places.
+    #[arg(long, default_value_t = 1)]
+    fleet_seed: u64,
 }
 
 /// `groundwork dev`: one validator with a funded dev account.
@@ -58,7 +68,8 @@ pub fn dev(args: DevArgs) -> Result<()> {
     let genesis_path = args.data_dir.join("genesis.toml");
     let first_run = !genesis_path.exists();
     if first_run {
-        let params = local_params("groundwork-dev", None)?;
+        // Short epochs, so the first rewards arrive within the first minute.
+        let params = local_params("groundwork-dev", Some(DEV_EPOCH_BLOCKS))?;
         let balance = Amount(1_000_000 * 10u128.pow(u32::from(params.token_decimals)));
         write_network(&args.data_dir, 1, params, balance, false)?;
         // The dev account key is `account.key`; name it for what it is.
@@ -80,6 +91,18 @@ pub fn dev(args: DevArgs) -> Result<()> {
         .find(|(a, _)| *a == key_address(&account))
         .map(|(_, b)| b.to_decimal_string(decimals))
         .unwrap_or_else(|| "0".to_string());
+    if args.devices > crate::fleet::MAX_FLEET_DEVICES {
+        bail!(
+            "--devices must be at most {}",
+            crate::fleet::MAX_FLEET_DEVICES
+        );
+    }
+    let fleet = if args.devices > 0 {
+        Some(crate::fleet::plan(args.devices, args.fleet_seed)?)
+    } else {
+        None
+    };
+    let fleet_owner = account.clone();
     let data_dir = args.data_dir.clone();
     let chain_id = genesis.params.chain_id.to_string();
     let config = ServiceConfig {
@@ -120,8 +143,29 @@ pub fn dev(args: DevArgs) -> Result<()> {
             account_path.display()
         );
         println!("Press Ctrl-C to stop; run again with the same --data-dir to resume.");
+        if let Some(fleet) = fleet {
+            start_fleet(endpoints.rpc, fleet_owner, fleet);
+        }
     })?;
     Ok(())
+}
+
+/// Runs the simulated fleet on its own thread, talking to this node's RPC. It lives as long
+/// as the process.
+fn start_fleet(
+    rpc: SocketAddr,
+    owner: groundwork_primitives::AccountKey,
+    fleet: Vec<crate::fleet::SimDevice>,
+) {
+    std::thread::spawn(move || {
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let result =
+            crate::rpc_client::RpcClient::new(&format!("http://{rpc}"), Duration::from_secs(30))
+                .and_then(|client| crate::fleet::drive(&client, &owner, &fleet, &stop));
+        if let Err(error) = result {
+            eprintln!("fleet stopped: {error:#}");
+        }
+    });
 }
 
 /// A validator's configuration file (`groundwork node --config FILE`). Relative paths are

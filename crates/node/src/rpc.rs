@@ -287,16 +287,19 @@ fn block_summary_json(summary: &BlockSummary) -> Value {
 
 fn chain_status(state: &RpcState) -> Value {
     let tip = state.chain.tip();
-    let (chain_id, epoch, symbol, decimals, epoch_length) = state.chain.with_state(|s| {
-        let params = s.params();
-        (
-            params.chain_id.to_string(),
-            s.epoch_of(tip.height + 1),
-            params.token_symbol.clone(),
-            params.token_decimals,
-            params.epoch_length_blocks,
-        )
-    });
+    let (chain_id, epoch, symbol, decimals, epoch_length, window, max_age) =
+        state.chain.with_state(|s| {
+            let params = s.params();
+            (
+                params.chain_id.to_string(),
+                s.epoch_of(tip.height + 1),
+                params.token_symbol.clone(),
+                params.token_decimals,
+                params.epoch_length_blocks,
+                params.heartbeat_window_blocks,
+                params.heartbeat_max_age_blocks,
+            )
+        });
     json!({
         "chain_id": chain_id,
         "height": tip.height,
@@ -306,6 +309,8 @@ fn chain_status(state: &RpcState) -> Value {
         "timestamp_ms": tip.timestamp_ms,
         "epoch": epoch,
         "epoch_length_blocks": epoch_length,
+        "heartbeat_window_blocks": window,
+        "heartbeat_max_age_blocks": max_age,
         "token": { "symbol": symbol, "decimals": decimals },
     })
 }

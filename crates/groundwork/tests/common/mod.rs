@@ -118,6 +118,9 @@ pub struct Running(pub Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_some() {
+            return;
+        }
         // SIGTERM first so a supervisor (testnet) can stop its own children.
         let _ = Command::new("kill")
             .arg("-TERM")
@@ -146,6 +149,20 @@ impl Running {
 /// Starts `groundwork dev` on fresh ports; returns the process and its RPC client.
 pub fn start_dev(data_dir: &Path, block_time_ms: u64) -> (Running, Rpc) {
     let rpc_port = free_port();
+    (
+        start_dev_with(data_dir, block_time_ms, rpc_port, &[]),
+        Rpc::new(rpc_port),
+    )
+}
+
+/// Starts `groundwork dev` with its RPC on `rpc_port` (so a restart keeps the address) and
+/// extra arguments.
+pub fn start_dev_with(
+    data_dir: &Path,
+    block_time_ms: u64,
+    rpc_port: u16,
+    extra: &[&str],
+) -> Running {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -167,9 +184,31 @@ pub fn start_dev(data_dir: &Path, block_time_ms: u64) -> (Running, Rpc) {
         .arg(format!("127.0.0.1:{}", free_port()))
         .arg("--p2p-addr")
         .arg(format!("127.0.0.1:{}", free_port()))
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
         .unwrap();
-    (Running(child), Rpc::new(rpc_port))
+    Running(child)
+}
+
+/// Runs the binary to completion; returns (success, stdout, stderr).
+pub fn run(args: &[&str], envs: &[(&str, &str)]) -> (bool, String, String) {
+    let output = groundwork()
+        .args(args)
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Runs the binary and asserts it succeeded; returns stdout.
+pub fn run_ok(args: &[&str], envs: &[(&str, &str)]) -> String {
+    let (ok, stdout, stderr) = run(args, envs);
+    assert!(ok, "groundwork {args:?} failed:\n{stdout}\n{stderr}");
+    stdout
 }

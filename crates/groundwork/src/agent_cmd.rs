@@ -1,0 +1,471 @@
+//! `groundwork agent`: the program that runs on a device.
+//!
+//! It follows the chain head (a few times per heartbeat interval) and every `interval_secs`
+//! signs a heartbeat naming the newest block it knows and sends it to the node. A heartbeat must name a block the chain knows and at most
+//! `heartbeat_max_age_blocks` old when it lands, so a device cannot sign heartbeats in
+//! advance. While the node is unreachable the agent signs with the newest block it knew and
+//! keeps the reports in an on-disk queue (rewritten atomically, so a crash or SIGTERM leaves it
+//! whole). When the node is back it sends the queued reports that are still fresh, oldest
+//! first and one at a time (the mempool holds one heartbeat per device), and drops the stale
+//! ones with a log line.
+//!
+//! Logs are one JSON object per line on stderr (`--log-format text` for people).
+
+use crate::keys_cmd::load_device_key;
+use crate::rpc_client::{CallError, DEFAULT_RPC_URL, RpcClient};
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use commonware_codec::Encode;
+use groundwork_primitives::hash::{digest_from_hex, digest_hex};
+use groundwork_primitives::{DeviceKey, HeartbeatTransaction, Transaction};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Most reports kept while offline; the oldest go first (they would be stale anyway).
+const MAX_QUEUED_REPORTS: usize = 1_024;
+/// Mempool code (offset by the RPC's 4000) for "device already has a heartbeat pending".
+const HEARTBEAT_PENDING: i64 = 4_106;
+
+#[derive(Args)]
+pub struct AgentArgs {
+    /// The agent's configuration file (TOML). See docs/agent.md.
+    #[arg(long)]
+    config: PathBuf,
+    /// Log format: json (one object per line) or text.
+    #[arg(long, default_value = "json")]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Json,
+    Text,
+}
+
+/// The agent's configuration file. Relative paths are relative to the file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentFile {
+    /// The node's JSON-RPC URL.
+    #[serde(default = "default_rpc")]
+    rpc: String,
+    /// The device key: a keystore key name, a PKCS#8 PEM file (ed25519 or P-256), or a plain
+    /// key file. A keystore key's passphrase comes from GROUNDWORK_PASSPHRASE.
+    device_key: String,
+    /// Keystore directory, for a device key given by name.
+    #[serde(default)]
+    keystore: Option<PathBuf>,
+    /// Where unsent reports wait while the node is unreachable.
+    queue: PathBuf,
+    /// Seconds between heartbeats.
+    #[serde(default = "default_interval")]
+    interval_secs: u64,
+}
+
+fn default_rpc() -> String {
+    DEFAULT_RPC_URL.to_string()
+}
+
+fn default_interval() -> u64 {
+    10
+}
+
+/// One signed report waiting to be sent.
+#[derive(Clone, Serialize, Deserialize)]
+struct QueuedReport {
+    /// Hex of the signed transaction.
+    tx: String,
+    /// The block it names and that block's height.
+    block: String,
+    block_height: u64,
+    /// When it was made (Unix milliseconds), for the logs.
+    made_at_ms: u64,
+}
+
+/// The on-disk queue.
+struct Queue {
+    path: PathBuf,
+    reports: Vec<QueuedReport>,
+}
+
+impl Queue {
+    fn open(path: PathBuf) -> Result<Self> {
+        let reports = match fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "queue file {} is corrupted; move it away to start with an empty queue",
+                    path.display()
+                )
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        Ok(Self { path, reports })
+    }
+
+    /// Writes the queue to a temporary file, syncs it, then renames it over the old one.
+    fn save(&self) -> Result<()> {
+        let tmp = self.path.with_extension("tmp");
+        let text = serde_json::to_string(&self.reports)?;
+        {
+            use std::io::Write;
+            let mut file =
+                fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+            file.write_all(text.as_bytes())?;
+            file.sync_all()?;
+        }
+        fs::rename(&tmp, &self.path)
+            .with_context(|| format!("replacing {}", self.path.display()))?;
+        Ok(())
+    }
+
+    fn push(&mut self, report: QueuedReport) -> Result<bool> {
+        // Reports naming the same block are the same signed bytes: keep one.
+        if self.reports.iter().any(|r| r.tx == report.tx) {
+            return Ok(false);
+        }
+        self.reports.push(report);
+        if self.reports.len() > MAX_QUEUED_REPORTS {
+            self.reports.remove(0);
+        }
+        self.save()?;
+        Ok(true)
+    }
+}
+
+struct Logger {
+    format: LogFormat,
+    device: String,
+}
+
+impl Logger {
+    fn log(&self, level: &str, event: &str, fields: Value) {
+        let ts = now_ms();
+        match self.format {
+            LogFormat::Json => {
+                let mut line =
+                    json!({ "ts_ms": ts, "level": level, "event": event, "device": self.device });
+                if let (Value::Object(line), Value::Object(fields)) = (&mut line, fields) {
+                    line.extend(fields);
+                }
+                eprintln!("{line}");
+            }
+            LogFormat::Text => {
+                let mut text = format!("{level:<5} {event}");
+                if let Value::Object(fields) = fields {
+                    for (k, v) in fields {
+                        text.push_str(&format!(" {k}={v}"));
+                    }
+                }
+                eprintln!("{text}");
+            }
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+fn resolve(base: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    }
+}
+
+/// The newest block the agent knows, and the chain's heartbeat limits.
+struct Known {
+    height: u64,
+    block: String,
+    max_age: u64,
+}
+
+pub fn run(args: AgentArgs) -> Result<()> {
+    let text = fs::read_to_string(&args.config)
+        .with_context(|| format!("reading agent config {}", args.config.display()))?;
+    let file: AgentFile = toml::from_str(&text)
+        .with_context(|| format!("{} is not a valid agent config", args.config.display()))?;
+    if file.interval_secs == 0 {
+        bail!("interval_secs must be at least 1");
+    }
+    let base = args
+        .config
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    // A key given as a path is relative to the config; a keystore name is not a path.
+    let key_spec = {
+        let candidate = resolve(&base, Path::new(&file.device_key));
+        if candidate.exists() {
+            candidate.display().to_string()
+        } else {
+            file.device_key.clone()
+        }
+    };
+    let keystore = file.keystore.as_ref().map(|k| resolve(&base, k));
+    let key = load_device_key(&key_spec, keystore.as_deref())?;
+    let queue_path = resolve(&base, &file.queue);
+    if let Some(dir) = queue_path.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut queue = Queue::open(queue_path)?;
+    let rpc = RpcClient::new(&file.rpc, Duration::from_secs(5))?;
+    let logger = Logger {
+        format: args.log_format,
+        device: key.id().to_string(),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
+    }
+    logger.log(
+        "info",
+        "agent_started",
+        json!({ "rpc": rpc.url(), "queued": queue.reports.len(), "interval_secs": file.interval_secs }),
+    );
+    let mut agent = Agent {
+        rpc,
+        key,
+        logger,
+        known: None,
+        chain: None,
+        online: false,
+        last_delivered: None,
+    };
+    let interval = Duration::from_secs(file.interval_secs);
+    // Follow the chain head several times per heartbeat, so the newest block known when the
+    // node disappears is newer than the one the last delivered heartbeat named.
+    let follow = (interval / 4).clamp(Duration::from_millis(250), Duration::from_secs(5));
+    let mut next_beat = Instant::now();
+    let mut next_follow = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        if Instant::now() >= next_follow {
+            next_follow = Instant::now() + follow;
+            agent.refresh()?;
+        }
+        if Instant::now() >= next_beat {
+            next_beat = Instant::now() + interval;
+            agent.beat(&mut queue)?;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    agent.logger.log(
+        "info",
+        "agent_stopped",
+        json!({ "queued": queue.reports.len() }),
+    );
+    Ok(())
+}
+
+/// What became of a submitted report.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    /// In the mempool.
+    Accepted,
+    /// Refused for good (the reason is logged); never retried.
+    Refused,
+    /// The device's previous heartbeat is still pending: try again next tick.
+    Later,
+    /// The node could not be reached.
+    Unreachable,
+}
+
+struct Agent {
+    rpc: RpcClient,
+    key: DeviceKey,
+    logger: Logger,
+    known: Option<Known>,
+    chain: Option<groundwork_primitives::ChainId>,
+    /// Whether the last contact with the node worked.
+    online: bool,
+    /// The block named by the last heartbeat the node accepted: signing it again would only
+    /// repeat the same bytes.
+    last_delivered: Option<String>,
+}
+
+impl Agent {
+    /// Follows the chain head; logs when the node goes away and comes back.
+    fn refresh(&mut self) -> Result<()> {
+        match self.rpc.status() {
+            Ok(status) => {
+                let max_age = status.raw["heartbeat_max_age_blocks"].as_u64().unwrap_or(0);
+                self.known = Some(Known {
+                    height: status.height,
+                    block: digest_hex(&status.block),
+                    max_age,
+                });
+                self.chain = Some(status.chain_id);
+                if !self.online {
+                    self.logger
+                        .log("info", "node_reachable", json!({ "height": status.height }));
+                }
+                self.online = true;
+            }
+            Err(CallError::Unreachable { reason, .. }) => {
+                if self.online {
+                    self.logger
+                        .log("warn", "node_unreachable", json!({ "reason": reason }));
+                }
+                self.online = false;
+            }
+            Err(other) => {
+                self.logger
+                    .log("warn", "node_error", json!({ "reason": other.to_string() }));
+            }
+        }
+        Ok(())
+    }
+
+    fn sign(&self) -> Option<QueuedReport> {
+        let known = self.known.as_ref()?;
+        let chain = self.chain.as_ref()?;
+        let block = digest_from_hex(&known.block)?;
+        let tx = Transaction::Heartbeat(HeartbeatTransaction::sign(&self.key, chain, block));
+        Some(QueuedReport {
+            tx: hex::encode(tx.encode()),
+            block: known.block.clone(),
+            block_height: known.height,
+            made_at_ms: now_ms(),
+        })
+    }
+
+    /// One heartbeat: sent now if the node is there, queued if not.
+    fn beat(&mut self, queue: &mut Queue) -> Result<()> {
+        let Some(report) = self.sign() else {
+            if !self.online {
+                self.logger.log(
+                    "warn",
+                    "no_block_known",
+                    json!({ "detail": "the node has not been reached yet, so there is nothing to sign" }),
+                );
+            }
+            return Ok(());
+        };
+        if self.last_delivered.as_ref() == Some(&report.block) {
+            // No block newer than the last delivered heartbeat's: nothing new to prove.
+            return Ok(());
+        }
+        if !self.online {
+            let block_height = report.block_height;
+            if queue.push(report)? {
+                self.logger.log(
+                    "info",
+                    "heartbeat_queued",
+                    json!({ "block_height": block_height, "queued": queue.reports.len() }),
+                );
+            }
+            return Ok(());
+        }
+        if !queue.reports.is_empty() {
+            return self.flush(queue);
+        }
+        match self.send(&report, "heartbeat_sent") {
+            Sent::Accepted => self.last_delivered = Some(report.block),
+            Sent::Unreachable => {
+                self.online = false;
+                queue.push(report)?;
+            }
+            Sent::Refused | Sent::Later => {}
+        }
+        Ok(())
+    }
+
+    /// Sends the oldest fresh queued report (one per tick: the mempool holds one heartbeat per
+    /// device) after dropping the stale ones.
+    fn flush(&mut self, queue: &mut Queue) -> Result<()> {
+        let Some(known) = &self.known else {
+            return Ok(());
+        };
+        let (height, max_age) = (known.height, known.max_age);
+        // A report lands at least one block after now, so it must be fresh for the next block.
+        let before = queue.reports.len();
+        let logger = &self.logger;
+        queue.reports.retain(|r| {
+            let age = (height + 1).saturating_sub(r.block_height);
+            let fresh = age <= max_age;
+            if !fresh {
+                logger.log(
+                    "info",
+                    "stale_heartbeat_dropped",
+                    json!({ "block_height": r.block_height, "age_blocks": age, "max_age_blocks": max_age, "made_at_ms": r.made_at_ms }),
+                );
+            }
+            fresh
+        });
+        if queue.reports.len() != before {
+            queue.save()?;
+        }
+        let Some(report) = queue.reports.first().cloned() else {
+            return Ok(());
+        };
+        match self.send(&report, "queued_heartbeat_sent") {
+            Sent::Accepted => {
+                self.last_delivered = Some(report.block);
+                queue.reports.remove(0);
+                queue.save()?;
+            }
+            Sent::Refused => {
+                queue.reports.remove(0);
+                queue.save()?;
+            }
+            Sent::Later => {}
+            Sent::Unreachable => self.online = false,
+        }
+        Ok(())
+    }
+
+    /// Submits a report.
+    fn send(&self, report: &QueuedReport, event: &str) -> Sent {
+        let transaction = match hex::decode(&report.tx)
+            .ok()
+            .and_then(|b| Transaction::decode_untrusted(&b).ok())
+        {
+            Some(t) => t,
+            None => {
+                self.logger
+                    .log("error", "report_unreadable", json!({ "tx": report.tx }));
+                return Sent::Refused;
+            }
+        };
+        match self.rpc.submit(&transaction) {
+            Ok(hash) => {
+                self.logger.log(
+                    "info",
+                    event,
+                    json!({ "hash": hash, "block_height": report.block_height }),
+                );
+                Sent::Accepted
+            }
+            Err(CallError::Rpc { code, .. }) if code == HEARTBEAT_PENDING => {
+                self.logger.log("debug", "heartbeat_pending", json!({}));
+                Sent::Later
+            }
+            Err(CallError::Rpc { code, message }) => {
+                self.logger.log(
+                    "warn",
+                    "heartbeat_refused",
+                    json!({ "code": code, "message": message, "block_height": report.block_height }),
+                );
+                Sent::Refused
+            }
+            Err(other) => {
+                self.logger.log(
+                    "warn",
+                    "send_failed",
+                    json!({ "reason": other.to_string() }),
+                );
+                Sent::Unreachable
+            }
+        }
+    }
+}

@@ -1,0 +1,851 @@
+//! The wallet and query commands: thin clients of a node's JSON-RPC. `account`, `credits`,
+//! `device`, `rewards`, `chain` and `verify-proof`.
+//!
+//! Amounts are shown and typed with decimals (`12.5`); `--base-units` shows the integers the
+//! chain stores. `--json` prints the node's answer as it came.
+
+use crate::keys_cmd::{load_account_key, load_device_key};
+use crate::rpc_client::{ChainStatus, DEFAULT_RPC_URL, RpcClient};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use groundwork_node::proof;
+use groundwork_primitives::hash::digest_from_hex;
+use groundwork_primitives::keyfile::key_address;
+use groundwork_primitives::{
+    AccountAction, AccountTransaction, Address, Amount, Cell, DeviceId, ResourceKind, Transaction,
+    decode_exact,
+};
+use groundwork_state::{Account, Device, account_key, device_key};
+use serde_json::{Value, json};
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How to reach the node and how to print.
+#[derive(Args, Clone)]
+pub struct ClientArgs {
+    /// The node's JSON-RPC URL.
+    #[arg(long, env = "GROUNDWORK_RPC", default_value = DEFAULT_RPC_URL, global = true)]
+    pub rpc: String,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Show amounts in base units (integers) instead of decimals.
+    #[arg(long, global = true)]
+    pub base_units: bool,
+}
+
+impl ClientArgs {
+    fn client(&self) -> Result<RpcClient> {
+        RpcClient::new(&self.rpc, Duration::from_secs(30))
+    }
+}
+
+/// Who signs, and whether to wait for the block.
+#[derive(Args, Clone)]
+pub struct SignerArgs {
+    /// The signing key: a keystore key name, a PKCS#8 PEM file, or a plain key file.
+    #[arg(long)]
+    pub key: String,
+    /// Keystore directory (default: $GROUNDWORK_HOME/keys, GROUNDWORK_HOME = ~/.groundwork).
+    #[arg(long)]
+    pub keystore: Option<PathBuf>,
+    /// Return once the node accepts the transaction, without waiting for its block.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+fn show_amount(status: &ChainStatus, args: &ClientArgs, value: &Value) -> String {
+    let text = value.as_str().unwrap_or("?");
+    if args.base_units {
+        format!("{text} base units")
+    } else {
+        status.show(text)
+    }
+}
+
+fn print_json(value: &Value) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// Signs `action` with the signer's key at its next nonce, submits it, and (unless told not
+/// to) waits for its block. Fails if the chain rejected it.
+fn send(
+    client: &ClientArgs,
+    signer: &SignerArgs,
+    build: impl FnOnce(&Address, &ChainStatus) -> Result<AccountAction>,
+) -> Result<()> {
+    let rpc = client.client()?;
+    let status = rpc.status()?;
+    let key = load_account_key(&signer.key, signer.keystore.as_deref())?;
+    let sender = key_address(&key);
+    let action = build(&sender, &status)?;
+    let nonce = rpc.nonce(&sender.to_string())?;
+    let transaction = Transaction::Account(AccountTransaction::sign(
+        &key,
+        &status.chain_id,
+        nonce,
+        action,
+    ));
+    let hash = rpc.submit(&transaction)?;
+    if signer.no_wait {
+        if client.json {
+            print_json(&json!({ "hash": hash }))?;
+        } else {
+            println!("submitted {hash}");
+        }
+        return Ok(());
+    }
+    let receipt = rpc.wait_for(&hash, Duration::from_secs(60))?;
+    if client.json {
+        print_json(&json!({
+            "hash": receipt.hash,
+            "height": receipt.height,
+            "ok": receipt.error.is_none(),
+            "error_code": receipt.error.as_ref().map(|e| e.0),
+            "error": receipt.error.as_ref().map(|e| e.1.clone()),
+        }))?;
+    } else if receipt.error.is_none() {
+        println!("included in block {} (transaction {hash})", receipt.height);
+    }
+    if let Some((code, message)) = receipt.error {
+        bail!(
+            "the chain rejected transaction {hash} in block {}: {message} (code {code})",
+            receipt.height
+        );
+    }
+    Ok(())
+}
+
+// ---- account -------------------------------------------------------------------------------
+
+#[derive(Subcommand)]
+pub enum AccountCommand {
+    /// Show an account's balance, nonce and data credits.
+    ///
+    /// Example:
+    ///   groundwork account show gw1qyqszqgpqyqszqgpqyqszqgpqyqszqgp5x7c4e
+    ///   groundwork account show --key alice --json
+    Show {
+        /// The account's address (or give --key).
+        address: Option<String>,
+        /// Show the account of this key (keystore name, PEM or key file).
+        #[arg(long)]
+        key: Option<String>,
+        #[arg(long)]
+        keystore: Option<PathBuf>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Send tokens to another account.
+    ///
+    /// Example:
+    ///   groundwork account transfer --key alice --to gw1… --amount 12.5
+    Transfer {
+        /// Recipient address.
+        #[arg(long)]
+        to: String,
+        /// Amount in tokens, with decimals (`12.5`), or base units with --base-units.
+        #[arg(long)]
+        amount: String,
+        #[command(flatten)]
+        signer: SignerArgs,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+fn parse_amount(text: &str, status: &ChainStatus, base_units: bool) -> Result<Amount> {
+    if base_units {
+        return text
+            .parse::<u128>()
+            .map(Amount)
+            .with_context(|| format!("--amount {text:?} is not a whole number of base units"));
+    }
+    Amount::parse_decimal(text, status.decimals)
+        .with_context(|| format!("--amount {text:?} is not an amount of {}", status.symbol))
+}
+
+pub fn account(command: AccountCommand) -> Result<()> {
+    match command {
+        AccountCommand::Show {
+            address,
+            key,
+            keystore,
+            client,
+        } => {
+            let address = match (address, key) {
+                (Some(address), None) => address,
+                (None, Some(key)) => {
+                    key_address(&load_account_key(&key, keystore.as_deref())?).to_string()
+                }
+                _ => bail!("give an address or --key, not both"),
+            };
+            let address: Address = address.parse().context("invalid address")?;
+            let rpc = client.client()?;
+            let answer = rpc.call("account_get", json!([address.to_string()]))?;
+            if client.json {
+                return print_json(&answer);
+            }
+            let status = rpc.status()?;
+            println!("address  {address}");
+            println!(
+                "balance  {}",
+                show_amount(&status, &client, &answer["balance"])
+            );
+            println!("nonce    {}", answer["nonce"]);
+            println!("credits  {} data credits", answer["credits"]);
+            Ok(())
+        }
+        AccountCommand::Transfer {
+            to,
+            amount,
+            signer,
+            client,
+        } => {
+            let base_units = client.base_units;
+            send(&client, &signer, |_, status| {
+                let to: Address = to.parse().context("invalid --to address")?;
+                let amount = parse_amount(&amount, status, base_units)?;
+                Ok(AccountAction::Transfer { to, amount })
+            })
+        }
+    }
+}
+
+// ---- credits -------------------------------------------------------------------------------
+
+#[derive(Subcommand)]
+pub enum CreditsCommand {
+    /// Burn tokens for data credits at the chain's fixed credit price.
+    ///
+    /// Example:
+    ///   groundwork credits buy --key alice --credits 1000
+    ///   groundwork credits buy --key alice --credits 50 --recipient gw1…
+    Buy {
+        /// Data credits to mint.
+        #[arg(long)]
+        credits: u64,
+        /// Who receives the credits (default: the signer).
+        #[arg(long)]
+        recipient: Option<String>,
+        #[command(flatten)]
+        signer: SignerArgs,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+pub fn credits(command: CreditsCommand) -> Result<()> {
+    let CreditsCommand::Buy {
+        credits,
+        recipient,
+        signer,
+        client,
+    } = command;
+    send(&client, &signer, |sender, _| {
+        let recipient = match recipient {
+            Some(text) => text.parse().context("invalid --recipient address")?,
+            None => *sender,
+        };
+        Ok(AccountAction::BurnForCredits { recipient, credits })
+    })
+}
+
+// ---- device --------------------------------------------------------------------------------
+
+/// Where a device is: an H3 cell, or a latitude and longitude.
+#[derive(Args, Clone)]
+pub struct LocationArgs {
+    /// Resolution-12 H3 cell (hex like 8c1f05a4e9a5dff, or decimal).
+    #[arg(long, conflicts_with_all = ["lat", "lng"])]
+    pub location: Option<String>,
+    /// Latitude in degrees (with --lng).
+    #[arg(long, requires = "lng", allow_hyphen_values = true)]
+    pub lat: Option<f64>,
+    /// Longitude in degrees (with --lat).
+    #[arg(long, requires = "lat", allow_hyphen_values = true)]
+    pub lng: Option<f64>,
+}
+
+impl LocationArgs {
+    fn cell(&self) -> Result<Cell> {
+        match (&self.location, self.lat, self.lng) {
+            (Some(text), _, _) => text.parse().with_context(|| format!("--location {text:?}")),
+            (None, Some(lat), Some(lng)) => {
+                Cell::from_lat_lng(lat, lng).with_context(|| format!("--lat {lat} --lng {lng}"))
+            }
+            _ => bail!("give --location CELL or --lat and --lng"),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum DeviceCommand {
+    /// Register a device: bonds tokens and records its kind and place.
+    ///
+    /// The device key signs the owner's address, proving the owner holds the device.
+    ///
+    /// Example:
+    ///   groundwork device register --key alice --device-key hotspot.pem --kind wireless \
+    ///       --lat 52.52 --lng 13.405
+    Register {
+        /// The device's key: keystore name or PKCS#8 PEM (ed25519 or P-256).
+        #[arg(long)]
+        device_key: String,
+        /// Resource kind: wireless, storage, compute, sensor, energy, ev_charger or vehicle.
+        #[arg(long)]
+        kind: String,
+        #[command(flatten)]
+        location: LocationArgs,
+        #[command(flatten)]
+        signer: SignerArgs,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Show one device.
+    ///
+    /// Example:
+    ///   groundwork device show gwd1…
+    Show {
+        device: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// List devices by owner, by H3 cell (any resolution, children included), or both.
+    ///
+    /// Example:
+    ///   groundwork device list --owner gw1…
+    ///   groundwork device list --cell 85283473fffffff --limit 50
+    List {
+        #[arg(long)]
+        owner: Option<String>,
+        /// H3 cell of any resolution; devices in it or in its children are listed.
+        #[arg(long)]
+        cell: Option<String>,
+        /// Most devices per page (1..=1000).
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Start after this device id (the `next` of the previous page).
+        #[arg(long)]
+        after: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Assert a new location for a device.
+    ///
+    /// Example:
+    ///   groundwork device move --key alice --device gwd1… --lat 48.8566 --lng 2.3522
+    Move {
+        #[arg(long)]
+        device: String,
+        #[command(flatten)]
+        location: LocationArgs,
+        #[command(flatten)]
+        signer: SignerArgs,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Hand a device to a new owner.
+    ///
+    /// Example:
+    ///   groundwork device transfer --key alice --device gwd1… --to gw1…
+    Transfer {
+        #[arg(long)]
+        device: String,
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        signer: SignerArgs,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Retire a device; its bond returns after the unbonding period.
+    ///
+    /// Example:
+    ///   groundwork device decommission --key alice --device gwd1…
+    Decommission {
+        #[arg(long)]
+        device: String,
+        #[command(flatten)]
+        signer: SignerArgs,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+fn parse_device(text: &str) -> Result<DeviceId> {
+    text.parse()
+        .with_context(|| format!("{text:?} is not a device id (gwd1…)"))
+}
+
+fn print_device(status: &ChainStatus, client: &ClientArgs, d: &Value) {
+    println!("device        {}", d["device"].as_str().unwrap_or("?"));
+    println!("scheme        {}", d["scheme"].as_str().unwrap_or("?"));
+    println!("owner         {}", d["owner"].as_str().unwrap_or("?"));
+    println!("kind          {}", d["kind"].as_str().unwrap_or("?"));
+    println!("location      {}", d["location"].as_str().unwrap_or("?"));
+    println!("status        {}", d["status"].as_str().unwrap_or("?"));
+    println!("bond          {}", show_amount(status, client, &d["bond"]));
+    println!("registered    block {}", d["registered_at_height"]);
+    println!("pending work  {} units this epoch", d["pending_work_units"]);
+}
+
+pub fn device(command: DeviceCommand) -> Result<()> {
+    match command {
+        DeviceCommand::Register {
+            device_key,
+            kind,
+            location,
+            signer,
+            client,
+        } => {
+            let device = load_device_key(&device_key, signer.keystore.as_deref())?;
+            let kind: ResourceKind = kind.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "--kind {kind:?} is not a resource kind; expected one of: {}",
+                    ResourceKind::ALL.map(|k| k.name()).join(", ")
+                )
+            })?;
+            let cell = location.cell()?;
+            if !client.json {
+                println!("device id {}", device.id());
+            }
+            send(&client, &signer, |owner, status| {
+                Ok(AccountAction::register_device(
+                    &status.chain_id,
+                    owner,
+                    &device,
+                    kind,
+                    cell,
+                ))
+            })
+        }
+        DeviceCommand::Show { device, client } => {
+            let id = parse_device(&device)?;
+            let rpc = client.client()?;
+            let answer = rpc.call("device_get", json!([id.to_string()]))?;
+            if client.json {
+                return print_json(&answer);
+            }
+            print_device(&rpc.status()?, &client, &answer);
+            Ok(())
+        }
+        DeviceCommand::List {
+            owner,
+            cell,
+            limit,
+            after,
+            client,
+        } => {
+            let rpc = client.client()?;
+            let answer = rpc.call(
+                "device_list",
+                json!({ "owner": owner, "cell": cell, "limit": limit, "after": after }),
+            )?;
+            if client.json {
+                return print_json(&answer);
+            }
+            let devices = answer["devices"].as_array().cloned().unwrap_or_default();
+            if devices.is_empty() {
+                println!("no devices");
+            }
+            for d in &devices {
+                println!(
+                    "{}  {:<9} {:<15} {}",
+                    d["device"].as_str().unwrap_or("?"),
+                    d["kind"].as_str().unwrap_or("?"),
+                    d["location"].as_str().unwrap_or("?"),
+                    d["status"].as_str().unwrap_or("?"),
+                );
+            }
+            if let Some(next) = answer["next"].as_str() {
+                println!("more: --after {next}");
+            }
+            Ok(())
+        }
+        DeviceCommand::Move {
+            device,
+            location,
+            signer,
+            client,
+        } => {
+            let device = parse_device(&device)?;
+            let location = location.cell()?;
+            send(&client, &signer, |_, _| {
+                Ok(AccountAction::AssertLocation { device, location })
+            })
+        }
+        DeviceCommand::Transfer {
+            device,
+            to,
+            signer,
+            client,
+        } => {
+            let device = parse_device(&device)?;
+            let new_owner: Address = to.parse().context("invalid --to address")?;
+            send(&client, &signer, |_, _| {
+                Ok(AccountAction::TransferDevice { device, new_owner })
+            })
+        }
+        DeviceCommand::Decommission {
+            device,
+            signer,
+            client,
+        } => {
+            let device = parse_device(&device)?;
+            send(&client, &signer, |_, _| {
+                Ok(AccountAction::DecommissionDevice { device })
+            })
+        }
+    }
+}
+
+// ---- rewards -------------------------------------------------------------------------------
+
+#[derive(Subcommand)]
+pub enum RewardsCommand {
+    /// Show what a device was paid for an epoch (default: the last ended epoch).
+    ///
+    /// Example:
+    ///   groundwork rewards show --device gwd1… --epoch 3
+    Show {
+        #[arg(long)]
+        device: String,
+        #[arg(long)]
+        epoch: Option<u64>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Explain a device's reward: every input and step, adding up to the amount paid.
+    ///
+    /// The node's numbers are recomputed here too, so a wrong explanation is caught.
+    ///
+    /// Example:
+    ///   groundwork rewards explain --device gwd1… --epoch 3
+    Explain {
+        #[arg(long)]
+        device: String,
+        #[arg(long)]
+        epoch: Option<u64>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+/// Recomputes a `rewards_explain` answer's amount from its inputs, in integers.
+fn recompute_explanation(e: &Value) -> Option<u128> {
+    let input = |name: &str| e["inputs"][name].as_u64();
+    let initial: u128 = e["inputs"]["initial_emission"].as_str()?.parse().ok()?;
+    let halvings = input("halvings")?;
+    let emission = if halvings >= 128 {
+        0
+    } else {
+        initial >> halvings
+    };
+    let pool = emission.checked_mul(u128::from(input("weight_bps")?))? / 10_000;
+    let total = input("kind_total_units")?;
+    if total == 0 {
+        return Some(0);
+    }
+    Some(pool.checked_mul(u128::from(input("work_units")?))? / u128::from(total))
+}
+
+pub fn rewards(command: RewardsCommand) -> Result<()> {
+    match command {
+        RewardsCommand::Show {
+            device,
+            epoch,
+            client,
+        } => {
+            let id = parse_device(&device)?;
+            let rpc = client.client()?;
+            let answer = rpc.call(
+                "rewards_get",
+                json!({ "device": id.to_string(), "epoch": epoch }),
+            )?;
+            if client.json {
+                return print_json(&answer);
+            }
+            let status = rpc.status()?;
+            println!("epoch       {}", answer["epoch"]);
+            println!("device      {}", answer["device"].as_str().unwrap_or("?"));
+            println!("paid to     {}", answer["owner"].as_str().unwrap_or("?"));
+            println!(
+                "amount      {}",
+                show_amount(&status, &client, &answer["amount"])
+            );
+            println!(
+                "work        {} of {} {} units",
+                answer["work_units"],
+                answer["kind_total_units"],
+                answer["kind"].as_str().unwrap_or("?")
+            );
+            Ok(())
+        }
+        RewardsCommand::Explain {
+            device,
+            epoch,
+            client,
+        } => {
+            let id = parse_device(&device)?;
+            let rpc = client.client()?;
+            let answer = rpc.call(
+                "rewards_explain",
+                json!({ "device": id.to_string(), "epoch": epoch }),
+            )?;
+            let paid: Option<u128> = answer["amount"].as_str().and_then(|a| a.parse().ok());
+            let recomputed = recompute_explanation(&answer);
+            let adds_up = paid.is_some() && paid == recomputed;
+            if client.json {
+                let mut answer = answer;
+                answer["adds_up"] = json!(adds_up);
+                print_json(&answer)?;
+            } else {
+                let status = rpc.status()?;
+                println!(
+                    "device {} in epoch {} ({})",
+                    answer["device"].as_str().unwrap_or("?"),
+                    answer["epoch"],
+                    answer["kind"].as_str().unwrap_or("?")
+                );
+                for (i, step) in answer["steps"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .enumerate()
+                {
+                    println!("  {}. {}", i + 1, step.as_str().unwrap_or(""));
+                }
+                println!("paid: {}", show_amount(&status, &client, &answer["amount"]));
+                if adds_up {
+                    println!("recomputed here from the inputs above: the same amount");
+                }
+            }
+            if !adds_up {
+                bail!("the explanation does not add up: recomputed {recomputed:?}, paid {paid:?}");
+            }
+            Ok(())
+        }
+    }
+}
+
+// ---- chain ---------------------------------------------------------------------------------
+
+#[derive(Subcommand)]
+pub enum ChainCommand {
+    /// Show the chain's height, epoch and state root.
+    ///
+    /// Example:
+    ///   groundwork chain status --rpc http://127.0.0.1:8645
+    Status {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Show a finalized block by height or hash (default: the latest).
+    ///
+    /// Example:
+    ///   groundwork chain block 42
+    ///   groundwork chain block 10bd503ba884403499484acf032d0d1eee011a36e904a21bbcee3f81e569a2e0
+    Block {
+        block: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Fetch a state proof of an account or device (JSON, for `groundwork verify-proof`).
+    ///
+    /// Example:
+    ///   groundwork chain proof --account gw1… > proof.json
+    Proof {
+        #[arg(long, conflicts_with = "device", required_unless_present = "device")]
+        account: Option<String>,
+        #[arg(long)]
+        device: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+pub fn chain(command: ChainCommand) -> Result<()> {
+    match command {
+        ChainCommand::Status { client } => {
+            let rpc = client.client()?;
+            let status = rpc.status()?;
+            if client.json {
+                return print_json(&status.raw);
+            }
+            println!("chain       {}", status.chain_id);
+            println!("height      {} (final)", status.height);
+            println!(
+                "epoch       {} ({} blocks each)",
+                status.epoch, status.epoch_length_blocks
+            );
+            println!(
+                "block       {}",
+                status.raw["block"].as_str().unwrap_or("?")
+            );
+            println!(
+                "state root  {}",
+                status.raw["state_root"].as_str().unwrap_or("?")
+            );
+            println!(
+                "token       {} ({} decimals)",
+                status.symbol, status.decimals
+            );
+            Ok(())
+        }
+        ChainCommand::Block { block, client } => {
+            let rpc = client.client()?;
+            let wanted = match block {
+                None => json!(rpc.status()?.height),
+                Some(text) if text.bytes().all(|b| b.is_ascii_digit()) => {
+                    json!(text.parse::<u64>().context("block height")?)
+                }
+                Some(text) => json!(text),
+            };
+            let answer = rpc.call("chain_getBlock", json!([wanted]))?;
+            if client.json {
+                return print_json(&answer);
+            }
+            println!("height        {}", answer["height"]);
+            println!("hash          {}", answer["hash"].as_str().unwrap_or("?"));
+            println!("parent        {}", answer["parent"].as_str().unwrap_or("?"));
+            println!("timestamp_ms  {}", answer["timestamp_ms"]);
+            println!(
+                "state root    {} (after the parent)",
+                answer["state_root"].as_str().unwrap_or("?")
+            );
+            let txs = answer["transactions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let results = answer["results"].as_array().cloned().unwrap_or_default();
+            println!("transactions  {}", txs.len());
+            for (i, tx) in txs.iter().enumerate() {
+                let result = match results.get(i) {
+                    Some(Value::Null) | None => "ok".to_string(),
+                    Some(code) => format!("rejected (code {code})"),
+                };
+                println!("  {}  {result}", tx.as_str().unwrap_or("?"));
+            }
+            Ok(())
+        }
+        ChainCommand::Proof {
+            account,
+            device,
+            client,
+        } => {
+            let rpc = client.client()?;
+            let params = match (account, device) {
+                (Some(a), _) => json!({ "account": a }),
+                (None, Some(d)) => json!({ "device": d }),
+                (None, None) => bail!("give --account or --device"),
+            };
+            print_json(&rpc.call("state_proof", params)?)
+        }
+    }
+}
+
+// ---- verify-proof --------------------------------------------------------------------------
+
+#[derive(Args)]
+pub struct VerifyProofArgs {
+    /// A `state_proof` answer (JSON, as `groundwork chain proof` prints); `-` reads stdin.
+    #[arg(default_value = "-")]
+    pub file: String,
+    /// The state root to check against, e.g. from a block header you trust. Without it the
+    /// proof is checked against the root it names, which only shows it is self-consistent.
+    #[arg(long)]
+    pub root: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn field<'a>(answer: &'a Value, name: &str) -> Result<&'a str> {
+    answer[name]
+        .as_str()
+        .with_context(|| format!("the proof has no `{name}` string"))
+}
+
+fn hex_field(answer: &Value, name: &str) -> Result<Vec<u8>> {
+    hex::decode(field(answer, name)?).with_context(|| format!("the proof's `{name}` is not hex"))
+}
+
+/// Checks a state proof offline. No node is contacted.
+pub fn verify_proof(args: VerifyProofArgs) -> Result<()> {
+    let text = if args.file == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading the proof from stdin")?;
+        text
+    } else {
+        std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file))?
+    };
+    let parsed: Value = serde_json::from_str(&text).context("the proof is not JSON")?;
+    // Accept a whole JSON-RPC answer as well as its result.
+    let answer = if parsed.get("result").is_some() {
+        &parsed["result"]
+    } else {
+        &parsed
+    };
+    let (subject, key) = match (answer["account"].as_str(), answer["device"].as_str()) {
+        (Some(a), None) => {
+            let address: Address = a.parse().context("the proof's `account`")?;
+            (format!("account {address}"), account_key(&address))
+        }
+        (None, Some(d)) => {
+            let id = parse_device(d)?;
+            (format!("device {id}"), device_key(&id))
+        }
+        _ => bail!("the proof names neither an `account` nor a `device`"),
+    };
+    let value = hex_field(answer, "value")?;
+    let proof_bytes = hex_field(answer, "proof")?;
+    let root_text = match &args.root {
+        Some(root) => root.clone(),
+        None => field(answer, "root")?.to_string(),
+    };
+    let root = digest_from_hex(&root_text).context("the root is not 64 hex characters")?;
+    proof::verify(&key, &value, &proof_bytes, &root)
+        .with_context(|| format!("proof of {subject} is NOT valid against root {root_text}"))?;
+    let decoded = match answer["account"].as_str() {
+        Some(_) => {
+            let account: Account =
+                decode_exact(&value).context("the proven value is not an account")?;
+            json!({ "balance": account.balance.0.to_string(), "nonce": account.nonce, "credits": account.credits })
+        }
+        None => {
+            let device: Device =
+                decode_exact(&value).context("the proven value is not a device")?;
+            json!({ "owner": device.owner.to_string(), "kind": device.kind.name(), "location": device.location.to_string(), "status": device.status.name(), "bond": device.bond.0.to_string() })
+        }
+    };
+    if args.json {
+        print_json(
+            &json!({ "valid": true, "subject": subject, "root": root_text, "height": answer["height"], "value": decoded }),
+        )?;
+    } else {
+        println!(
+            "valid: {subject} at root {root_text} (after block {})",
+            answer["height"]
+        );
+        if args.root.is_none() {
+            println!(
+                "note: checked against the root the proof names; pass --root to check against one you trust"
+            );
+        }
+        if let Value::Object(map) = decoded {
+            for (k, v) in map {
+                println!(
+                    "  {k:<9} {}",
+                    v.as_str().map(str::to_string).unwrap_or(v.to_string())
+                );
+            }
+        }
+    }
+    Ok(())
+}

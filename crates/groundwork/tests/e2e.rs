@@ -1,0 +1,458 @@
+//! End to end with real processes: a dev node, the CLI wallet, and device agents.
+//!
+//! Keys come from the real `openssl` binary; an owner imports one into the encrypted keystore,
+//! registers devices, and their agents heartbeat through a node outage (queued heartbeats land,
+//! stale ones are dropped unsent) until rewards are paid and explained. State proofs are
+//! checked offline.
+
+mod common;
+
+use common::*;
+use groundwork_primitives::Transaction;
+use groundwork_primitives::hash::digest_hex;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const PASSPHRASE: (&str, &str) = ("GROUNDWORK_PASSPHRASE", "correct horse battery staple");
+
+fn openssl(args: &[&str]) {
+    let status = Command::new("openssl")
+        .args(args)
+        .stdout(Stdio::null())
+        .status()
+        .expect("the openssl binary runs");
+    assert!(status.success(), "openssl {args:?}");
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Imports an openssl-made ed25519 key as `owner` and funds it from the dev account.
+fn funded_owner(dir: &Path, data: &Path, rpc: &Rpc, keystore: &str) -> String {
+    let pem = dir.join("owner.pem");
+    openssl(&["genpkey", "-algorithm", "ed25519", "-out", path(&pem)]);
+    run_ok(
+        &[
+            "keys",
+            "import",
+            "--keystore",
+            keystore,
+            "--name",
+            "owner",
+            "--pem",
+            path(&pem),
+        ],
+        &[PASSPHRASE],
+    );
+    let shown: Value = serde_json::from_str(&run_ok(
+        &[
+            "account",
+            "show",
+            "--key",
+            "owner",
+            "--keystore",
+            keystore,
+            "--json",
+            "--rpc",
+            &rpc.url,
+        ],
+        &[PASSPHRASE],
+    ))
+    .unwrap();
+    let owner = shown["address"].as_str().unwrap().to_string();
+    let dev_key = data.join("dev-account.key");
+    run_ok(
+        &[
+            "account",
+            "transfer",
+            "--key",
+            path(&dev_key),
+            "--to",
+            &owner,
+            "--amount",
+            "250.5",
+            "--rpc",
+            &rpc.url,
+        ],
+        &[],
+    );
+    let balance = rpc.ok("account_get", json!([owner]))["balance"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(balance, "250500000", "250.5 GRND at 6 decimals");
+    owner
+}
+
+/// Registers the device whose key is `pem`; returns its id.
+fn register(rpc: &Rpc, keystore: &str, pem: &Path, lat: &str, lng: &str) -> String {
+    let out = run_ok(
+        &[
+            "device",
+            "register",
+            "--key",
+            "owner",
+            "--keystore",
+            keystore,
+            "--device-key",
+            path(pem),
+            "--kind",
+            "wireless",
+            "--lat",
+            lat,
+            "--lng",
+            lng,
+            "--rpc",
+            &rpc.url,
+        ],
+        &[PASSPHRASE],
+    );
+    let id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("device id "))
+        .unwrap_or_else(|| panic!("no device id in {out}"))
+        .to_string();
+    assert!(out.contains("included in block"), "{out}");
+    id
+}
+
+/// Starts an agent for `pem`; its JSON log goes to `log`.
+fn start_agent(
+    dir: &Path,
+    name: &str,
+    pem: &Path,
+    rpc_port: u16,
+    interval_secs: u64,
+) -> (Running, std::path::PathBuf) {
+    let config = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            "rpc = \"http://127.0.0.1:{rpc_port}\"\ndevice_key = \"{}\"\nqueue = \"{name}-queue.json\"\ninterval_secs = {interval_secs}\n",
+            path(pem)
+        ),
+    )
+    .unwrap();
+    let log = dir.join(format!("{name}.log"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .unwrap();
+    let child = groundwork()
+        .args(["agent", "--config", path(&config)])
+        .stdout(Stdio::null())
+        .stderr(file)
+        .spawn()
+        .unwrap();
+    (Running(child), log)
+}
+
+/// The agent's log events named `event`.
+fn events(log: &Path, event: &str) -> Vec<Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["event"] == event)
+        .collect()
+}
+
+/// The queued reports in an agent's queue file, with their transaction hashes.
+fn queued(queue: &Path) -> Vec<(String, u64)> {
+    let reports: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(queue).unwrap_or_else(|_| "[]".into()))
+            .unwrap();
+    reports
+        .iter()
+        .map(|r| {
+            let bytes = hex::decode(r["tx"].as_str().unwrap()).unwrap();
+            let tx = Transaction::decode_untrusted(&bytes).unwrap();
+            (digest_hex(&tx.hash()), r["block_height"].as_u64().unwrap())
+        })
+        .collect()
+}
+
+/// Waits for the agent's next heartbeat, lets it follow the head for a while, then SIGKILLs
+/// the node before the following heartbeat.
+fn kill_between_heartbeats(node: Running, log: &Path) {
+    let sent = |log: &Path| {
+        events(log, "heartbeat_sent").len() + events(log, "queued_heartbeat_sent").len()
+    };
+    let before = sent(log);
+    wait_until(
+        Duration::from_secs(20),
+        "the agent's next heartbeat",
+        || sent(log) > before,
+    );
+    std::thread::sleep(Duration::from_millis(1_600));
+    node.kill();
+}
+
+/// Stops a process with SIGTERM and waits for it; asserts a clean exit.
+fn stop(mut running: Running) {
+    let pid = running.0.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let status = running.0.wait().unwrap();
+    assert!(status.success(), "exit after SIGTERM: {status}");
+}
+
+#[test]
+fn wallet_agent_outage_and_explained_rewards() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("dev");
+    let keystore = dir.path().join("keystore");
+    let keystore = path(&keystore);
+    let port = free_port();
+    let node = start_dev_with(&data, 200, port, &[]);
+    let rpc = Rpc::new(port);
+    wait_for_height(&rpc, 1, Duration::from_secs(30));
+    let owner = funded_owner(dir.path(), &data, &rpc, keystore);
+
+    let device_pem = dir.path().join("device.pem");
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "ed25519",
+        "-out",
+        path(&device_pem),
+    ]);
+    let device = register(&rpc, keystore, &device_pem, "52.5200", "13.4050");
+    let listed = rpc.ok("device_list", json!({ "owner": owner }));
+    assert_eq!(listed["devices"][0]["device"], json!(device));
+
+    // The agent heartbeats.
+    let (agent, log) = start_agent(dir.path(), "agent", &device_pem, port, 3);
+    wait_until(Duration::from_secs(30), "a heartbeat credited", || {
+        rpc.ok("device_get", json!([device]))["last_heartbeat_window"].is_u64()
+    });
+
+    // Outage 1: the node dies between two heartbeats, after the agent has followed the head
+    // past its last heartbeat's block; the agent queues; it is stopped with its queue intact;
+    // both come back and the queued heartbeat lands.
+    kill_between_heartbeats(node, &log);
+    let queue = dir.path().join("agent-queue.json");
+    wait_until(Duration::from_secs(20), "a queued heartbeat", || {
+        !queued(&queue).is_empty()
+    });
+    stop(agent);
+    let held = queued(&queue);
+    assert_eq!(
+        held.len(),
+        1,
+        "reports naming the same block are one report"
+    );
+    let (queued_hash, _) = held[0].clone();
+    let node = start_dev_with(&data, 200, port, &[]);
+    let (agent, _) = start_agent(dir.path(), "agent", &device_pem, port, 3);
+    wait_until(
+        Duration::from_secs(30),
+        "the queued heartbeat to land",
+        || rpc.call("tx_get", json!([queued_hash]))["result"]["height"].is_u64(),
+    );
+    assert!(
+        events(&log, "queued_heartbeat_sent")
+            .iter()
+            .any(|e| e["hash"] == json!(queued_hash))
+    );
+    assert!(queued(&queue).is_empty());
+
+    // Outage 2: the chain moves on past the heartbeat age limit before the agent returns, so
+    // its queued report is dropped, not sent.
+    kill_between_heartbeats(node, &log);
+    wait_until(Duration::from_secs(20), "a second queued heartbeat", || {
+        !queued(&queue).is_empty()
+    });
+    stop(agent);
+    let (stale_hash, stale_height) = queued(&queue)[0].clone();
+    let node = start_dev_with(&data, 200, port, &[]);
+    let max_age = rpc_wait_status(&rpc)["heartbeat_max_age_blocks"]
+        .as_u64()
+        .unwrap();
+    wait_for_height(&rpc, stale_height + max_age + 2, Duration::from_secs(60));
+    let (agent, _) = start_agent(dir.path(), "agent", &device_pem, port, 3);
+    wait_until(Duration::from_secs(20), "the stale report dropped", || {
+        !events(&log, "stale_heartbeat_dropped").is_empty()
+    });
+    assert!(queued(&queue).is_empty());
+    let sent: Vec<Value> = events(&log, "queued_heartbeat_sent");
+    assert!(
+        sent.iter().all(|e| e["hash"] != json!(stale_hash)),
+        "a stale report was sent"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        rpc.call("tx_get", json!([stale_hash]))["error"]["code"],
+        json!(4004)
+    );
+
+    // Rewards: wait for an epoch in which the device worked to end, then explain.
+    let status = rpc.ok("chain_status", json!([]));
+    let epoch = status["epoch"].as_u64().unwrap();
+    wait_until(Duration::from_secs(60), "the epoch to end", || {
+        rpc.ok("chain_status", json!([]))["epoch"].as_u64().unwrap() > epoch
+    });
+    let reward = rpc.ok("rewards_get", json!({ "device": device, "epoch": epoch }));
+    let amount: u128 = reward["amount"].as_str().unwrap().parse().unwrap();
+    assert!(amount > 0, "{reward}");
+    assert_eq!(reward["owner"], json!(owner));
+    let explained: Value = serde_json::from_str(&run_ok(
+        &[
+            "rewards",
+            "explain",
+            "--device",
+            &device,
+            "--epoch",
+            &epoch.to_string(),
+            "--json",
+            "--rpc",
+            &rpc.url,
+        ],
+        &[],
+    ))
+    .unwrap();
+    assert_eq!(explained["amount"], reward["amount"]);
+    assert_eq!(explained["recomputed"], reward["amount"]);
+    assert_eq!(explained["adds_up"], json!(true));
+    let text = run_ok(
+        &[
+            "rewards",
+            "explain",
+            "--device",
+            &device,
+            "--epoch",
+            &epoch.to_string(),
+            "--rpc",
+            &rpc.url,
+        ],
+        &[],
+    );
+    assert!(text.contains("the same amount"), "{text}");
+
+    stop(agent);
+    drop(node);
+}
+
+/// `chain_status` once the node answers.
+fn rpc_wait_status(rpc: &Rpc) -> Value {
+    wait_until(Duration::from_secs(30), "the node to answer", || {
+        rpc.try_status().is_some()
+    });
+    rpc.ok("chain_status", json!([]))
+}
+
+#[test]
+fn p256_device_registers_and_heartbeats() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("dev");
+    let keystore = dir.path().join("keystore");
+    let keystore = path(&keystore);
+    let port = free_port();
+    let _node = start_dev_with(&data, 200, port, &[]);
+    let rpc = Rpc::new(port);
+    wait_for_height(&rpc, 1, Duration::from_secs(30));
+    funded_owner(dir.path(), &data, &rpc, keystore);
+    let pem = dir.path().join("p256.pem");
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        path(&pem),
+    ]);
+    let device = register(&rpc, keystore, &pem, "-33.8688", "151.2093");
+    let shown = rpc.ok("device_get", json!([device]));
+    assert_eq!(shown["scheme"], json!("p256"));
+    let (_agent, _) = start_agent(dir.path(), "p256-agent", &pem, port, 1);
+    wait_until(
+        Duration::from_secs(30),
+        "a P-256 heartbeat credited",
+        || {
+            rpc.ok("device_get", json!([device]))["pending_work_units"]
+                .as_u64()
+                .unwrap_or(0)
+                > 0
+                || rpc.ok("device_get", json!([device]))["last_heartbeat_window"].is_u64()
+        },
+    );
+}
+
+#[test]
+fn state_proofs_verify_offline_and_fail_when_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("dev");
+    let (_node, rpc) = start_dev(&data, 200);
+    wait_for_height(&rpc, 2, Duration::from_secs(30));
+    let key = std::fs::read_to_string(data.join("dev-account.key")).unwrap();
+    let address = key
+        .lines()
+        .find_map(|l| l.strip_prefix("address = \""))
+        .unwrap()
+        .trim_end_matches('"')
+        .to_string();
+
+    let proof_json = run_ok(
+        &["chain", "proof", "--account", &address, "--rpc", &rpc.url],
+        &[],
+    );
+    let proof: Value = serde_json::from_str(&proof_json).unwrap();
+    let height = proof["height"].as_u64().unwrap();
+    let root = proof["root"].as_str().unwrap().to_string();
+    // The proven root is the one the next finalized block's header carries.
+    wait_for_height(&rpc, height + 1, Duration::from_secs(30));
+    let next = rpc.ok("chain_getBlock", json!([height + 1]));
+    assert_eq!(next["state_root"], json!(root));
+
+    let file = dir.path().join("proof.json");
+    std::fs::write(&file, &proof_json).unwrap();
+    let out = run_ok(&["verify-proof", path(&file), "--root", &root], &[]);
+    assert!(out.starts_with("valid: account"), "{out}");
+    assert!(out.contains("balance"), "{out}");
+
+    // Any changed byte of the value or the proof fails, checked through the library for every
+    // byte and through the CLI for a few.
+    let state_key = hex::decode(proof["key"].as_str().unwrap()).unwrap();
+    let value = hex::decode(proof["value"].as_str().unwrap()).unwrap();
+    let bytes = hex::decode(proof["proof"].as_str().unwrap()).unwrap();
+    let root_digest = groundwork_primitives::hash::digest_from_hex(&root).unwrap();
+    groundwork_node::proof::verify(&state_key, &value, &bytes, &root_digest).unwrap();
+    for i in 0..value.len() {
+        let mut changed = value.clone();
+        changed[i] ^= 0x01;
+        assert!(
+            groundwork_node::proof::verify(&state_key, &changed, &bytes, &root_digest).is_err(),
+            "value byte {i}"
+        );
+    }
+    for i in 0..bytes.len() {
+        let mut changed = bytes.clone();
+        changed[i] ^= 0x01;
+        assert!(
+            groundwork_node::proof::verify(&state_key, &value, &changed, &root_digest).is_err(),
+            "proof byte {i}"
+        );
+    }
+    for (field, at) in [("value", 3usize), ("proof", 40), ("proof", 200)] {
+        let mut tampered = proof.clone();
+        let mut raw = hex::decode(tampered[field].as_str().unwrap()).unwrap();
+        let at = at.min(raw.len() - 1);
+        raw[at] ^= 0x80;
+        tampered[field] = json!(hex::encode(raw));
+        std::fs::write(&file, tampered.to_string()).unwrap();
+        let (ok, _, stderr) = run(&["verify-proof", path(&file), "--root", &root], &[]);
+        assert!(
+            !ok && stderr.contains("NOT valid"),
+            "{field} byte {at}: {stderr}"
+        );
+    }
+    // A different root fails too.
+    std::fs::write(&file, &proof_json).unwrap();
+    let other = "00".repeat(32);
+    let (ok, _, _) = run(&["verify-proof", path(&file), "--root", &other], &[]);
+    assert!(!ok);
+}
