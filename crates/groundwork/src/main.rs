@@ -28,6 +28,7 @@ enum Command {
     /// Run a one-validator development chain with a funded account.
     ///
     /// Example:
+    ///   groundwork dev --devices 200
     ///   groundwork dev --data-dir ./devchain --block-time 500
     Dev(node_cmd::DevArgs),
     /// Run one validator of a network from its configuration file.

@@ -130,3 +130,62 @@ fn bad_arguments_are_refused_with_a_reason() {
         assert!(stderr.contains(expected), "{stderr}");
     }
 }
+
+/// Every command and subcommand teaches by example, and none is missing from this list.
+#[test]
+fn every_command_help_has_an_example() {
+    let families: &[(&str, &[&str])] = &[
+        ("dev", &[]),
+        ("node", &[]),
+        ("testnet", &[]),
+        ("genesis", &["new", "check"]),
+        ("keys", &["new", "import", "export", "list"]),
+        ("account", &["show", "transfer"]),
+        ("credits", &["buy"]),
+        (
+            "device",
+            &[
+                "register",
+                "show",
+                "list",
+                "move",
+                "transfer",
+                "decommission",
+            ],
+        ),
+        ("rewards", &["show", "explain"]),
+        ("chain", &["status", "block", "proof"]),
+        ("verify-proof", &[]),
+        ("agent", &[]),
+        ("fleet", &[]),
+        ("bench", &["ingest"]),
+    ];
+    let top = groundwork().arg("--help").output().unwrap();
+    let top = String::from_utf8_lossy(&top.stdout).into_owned();
+    let listed: Vec<&str> = top
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    let known: Vec<&str> = families.iter().map(|(f, _)| *f).collect();
+    assert_eq!(listed, known, "commands in --help and in this test differ");
+    for (family, subcommands) in families {
+        let paths: Vec<Vec<&str>> = if subcommands.is_empty() {
+            vec![vec![*family]]
+        } else {
+            subcommands.iter().map(|s| vec![*family, *s]).collect()
+        };
+        for path in paths {
+            let output = groundwork().args(&path).arg("--help").output().unwrap();
+            let help = String::from_utf8_lossy(&output.stdout);
+            assert!(output.status.success(), "{path:?} --help failed");
+            assert!(
+                help.contains("Example"),
+                "{path:?} --help has no example:\n{help}"
+            );
+        }
+    }
+}
