@@ -59,6 +59,15 @@ pub enum TxError {
     /// The device already has a heartbeat credited in this window.
     #[error("device already sent a heartbeat in window {window}")]
     HeartbeatAlreadyInWindow { window: u64 },
+    /// The heartbeat names a block no newer than the device's last credited heartbeat did:
+    /// the same signed bytes again, or an older report.
+    #[error(
+        "heartbeat names block {referenced_height}, not newer than block {last_height} of the device's last credited heartbeat"
+    )]
+    HeartbeatNotNewer {
+        referenced_height: u64,
+        last_height: u64,
+    },
 }
 
 impl TxError {
@@ -78,6 +87,7 @@ impl TxError {
             TxError::UnknownBlockHash { .. } => 11,
             TxError::StaleBlockHash { .. } => 12,
             TxError::HeartbeatAlreadyInWindow { .. } => 13,
+            TxError::HeartbeatNotNewer { .. } => 14,
         }
     }
 }

@@ -691,6 +691,7 @@ impl State {
                     status: DeviceStatus::Active,
                     registered_at_height: height,
                     last_heartbeat_window: None,
+                    last_heartbeat_block_height: None,
                 };
                 self.devices.put(device.clone(), record);
             }
@@ -760,7 +761,16 @@ impl State {
         if record.last_heartbeat_window == Some(window) {
             return Err(TxError::HeartbeatAlreadyInWindow { window });
         }
+        if let Some(last) = record.last_heartbeat_block_height
+            && referenced_height <= last
+        {
+            return Err(TxError::HeartbeatNotNewer {
+                referenced_height,
+                last_height: last,
+            });
+        }
         record.last_heartbeat_window = Some(window);
+        record.last_heartbeat_block_height = Some(referenced_height);
         self.devices.put(device.clone(), record);
         let key = (self.epoch_of(height), device);
         let units = self.epoch_work.get(&key).copied().unwrap_or(0);

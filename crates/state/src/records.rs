@@ -90,6 +90,9 @@ pub struct Device {
     pub registered_at_height: u64,
     /// The last heartbeat window this device was credited for.
     pub last_heartbeat_window: Option<u64>,
+    /// Height of the block named by the last credited heartbeat. A heartbeat must name a newer
+    /// one, so its signed bytes cannot be replayed into a later window.
+    pub last_heartbeat_block_height: Option<u64>,
 }
 impl_struct_codec!(Device {
     owner,
@@ -98,7 +101,8 @@ impl_struct_codec!(Device {
     bond,
     status,
     registered_at_height,
-    last_heartbeat_window
+    last_heartbeat_window,
+    last_heartbeat_block_height
 });
 
 /// One device's reward for one epoch, with every input needed to recompute it by hand.

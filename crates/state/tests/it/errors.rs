@@ -327,6 +327,37 @@ fn second_heartbeat_in_one_window_is_rejected() {
 }
 
 #[test]
+fn a_replayed_heartbeat_is_not_credited_again() {
+    let mut h = Harness::standard();
+    let alice = account(1);
+    let sensor = device(KeyScheme::Ed25519, 5);
+    assert_eq!(
+        h.submit(h.register(&alice, &sensor, ResourceKind::Sensor)),
+        Ok(())
+    );
+    // Height 5 (window 2) credits a heartbeat naming block 4.
+    h.advance_to(4);
+    let original = h.heartbeat(&sensor, 0);
+    assert_eq!(h.execute(vec![original.clone()]).receipts[0].result, Ok(()));
+    h.advance_to(6);
+    // Height 7 is window 3 and block 4 is 3 blocks old, within the limit: only the replay
+    // rule stops the same bytes earning a second unit.
+    h.assert_rejected(
+        original,
+        TxError::HeartbeatNotNewer {
+            referenced_height: 4,
+            last_height: 4,
+        },
+    );
+    assert_eq!(h.state.pending_work(&sensor.id()), 1);
+    // A fresh heartbeat naming a newer block is credited (height 8, still window 3, the last
+    // block of epoch 1): the epoch pays for two units, not three.
+    let fresh = h.heartbeat(&sensor, 0);
+    assert_eq!(h.execute(vec![fresh]).receipts[0].result, Ok(()));
+    assert_eq!(h.state.reward(1, &sensor.id()).unwrap().work_units, 2);
+}
+
+#[test]
 fn heartbeat_from_a_decommissioned_device_is_rejected() {
     let mut h = Harness::standard();
     let alice = account(1);
