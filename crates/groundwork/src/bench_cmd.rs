@@ -8,6 +8,7 @@
 
 use crate::genesis_cmd::{local_params, write_network};
 use crate::keys::load_key;
+use crate::rpc_client::RpcClient;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use commonware_cryptography::{BatchEntry, BatchVerifier, Signer, Verifier, ed25519};
@@ -93,22 +94,6 @@ fn ed25519_baseline() -> (f64, f64) {
         batched += items.len() as u64;
     }
     (single_rate, batched as f64 / start.elapsed().as_secs_f64())
-}
-
-struct Client {
-    url: String,
-    http: reqwest::blocking::Client,
-}
-
-impl Client {
-    fn call(&self, method: &str, params: Value) -> Result<Value> {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let answer: Value = self.http.post(&self.url).json(&body).send()?.json()?;
-        if let Some(error) = answer.get("error") {
-            bail!("{method}: {error}");
-        }
-        Ok(answer["result"].clone())
-    }
 }
 
 fn peak_rss_mib() -> Option<f64> {
@@ -199,12 +184,7 @@ fn ingest(args: IngestArgs) -> Result<()> {
     ready_rx
         .recv_timeout(Duration::from_secs(60))
         .context("the node did not start")?;
-    let client = Client {
-        url: format!("http://{rpc_addr}"),
-        http: reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()?,
-    };
+    let client = RpcClient::new(&format!("http://{rpc_addr}"), Duration::from_secs(30))?;
 
     // Register the fleet: each registrar sends up to 64 registrations per round (the mempool's
     // nonce window), then waits for them to land.

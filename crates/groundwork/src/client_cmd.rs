@@ -552,6 +552,19 @@ fn recompute_explanation(e: &Value) -> Option<u128> {
     Some(pool.checked_mul(u128::from(input("work_units")?))? / u128::from(total))
 }
 
+/// Calls a `(device, epoch)` method; returns the client too, for follow-up calls.
+fn device_epoch_call(
+    client: &ClientArgs,
+    method: &str,
+    device: &str,
+    epoch: Option<u64>,
+) -> Result<(RpcClient, Value)> {
+    let id = parse_device(device)?;
+    let rpc = client.client()?;
+    let answer = rpc.call(method, json!({ "device": id.to_string(), "epoch": epoch }))?;
+    Ok((rpc, answer))
+}
+
 pub fn rewards(command: RewardsCommand) -> Result<()> {
     match command {
         RewardsCommand::Show {
@@ -559,12 +572,7 @@ pub fn rewards(command: RewardsCommand) -> Result<()> {
             epoch,
             client,
         } => {
-            let id = parse_device(&device)?;
-            let rpc = client.client()?;
-            let answer = rpc.call(
-                "rewards_get",
-                json!({ "device": id.to_string(), "epoch": epoch }),
-            )?;
+            let (rpc, answer) = device_epoch_call(&client, "rewards_get", &device, epoch)?;
             if client.json {
                 return print_json(&answer);
             }
@@ -589,12 +597,7 @@ pub fn rewards(command: RewardsCommand) -> Result<()> {
             epoch,
             client,
         } => {
-            let id = parse_device(&device)?;
-            let rpc = client.client()?;
-            let answer = rpc.call(
-                "rewards_explain",
-                json!({ "device": id.to_string(), "epoch": epoch }),
-            )?;
+            let (rpc, answer) = device_epoch_call(&client, "rewards_explain", &device, epoch)?;
             let paid: Option<u128> = answer["amount"].as_str().and_then(|a| a.parse().ok());
             let recomputed = recompute_explanation(&answer);
             let adds_up = paid.is_some() && paid == recomputed;

@@ -23,7 +23,7 @@ use h3o::CellIndex;
 use jsonrpsee::core::middleware::RpcServiceBuilder;
 use jsonrpsee::server::{
     BatchRequestConfig, PendingSubscriptionSink, RpcModule, Server, ServerConfig, ServerHandle,
-    serve_with_graceful_shutdown, stop_channel,
+    SubscriptionSink, serve_with_graceful_shutdown, stop_channel,
 };
 use jsonrpsee::types::{ErrorObject, ErrorObjectOwned, Params};
 use serde::de::DeserializeOwned;
@@ -187,6 +187,24 @@ fn parse_device(map: &Map<String, Value>, name: &str) -> Result<DeviceId, ErrorO
     required::<String>(map, name)?
         .parse()
         .map_err(|e| invalid(name, e))
+}
+
+fn optional_address(
+    map: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<Address>, ErrorObjectOwned> {
+    map.contains_key(name)
+        .then(|| parse_address(map, name))
+        .transpose()
+}
+
+fn optional_device(
+    map: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<DeviceId>, ErrorObjectOwned> {
+    map.contains_key(name)
+        .then(|| parse_device(map, name))
+        .transpose()
 }
 
 /// An H3 cell of any resolution, as hex or decimal.
@@ -407,10 +425,7 @@ fn device(state: &RpcState, params: &Params<'_>) -> RpcResult {
 /// the tens of thousands of devices a node holds today; an index comes when that stops holding.
 fn device_list(state: &RpcState, params: &Params<'_>) -> RpcResult {
     let map = named(params, &["owner", "cell", "limit", "after"])?;
-    let owner: Option<Address> = map
-        .contains_key("owner")
-        .then(|| parse_address(&map, "owner"))
-        .transpose()?;
+    let owner = optional_address(&map, "owner")?;
     let area = optional::<String>(&map, "cell")?
         .map(|text| parse_area(&text))
         .transpose()?;
@@ -421,10 +436,7 @@ fn device_list(state: &RpcState, params: &Params<'_>) -> RpcResult {
     if limit == 0 || limit > MAX_DEVICE_PAGE {
         return Err(invalid("limit", format!("must be 1..={MAX_DEVICE_PAGE}")));
     }
-    let after = map
-        .contains_key("after")
-        .then(|| parse_device(&map, "after"))
-        .transpose()?;
+    let after = optional_device(&map, "after")?;
     Ok(state.chain.with_state(|s| {
         let mut page = Vec::new();
         let mut next = None;
@@ -622,12 +634,14 @@ async fn block(state: Arc<RpcState>, params: Params<'static>) -> RpcResult {
 
 // ---- subscriptions ---------------------------------------------------------------------------
 
-/// Sends each executed block from the next one on, in order. A subscriber that falls more than
-/// the remembered window behind skips to the oldest block still remembered.
-async fn blocks_subscription(pending: PendingSubscriptionSink, state: Arc<RpcState>) {
-    let Ok(sink) = pending.accept().await else {
-        return;
-    };
+/// Follows executed blocks from the next one on, in order, and sends what `message` makes of
+/// each (nothing for `None`) until the subscriber leaves. A subscriber that falls more than the
+/// remembered window behind skips to the oldest block still remembered.
+async fn follow_blocks(
+    sink: SubscriptionSink,
+    state: Arc<RpcState>,
+    mut message: impl FnMut(&BlockSummary) -> Option<Value>,
+) {
     let mut tips = state.chain.subscribe();
     let mut next = state.chain.tip().height + 1;
     loop {
@@ -637,18 +651,24 @@ async fn blocks_subscription(pending: PendingSubscriptionSink, state: Arc<RpcSta
         }
         let tip = state.chain.tip().height;
         while next <= tip {
-            let Some(summary) = state.chain.summary_at(next) else {
-                next += 1;
+            let summary = state.chain.summary_at(next);
+            next += 1;
+            let Some(value) = summary.as_ref().and_then(&mut message) else {
                 continue;
             };
-            let Ok(message) = serde_json::value::to_raw_value(&block_summary_json(&summary)) else {
+            let Ok(raw) = serde_json::value::to_raw_value(&value) else {
                 return;
             };
-            if sink.send(message).await.is_err() {
+            if sink.send(raw).await.is_err() {
                 return;
             }
-            next += 1;
         }
+    }
+}
+
+async fn blocks_subscription(pending: PendingSubscriptionSink, state: Arc<RpcState>) {
+    if let Ok(sink) = pending.accept().await {
+        follow_blocks(sink, state, |summary| Some(block_summary_json(summary))).await;
     }
 }
 
@@ -660,15 +680,10 @@ async fn rewards_subscription(
     state: Arc<RpcState>,
 ) {
     let filter = named(&params, &["owner", "device"]).and_then(|map| {
-        let owner = map
-            .contains_key("owner")
-            .then(|| parse_address(&map, "owner"))
-            .transpose()?;
-        let device = map
-            .contains_key("device")
-            .then(|| parse_device(&map, "device"))
-            .transpose()?;
-        Ok((owner, device))
+        Ok((
+            optional_address(&map, "owner")?,
+            optional_device(&map, "device")?,
+        ))
     });
     let (owner, device) = match filter {
         Ok(filter) => filter,
@@ -680,38 +695,22 @@ async fn rewards_subscription(
     let Ok(sink) = pending.accept().await else {
         return;
     };
-    let mut tips = state.chain.subscribe();
-    let mut next = state.chain.tip().height + 1;
-    loop {
-        tokio::select! {
-            _ = sink.closed() => return,
-            changed = tips.changed() => if changed.is_err() { return },
-        }
-        let tip = state.chain.tip().height;
-        while next <= tip {
-            let ended = state.chain.summary_at(next).and_then(|s| s.epoch_ended);
-            next += 1;
-            let Some(epoch) = ended else { continue };
-            let message = state.chain.with_state(|s| {
-                let summary = s.epoch_summary(epoch)?;
-                let rewards: Vec<Value> = s
-                    .devices()
-                    .filter(|(id, _)| device.as_ref().is_none_or(|d| d == *id))
-                    .filter_map(|(id, _)| s.reward(epoch, id).map(|r| (id, r)))
-                    .filter(|(_, r)| owner.as_ref().is_none_or(|o| *o == r.owner))
-                    .map(|(id, r)| reward_json(epoch, id, &r))
-                    .collect();
-                Some(json!({ "summary": epoch_json(epoch, &summary), "rewards": rewards }))
-            });
-            let Some(message) = message else { continue };
-            let Ok(message) = serde_json::value::to_raw_value(&message) else {
-                return;
-            };
-            if sink.send(message).await.is_err() {
-                return;
-            }
-        }
-    }
+    let reader = state.clone();
+    follow_blocks(sink, state, move |summary| {
+        let epoch = summary.epoch_ended?;
+        reader.chain.with_state(|s| {
+            let totals = s.epoch_summary(epoch)?;
+            let rewards: Vec<Value> = s
+                .devices()
+                .filter(|(id, _)| device.as_ref().is_none_or(|d| d == *id))
+                .filter_map(|(id, _)| s.reward(epoch, id).map(|r| (id, r)))
+                .filter(|(_, r)| owner.as_ref().is_none_or(|o| *o == r.owner))
+                .map(|(id, r)| reward_json(epoch, id, &r))
+                .collect();
+            Some(json!({ "summary": epoch_json(epoch, &totals), "rewards": rewards }))
+        })
+    })
+    .await;
 }
 
 fn module(state: RpcState) -> Result<RpcModule<RpcState>, jsonrpsee::core::RegisterMethodError> {
