@@ -34,6 +34,11 @@ pub enum BenchCommand {
     /// Example:
     ///   groundwork bench ingest --devices 20000 --seconds 30
     Ingest(IngestArgs),
+    /// Witness-report verification on one core, beside the raw ed25519 rate.
+    ///
+    /// Example:
+    ///   groundwork bench witness --beacons 600
+    Witness(crate::bench_witness::WitnessArgs),
 }
 
 #[derive(Args)]
@@ -52,11 +57,12 @@ pub struct IngestArgs {
 pub fn run(command: BenchCommand) -> Result<()> {
     match command {
         BenchCommand::Ingest(args) => ingest(args),
+        BenchCommand::Witness(args) => crate::bench_witness::witness(args),
     }
 }
 
 /// Single-core ed25519 rates on this machine: (one-by-one, batches of 1024) per second.
-fn ed25519_baseline() -> (f64, f64) {
+pub(crate) fn ed25519_baseline() -> (f64, f64) {
     let keys: Vec<ed25519::PrivateKey> = (0..1_024).map(ed25519::PrivateKey::from_seed).collect();
     let items: Vec<(ed25519::PublicKey, Vec<u8>, ed25519::Signature)> = keys
         .iter()

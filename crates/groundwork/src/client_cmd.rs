@@ -544,7 +544,9 @@ fn recompute_explanation(e: &Value) -> Option<u128> {
     } else {
         initial >> halvings
     };
-    let pool = emission.checked_mul(u128::from(input("weight_bps")?))? / 10_000;
+    let coverage = emission.checked_mul(u128::from(input("coverage_share_bps")?))? / 10_000;
+    let kinds = emission.checked_sub(coverage)?;
+    let pool = kinds.checked_mul(u128::from(input("weight_bps")?))? / 10_000;
     let total = input("kind_total_units")?;
     if total == 0 {
         return Some(0);

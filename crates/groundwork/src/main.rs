@@ -3,6 +3,8 @@
 
 mod agent_cmd;
 mod bench_cmd;
+mod bench_witness;
+mod calc_cmd;
 mod client_cmd;
 mod fleet;
 mod genesis_cmd;
@@ -68,6 +70,14 @@ enum Command {
     ///   groundwork chain proof --account gw1… > proof.json
     ///   groundwork verify-proof proof.json --root 3fda…e49b
     VerifyProof(client_cmd::VerifyProofArgs),
+    /// Coverage math offline: path loss, signal, distance, reward units, density.
+    ///
+    /// Computed by the same code as the chain.
+    ///
+    /// Example:
+    ///   groundwork calc reward-units --witnesses 5
+    #[command(subcommand)]
+    Calc(calc_cmd::CalcCommand),
     /// Run the agent of one device: signed heartbeats on schedule, queued on disk while the
     /// node is unreachable.
     ///
@@ -99,6 +109,7 @@ fn main() -> ExitCode {
         Command::Rewards(command) => client_cmd::rewards(command),
         Command::Chain(command) => client_cmd::chain(command),
         Command::VerifyProof(args) => client_cmd::verify_proof(args),
+        Command::Calc(command) => calc_cmd::run(command),
         Command::Agent(args) => agent_cmd::run(args),
         Command::Fleet(args) => fleet::run(args),
     };

@@ -156,9 +156,19 @@ fn every_command_help_has_an_example() {
         ("rewards", &["show", "explain"]),
         ("chain", &["status", "block", "proof"]),
         ("verify-proof", &[]),
+        (
+            "calc",
+            &[
+                "fspl",
+                "expected-rssi",
+                "distance",
+                "reward-units",
+                "hex-scale",
+            ],
+        ),
         ("agent", &[]),
         ("fleet", &[]),
-        ("bench", &["ingest"]),
+        ("bench", &["ingest", "witness"]),
     ];
     let top = groundwork().arg("--help").output().unwrap();
     let top = String::from_utf8_lossy(&top.stdout).into_owned();

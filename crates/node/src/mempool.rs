@@ -2,9 +2,11 @@
 //!
 //! Admission runs only stateless checks plus a nonce window against the last executed state:
 //! decoding and size are checked by the caller, signatures here. Limits: a total count, a
-//! window of future nonces per account, one pending heartbeat per device (the per-device rate
-//! limit), and duplicates are dropped. When full, the oldest heartbeat is evicted for a new
-//! transaction, since heartbeats go stale anyway; if there is none, the new one is refused.
+//! window of future nonces per account, and per device one pending heartbeat, one pending
+//! beacon and one pending report per beacon heard (the per-device rate limit); duplicates are
+//! dropped. Device reports are kept in admission order. When full, the oldest device report is
+//! evicted for a new transaction, since reports go stale anyway; if there is none, the new one
+//! is refused.
 
 use groundwork_primitives::hash::Digest;
 use groundwork_primitives::{Address, DeviceId, Transaction};
@@ -17,7 +19,8 @@ pub struct MempoolConfig {
     pub max_transactions: usize,
     /// How far beyond an account's next nonce a transaction may be.
     pub max_nonce_gap: u64,
-    /// Heartbeats older than this many blocks (by admission) are dropped.
+    /// Device reports (heartbeats, beacons, witness reports) older than this many blocks (by
+    /// admission) are dropped.
     pub heartbeat_ttl_blocks: u64,
 }
 
@@ -46,8 +49,8 @@ pub enum MempoolError {
     NonceTooHigh { next: u64, got: u64, max_gap: u64 },
     #[error("another transaction with nonce {nonce} from this account is pending")]
     NonceTaken { nonce: u64 },
-    #[error("device already has a heartbeat pending")]
-    HeartbeatPending,
+    #[error("device already has a {kind} pending")]
+    ReportPending { kind: &'static str },
     #[error("mempool is full ({max} transactions)")]
     Full { max: usize },
 }
@@ -61,7 +64,7 @@ impl MempoolError {
             MempoolError::NonceTooLow { .. } => 103,
             MempoolError::NonceTooHigh { .. } => 104,
             MempoolError::NonceTaken { .. } => 105,
-            MempoolError::HeartbeatPending => 106,
+            MempoolError::ReportPending { .. } => 106,
             MempoolError::Full { .. } => 107,
         }
     }
@@ -72,14 +75,32 @@ struct Pending {
     bytes: usize,
 }
 
+/// What a device may have pending at once: one of each, with a witness report per beacon.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Slot {
+    Heartbeat,
+    Beacon,
+    Witness(Digest),
+}
+
+/// The device slot a device transaction occupies; `None` for account transactions.
+fn slot(transaction: &Transaction) -> Option<(DeviceId, Slot)> {
+    match transaction {
+        Transaction::Account(_) => None,
+        Transaction::Heartbeat(tx) => Some((tx.device.clone(), Slot::Heartbeat)),
+        Transaction::Beacon(tx) => Some((tx.device.clone(), Slot::Beacon)),
+        Transaction::Witness(tx) => Some((tx.witness.clone(), Slot::Witness(tx.beacon))),
+    }
+}
+
 /// Pending transactions.
 pub struct Mempool {
     config: MempoolConfig,
     transactions: BTreeMap<Digest, Pending>,
     accounts: BTreeMap<Address, BTreeMap<u64, Digest>>,
-    heartbeats: BTreeMap<DeviceId, Digest>,
-    /// Heartbeats in admission order, for eviction and expiry.
-    heartbeat_order: VecDeque<(u64, Digest)>,
+    reports: BTreeMap<(DeviceId, Slot), Digest>,
+    /// Device reports in admission order, for eviction and expiry.
+    report_order: VecDeque<(u64, Digest)>,
 }
 
 impl Mempool {
@@ -88,8 +109,8 @@ impl Mempool {
             config,
             transactions: BTreeMap::new(),
             accounts: BTreeMap::new(),
-            heartbeats: BTreeMap::new(),
-            heartbeat_order: VecDeque::new(),
+            reports: BTreeMap::new(),
+            report_order: VecDeque::new(),
         }
     }
 
@@ -148,13 +169,16 @@ impl Mempool {
                     .or_default()
                     .insert(tx.nonce, hash);
             }
-            Transaction::Heartbeat(tx) => {
-                if self.heartbeats.contains_key(&tx.device) {
-                    return Err(MempoolError::HeartbeatPending);
+            device_tx => {
+                let key = slot(device_tx).ok_or(MempoolError::Duplicate)?;
+                if self.reports.contains_key(&key) {
+                    return Err(MempoolError::ReportPending {
+                        kind: device_tx.kind_name(),
+                    });
                 }
                 self.make_room()?;
-                self.heartbeats.insert(tx.device.clone(), hash);
-                self.heartbeat_order.push_back((height, hash));
+                self.reports.insert(key, hash);
+                self.report_order.push_back((height, hash));
             }
         }
         self.transactions
@@ -166,7 +190,7 @@ impl Mempool {
         if self.transactions.len() < self.config.max_transactions {
             return Ok(());
         }
-        while let Some((_, oldest)) = self.heartbeat_order.pop_front() {
+        while let Some((_, oldest)) = self.report_order.pop_front() {
             if self.remove(&oldest) {
                 return Ok(());
             }
@@ -190,16 +214,18 @@ impl Mempool {
                     }
                 }
             }
-            Transaction::Heartbeat(tx) => {
-                if self.heartbeats.get(&tx.device) == Some(hash) {
-                    self.heartbeats.remove(&tx.device);
+            device_tx => {
+                if let Some(key) = slot(device_tx)
+                    && self.reports.get(&key) == Some(hash)
+                {
+                    self.reports.remove(&key);
                 }
             }
         }
         true
     }
 
-    /// Picks transactions for a block: heartbeats oldest first, then each account's run of
+    /// Picks transactions for a block: device reports oldest first, then each account's run of
     /// consecutive nonces from its next nonce. At most `max_count` transactions and
     /// `max_bytes` encoded bytes.
     pub fn select(
@@ -218,7 +244,7 @@ impl Mempool {
             out.push(pending.transaction.clone());
             true
         };
-        for (_, hash) in &self.heartbeat_order {
+        for (_, hash) in &self.report_order {
             if let Some(pending) = self.transactions.get(hash)
                 && !take(pending, &mut out)
             {
@@ -242,7 +268,7 @@ impl Mempool {
     }
 
     /// Forgets what a finalized block included, account transactions whose nonces are now
-    /// used, and heartbeats too old to be accepted.
+    /// used, and device reports too old to be accepted.
     pub fn prune(
         &mut self,
         included: &[Digest],
@@ -264,13 +290,13 @@ impl Mempool {
             self.remove(&hash);
         }
         let ttl = self.config.heartbeat_ttl_blocks;
-        while let Some(&(admitted, hash)) = self.heartbeat_order.front() {
+        while let Some(&(admitted, hash)) = self.report_order.front() {
             let expired = height.saturating_sub(admitted) > ttl;
             let gone = !self.transactions.contains_key(&hash);
             if !expired && !gone {
                 break;
             }
-            self.heartbeat_order.pop_front();
+            self.report_order.pop_front();
             if expired {
                 self.remove(&hash);
             }
@@ -346,7 +372,7 @@ mod tests {
         again.recent_block = hash(b"other");
         assert_eq!(
             pool.add(Transaction::Heartbeat(again), 100, 0, zero),
-            Err(MempoolError::HeartbeatPending)
+            Err(MempoolError::ReportPending { kind: "heartbeat" })
         );
     }
 

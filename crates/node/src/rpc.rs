@@ -518,15 +518,57 @@ fn explain(state: &RpcState, params: &Params<'_>) -> RpcResult {
                 "initial_emission": e.initial_emission.0.to_string(),
                 "halving_interval_epochs": e.halving_interval_epochs,
                 "halvings": e.halvings,
+                "coverage_share_bps": e.coverage_share_bps,
                 "weight_bps": e.weight_bps,
                 "work_units": e.work_units,
                 "kind_total_units": e.kind_total_units,
             },
             "emission": e.emission.0.to_string(),
+            "kinds_emission": e.kinds_emission.0.to_string(),
             "pool": e.pool.0.to_string(),
             "amount": e.amount.0.to_string(),
             "recomputed": e.recompute().map(|a| a.0.to_string()),
             "steps": e.steps,
+        }))
+    })
+}
+
+/// A beacon with its valid witness reports and the numbers their checks used.
+fn beacon(state: &RpcState, params: &Params<'_>) -> RpcResult {
+    let map = named(params, &["beacon"])?;
+    let text: String = required(&map, "beacon")?;
+    let id =
+        digest_from_hex(&text).ok_or_else(|| invalid("beacon", "expected 64 hex characters"))?;
+    state.chain.with_state(|s| {
+        let record = s
+            .beacon(&id)
+            .ok_or_else(|| not_found(format!("no beacon {text}")))?;
+        let witnesses: Vec<Value> = (0..record.witnesses)
+            .filter_map(|i| s.witness_record(&id, i))
+            .map(|w| {
+                json!({
+                    "witness": w.witness.to_string(),
+                    "height": w.height,
+                    "location": w.location.to_string(),
+                    "rssi_dbm": w.reading.rssi_dbm,
+                    "snr_cdb": w.reading.snr_cdb,
+                    "frequency_hz": w.reading.frequency_hz,
+                    "antenna_gain_ddbi": w.reading.antenna_gain_ddbi,
+                    "distance_m": w.distance_m,
+                    "grid_distance_res11": w.grid_distance_res11,
+                    "max_rssi_cdbm": w.max_rssi_cdbm,
+                })
+            })
+            .collect();
+        Ok(json!({
+            "beacon": digest_hex(&id),
+            "beaconer": record.beaconer.to_string(),
+            "height": record.height,
+            "location": record.location.to_string(),
+            "tx_power_dbm": record.radio.tx_power_dbm,
+            "frequency_hz": record.radio.frequency_hz,
+            "antenna_gain_ddbi": record.radio.antenna_gain_ddbi,
+            "witnesses": witnesses,
         }))
     })
 }
@@ -737,6 +779,7 @@ fn module(state: RpcState) -> Result<RpcModule<RpcState>, jsonrpsee::core::Regis
     module.register_method("rewards_explain", |params, state, _| {
         explain(state, &params)
     })?;
+    module.register_method("coverage_beacon", |params, state, _| beacon(state, &params))?;
     module.register_async_method("chain_getBlock", |params, state, _| block(state, params))?;
     module.register_async_method("state_proof", |params, state, _| state_proof(state, params))?;
     module.register_subscription(

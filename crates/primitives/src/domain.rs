@@ -22,10 +22,14 @@ pub enum Domain {
     /// Signed by a device key over its future owner's address: proof the owner holds the device.
     DeviceOwnership,
     Heartbeat,
+    /// A wireless device's beacon report.
+    Beacon,
+    /// A wireless device's report of a beacon it received.
+    Witness,
 }
 
 impl Domain {
-    pub const ALL: [Domain; 8] = [
+    pub const ALL: [Domain; 10] = [
         Domain::Transfer,
         Domain::BurnForCredits,
         Domain::RegisterDevice,
@@ -34,6 +38,8 @@ impl Domain {
         Domain::DecommissionDevice,
         Domain::DeviceOwnership,
         Domain::Heartbeat,
+        Domain::Beacon,
+        Domain::Witness,
     ];
 
     pub fn tag(self) -> &'static str {
@@ -46,6 +52,8 @@ impl Domain {
             Domain::DecommissionDevice => "decommission-device",
             Domain::DeviceOwnership => "device-ownership",
             Domain::Heartbeat => "heartbeat",
+            Domain::Beacon => "beacon",
+            Domain::Witness => "witness",
         }
     }
 }

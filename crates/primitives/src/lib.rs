@@ -36,7 +36,10 @@ pub use keys::{
     KeyScheme,
 };
 pub use resource::ResourceKind;
-pub use transaction::{AccountAction, AccountTransaction, HeartbeatTransaction, Transaction};
+pub use transaction::{
+    AccountAction, AccountTransaction, BeaconRadio, BeaconTransaction, HeartbeatTransaction,
+    Transaction, WitnessReading, WitnessTransaction,
+};
 
 /// Re-exported so dependants use the exact codec this crate encodes with.
 pub use commonware_codec as codec;

@@ -301,6 +301,161 @@ crate::impl_struct_codec!(HeartbeatTransaction {
     signature
 });
 
+/// What a beacon's radio sent: power, frequency and antenna gain, as the beaconer states them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BeaconRadio {
+    /// Transmit power in dBm.
+    pub tx_power_dbm: i16,
+    pub frequency_hz: u64,
+    /// Antenna gain in tenths of dBi.
+    pub antenna_gain_ddbi: i16,
+}
+
+crate::impl_struct_codec!(BeaconRadio {
+    tx_power_dbm,
+    frequency_hz,
+    antenna_gain_ddbi
+});
+
+/// A wireless device's beacon. It names a recent block (chain entropy), so the payload the
+/// radio sends — [`BeaconTransaction::beacon_id`], derived from that block and the device's key
+/// — cannot be known before the block exists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BeaconTransaction {
+    pub device: DeviceId,
+    pub entropy_block: Digest,
+    pub radio: BeaconRadio,
+    pub signature: DeviceSignature,
+}
+
+impl BeaconTransaction {
+    pub fn sign(
+        key: &DeviceKey,
+        chain: &ChainId,
+        entropy_block: Digest,
+        radio: BeaconRadio,
+    ) -> Self {
+        let device = key.id();
+        let payload = Self::payload(&device, &entropy_block, &radio);
+        let signature = key.sign(&chain.namespace(Domain::Beacon), &payload);
+        Self {
+            device,
+            entropy_block,
+            radio,
+            signature,
+        }
+    }
+
+    /// The payload a device's radio sends for a beacon on `entropy_block`, which witnesses
+    /// report back: `sha256("groundwork-beacon" ‖ entropy block ‖ device id)`.
+    pub fn beacon_id_for(device: &DeviceId, entropy_block: &Digest) -> Digest {
+        let mut id = Vec::with_capacity(device.encode_size());
+        device.write(&mut id);
+        crate::hash::hash_parts(&[b"groundwork-beacon", entropy_block.as_ref(), &id])
+    }
+
+    pub fn beacon_id(&self) -> Digest {
+        Self::beacon_id_for(&self.device, &self.entropy_block)
+    }
+
+    pub fn payload(device: &DeviceId, entropy_block: &Digest, radio: &BeaconRadio) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(device.encode_size() + 32 + radio.encode_size());
+        device.write(&mut buf);
+        entropy_block.write(&mut buf);
+        radio.write(&mut buf);
+        buf
+    }
+
+    pub fn signing_payload(&self) -> Vec<u8> {
+        Self::payload(&self.device, &self.entropy_block, &self.radio)
+    }
+
+    pub fn verify_signature(&self, chain: &ChainId) -> bool {
+        self.device.verify(
+            &chain.namespace(Domain::Beacon),
+            &self.signing_payload(),
+            &self.signature,
+        )
+    }
+}
+
+crate::impl_struct_codec!(BeaconTransaction {
+    device,
+    entropy_block,
+    radio,
+    signature
+});
+
+/// What a witness's radio measured of a beacon.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WitnessReading {
+    /// Received signal strength in dBm.
+    pub rssi_dbm: i16,
+    /// Signal-to-noise ratio in hundredths of dB.
+    pub snr_cdb: i16,
+    pub frequency_hz: u64,
+    /// The witness's antenna gain in tenths of dBi.
+    pub antenna_gain_ddbi: i16,
+}
+
+crate::impl_struct_codec!(WitnessReading {
+    rssi_dbm,
+    snr_cdb,
+    frequency_hz,
+    antenna_gain_ddbi
+});
+
+/// A wireless device's report that it received a beacon: signed by the witness.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WitnessTransaction {
+    pub witness: DeviceId,
+    /// The beacon payload heard ([`BeaconTransaction::beacon_id`]).
+    pub beacon: Digest,
+    pub reading: WitnessReading,
+    pub signature: DeviceSignature,
+}
+
+impl WitnessTransaction {
+    pub fn sign(key: &DeviceKey, chain: &ChainId, beacon: Digest, reading: WitnessReading) -> Self {
+        let witness = key.id();
+        let payload = Self::payload(&witness, &beacon, &reading);
+        let signature = key.sign(&chain.namespace(Domain::Witness), &payload);
+        Self {
+            witness,
+            beacon,
+            reading,
+            signature,
+        }
+    }
+
+    pub fn payload(witness: &DeviceId, beacon: &Digest, reading: &WitnessReading) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(witness.encode_size() + 32 + reading.encode_size());
+        witness.write(&mut buf);
+        beacon.write(&mut buf);
+        reading.write(&mut buf);
+        buf
+    }
+
+    pub fn signing_payload(&self) -> Vec<u8> {
+        Self::payload(&self.witness, &self.beacon, &self.reading)
+    }
+
+    pub fn verify_signature(&self, chain: &ChainId) -> bool {
+        self.witness.verify(
+            &chain.namespace(Domain::Witness),
+            &self.signing_payload(),
+            &self.signature,
+        )
+    }
+}
+
+crate::impl_struct_codec!(WitnessTransaction {
+    witness,
+    beacon,
+    reading,
+    signature
+});
+
 /// Any transaction.
 // Heartbeats are the common case and smaller, but boxing the account variant would cost an
 // allocation per decoded transaction for no measured gain.
@@ -309,6 +464,8 @@ crate::impl_struct_codec!(HeartbeatTransaction {
 pub enum Transaction {
     Account(AccountTransaction),
     Heartbeat(HeartbeatTransaction),
+    Beacon(BeaconTransaction),
+    Witness(WitnessTransaction),
 }
 
 impl Transaction {
@@ -331,6 +488,18 @@ impl Transaction {
         match self {
             Transaction::Account(tx) => tx.verify_signature(chain),
             Transaction::Heartbeat(tx) => tx.verify_signature(chain),
+            Transaction::Beacon(tx) => tx.verify_signature(chain),
+            Transaction::Witness(tx) => tx.verify_signature(chain),
+        }
+    }
+
+    /// The device that signed this transaction, for device transactions.
+    pub fn device(&self) -> Option<&DeviceId> {
+        match self {
+            Transaction::Account(_) => None,
+            Transaction::Heartbeat(tx) => Some(&tx.device),
+            Transaction::Beacon(tx) => Some(&tx.device),
+            Transaction::Witness(tx) => Some(&tx.witness),
         }
     }
 
@@ -339,6 +508,8 @@ impl Transaction {
         match self {
             Transaction::Account(tx) => tx.action.domain().tag(),
             Transaction::Heartbeat(_) => Domain::Heartbeat.tag(),
+            Transaction::Beacon(_) => Domain::Beacon.tag(),
+            Transaction::Witness(_) => Domain::Witness.tag(),
         }
     }
 }
@@ -354,6 +525,14 @@ impl Write for Transaction {
                 1u8.write(buf);
                 tx.write(buf);
             }
+            Transaction::Beacon(tx) => {
+                2u8.write(buf);
+                tx.write(buf);
+            }
+            Transaction::Witness(tx) => {
+                3u8.write(buf);
+                tx.write(buf);
+            }
         }
     }
 }
@@ -363,6 +542,8 @@ impl EncodeSize for Transaction {
         1 + match self {
             Transaction::Account(tx) => tx.encode_size(),
             Transaction::Heartbeat(tx) => tx.encode_size(),
+            Transaction::Beacon(tx) => tx.encode_size(),
+            Transaction::Witness(tx) => tx.encode_size(),
         }
     }
 }
@@ -373,6 +554,8 @@ impl Read for Transaction {
         match u8::read(buf)? {
             0 => Ok(Transaction::Account(AccountTransaction::read(buf)?)),
             1 => Ok(Transaction::Heartbeat(HeartbeatTransaction::read(buf)?)),
+            2 => Ok(Transaction::Beacon(BeaconTransaction::read(buf)?)),
+            3 => Ok(Transaction::Witness(WitnessTransaction::read(buf)?)),
             other => Err(CodecError::InvalidEnum(other)),
         }
     }
@@ -433,6 +616,26 @@ mod tests {
             &chain(),
             hash(b"block"),
         )));
+        let radio = BeaconRadio {
+            tx_power_dbm: 27,
+            frequency_hz: 904_600_000,
+            antenna_gain_ddbi: 12,
+        };
+        let beacon = BeaconTransaction::sign(&device, &chain(), hash(b"block"), radio);
+        let witness = DeviceKey::from_seed(KeyScheme::Ed25519, 3);
+        let reading = WitnessReading {
+            rssi_dbm: -110,
+            snr_cdb: -750,
+            frequency_hz: 904_600_000,
+            antenna_gain_ddbi: -5,
+        };
+        txs.push(Transaction::Witness(WitnessTransaction::sign(
+            &witness,
+            &chain(),
+            beacon.beacon_id(),
+            reading,
+        )));
+        txs.push(Transaction::Beacon(beacon));
         txs
     }
 
@@ -443,11 +646,16 @@ mod tests {
             let decoded = Transaction::decode_untrusted(&bytes).unwrap();
             assert_eq!(decoded, tx);
             assert_eq!(decoded.hash(), tx.hash());
-            let ok = match &tx {
-                Transaction::Account(a) => a.verify_signature(&chain()),
-                Transaction::Heartbeat(h) => h.verify_signature(&chain()),
-            };
-            assert!(ok, "{} did not verify", tx.kind_name());
+            assert!(
+                tx.verify_signature(&chain()),
+                "{} did not verify",
+                tx.kind_name()
+            );
+            assert!(
+                !tx.verify_signature(&"groundwork-other".parse().unwrap()),
+                "{} verified on another chain",
+                tx.kind_name()
+            );
         }
     }
 

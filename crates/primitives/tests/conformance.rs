@@ -8,8 +8,9 @@ use groundwork_primitives::codec::Encode;
 use groundwork_primitives::hash::{digest_hex, hash};
 use groundwork_primitives::keys::account_address;
 use groundwork_primitives::{
-    AccountAction, AccountTransaction, Amount, Block, BlockHeader, Cell, ChainId, DeviceKey,
-    HeartbeatTransaction, KeyScheme, ResourceKind, Transaction,
+    AccountAction, AccountTransaction, Amount, BeaconRadio, BeaconTransaction, Block, BlockHeader,
+    Cell, ChainId, DeviceKey, HeartbeatTransaction, KeyScheme, ResourceKind, Transaction,
+    WitnessReading, WitnessTransaction,
 };
 
 fn chain() -> ChainId {
@@ -42,6 +43,28 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
         &chain(),
         hash(b"recent block"),
     ));
+    let beacon = BeaconTransaction::sign(
+        &device,
+        &chain(),
+        hash(b"entropy block"),
+        BeaconRadio {
+            tx_power_dbm: 27,
+            frequency_hz: 904_600_000,
+            antenna_gain_ddbi: 12,
+        },
+    );
+    let witness = Transaction::Witness(WitnessTransaction::sign(
+        &DeviceKey::from_seed(KeyScheme::Ed25519, 3),
+        &chain(),
+        beacon.beacon_id(),
+        WitnessReading {
+            rssi_dbm: -108,
+            snr_cdb: -520,
+            frequency_hz: 904_600_000,
+            antenna_gain_ddbi: 30,
+        },
+    ));
+    let beacon = Transaction::Beacon(beacon);
     let transactions = vec![transfer.clone(), register.clone(), heartbeat.clone()];
     let header = BlockHeader {
         parent: hash(b"parent"),
@@ -56,6 +79,8 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
         ("transfer", transfer.encode().to_vec()),
         ("register-device", register.encode().to_vec()),
         ("heartbeat", heartbeat.encode().to_vec()),
+        ("beacon", beacon.encode().to_vec()),
+        ("witness", witness.encode().to_vec()),
         (
             "block",
             Block {
@@ -84,6 +109,14 @@ const PINNED: &[(&str, &str)] = &[
     (
         "heartbeat",
         "a259c22809aaf6c9bae7cce624f9c4a173d072fafb7af00e01287656bf650540",
+    ),
+    (
+        "beacon",
+        "6dc8633ef0693f918b4b4241917c5cac7f72bd4904083c982e7dc6708b000ef2",
+    ),
+    (
+        "witness",
+        "093166b827cb313849162827cf633ce073e91b57a11b4591c6be5491b065a09d",
     ),
     (
         "block",

@@ -68,6 +68,60 @@ pub enum TxError {
         referenced_height: u64,
         last_height: u64,
     },
+    /// Beacons and witness reports come from wireless devices only.
+    #[error("device {device} is a {kind} device; only wireless devices beacon and witness")]
+    NotWireless {
+        device: DeviceId,
+        kind: &'static str,
+    },
+    /// The device beaconed less than a beacon interval ago.
+    #[error(
+        "beacon too soon: last beacon at block {last_height}, next allowed at block {next_height}"
+    )]
+    BeaconTooSoon { last_height: u64, next_height: u64 },
+    /// This device already beaconed on this entropy block.
+    #[error("duplicate beacon: this device already beaconed on this block")]
+    DuplicateBeacon,
+    /// The witness report names a beacon the chain does not have.
+    #[error("unknown beacon {beacon}")]
+    UnknownBeacon { beacon: String },
+    /// A device reported its own beacon.
+    #[error("self-witness: a device cannot witness its own beacon")]
+    SelfWitness,
+    /// The witness report landed too long after the beacon.
+    #[error("late witness: {blocks_after} blocks after the beacon, at most {max_blocks} allowed")]
+    LateWitness { blocks_after: u64, max_blocks: u64 },
+    /// This device already reported this beacon.
+    #[error("duplicate witness: this device already reported this beacon")]
+    DuplicateWitness,
+    /// The witness heard the beacon on another frequency.
+    #[error(
+        "frequency mismatch: witness is {delta_hz} Hz off the beacon, at most {max_hz} allowed"
+    )]
+    FrequencyMismatch { delta_hz: u64, max_hz: u64 },
+    /// The two asserted locations are too close for the report to show coverage.
+    #[error(
+        "witness too close: res-11 grid distance {grid_distance} between the asserted locations, at least {min} required"
+    )]
+    WitnessTooClose { grid_distance: u32, min: u32 },
+    /// The two asserted locations are too far apart for a real reception.
+    #[error("witness too far: {meters} m between the asserted locations, at most {max} m")]
+    WitnessTooFar { meters: u32, max: u32 },
+    /// The reported signal is stronger than free space allows between the asserted locations.
+    #[error(
+        "RSSI too strong: {rssi_dbm} dBm reported, free space allows at most {max_cdbm} cdBm over {meters} m"
+    )]
+    RssiTooStrong {
+        rssi_dbm: i16,
+        max_cdbm: i32,
+        meters: u32,
+    },
+    /// The beacon already has its full count of valid witnesses.
+    #[error("witness limit reached: the beacon already has {max} valid witnesses")]
+    WitnessLimitReached { max: u8 },
+    /// The locations' geometry could not be computed (e.g. across an H3 pentagon).
+    #[error("cannot compare the asserted locations: {reason}")]
+    Geometry { reason: String },
 }
 
 impl TxError {
@@ -88,6 +142,19 @@ impl TxError {
             TxError::StaleBlockHash { .. } => 12,
             TxError::HeartbeatAlreadyInWindow { .. } => 13,
             TxError::HeartbeatNotNewer { .. } => 14,
+            TxError::NotWireless { .. } => 15,
+            TxError::BeaconTooSoon { .. } => 16,
+            TxError::DuplicateBeacon => 17,
+            TxError::UnknownBeacon { .. } => 18,
+            TxError::SelfWitness => 19,
+            TxError::LateWitness { .. } => 20,
+            TxError::DuplicateWitness => 21,
+            TxError::FrequencyMismatch { .. } => 22,
+            TxError::WitnessTooClose { .. } => 23,
+            TxError::WitnessTooFar { .. } => 24,
+            TxError::RssiTooStrong { .. } => 25,
+            TxError::WitnessLimitReached { .. } => 26,
+            TxError::Geometry { .. } => 27,
         }
     }
 }

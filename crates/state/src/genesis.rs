@@ -31,6 +31,8 @@ pub const MAX_VALIDATORS: usize = 128;
 pub const MAX_GENESIS_BALANCES: usize = 100_000;
 /// Most decimals a token may have.
 pub const MAX_TOKEN_DECIMALS: u8 = 18;
+/// Longest beacon interval, witness window or reciprocity window, in blocks (2^32).
+pub const MAX_COVERAGE_WINDOW_BLOCKS: u64 = 1 << 32;
 /// Reward weights are in basis points; they must sum to this.
 pub const BASIS_POINTS_TOTAL: u32 = 10_000;
 
@@ -82,6 +84,38 @@ pub struct Params {
     pub device_bond: Amount,
     /// Tokens burned per data credit minted.
     pub data_credit_price: Amount,
+    /// Wireless proof-of-coverage.
+    pub coverage: CoverageParams,
+}
+
+/// Wireless proof-of-coverage parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CoverageParams {
+    /// Share of each epoch's emission paid for coverage (beacons and witnesses), in basis
+    /// points, taken before the split by resource kind. 0 turns coverage rewards off.
+    pub share_bps: u16,
+    /// The witnesses' part of the coverage pool, in basis points; beaconers share the rest.
+    pub witness_share_bps: u16,
+    /// A wireless device may beacon once per this many blocks.
+    pub beacon_interval_blocks: u64,
+    /// A witness report must land at most this many blocks after its beacon.
+    pub witness_window_blocks: u64,
+    /// Reciprocity: a beaconer must have validly witnessed another device's beacon, and a
+    /// witness must have had its own beacon validly witnessed, within this many blocks.
+    pub reciprocity_window_blocks: u64,
+}
+
+impl CoverageParams {
+    /// Coverage rewards off; beacons and witnesses are still verified.
+    pub fn disabled() -> Self {
+        Self {
+            share_bps: 0,
+            witness_share_bps: 8_000,
+            beacon_interval_blocks: 21_600,
+            witness_window_blocks: 4,
+            reciprocity_window_blocks: 172_800,
+        }
+    }
 }
 
 /// A validated genesis.
@@ -110,6 +144,18 @@ struct GenesisFile {
     emission: EmissionSection,
     reward_weights_bps: WeightsSection,
     fees: FeeSection,
+    #[serde(default)]
+    coverage: Option<CoverageSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CoverageSection {
+    share_bps: u16,
+    witness_share_bps: u16,
+    beacon_interval_blocks: u64,
+    witness_window_blocks: u64,
+    reciprocity_window_blocks: u64,
 }
 
 #[derive(Deserialize)]
@@ -352,6 +398,44 @@ impl Genesis {
             ));
         }
 
+        let coverage = match file.coverage {
+            None => CoverageParams::disabled(),
+            Some(c) => {
+                for (field, bps) in [
+                    ("coverage.share_bps", c.share_bps),
+                    ("coverage.witness_share_bps", c.witness_share_bps),
+                ] {
+                    if u32::from(bps) > BASIS_POINTS_TOTAL {
+                        return Err(invalid(
+                            field,
+                            format!("{bps} is more than {BASIS_POINTS_TOTAL} basis points"),
+                        ));
+                    }
+                }
+                for (field, blocks) in [
+                    ("coverage.beacon_interval_blocks", c.beacon_interval_blocks),
+                    ("coverage.witness_window_blocks", c.witness_window_blocks),
+                    (
+                        "coverage.reciprocity_window_blocks",
+                        c.reciprocity_window_blocks,
+                    ),
+                ] {
+                    if blocks == 0 || blocks > MAX_COVERAGE_WINDOW_BLOCKS {
+                        return Err(invalid(
+                            field,
+                            format!("must be between 1 and {MAX_COVERAGE_WINDOW_BLOCKS}"),
+                        ));
+                    }
+                }
+                CoverageParams {
+                    share_bps: c.share_bps,
+                    witness_share_bps: c.witness_share_bps,
+                    beacon_interval_blocks: c.beacon_interval_blocks,
+                    witness_window_blocks: c.witness_window_blocks,
+                    reciprocity_window_blocks: c.reciprocity_window_blocks,
+                }
+            }
+        };
         let params = Params {
             chain_id,
             token_symbol: symbol,
@@ -372,6 +456,7 @@ impl Genesis {
                 "fees.data_credit_price",
                 &file.fees.data_credit_price,
             )?,
+            coverage,
         };
         Ok(Genesis {
             params,
@@ -416,6 +501,16 @@ impl Genesis {
         }
         for weight in p.reward_weights_bps {
             weight.write(&mut buf);
+        }
+        let c = &p.coverage;
+        c.share_bps.write(&mut buf);
+        c.witness_share_bps.write(&mut buf);
+        for value in [
+            c.beacon_interval_blocks,
+            c.witness_window_blocks,
+            c.reciprocity_window_blocks,
+        ] {
+            value.write(&mut buf);
         }
         (self.balances.len() as u64).write(&mut buf);
         for (address, amount) in &self.balances {
@@ -485,6 +580,15 @@ impl Genesis {
              # Locked when a device registers.\ndevice_bond = \"{}\"\n# Tokens burned per data credit.\ndata_credit_price = \"{}\"\n",
             p.transaction_fee, p.device_bond, p.data_credit_price
         ));
+        let c = &p.coverage;
+        out.push_str(&format!(
+            "\n[coverage]\n# Share of each epoch's emission paid for wireless coverage, in basis points (0 = off).\nshare_bps = {}\n\
+             # The witnesses' part of the coverage pool, in basis points; beaconers share the rest.\nwitness_share_bps = {}\n\
+             # A wireless device may beacon once per this many blocks.\nbeacon_interval_blocks = {}\n\
+             # A witness report must land at most this many blocks after its beacon.\nwitness_window_blocks = {}\n\
+             # Beaconers and witnesses must have taken part the other way round within this many blocks.\nreciprocity_window_blocks = {}\n",
+            c.share_bps, c.witness_share_bps, c.beacon_interval_blocks, c.witness_window_blocks, c.reciprocity_window_blocks
+        ));
         for key in &self.validators {
             out.push_str(&format!(
                 "\n[[validators]]\npublic_key = \"{}\"\n",
@@ -522,6 +626,14 @@ impl Params {
             transaction_fee: Amount(TOKEN / 1_000),
             device_bond: Amount(10 * TOKEN),
             data_credit_price: Amount(10),
+            // Local networks beacon every 20 blocks and pay 30% of emission for coverage.
+            coverage: CoverageParams {
+                share_bps: 3_000,
+                witness_share_bps: 8_000,
+                beacon_interval_blocks: 20,
+                witness_window_blocks: 4,
+                reciprocity_window_blocks: 240,
+            },
         }
     }
 }

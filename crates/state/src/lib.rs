@@ -16,6 +16,7 @@
 // are the rare path, so the size is accepted rather than boxed.
 #![allow(clippy::result_large_err)]
 
+pub mod coverage;
 pub mod error;
 pub mod genesis;
 pub mod machine;
@@ -25,7 +26,7 @@ pub mod signatures;
 mod table;
 
 pub use error::{BlockError, ExplainError, TxError};
-pub use genesis::{Genesis, GenesisError, Params};
+pub use genesis::{CoverageParams, Genesis, GenesisError, Params};
 pub use machine::{
     BlockOutcome, InvariantViolation, LoadError, Receipt, State, StateWrite, account_key,
     device_key,

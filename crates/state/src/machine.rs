@@ -6,10 +6,14 @@
 //! batch-verification coefficients, which are seeded from the block digest and cannot change
 //! an outcome (a batch that fails is re-checked one signature at a time).
 
+use crate::coverage::{
+    BeaconRecord, BeaconWitness, CoverageActivity, CoverageReward, CoverageSummary, EpochBeacon,
+    HeightBeacon, WitnessRecord,
+};
 use crate::error::{BlockError, ExplainError, TxError};
 use crate::genesis::{Genesis, Params};
 use crate::records::{Account, ChainInfo, Device, DeviceStatus, EpochSummary, RewardRecord};
-use crate::rewards::{RewardExplanation, device_share, epoch_emission, split_pools};
+use crate::rewards::{RewardExplanation, coverage_pool, device_share, epoch_emission, split_pools};
 use crate::table::Table;
 use commonware_codec::{Buf, Encode, Error as CodecError, Read, ReadExt, Write};
 use groundwork_primitives::decode_exact;
@@ -34,6 +38,40 @@ pub mod prefix {
     pub const UNBONDING: u8 = 0x07;
     pub const BLOCK_BY_HEIGHT: u8 = 0x08;
     pub const HEIGHT_BY_BLOCK: u8 = 0x09;
+    pub const BEACON: u8 = 0x0A;
+    pub const WITNESS: u8 = 0x0B;
+    pub const COVERAGE: u8 = 0x0C;
+    pub const PENDING_BEACON: u8 = 0x0D;
+    pub const REWARDED_BEACON: u8 = 0x0E;
+    pub const COVERAGE_REWARD: u8 = 0x0F;
+    pub const COVERAGE_EPOCH: u8 = 0x10;
+}
+
+/// Runs `$body` once per table, with `$t` bound to the table (`&mut` unless `ref` is given)
+/// and `$p` to its key prefix. The one list of tables: adding a table here covers layering,
+/// write-sets and dumps.
+macro_rules! for_each_table {
+    ($s:expr, $t:ident, $p:ident, $body:block) => {
+        for_each_table!(@mut $s, $t, $p, $body)
+    };
+    (ref $s:expr, $t:ident, $p:ident, $body:block) => {
+        for_each_table!(@ref $s, $t, $p, $body)
+    };
+    (@$mode:ident $s:expr, $t:ident, $p:ident, $body:block) => {
+        for_each_table!(@list $mode $s, $t, $p, $body;
+            info CHAIN_INFO, accounts ACCOUNT, devices DEVICE, epoch_work EPOCH_WORK,
+            rewards REWARD, epochs EPOCH_SUMMARY, unbonding UNBONDING,
+            block_by_height BLOCK_BY_HEIGHT, height_by_block HEIGHT_BY_BLOCK,
+            beacons BEACON, witnesses WITNESS, coverage COVERAGE,
+            pending_beacons PENDING_BEACON, rewarded_beacons REWARDED_BEACON,
+            coverage_rewards COVERAGE_REWARD, coverage_epochs COVERAGE_EPOCH)
+    };
+    (@list mut $s:expr, $t:ident, $p:ident, $body:block; $($field:ident $prefix:ident),*) => {
+        $( { let $t = &mut $s.$field; let $p = prefix::$prefix; let _ = $p; $body } )*
+    };
+    (@list ref $s:expr, $t:ident, $p:ident, $body:block; $($field:ident $prefix:ident),*) => {
+        $( { let $t = &$s.$field; let $p = prefix::$prefix; let _ = $p; $body } )*
+    };
 }
 
 /// The state key of an account.
@@ -54,7 +92,7 @@ fn prefixed(table: u8, key: &impl Write) -> Vec<u8> {
 
 /// The key of a table with exactly one record: encodes to nothing after the prefix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Singleton;
+pub(crate) struct Singleton;
 
 impl Write for Singleton {
     fn write(&self, _: &mut impl bytes::BufMut) {}
@@ -102,18 +140,25 @@ pub struct InvariantViolation(pub String);
 /// The whole chain state.
 #[derive(Clone, Debug)]
 pub struct State {
-    params: Params,
-    genesis_digest: Digest,
-    validators: Vec<AccountPublicKey>,
-    info: Table<Singleton, ChainInfo>,
-    accounts: Table<Address, Account>,
-    devices: Table<DeviceId, Device>,
-    epoch_work: Table<(u64, DeviceId), u64>,
-    rewards: Table<(u64, DeviceId), RewardRecord>,
-    epochs: Table<u64, EpochSummary>,
-    unbonding: Table<(u64, DeviceId), Amount>,
-    block_by_height: Table<u64, Digest>,
-    height_by_block: Table<Digest, u64>,
+    pub(crate) params: Params,
+    pub(crate) genesis_digest: Digest,
+    pub(crate) validators: Vec<AccountPublicKey>,
+    pub(crate) info: Table<Singleton, ChainInfo>,
+    pub(crate) accounts: Table<Address, Account>,
+    pub(crate) devices: Table<DeviceId, Device>,
+    pub(crate) epoch_work: Table<(u64, DeviceId), u64>,
+    pub(crate) rewards: Table<(u64, DeviceId), RewardRecord>,
+    pub(crate) epochs: Table<u64, EpochSummary>,
+    pub(crate) unbonding: Table<(u64, DeviceId), Amount>,
+    pub(crate) block_by_height: Table<u64, Digest>,
+    pub(crate) height_by_block: Table<Digest, u64>,
+    pub(crate) beacons: Table<Digest, BeaconRecord>,
+    pub(crate) witnesses: Table<BeaconWitness, WitnessRecord>,
+    pub(crate) coverage: Table<DeviceId, CoverageActivity>,
+    pub(crate) pending_beacons: Table<HeightBeacon, u8>,
+    pub(crate) rewarded_beacons: Table<EpochBeacon, u8>,
+    pub(crate) coverage_rewards: Table<(u64, DeviceId), CoverageReward>,
+    pub(crate) coverage_epochs: Table<u64, CoverageSummary>,
 }
 
 /// Why stored entries could not be loaded back into a state.
@@ -207,6 +252,35 @@ impl State {
                     let (k, v) = decode_key_value::<Digest, u64>(&key, &value)?;
                     state.height_by_block.insert_committed(k, v);
                 }
+                prefix::BEACON => {
+                    let (k, v) = decode_key_value::<Digest, BeaconRecord>(&key, &value)?;
+                    state.beacons.insert_committed(k, v);
+                }
+                prefix::WITNESS => {
+                    let (k, v) = decode_key_value::<BeaconWitness, WitnessRecord>(&key, &value)?;
+                    state.witnesses.insert_committed(k, v);
+                }
+                prefix::COVERAGE => {
+                    let (k, v) = decode_key_value::<DeviceId, CoverageActivity>(&key, &value)?;
+                    state.coverage.insert_committed(k, v);
+                }
+                prefix::PENDING_BEACON => {
+                    let (k, v) = decode_key_value::<HeightBeacon, u8>(&key, &value)?;
+                    state.pending_beacons.insert_committed(k, v);
+                }
+                prefix::REWARDED_BEACON => {
+                    let (k, v) = decode_key_value::<EpochBeacon, u8>(&key, &value)?;
+                    state.rewarded_beacons.insert_committed(k, v);
+                }
+                prefix::COVERAGE_REWARD => {
+                    let (EpochDevice(e, d), v) =
+                        decode_key_value::<EpochDevice, CoverageReward>(&key, &value)?;
+                    state.coverage_rewards.insert_committed((e, d), v);
+                }
+                prefix::COVERAGE_EPOCH => {
+                    let (k, v) = decode_key_value::<u64, CoverageSummary>(&key, &value)?;
+                    state.coverage_epochs.insert_committed(k, v);
+                }
                 other => {
                     return Err(LoadError::Malformed {
                         key: hex::encode(&key),
@@ -235,6 +309,13 @@ impl State {
             unbonding: Table::default(),
             block_by_height: Table::default(),
             height_by_block: Table::default(),
+            beacons: Table::default(),
+            witnesses: Table::default(),
+            coverage: Table::default(),
+            pending_beacons: Table::default(),
+            rewarded_beacons: Table::default(),
+            coverage_rewards: Table::default(),
+            coverage_epochs: Table::default(),
         }
     }
 
@@ -322,6 +403,33 @@ impl State {
         self.rewards.get(&(epoch, device.clone())).cloned()
     }
 
+    /// A beacon by its id (the payload its radio sent).
+    pub fn beacon(&self, id: &Digest) -> Option<BeaconRecord> {
+        self.beacons.get(id).cloned()
+    }
+
+    /// The `index`-th valid witness report of a beacon.
+    pub fn witness_record(&self, beacon: &Digest, index: u8) -> Option<WitnessRecord> {
+        self.witnesses.get(&BeaconWitness(*beacon, index)).cloned()
+    }
+
+    /// A wireless device's beacon and witness history (empty for other devices).
+    pub fn coverage_activity(&self, device: &DeviceId) -> CoverageActivity {
+        self.coverage.get(device).cloned().unwrap_or_default()
+    }
+
+    pub(crate) fn put_beacon(&mut self, id: Digest, record: BeaconRecord) {
+        self.beacons.put(id, record);
+    }
+
+    pub(crate) fn put_witness_record(&mut self, beacon: Digest, index: u8, record: WitnessRecord) {
+        self.witnesses.put(BeaconWitness(beacon, index), record);
+    }
+
+    pub(crate) fn put_coverage_activity(&mut self, device: DeviceId, activity: CoverageActivity) {
+        self.coverage.put(device, activity);
+    }
+
     /// Work units a device has so far in the open epoch.
     pub fn pending_work(&self, device: &DeviceId) -> u64 {
         let epoch = self.epoch_of(self.height().saturating_add(1));
@@ -395,6 +503,12 @@ impl State {
             halving_interval_epochs: self.params.halving_interval_epochs,
             halvings,
             emission,
+            coverage_share_bps: self.params.coverage.share_bps,
+            kinds_emission: emission
+                .checked_sub(
+                    coverage_pool(emission, self.params.coverage.share_bps).unwrap_or(Amount::ZERO),
+                )
+                .unwrap_or(emission),
             weight_bps: self.params.reward_weights_bps[record.kind.index()],
             pool: record.pool,
             work_units: record.work_units,
@@ -498,6 +612,14 @@ impl State {
             Transaction::Heartbeat(tx) => {
                 let preverified = batch_ok && matches!(tx.signature, DeviceSignature::Ed25519(_));
                 self.apply_heartbeat(tx, height, preverified)
+            }
+            Transaction::Beacon(tx) => {
+                let preverified = batch_ok && matches!(tx.signature, DeviceSignature::Ed25519(_));
+                self.apply_beacon(tx, height, preverified)
+            }
+            Transaction::Witness(tx) => {
+                let preverified = batch_ok && matches!(tx.signature, DeviceSignature::Ed25519(_));
+                self.apply_witness(tx, height, preverified)
             }
         }
     }
@@ -722,6 +844,28 @@ impl State {
         Ok(())
     }
 
+    /// The height of `block` if it is a block of this chain at most `heartbeat_max_age_blocks`
+    /// older than `height`: chain entropy a device could not have known in advance.
+    pub(crate) fn check_recent_block(&self, block: &Digest, height: u64) -> Result<u64, TxError> {
+        let referenced_height =
+            self.height_by_block
+                .get(block)
+                .copied()
+                .ok_or_else(|| TxError::UnknownBlockHash {
+                    block: hex::encode(block.as_ref()),
+                })?;
+        let age = height.saturating_sub(referenced_height);
+        let max_age = self.params.heartbeat_max_age_blocks;
+        if age > max_age {
+            return Err(TxError::StaleBlockHash {
+                referenced_height,
+                age,
+                max_age,
+            });
+        }
+        Ok(referenced_height)
+    }
+
     fn apply_heartbeat(
         &mut self,
         tx: &HeartbeatTransaction,
@@ -741,22 +885,7 @@ impl State {
         if !preverified && !tx.verify_signature(&self.params.chain_id) {
             return Err(TxError::BadSignature);
         }
-        let referenced_height = self
-            .height_by_block
-            .get(&tx.recent_block)
-            .copied()
-            .ok_or_else(|| TxError::UnknownBlockHash {
-                block: hex::encode(tx.recent_block.as_ref()),
-            })?;
-        let age = height.saturating_sub(referenced_height);
-        let max_age = self.params.heartbeat_max_age_blocks;
-        if age > max_age {
-            return Err(TxError::StaleBlockHash {
-                referenced_height,
-                age,
-                max_age,
-            });
-        }
+        let referenced_height = self.check_recent_block(&tx.recent_block, height)?;
         let window = height.saturating_sub(1) / self.params.heartbeat_window_blocks;
         if record.last_heartbeat_window == Some(window) {
             return Err(TxError::HeartbeatAlreadyInWindow { window });
@@ -808,14 +937,20 @@ impl State {
             return Ok(None);
         }
         let epoch = self.epoch_of(height);
-        self.pay_epoch_rewards(epoch)?;
+        self.pay_epoch_rewards(epoch, height)?;
         self.release_bonds(epoch)?;
         Ok(Some(epoch))
     }
 
-    fn pay_epoch_rewards(&mut self, epoch: u64) -> Result<(), BlockError> {
+    fn pay_epoch_rewards(&mut self, epoch: u64, height: u64) -> Result<(), BlockError> {
         let (emission, halvings) = epoch_emission(&self.params, epoch);
-        let pools = split_pools(emission, &self.params.reward_weights_bps)?;
+        let coverage_pool = coverage_pool(emission, self.params.coverage.share_bps)?;
+        let kinds_emission = emission
+            .checked_sub(coverage_pool)
+            .ok_or(BlockError::Invariant {
+                context: "coverage pool exceeds the emission",
+            })?;
+        let pools = split_pools(kinds_emission, &self.params.reward_weights_bps)?;
 
         let mut work: Vec<(DeviceId, Device, u64)> = Vec::new();
         let mut total_units = [0u64; ResourceKind::COUNT];
@@ -862,6 +997,10 @@ impl State {
             self.rewards.put((epoch, id.clone()), record);
         }
 
+        let coverage_paid = self.pay_coverage(epoch, height, coverage_pool)?;
+        let paid = paid
+            .checked_add(coverage_paid)
+            .ok_or(BlockError::Arithmetic { context: "paid" })?;
         let to_treasury = emission.checked_sub(paid).ok_or(BlockError::Invariant {
             context: "rewards exceed the emission",
         })?;
@@ -926,72 +1065,22 @@ impl State {
     // ---- layers and write-sets -----------------------------------------------------------
 
     fn commit_transaction(&mut self) {
-        self.info.commit_transaction();
-        self.accounts.commit_transaction();
-        self.devices.commit_transaction();
-        self.epoch_work.commit_transaction();
-        self.rewards.commit_transaction();
-        self.epochs.commit_transaction();
-        self.unbonding.commit_transaction();
-        self.block_by_height.commit_transaction();
-        self.height_by_block.commit_transaction();
+        for_each_table!(self, table, _prefix, { table.commit_transaction() });
     }
 
     fn rollback_transaction(&mut self) {
-        self.info.rollback_transaction();
-        self.accounts.rollback_transaction();
-        self.devices.rollback_transaction();
-        self.epoch_work.rollback_transaction();
-        self.rewards.rollback_transaction();
-        self.epochs.rollback_transaction();
-        self.unbonding.rollback_transaction();
-        self.block_by_height.rollback_transaction();
-        self.height_by_block.rollback_transaction();
+        for_each_table!(self, table, _prefix, { table.rollback_transaction() });
     }
 
     fn rollback_block(&mut self) {
-        self.info.rollback_block();
-        self.accounts.rollback_block();
-        self.devices.rollback_block();
-        self.epoch_work.rollback_block();
-        self.rewards.rollback_block();
-        self.epochs.rollback_block();
-        self.unbonding.rollback_block();
-        self.block_by_height.rollback_block();
-        self.height_by_block.rollback_block();
+        for_each_table!(self, table, _prefix, { table.rollback_block() });
     }
 
     fn finish_block(&mut self) -> Vec<StateWrite> {
         let mut writes = Vec::new();
-        collect_writes(&mut writes, prefix::CHAIN_INFO, self.info.finish_block());
-        collect_writes(&mut writes, prefix::ACCOUNT, self.accounts.finish_block());
-        collect_writes(&mut writes, prefix::DEVICE, self.devices.finish_block());
-        collect_writes(
-            &mut writes,
-            prefix::EPOCH_WORK,
-            self.epoch_work.finish_block(),
-        );
-        collect_writes(&mut writes, prefix::REWARD, self.rewards.finish_block());
-        collect_writes(
-            &mut writes,
-            prefix::EPOCH_SUMMARY,
-            self.epochs.finish_block(),
-        );
-        collect_writes(
-            &mut writes,
-            prefix::UNBONDING,
-            self.unbonding.finish_block(),
-        );
-        collect_writes(
-            &mut writes,
-            prefix::BLOCK_BY_HEIGHT,
-            self.block_by_height.finish_block(),
-        );
-        collect_writes(
-            &mut writes,
-            prefix::HEIGHT_BY_BLOCK,
-            self.height_by_block.finish_block(),
-        );
+        for_each_table!(self, table, prefix, {
+            collect_writes(&mut writes, prefix, table.finish_block())
+        });
         writes.sort_by(|a, b| a.key.cmp(&b.key));
         writes
     }
@@ -1000,23 +1089,7 @@ impl State {
     /// what a full node's authenticated store holds.
     pub fn entries(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
         let mut out = Vec::new();
-        dump(&mut out, prefix::CHAIN_INFO, self.info.committed());
-        dump(&mut out, prefix::ACCOUNT, self.accounts.committed());
-        dump(&mut out, prefix::DEVICE, self.devices.committed());
-        dump(&mut out, prefix::EPOCH_WORK, self.epoch_work.committed());
-        dump(&mut out, prefix::REWARD, self.rewards.committed());
-        dump(&mut out, prefix::EPOCH_SUMMARY, self.epochs.committed());
-        dump(&mut out, prefix::UNBONDING, self.unbonding.committed());
-        dump(
-            &mut out,
-            prefix::BLOCK_BY_HEIGHT,
-            self.block_by_height.committed(),
-        );
-        dump(
-            &mut out,
-            prefix::HEIGHT_BY_BLOCK,
-            self.height_by_block.committed(),
-        );
+        for_each_table!(ref self, table, prefix, { dump(&mut out, prefix, table.committed()) });
         out.sort();
         out
     }

@@ -44,6 +44,18 @@ pub fn split_pools(
     Ok(pools)
 }
 
+/// The coverage pool of an epoch: `floor(emission × share_bps / 10 000)`, taken before the
+/// split by resource kind.
+pub fn coverage_pool(emission: Amount, share_bps: u16) -> Result<Amount, BlockError> {
+    let scaled = emission
+        .0
+        .checked_mul(u128::from(share_bps))
+        .ok_or(BlockError::Arithmetic {
+            context: "coverage pool",
+        })?;
+    Ok(Amount(scaled / u128::from(BASIS_POINTS_TOTAL)))
+}
+
 /// A device's share of a pool: `floor(pool × units / total_units)`; zero when nobody worked.
 pub fn device_share(pool: Amount, units: u64, total_units: u64) -> Result<Amount, BlockError> {
     if total_units == 0 {
@@ -74,6 +86,10 @@ pub struct RewardExplanation {
     pub halving_interval_epochs: u64,
     pub halvings: u64,
     pub emission: Amount,
+    /// Share of the emission paid for wireless coverage before the split by kind.
+    pub coverage_share_bps: u16,
+    /// `emission − floor(emission × coverage_share_bps / 10 000)`: what the kinds share.
+    pub kinds_emission: Amount,
     pub weight_bps: u16,
     pub pool: Amount,
     pub work_units: u64,
@@ -92,8 +108,10 @@ impl RewardExplanation {
         } else {
             self.initial_emission.0 >> self.halvings
         };
-        let pool =
-            emission.checked_mul(u128::from(self.weight_bps))? / u128::from(BASIS_POINTS_TOTAL);
+        let coverage = emission.checked_mul(u128::from(self.coverage_share_bps))?
+            / u128::from(BASIS_POINTS_TOTAL);
+        let kinds = emission.checked_sub(coverage)?;
+        let pool = kinds.checked_mul(u128::from(self.weight_bps))? / u128::from(BASIS_POINTS_TOTAL);
         if self.kind_total_units == 0 {
             return Some(Amount::ZERO);
         }
@@ -114,8 +132,12 @@ impl RewardExplanation {
                 self.emission
             ),
             format!(
+                "coverage takes floor({} × {} / 10000); the kinds share the rest: {}",
+                self.emission, self.coverage_share_bps, self.kinds_emission
+            ),
+            format!(
                 "{} pool = floor({} × {} / 10000) = {}",
-                self.kind, self.emission, self.weight_bps, self.pool
+                self.kind, self.kinds_emission, self.weight_bps, self.pool
             ),
             format!(
                 "device covered {} heartbeat windows; all {} devices together covered {}",

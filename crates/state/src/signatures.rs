@@ -9,10 +9,11 @@
 use commonware_cryptography::{BatchEntry, BatchVerifier, ed25519};
 use commonware_parallel::Sequential;
 use groundwork_primitives::hash::Digest;
-use groundwork_primitives::{ChainId, DeviceSignature, Domain, Transaction};
+use groundwork_primitives::{ChainId, DeviceId, DeviceSignature, Domain, Transaction};
 use rand_core::SeedableRng;
 
-/// Verifies every ed25519 account and heartbeat signature of a block in one batch. `true` means
+/// Verifies every ed25519 signature of a block's transactions (accounts, and devices with
+/// ed25519 keys) in one batch. `true` means
 /// all are valid; `false` means at least one is not (or there were none), and each is then
 /// checked on its own during execution, so the outcome never depends on the batch.
 pub fn batch_verify_ed25519(
@@ -35,15 +36,11 @@ pub fn batch_verify_ed25519(
                 key: tx.signer.clone(),
                 signature: tx.signature.clone(),
             }),
-            Transaction::Heartbeat(tx) => {
-                if let (
-                    groundwork_primitives::DeviceId::Ed25519(key),
-                    DeviceSignature::Ed25519(signature),
-                ) = (&tx.device, &tx.signature)
-                {
+            device_tx => {
+                if let Some((domain, payload, key, signature)) = ed25519_device_parts(device_tx) {
                     items.push(Item {
-                        namespace: chain_id.namespace(Domain::Heartbeat),
-                        payload: tx.signing_payload(),
+                        namespace: chain_id.namespace(domain),
+                        payload,
                         key: key.clone(),
                         signature: signature.clone(),
                     });
@@ -68,6 +65,50 @@ pub fn batch_verify_ed25519(
     )
 }
 
+/// The signing domain, payload, key and signature of a device transaction signed with ed25519;
+/// `None` for account transactions and P-256 devices (which are checked one by one).
+fn ed25519_device_parts(
+    transaction: &Transaction,
+) -> Option<(Domain, Vec<u8>, &ed25519::PublicKey, &ed25519::Signature)> {
+    let (domain, payload, device, signature) = match transaction {
+        Transaction::Account(_) => return None,
+        Transaction::Heartbeat(tx) => (
+            Domain::Heartbeat,
+            tx.signing_payload(),
+            &tx.device,
+            &tx.signature,
+        ),
+        Transaction::Beacon(tx) => (
+            Domain::Beacon,
+            tx.signing_payload(),
+            &tx.device,
+            &tx.signature,
+        ),
+        Transaction::Witness(tx) => (
+            Domain::Witness,
+            tx.signing_payload(),
+            &tx.witness,
+            &tx.signature,
+        ),
+    };
+    match (device, signature) {
+        (DeviceId::Ed25519(key), DeviceSignature::Ed25519(signature)) => {
+            Some((domain, payload, key, signature))
+        }
+        _ => None,
+    }
+}
+
+/// Whether a transaction's signature is part of the ed25519 batch.
+pub fn in_ed25519_batch(transaction: &Transaction) -> bool {
+    match transaction {
+        Transaction::Account(_) => true,
+        Transaction::Heartbeat(tx) => matches!(tx.signature, DeviceSignature::Ed25519(_)),
+        Transaction::Beacon(tx) => matches!(tx.signature, DeviceSignature::Ed25519(_)),
+        Transaction::Witness(tx) => matches!(tx.signature, DeviceSignature::Ed25519(_)),
+    }
+}
+
 /// One verdict per transaction on its own signature (see [`Transaction::verify_signature`]).
 pub fn verify_signatures(
     chain_id: &ChainId,
@@ -77,12 +118,6 @@ pub fn verify_signatures(
     let all_ed25519_valid = batch_verify_ed25519(chain_id, transactions, seed);
     transactions
         .iter()
-        .map(|tx| {
-            let in_batch = match tx {
-                Transaction::Account(_) => true,
-                Transaction::Heartbeat(hb) => matches!(hb.signature, DeviceSignature::Ed25519(_)),
-            };
-            (all_ed25519_valid && in_batch) || tx.verify_signature(chain_id)
-        })
+        .map(|tx| (all_ed25519_valid && in_ed25519_batch(tx)) || tx.verify_signature(chain_id))
         .collect()
 }

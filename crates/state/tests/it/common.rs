@@ -49,6 +49,7 @@ pub fn params() -> Params {
         transaction_fee: Amount(FEE),
         device_bond: Amount(BOND),
         data_credit_price: Amount(CREDIT_PRICE),
+        coverage: groundwork_state::CoverageParams::disabled(),
     }
 }
 

@@ -36,6 +36,17 @@ fn written_genesis_loads_back_identically() {
     );
     let changed = Genesis::from_toml(&with("length_blocks = 4", "length_blocks = 8")).unwrap();
     assert_ne!(changed.digest(), genesis.digest());
+    let coverage = Genesis::from_toml(&with("share_bps = 0", "share_bps = 100")).unwrap();
+    assert_ne!(coverage.digest(), genesis.digest());
+    // Without a [coverage] table, coverage pays nothing.
+    let start = text.find("[coverage]").unwrap();
+    let end = start + text[start..].find("\n\n").unwrap();
+    let without = format!("{}{}", &text[..start], &text[end..]);
+    let loaded = Genesis::from_toml(&without).unwrap();
+    assert_eq!(
+        loaded.params.coverage,
+        groundwork_state::CoverageParams::disabled()
+    );
 }
 
 #[test]
@@ -113,6 +124,32 @@ fn each_invalid_field_is_refused_by_name() {
         (
             with("public_key = \"", "public_key = \"00"),
             "validators[0].public_key",
+        ),
+        (
+            with("share_bps = 0", "share_bps = 10001"),
+            "coverage.share_bps",
+        ),
+        (
+            with("witness_share_bps = 8000", "witness_share_bps = 20000"),
+            "coverage.witness_share_bps",
+        ),
+        (
+            with(
+                "beacon_interval_blocks = 21600",
+                "beacon_interval_blocks = 0",
+            ),
+            "coverage.beacon_interval_blocks",
+        ),
+        (
+            with("witness_window_blocks = 4", "witness_window_blocks = 0"),
+            "coverage.witness_window_blocks",
+        ),
+        (
+            with(
+                "reciprocity_window_blocks = 172800",
+                "reciprocity_window_blocks = 0",
+            ),
+            "coverage.reciprocity_window_blocks",
         ),
     ];
     for (text, field) in cases {

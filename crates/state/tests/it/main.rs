@@ -2,6 +2,7 @@
 #![allow(clippy::result_large_err)]
 
 mod common;
+mod coverage;
 mod errors;
 mod genesis;
 mod lifecycle;

@@ -185,6 +185,14 @@ fn forge(tx: Transaction) -> Transaction {
             hb.signature = device(KeyScheme::Ed25519, 999).sign(b"forged", b"forged");
             Transaction::Heartbeat(hb)
         }
+        Transaction::Beacon(mut b) => {
+            b.signature = device(KeyScheme::Ed25519, 999).sign(b"forged", b"forged");
+            Transaction::Beacon(b)
+        }
+        Transaction::Witness(mut w) => {
+            w.signature = device(KeyScheme::Ed25519, 999).sign(b"forged", b"forged");
+            Transaction::Witness(w)
+        }
     }
 }
 

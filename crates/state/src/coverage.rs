@@ -1,0 +1,652 @@
+//! Wireless proof-of-coverage: beacons and witness reports.
+//!
+//! A wireless device beacons at most once per `beacon_interval_blocks`, naming a recent block
+//! (chain entropy): the payload its radio sends is derived from that block and its key, so it
+//! cannot be made ahead of time. Devices that hear it report what they measured. Each report
+//! is checked against the asserted locations with radio physics (`groundwork-coverage`): a
+//! report that fails a check is rejected with a [`TxError`] naming the check and the numbers
+//! behind it; a report that passes is stored with those numbers, so `explain` can show them.
+//! The first [`MAX_REWARDED_WITNESSES`] valid reports of a beacon, in the order they landed on
+//! chain, count. (Helium ordered by the time its ingest server received them; on a chain the
+//! order of arrival is the only order every validator sees the same way.)
+
+use crate::error::TxError;
+use crate::machine::State;
+use crate::records::DeviceStatus;
+use commonware_codec::{Buf, Error as CodecError, Read, ReadExt};
+use groundwork_primitives::hash::Digest;
+use groundwork_primitives::impl_struct_codec;
+use groundwork_primitives::{
+    BeaconRadio, BeaconTransaction, Cell, DeviceId, ResourceKind, WitnessReading,
+    WitnessTransaction,
+};
+
+/// Valid witness reports of one beacon that count; later valid ones are refused.
+pub const MAX_REWARDED_WITNESSES: u8 = 14;
+/// Largest accepted difference between beacon and witness frequency, in Hz.
+pub const MAX_FREQUENCY_DELTA_HZ: u64 = 100_000;
+/// Smallest H3 grid distance between the res-11 parents of beaconer and witness locations.
+pub const MIN_GRID_DISTANCE_RES11: u32 = 8;
+/// Largest distance between beaconer and witness, in metres.
+pub const MAX_WITNESS_DISTANCE_M: u32 = 100_000;
+
+/// A beacon as the chain recorded it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BeaconRecord {
+    pub beaconer: DeviceId,
+    /// Height of the block that included the beacon.
+    pub height: u64,
+    /// The beaconer's asserted location when it beaconed.
+    pub location: Cell,
+    pub radio: BeaconRadio,
+    /// Valid witness reports stored so far (at most [`MAX_REWARDED_WITNESSES`]).
+    pub witnesses: u8,
+}
+impl_struct_codec!(BeaconRecord {
+    beaconer,
+    height,
+    location,
+    radio,
+    witnesses
+});
+
+/// A valid witness report, with the numbers its checks used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WitnessRecord {
+    pub witness: DeviceId,
+    /// Height of the block that included the report.
+    pub height: u64,
+    /// The witness's asserted location when it reported.
+    pub location: Cell,
+    pub reading: WitnessReading,
+    /// Great-circle distance between the two asserted cells' centres, in metres.
+    pub distance_m: u32,
+    /// H3 grid distance between the res-11 parents of the two asserted cells.
+    pub grid_distance_res11: u32,
+    /// The strongest RSSI free space allows at that distance, in hundredths of dBm.
+    pub max_rssi_cdbm: i32,
+}
+impl_struct_codec!(WitnessRecord {
+    witness,
+    height,
+    location,
+    reading,
+    distance_m,
+    grid_distance_res11,
+    max_rssi_cdbm
+});
+
+/// A wireless device's part in coverage, for the beacon interval and reciprocity.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CoverageActivity {
+    /// Height of the device's last beacon.
+    pub last_beacon_height: Option<u64>,
+    /// Height of the device's last valid report of another device's beacon.
+    pub last_witness_height: Option<u64>,
+    /// Height of the last valid report of this device's beacons by another device.
+    pub last_witnessed_height: Option<u64>,
+}
+impl_struct_codec!(CoverageActivity {
+    last_beacon_height,
+    last_witness_height,
+    last_witnessed_height
+});
+
+/// The key of a stored witness report: its beacon and its position among the beacon's reports.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BeaconWitness(pub Digest, pub u8);
+
+impl commonware_codec::Write for BeaconWitness {
+    fn write(&self, buf: &mut impl bytes::BufMut) {
+        self.0.write(buf);
+        self.1.write(buf);
+    }
+}
+
+impl Read for BeaconWitness {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(BeaconWitness(Digest::read(buf)?, u8::read(buf)?))
+    }
+}
+
+/// The key of a beacon awaiting its reward: its height, then its id.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HeightBeacon(pub u64, pub Digest);
+
+impl commonware_codec::Write for HeightBeacon {
+    fn write(&self, buf: &mut impl bytes::BufMut) {
+        self.0.write(buf);
+        self.1.write(buf);
+    }
+}
+
+impl Read for HeightBeacon {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(HeightBeacon(u64::read(buf)?, Digest::read(buf)?))
+    }
+}
+
+/// The key of a beacon rewarded in an epoch: the epoch, then the beacon id.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EpochBeacon(pub u64, pub Digest);
+
+impl commonware_codec::Write for EpochBeacon {
+    fn write(&self, buf: &mut impl bytes::BufMut) {
+        self.0.write(buf);
+        self.1.write(buf);
+    }
+}
+
+impl Read for EpochBeacon {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(EpochBeacon(u64::read(buf)?, Digest::read(buf)?))
+    }
+}
+
+/// Epochs a rewarded beacon and its witness reports stay in state for `explain`.
+pub const BEACON_RETENTION_EPOCHS: u64 = 2;
+
+/// What one rewarded beacon paid one device, in `explain`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BeaconShare {
+    pub beacon: Digest,
+    /// Whether the device was the beaconer (else a witness).
+    pub as_beaconer: bool,
+    /// Valid witnesses of the beacon.
+    pub witnesses: u8,
+    /// The HIP-15 unit for that many witnesses, in 1/10 000.
+    pub unit: u32,
+    /// The density scale of the beaconer's location, in 1/10 000.
+    pub hex_scale: u32,
+    /// Whether reciprocity held; if not, the share is zero.
+    pub reciprocity: bool,
+    /// `unit × hex_scale` (1e-8 units) if reciprocity held, else 0.
+    pub units: u64,
+    /// For a witness: its report's numbers.
+    pub report: Option<WitnessRecord>,
+}
+
+impl State {
+    /// A device's coverage reward for an epoch.
+    pub fn coverage_reward(&self, epoch: u64, device: &DeviceId) -> Option<CoverageReward> {
+        self.coverage_rewards.get(&(epoch, device.clone())).cloned()
+    }
+
+    /// The totals of an epoch's coverage rewards.
+    pub fn coverage_summary(&self, epoch: u64) -> Option<CoverageSummary> {
+        self.coverage_epochs.get(&epoch).cloned()
+    }
+
+    /// Beacons whose rewards were settled in `epoch` (kept for [`BEACON_RETENTION_EPOCHS`]).
+    pub fn rewarded_beacons(&self, epoch: u64) -> Vec<Digest> {
+        self.rewarded_beacons
+            .keys()
+            .into_iter()
+            .filter(|k| k.0 == epoch)
+            .map(|k| k.1)
+            .collect()
+    }
+
+    /// Whether reciprocity held at `height` for `device` in one role: a beaconer must have
+    /// validly witnessed another's beacon, a witness must have had its own beacon validly
+    /// witnessed, within `reciprocity_window_blocks` (HIP-106).
+    fn reciprocal(&self, device: &DeviceId, as_beaconer: bool, height: u64) -> bool {
+        let activity = self.coverage_activity(device);
+        let last = if as_beaconer {
+            activity.last_witness_height
+        } else {
+            activity.last_witnessed_height
+        };
+        let window = self.params.coverage.reciprocity_window_blocks;
+        last.is_some_and(|h| h.saturating_add(window) >= height)
+    }
+
+    /// The shares one beacon pays: the beaconer's first, then each valid witness's.
+    pub(crate) fn beacon_shares(
+        &self,
+        id: &Digest,
+        scales: &std::collections::BTreeMap<Cell, u32>,
+        height: u64,
+    ) -> Option<(BeaconRecord, Vec<(DeviceId, BeaconShare)>)> {
+        let record = self.beacon(id)?;
+        let scale = groundwork_coverage::hex_scale_of(record.location, scales).unwrap_or(0);
+        let count = u32::from(record.witnesses);
+        let mut shares = Vec::with_capacity(usize::from(record.witnesses) + 1);
+        let unit = groundwork_coverage::beacon_unit(count);
+        let reciprocity = self.reciprocal(&record.beaconer, true, height);
+        shares.push((
+            record.beaconer.clone(),
+            BeaconShare {
+                beacon: *id,
+                as_beaconer: true,
+                witnesses: record.witnesses,
+                unit,
+                hex_scale: scale,
+                reciprocity,
+                units: if reciprocity {
+                    u64::from(unit) * u64::from(scale)
+                } else {
+                    0
+                },
+                report: None,
+            },
+        ));
+        let unit = groundwork_coverage::witness_unit(count);
+        for index in 0..record.witnesses {
+            let Some(report) = self.witness_record(id, index) else {
+                continue;
+            };
+            let reciprocity = self.reciprocal(&report.witness, false, height);
+            shares.push((
+                report.witness.clone(),
+                BeaconShare {
+                    beacon: *id,
+                    as_beaconer: false,
+                    witnesses: record.witnesses,
+                    unit,
+                    hex_scale: scale,
+                    reciprocity,
+                    units: if reciprocity {
+                        u64::from(unit) * u64::from(scale)
+                    } else {
+                        0
+                    },
+                    report: Some(report),
+                },
+            ));
+        }
+        Some((record, shares))
+    }
+
+    /// The density scales of every active wireless device's location now.
+    pub(crate) fn wireless_scales(&self) -> std::collections::BTreeMap<Cell, u32> {
+        let cells: Vec<Cell> = self
+            .devices()
+            .filter(|(_, d)| d.kind == ResourceKind::Wireless && d.status == DeviceStatus::Active)
+            .map(|(_, d)| d.location)
+            .collect();
+        groundwork_coverage::hex_scales(&cells)
+    }
+
+    /// Settles every beacon whose witness window has closed by `height` (the epoch's last
+    /// block): splits `pool` between beaconers and witnesses by their units, pays owners,
+    /// records a [`CoverageReward`] per device and a [`CoverageSummary`], and drops beacons
+    /// settled [`BEACON_RETENTION_EPOCHS`] ago. Returns what was paid.
+    pub(crate) fn pay_coverage(
+        &mut self,
+        epoch: u64,
+        height: u64,
+        pool: groundwork_primitives::Amount,
+    ) -> Result<groundwork_primitives::Amount, crate::error::BlockError> {
+        use crate::error::BlockError;
+        use groundwork_primitives::Amount;
+        let window = self.params.coverage.witness_window_blocks;
+        let closed: Vec<HeightBeacon> = self
+            .pending_beacons
+            .keys()
+            .into_iter()
+            .take_while(|k| k.0.saturating_add(window) <= height)
+            .collect();
+        let scales = if closed.is_empty() {
+            Default::default()
+        } else {
+            self.wireless_scales()
+        };
+        let mut rewards: std::collections::BTreeMap<DeviceId, CoverageReward> = Default::default();
+        let (mut total_beacon, mut total_witness) = (0u64, 0u64);
+        for key in &closed {
+            self.pending_beacons.delete(key.clone());
+            self.rewarded_beacons.put(EpochBeacon(epoch, key.1), 0);
+            let Some((_, shares)) = self.beacon_shares(&key.1, &scales, height) else {
+                continue;
+            };
+            for (device, share) in shares {
+                let Some(record) = self.device(&device) else {
+                    continue;
+                };
+                let entry = rewards.entry(device).or_insert(CoverageReward {
+                    owner: record.owner,
+                    beacons: 0,
+                    witnesses: 0,
+                    beacon_units: 0,
+                    witness_units: 0,
+                    reciprocity_misses: 0,
+                    amount: Amount::ZERO,
+                });
+                let overflow = BlockError::Arithmetic {
+                    context: "coverage units",
+                };
+                if !share.reciprocity {
+                    entry.reciprocity_misses = entry.reciprocity_misses.saturating_add(1);
+                } else if share.as_beaconer {
+                    entry.beacons = entry.beacons.saturating_add(1);
+                    entry.beacon_units = entry
+                        .beacon_units
+                        .checked_add(share.units)
+                        .ok_or(overflow.clone())?;
+                    total_beacon = total_beacon.checked_add(share.units).ok_or(overflow)?;
+                } else {
+                    entry.witnesses = entry.witnesses.saturating_add(1);
+                    entry.witness_units = entry
+                        .witness_units
+                        .checked_add(share.units)
+                        .ok_or(overflow.clone())?;
+                    total_witness = total_witness.checked_add(share.units).ok_or(overflow)?;
+                }
+            }
+        }
+        let witness_share = u128::from(self.params.coverage.witness_share_bps);
+        let witness_pool = Amount(
+            pool.0
+                .checked_mul(witness_share)
+                .ok_or(BlockError::Arithmetic {
+                    context: "witness pool",
+                })?
+                / u128::from(crate::genesis::BASIS_POINTS_TOTAL),
+        );
+        let beacon_pool = pool
+            .checked_sub(witness_pool)
+            .ok_or(BlockError::Invariant {
+                context: "witness pool exceeds the coverage pool",
+            })?;
+        let mut paid = Amount::ZERO;
+        for (device, mut reward) in rewards {
+            let amount = share_of(beacon_pool.0, reward.beacon_units, total_beacon)
+                .checked_add(share_of(
+                    witness_pool.0,
+                    reward.witness_units,
+                    total_witness,
+                ))
+                .ok_or(BlockError::Arithmetic {
+                    context: "coverage reward",
+                })?;
+            reward.amount = Amount(amount);
+            let mut owner = self.account(&reward.owner);
+            owner.balance = owner
+                .balance
+                .checked_add(reward.amount)
+                .ok_or(BlockError::Arithmetic { context: "reward" })?;
+            self.accounts.put(reward.owner, owner);
+            paid = paid
+                .checked_add(reward.amount)
+                .ok_or(BlockError::Arithmetic {
+                    context: "coverage paid",
+                })?;
+            self.coverage_rewards.put((epoch, device), reward);
+        }
+        if paid > pool {
+            return Err(BlockError::Invariant {
+                context: "coverage rewards exceed the pool",
+            });
+        }
+        self.coverage_epochs.put(
+            epoch,
+            CoverageSummary {
+                pool,
+                beacon_pool,
+                witness_pool,
+                beacons: closed.len() as u64,
+                total_beacon_units: total_beacon,
+                total_witness_units: total_witness,
+                paid,
+            },
+        );
+        // Forget beacons settled long enough ago.
+        if let Some(old) = epoch.checked_sub(BEACON_RETENTION_EPOCHS) {
+            for key in self
+                .rewarded_beacons
+                .keys()
+                .into_iter()
+                .take_while(|k| k.0 <= old)
+            {
+                if let Some(record) = self.beacon(&key.1) {
+                    for index in 0..record.witnesses {
+                        self.witnesses.delete(BeaconWitness(key.1, index));
+                    }
+                }
+                self.beacons.delete(key.1);
+                self.rewarded_beacons.delete(key);
+            }
+        }
+        Ok(paid)
+    }
+
+    /// The active wireless device `id`, or why it may not take part in coverage.
+    fn coverage_device(&self, id: &DeviceId) -> Result<crate::records::Device, TxError> {
+        let device = self
+            .device(id)
+            .ok_or_else(|| TxError::UnknownDevice { device: id.clone() })?;
+        if device.status != DeviceStatus::Active {
+            return Err(TxError::DeviceNotActive {
+                device: id.clone(),
+                status: device.status.name(),
+            });
+        }
+        if device.kind != ResourceKind::Wireless {
+            return Err(TxError::NotWireless {
+                device: id.clone(),
+                kind: device.kind.name(),
+            });
+        }
+        Ok(device)
+    }
+
+    pub(crate) fn apply_beacon(
+        &mut self,
+        tx: &BeaconTransaction,
+        height: u64,
+        preverified: bool,
+    ) -> Result<(), TxError> {
+        let device = self.coverage_device(&tx.device)?;
+        if !preverified && !tx.verify_signature(&self.params().chain_id) {
+            return Err(TxError::BadSignature);
+        }
+        self.check_recent_block(&tx.entropy_block, height)?;
+        let id = tx.beacon_id();
+        if self.beacon(&id).is_some() {
+            // The same device and entropy block: the same payload again.
+            return Err(TxError::DuplicateBeacon);
+        }
+        let mut activity = self.coverage_activity(&tx.device);
+        let interval = self.params().coverage.beacon_interval_blocks;
+        if let Some(last) = activity.last_beacon_height {
+            let next = last.saturating_add(interval);
+            if height < next {
+                return Err(TxError::BeaconTooSoon {
+                    last_height: last,
+                    next_height: next,
+                });
+            }
+        }
+        activity.last_beacon_height = Some(height);
+        self.put_coverage_activity(tx.device.clone(), activity);
+        self.pending_beacons.put(HeightBeacon(height, id), 0);
+        self.put_beacon(
+            id,
+            BeaconRecord {
+                beaconer: tx.device.clone(),
+                height,
+                location: device.location,
+                radio: tx.radio,
+                witnesses: 0,
+            },
+        );
+        Ok(())
+    }
+
+    pub(crate) fn apply_witness(
+        &mut self,
+        tx: &WitnessTransaction,
+        height: u64,
+        preverified: bool,
+    ) -> Result<(), TxError> {
+        let witness = self.coverage_device(&tx.witness)?;
+        if !preverified && !tx.verify_signature(&self.params().chain_id) {
+            return Err(TxError::BadSignature);
+        }
+        let mut beacon = self
+            .beacon(&tx.beacon)
+            .ok_or_else(|| TxError::UnknownBeacon {
+                beacon: groundwork_primitives::hash::digest_hex(&tx.beacon),
+            })?;
+        if beacon.beaconer == tx.witness {
+            return Err(TxError::SelfWitness);
+        }
+        let window = self.params().coverage.witness_window_blocks;
+        let after = height.saturating_sub(beacon.height);
+        if after > window {
+            return Err(TxError::LateWitness {
+                blocks_after: after,
+                max_blocks: window,
+            });
+        }
+        for index in 0..beacon.witnesses {
+            if self
+                .witness_record(&tx.beacon, index)
+                .is_some_and(|w| w.witness == tx.witness)
+            {
+                return Err(TxError::DuplicateWitness);
+            }
+        }
+        let delta = beacon.radio.frequency_hz.abs_diff(tx.reading.frequency_hz);
+        if delta > MAX_FREQUENCY_DELTA_HZ {
+            return Err(TxError::FrequencyMismatch {
+                delta_hz: delta,
+                max_hz: MAX_FREQUENCY_DELTA_HZ,
+            });
+        }
+        let distance = groundwork_coverage::distance_m(beacon.location, witness.location);
+        if distance > MAX_WITNESS_DISTANCE_M {
+            return Err(TxError::WitnessTooFar {
+                meters: distance,
+                max: MAX_WITNESS_DISTANCE_M,
+            });
+        }
+        // A grid distance H3 cannot count (across a pentagon) makes the report invalid, as it
+        // did in Helium's verifier.
+        let grid = groundwork_coverage::grid_distance_res11(beacon.location, witness.location)
+            .map_err(|e| TxError::Geometry {
+                reason: e.to_string(),
+            })?;
+        if grid < MIN_GRID_DISTANCE_RES11 {
+            return Err(TxError::WitnessTooClose {
+                grid_distance: grid,
+                min: MIN_GRID_DISTANCE_RES11,
+            });
+        }
+        let max_rssi = groundwork_coverage::expected_rssi_cdbm(
+            i32::from(beacon.radio.tx_power_dbm),
+            beacon.radio.frequency_hz,
+            distance,
+            i32::from(beacon.radio.antenna_gain_ddbi),
+            i32::from(tx.reading.antenna_gain_ddbi),
+        )
+        .map_err(|e| TxError::Geometry {
+            reason: e.to_string(),
+        })?;
+        if groundwork_coverage::rssi_exceeds_free_space(i32::from(tx.reading.rssi_dbm), max_rssi) {
+            return Err(TxError::RssiTooStrong {
+                rssi_dbm: tx.reading.rssi_dbm,
+                max_cdbm: max_rssi,
+                meters: distance,
+            });
+        }
+        if beacon.witnesses >= MAX_REWARDED_WITNESSES {
+            return Err(TxError::WitnessLimitReached {
+                max: MAX_REWARDED_WITNESSES,
+            });
+        }
+        let index = beacon.witnesses;
+        self.put_witness_record(
+            tx.beacon,
+            index,
+            WitnessRecord {
+                witness: tx.witness.clone(),
+                height,
+                location: witness.location,
+                reading: tx.reading,
+                distance_m: distance,
+                grid_distance_res11: grid,
+                max_rssi_cdbm: max_rssi,
+            },
+        );
+        beacon.witnesses = index + 1;
+        let beaconer = beacon.beaconer.clone();
+        self.put_beacon(tx.beacon, beacon);
+        let mut mine = self.coverage_activity(&tx.witness);
+        mine.last_witness_height = Some(height);
+        self.put_coverage_activity(tx.witness.clone(), mine);
+        let mut theirs = self.coverage_activity(&beaconer);
+        theirs.last_witnessed_height = Some(height);
+        self.put_coverage_activity(beaconer, theirs);
+        Ok(())
+    }
+}
+
+/// One device's coverage reward for one epoch, with the inputs to recompute it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoverageReward {
+    /// Who was paid (the owner at the epoch's end).
+    pub owner: groundwork_primitives::Address,
+    /// Rewarded beacons of this device, and its rewarded witness reports.
+    pub beacons: u32,
+    pub witnesses: u32,
+    /// Σ beacon unit × hex scale over its rewarded beacons, in 1e-8 units.
+    pub beacon_units: u64,
+    /// Σ witness unit × hex scale over its rewarded reports, in 1e-8 units.
+    pub witness_units: u64,
+    /// Beacons or reports left out because the device failed reciprocity.
+    pub reciprocity_misses: u32,
+    pub amount: groundwork_primitives::Amount,
+}
+impl_struct_codec!(CoverageReward {
+    owner,
+    beacons,
+    witnesses,
+    beacon_units,
+    witness_units,
+    reciprocity_misses,
+    amount
+});
+
+/// The totals of one epoch's coverage rewards.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CoverageSummary {
+    /// `emission × coverage.share_bps / 10 000`.
+    pub pool: groundwork_primitives::Amount,
+    /// The beaconers' and the witnesses' parts of the pool.
+    pub beacon_pool: groundwork_primitives::Amount,
+    pub witness_pool: groundwork_primitives::Amount,
+    /// Beacons whose witness window closed in this epoch.
+    pub beacons: u64,
+    pub total_beacon_units: u64,
+    pub total_witness_units: u64,
+    pub paid: groundwork_primitives::Amount,
+}
+impl_struct_codec!(CoverageSummary {
+    pool,
+    beacon_pool,
+    witness_pool,
+    beacons,
+    total_beacon_units,
+    total_witness_units,
+    paid
+});
+
+/// `floor(pool × units / total)`, exact while `total < 2^31`; beyond that both are scaled down
+/// by the same power of two first, so the product always fits in 128 bits (pools are below
+/// 2^97). Deterministic either way; the rounding loss is below one part in 2^30.
+pub fn share_of(pool: u128, units: u64, total: u64) -> u128 {
+    if total == 0 || units == 0 {
+        return 0;
+    }
+    let shift = (64 - total.leading_zeros()).saturating_sub(31);
+    let (units, total) = (units >> shift, total >> shift);
+    if total == 0 {
+        return 0;
+    }
+    pool.saturating_mul(u128::from(units)) / u128::from(total)
+}

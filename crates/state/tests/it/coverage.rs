@@ -1,0 +1,427 @@
+//! Beacons and witness reports: every check, with its named reason and numbers, and the state
+//! left unchanged by a refused report.
+//!
+//! Places (asserted res-12 cells): a beaconer at Berlin's Alexanderplatz; witnesses 2.1 km east
+//! (Friedrichshain), 80 m away (too close), in Hamburg (about 255 km, too far).
+//! Free space at 2.1 km and 904.6 MHz: FSPL = 20·log10(4π·2100·904.6e6 / 2.998e8) ≈ 98.0 dB, so
+//! with 27 dBm, +1.2 dBi (floored to 1) and 0 dBi the strongest possible RSSI is ≈ −70 dBm.
+
+use crate::common::*;
+use groundwork_primitives::{
+    AccountAction, BeaconRadio, BeaconTransaction, Cell, DeviceKey, KeyScheme, ResourceKind,
+    Transaction, WitnessReading, WitnessTransaction,
+};
+use groundwork_state::coverage::MAX_REWARDED_WITNESSES;
+use groundwork_state::{CoverageParams, TxError};
+
+const RADIO: BeaconRadio = BeaconRadio {
+    tx_power_dbm: 27,
+    frequency_hz: 904_600_000,
+    antenna_gain_ddbi: 12,
+};
+
+fn reading(rssi_dbm: i16) -> WitnessReading {
+    WitnessReading {
+        rssi_dbm,
+        snr_cdb: -500,
+        frequency_hz: 904_600_000,
+        antenna_gain_ddbi: 0,
+    }
+}
+
+fn coverage_harness() -> Harness {
+    let mut p = params();
+    p.coverage = CoverageParams {
+        share_bps: 0,
+        witness_share_bps: 8_000,
+        beacon_interval_blocks: 5,
+        witness_window_blocks: 10,
+        reciprocity_window_blocks: 100,
+    };
+    p.epoch_length_blocks = 100;
+    p.heartbeat_window_blocks = 1;
+    Harness::new(&genesis_with(p, 4))
+}
+
+fn register_at(h: &mut Harness, owner: u64, device: &DeviceKey, kind: ResourceKind, at: Cell) {
+    let owner_key = account(owner);
+    let action = AccountAction::register_device(&h.chain, &address(&owner_key), device, kind, at);
+    assert_eq!(h.submit(h.signed(&owner_key, action)), Ok(()));
+}
+
+fn beacon(h: &Harness, device: &DeviceKey) -> BeaconTransaction {
+    let entropy = h.state.recent_block(h.state.height()).unwrap();
+    BeaconTransaction::sign(device, &h.chain, entropy, RADIO)
+}
+
+fn witness(h: &Harness, device: &DeviceKey, beacon: &BeaconTransaction, rssi: i16) -> Transaction {
+    Transaction::Witness(WitnessTransaction::sign(
+        device,
+        &h.chain,
+        beacon.beacon_id(),
+        reading(rssi),
+    ))
+}
+
+struct Scene {
+    h: Harness,
+    beaconer: DeviceKey,
+    near: DeviceKey,
+    too_close: DeviceKey,
+    too_far: DeviceKey,
+    sensor: DeviceKey,
+}
+
+fn scene() -> Scene {
+    let mut h = coverage_harness();
+    let beaconer = device(KeyScheme::Ed25519, 10);
+    let near = device(KeyScheme::P256, 11);
+    let too_close = device(KeyScheme::Ed25519, 12);
+    let too_far = device(KeyScheme::Ed25519, 13);
+    let sensor = device(KeyScheme::Ed25519, 14);
+    register_at(
+        &mut h,
+        1,
+        &beaconer,
+        ResourceKind::Wireless,
+        cell(52.5219, 13.4132),
+    );
+    register_at(
+        &mut h,
+        2,
+        &near,
+        ResourceKind::Wireless,
+        cell(52.5219, 13.4442),
+    );
+    register_at(
+        &mut h,
+        3,
+        &too_close,
+        ResourceKind::Wireless,
+        cell(52.5226, 13.4135),
+    );
+    register_at(
+        &mut h,
+        4,
+        &too_far,
+        ResourceKind::Wireless,
+        cell(53.5511, 9.9937),
+    );
+    register_at(
+        &mut h,
+        2,
+        &sensor,
+        ResourceKind::Sensor,
+        cell(52.5219, 13.4442),
+    );
+    Scene {
+        h,
+        beaconer,
+        near,
+        too_close,
+        too_far,
+        sensor,
+    }
+}
+
+#[test]
+fn a_valid_beacon_and_witness_are_recorded_with_their_numbers() {
+    let mut s = scene();
+    let b = beacon(&s.h, &s.beaconer);
+    assert_eq!(s.h.submit(Transaction::Beacon(b.clone())), Ok(()));
+    let record = s.h.state.beacon(&b.beacon_id()).expect("beacon stored");
+    assert_eq!(record.beaconer, s.beaconer.id());
+    assert_eq!(record.witnesses, 0);
+
+    // A P-256 witness 2.1 km away hears it at -95 dBm: weaker than free space, so valid.
+    assert_eq!(s.h.submit(witness(&s.h, &s.near, &b, -95)), Ok(()));
+    let stored =
+        s.h.state
+            .witness_record(&b.beacon_id(), 0)
+            .expect("witness stored");
+    assert_eq!(stored.witness, s.near.id());
+    assert!(
+        (2_000..2_200).contains(&stored.distance_m),
+        "{}",
+        stored.distance_m
+    );
+    assert!(
+        stored.grid_distance_res11 >= 8,
+        "{}",
+        stored.grid_distance_res11
+    );
+    // ≈ −70 dBm allowed (see the module comment); within a dB of the hand computation.
+    assert!(
+        (-7_100..=-6_900).contains(&stored.max_rssi_cdbm),
+        "{}",
+        stored.max_rssi_cdbm
+    );
+    assert_eq!(s.h.state.beacon(&b.beacon_id()).unwrap().witnesses, 1);
+    let beaconer = s.h.state.coverage_activity(&s.beaconer.id());
+    let near = s.h.state.coverage_activity(&s.near.id());
+    assert_eq!(beaconer.last_witnessed_height, near.last_witness_height);
+    assert!(beaconer.last_beacon_height.is_some());
+}
+
+#[test]
+fn every_witness_check_names_its_reason_and_changes_nothing() {
+    let mut s = scene();
+    let b = beacon(&s.h, &s.beaconer);
+    assert_eq!(s.h.submit(Transaction::Beacon(b.clone())), Ok(()));
+
+    // Self-witness.
+    s.h.assert_rejected(witness(&s.h, &s.beaconer, &b, -95), TxError::SelfWitness);
+    // Too close: 80 m apart is a res-11 grid distance well under 8.
+    let Err(TxError::WitnessTooClose { grid_distance, min }) =
+        s.h.submit(witness(&s.h, &s.too_close, &b, -60))
+    else {
+        panic!("expected WitnessTooClose")
+    };
+    assert!(grid_distance < 8 && min == 8, "{grid_distance}");
+    // Too far: Hamburg.
+    let result = s.h.submit(witness(&s.h, &s.too_far, &b, -120));
+    let Err(TxError::WitnessTooFar { meters, max }) = result else {
+        panic!("expected WitnessTooFar, got {result:?}")
+    };
+    assert!(
+        (250_000..260_000).contains(&meters) && max == 100_000,
+        "{meters}"
+    );
+    // Stronger than free space allows.
+    let Err(TxError::RssiTooStrong {
+        rssi_dbm,
+        max_cdbm,
+        meters,
+    }) = s.h.submit(witness(&s.h, &s.near, &b, -50))
+    else {
+        panic!("expected RssiTooStrong")
+    };
+    assert_eq!(rssi_dbm, -50);
+    assert!(max_cdbm < -5_000 && meters > 2_000);
+    // Another frequency.
+    let mut off = reading(-95);
+    off.frequency_hz += 100_001;
+    let tx = Transaction::Witness(WitnessTransaction::sign(
+        &s.near,
+        &s.h.chain,
+        b.beacon_id(),
+        off,
+    ));
+    s.h.assert_rejected(
+        tx,
+        TxError::FrequencyMismatch {
+            delta_hz: 100_001,
+            max_hz: 100_000,
+        },
+    );
+    // Exactly 100 kHz off is still the same channel.
+    let mut edge = reading(-95);
+    edge.frequency_hz -= 100_000;
+    let tx = Transaction::Witness(WitnessTransaction::sign(
+        &s.near,
+        &s.h.chain,
+        b.beacon_id(),
+        edge,
+    ));
+    assert_eq!(s.h.submit(tx), Ok(()));
+    // Twice.
+    s.h.assert_rejected(witness(&s.h, &s.near, &b, -96), TxError::DuplicateWitness);
+    // Not a wireless device.
+    let Err(TxError::NotWireless { .. }) = s.h.submit(witness(&s.h, &s.sensor, &b, -95)) else {
+        panic!("expected NotWireless")
+    };
+    // An unknown beacon.
+    let ghost = BeaconTransaction::sign(
+        &s.near,
+        &s.h.chain,
+        groundwork_primitives::hash(b"x"),
+        RADIO,
+    );
+    let Err(TxError::UnknownBeacon { .. }) = s.h.submit(witness(&s.h, &s.too_far, &ghost, -95))
+    else {
+        panic!("expected UnknownBeacon")
+    };
+    // Late: more than 10 blocks after the beacon.
+    s.h.empty_blocks(10);
+    let Err(TxError::LateWitness { max_blocks: 10, .. }) =
+        s.h.submit(witness(&s.h, &s.too_far, &b, -95))
+    else {
+        panic!("expected LateWitness")
+    };
+}
+
+#[test]
+fn beacons_respect_the_interval_and_need_fresh_entropy() {
+    let mut s = scene();
+    let first = beacon(&s.h, &s.beaconer);
+    assert_eq!(s.h.submit(Transaction::Beacon(first.clone())), Ok(()));
+    let beaconed_at = s.h.state.height();
+    // Again on the same block: the same payload.
+    s.h.assert_rejected(Transaction::Beacon(first), TxError::DuplicateBeacon);
+    // A new block, but inside the 5-block interval.
+    let soon = beacon(&s.h, &s.beaconer);
+    s.h.assert_rejected(
+        Transaction::Beacon(soon),
+        TxError::BeaconTooSoon {
+            last_height: beaconed_at,
+            next_height: beaconed_at + 5,
+        },
+    );
+    // Stale entropy: a block older than the allowed age (3).
+    s.h.advance_to(beaconed_at + 6);
+    let old = s.h.state.recent_block(s.h.state.height() - 4).unwrap();
+    let stale = BeaconTransaction::sign(&s.beaconer, &s.h.chain, old, RADIO);
+    let Err(TxError::StaleBlockHash { age: 5, .. }) = s.h.submit(Transaction::Beacon(stale)) else {
+        panic!("expected StaleBlockHash")
+    };
+    // A sensor cannot beacon.
+    let Err(TxError::NotWireless { .. }) = s.h.submit(Transaction::Beacon(beacon(&s.h, &s.sensor)))
+    else {
+        panic!("expected NotWireless")
+    };
+    // After the interval, with fresh entropy, it can.
+    assert_eq!(
+        s.h.submit(Transaction::Beacon(beacon(&s.h, &s.beaconer))),
+        Ok(())
+    );
+}
+
+#[test]
+fn only_the_first_valid_witnesses_count() {
+    let mut h = coverage_harness();
+    let beaconer = device(KeyScheme::Ed25519, 20);
+    register_at(
+        &mut h,
+        1,
+        &beaconer,
+        ResourceKind::Wireless,
+        cell(52.5219, 13.4132),
+    );
+    // Fifteen witnesses on a ring about 3 km out, all honest.
+    let witnesses: Vec<DeviceKey> = (0..=MAX_REWARDED_WITNESSES)
+        .map(|i| device(KeyScheme::Ed25519, 100 + u64::from(i)))
+        .collect();
+    for (i, w) in witnesses.iter().enumerate() {
+        let angle = i as f64 * std::f64::consts::TAU / witnesses.len() as f64;
+        let at = cell(52.5219 + 0.027 * angle.cos(), 13.4132 + 0.044 * angle.sin());
+        register_at(&mut h, 2, w, ResourceKind::Wireless, at);
+    }
+    let b = beacon(&h, &beaconer);
+    let mut block = vec![Transaction::Beacon(b.clone())];
+    block.extend(witnesses.iter().map(|w| witness(&h, w, &b, -110)));
+    let outcome = h.execute(block);
+    assert!(
+        outcome.receipts[..=usize::from(MAX_REWARDED_WITNESSES)]
+            .iter()
+            .all(|r| r.result.is_ok())
+    );
+    assert_eq!(
+        outcome.receipts.last().unwrap().result,
+        Err(TxError::WitnessLimitReached {
+            max: MAX_REWARDED_WITNESSES
+        })
+    );
+    assert_eq!(
+        h.state.beacon(&b.beacon_id()).unwrap().witnesses,
+        MAX_REWARDED_WITNESSES
+    );
+}
+
+/// Two wireless devices beacon and witness each other; a third only witnesses. At the epoch's
+/// end the coverage pool (half the emission) splits 20/80 between beaconers and witnesses by
+/// HIP-15 units × hex scale, and the third device, whose own beacon nobody witnessed, fails
+/// reciprocity and earns nothing. Amounts computed by hand:
+///
+/// - emission 1 000 003 → coverage pool floor(1 000 003 × 5000 / 10000) = 500 001;
+///   witness pool floor(500 001 × 8000 / 10000) = 400 000; beacon pool 100 001.
+/// - each beacon has 2 witnesses: beacon unit 0.5, witness unit 1; every location's scale 1
+///   (three devices kilometres apart clip nowhere).
+/// - beacon units: A 0.5, B 0.5 → each floor(100 001 × ½) = 50 000.
+/// - witness units: A 1 (for B's beacon), B 1 (for A's), C 0 (reciprocity) → each 200 000.
+#[test]
+fn coverage_rewards_follow_units_scales_and_reciprocity() {
+    let mut p = params();
+    p.epoch_length_blocks = 20;
+    p.heartbeat_window_blocks = 1;
+    p.coverage = CoverageParams {
+        share_bps: 5_000,
+        witness_share_bps: 8_000,
+        beacon_interval_blocks: 5,
+        witness_window_blocks: 2,
+        reciprocity_window_blocks: 100,
+    };
+    let mut h = Harness::new(&genesis_with(p, 4));
+    let a = device(KeyScheme::Ed25519, 30);
+    let b = device(KeyScheme::Ed25519, 31);
+    let c = device(KeyScheme::P256, 32);
+    register_at(
+        &mut h,
+        1,
+        &a,
+        ResourceKind::Wireless,
+        cell(52.5219, 13.4132),
+    );
+    register_at(
+        &mut h,
+        2,
+        &b,
+        ResourceKind::Wireless,
+        cell(52.5219, 13.4562),
+    );
+    register_at(
+        &mut h,
+        3,
+        &c,
+        ResourceKind::Wireless,
+        cell(52.5489, 13.4132),
+    );
+
+    // A beacons; B and C witness. Then B beacons; A and C witness.
+    let beacon_a = beacon(&h, &a);
+    let block = vec![Transaction::Beacon(beacon_a.clone())];
+    assert!(h.execute(block).receipts.iter().all(|r| r.result.is_ok()));
+    let block = vec![
+        witness(&h, &b, &beacon_a, -100),
+        witness(&h, &c, &beacon_a, -100),
+    ];
+    assert!(h.execute(block).receipts.iter().all(|r| r.result.is_ok()));
+    let beacon_b = beacon(&h, &b);
+    let block = vec![Transaction::Beacon(beacon_b.clone())];
+    assert!(h.execute(block).receipts.iter().all(|r| r.result.is_ok()));
+    let block = vec![
+        witness(&h, &a, &beacon_b, -100),
+        witness(&h, &c, &beacon_b, -100),
+    ];
+    assert!(h.execute(block).receipts.iter().all(|r| r.result.is_ok()));
+
+    h.advance_to(19);
+    let before: Vec<u128> = (1..=3).map(|i| h.balance(&account(i))).collect();
+    let outcome = h.execute(Vec::new());
+    assert_eq!(outcome.epoch_ended, Some(0));
+    let after: Vec<u128> = (1..=3).map(|i| h.balance(&account(i))).collect();
+    assert_eq!(
+        after[0] - before[0],
+        250_000,
+        "A: 50 000 as beaconer + 200 000 as witness"
+    );
+    assert_eq!(after[1] - before[1], 250_000, "B: the same");
+    assert_eq!(after[2] - before[2], 0, "C failed reciprocity");
+
+    let summary = h.state.coverage_summary(0).unwrap();
+    assert_eq!(summary.pool.0, 500_001);
+    assert_eq!(summary.witness_pool.0, 400_000);
+    assert_eq!(summary.beacon_pool.0, 100_001);
+    assert_eq!(summary.beacons, 2);
+    assert_eq!(summary.paid.0, 500_000);
+    let reward_c = h.state.coverage_reward(0, &c.id()).unwrap();
+    assert_eq!(reward_c.reciprocity_misses, 2);
+    assert_eq!(reward_c.amount.0, 0);
+    let reward_a = h.state.coverage_reward(0, &a.id()).unwrap();
+    assert_eq!((reward_a.beacons, reward_a.witnesses), (1, 1));
+    assert_eq!(reward_a.beacon_units, 5_000 * 10_000);
+    assert_eq!(reward_a.witness_units, 10_000 * 10_000);
+    // The epoch summary counts coverage in what was paid; the rest went to the treasury.
+    let epoch = h.state.epoch_summary(0).unwrap();
+    assert_eq!(epoch.paid.0, 500_000);
+    assert_eq!(epoch.to_treasury.0, 1_000_003 - 500_000);
+}
