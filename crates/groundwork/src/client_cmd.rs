@@ -15,6 +15,7 @@ use groundwork_primitives::{
     AccountAction, AccountTransaction, Address, Amount, Cell, DeviceId, ResourceKind, Transaction,
     decode_exact,
 };
+use groundwork_state::coverage::share_of;
 use groundwork_state::{Account, Device, account_key, device_key};
 use serde_json::{Value, json};
 use std::io::Read as _;
@@ -567,6 +568,28 @@ fn device_epoch_call(
     Ok((rpc, answer))
 }
 
+/// Recomputes a coverage explanation's amount from its shares and pools.
+fn recompute_coverage(c: &Value) -> Option<u128> {
+    let (mut beacon, mut witness) = (0u64, 0u64);
+    for share in c["shares"].as_array()? {
+        let units = share["units"].as_u64()?;
+        match share["role"].as_str()? {
+            "beaconer" => beacon = beacon.checked_add(units)?,
+            _ => witness = witness.checked_add(units)?,
+        }
+    }
+    let part = |pool: &str, units: u64, total: &str| -> Option<u128> {
+        let pool: u128 = c[pool].as_str()?.parse().ok()?;
+        let total = c[total].as_u64()?;
+        Some(share_of(pool, units, total))
+    };
+    part("beacon_pool", beacon, "total_beacon_units")?.checked_add(part(
+        "witness_pool",
+        witness,
+        "total_witness_units",
+    )?)
+}
+
 pub fn rewards(command: RewardsCommand) -> Result<()> {
     match command {
         RewardsCommand::Show {
@@ -600,9 +623,20 @@ pub fn rewards(command: RewardsCommand) -> Result<()> {
             client,
         } => {
             let (rpc, answer) = device_epoch_call(&client, "rewards_explain", &device, epoch)?;
+            // The kind reward (if any) is recomputed here from its inputs; the coverage reward
+            // (if any) from its shares' units and the pools.
             let paid: Option<u128> = answer["amount"].as_str().and_then(|a| a.parse().ok());
             let recomputed = recompute_explanation(&answer);
-            let adds_up = paid.is_some() && paid == recomputed;
+            let kind_adds_up = answer["amount"].is_null() || (paid.is_some() && paid == recomputed);
+            let coverage = &answer["coverage"];
+            let coverage_adds_up = coverage.is_null()
+                || recompute_coverage(coverage).is_some_and(|r| {
+                    coverage["amount"]
+                        .as_str()
+                        .and_then(|a| a.parse::<u128>().ok())
+                        == Some(r)
+                });
+            let adds_up = kind_adds_up && coverage_adds_up;
             if client.json {
                 let mut answer = answer;
                 answer["adds_up"] = json!(adds_up);
@@ -624,7 +658,45 @@ pub fn rewards(command: RewardsCommand) -> Result<()> {
                 {
                     println!("  {}. {}", i + 1, step.as_str().unwrap_or(""));
                 }
-                println!("paid: {}", show_amount(&status, &client, &answer["amount"]));
+                if !answer["amount"].is_null() {
+                    println!("paid: {}", show_amount(&status, &client, &answer["amount"]));
+                }
+                if !coverage.is_null() {
+                    println!("coverage:");
+                    for share in coverage["shares"].as_array().cloned().unwrap_or_default() {
+                        println!(
+                            "  beacon {} as {}: {} witnesses, unit {} × hex scale {} = {}{}",
+                            share["beacon"]
+                                .as_str()
+                                .unwrap_or("?")
+                                .get(..16)
+                                .unwrap_or("?"),
+                            share["role"].as_str().unwrap_or("?"),
+                            share["witnesses"],
+                            share["unit"],
+                            share["hex_scale"],
+                            share["units"],
+                            if share["reciprocity"] == json!(false) {
+                                " (failed reciprocity)"
+                            } else {
+                                ""
+                            }
+                        );
+                    }
+                    for (i, step) in coverage["steps"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                        .iter()
+                        .enumerate()
+                    {
+                        println!("  {}. {}", i + 1, step.as_str().unwrap_or(""));
+                    }
+                    println!(
+                        "coverage paid: {}",
+                        show_amount(&status, &client, &coverage["amount"])
+                    );
+                }
                 if adds_up {
                     println!("recomputed here from the inputs above: the same amount");
                 }

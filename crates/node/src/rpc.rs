@@ -17,6 +17,9 @@ use crate::rpc_limit::{RateLimitLayer, RateLimiter};
 use commonware_consensus::types::Height;
 use groundwork_primitives::hash::{Digest, digest_from_hex, digest_hex};
 use groundwork_primitives::{Address, DeviceId, ResourceKind, Transaction};
+use groundwork_state::coverage::{
+    CoverageExplanation, MAX_FREQUENCY_DELTA_HZ, MAX_WITNESS_DISTANCE_M, MIN_GRID_DISTANCE_RES11,
+};
 use groundwork_state::{Account, Device, DeviceStatus, EpochSummary, RewardRecord};
 use groundwork_state::{State, account_key, device_key};
 use h3o::CellIndex;
@@ -494,12 +497,96 @@ fn rewards(state: &RpcState, params: &Params<'_>) -> RpcResult {
     let id = parse_device(&map, "device")?;
     state.chain.with_state(|s| {
         let epoch = ended_epoch(s, &map)?;
-        let record = s.reward(epoch, &id).ok_or_else(|| {
-            not_found(format!(
-                "device {id} has no reward record for epoch {epoch}"
-            ))
-        })?;
-        Ok(reward_json(epoch, &id, &record))
+        let coverage = s.coverage_reward(epoch, &id).map(|c| {
+            json!({
+                "amount": c.amount.0.to_string(),
+                "beacons": c.beacons,
+                "witness_reports": c.witnesses,
+                "beacon_units": c.beacon_units,
+                "witness_units": c.witness_units,
+                "reciprocity_misses": c.reciprocity_misses,
+            })
+        });
+        let mut answer = match s.reward(epoch, &id) {
+            Some(record) => reward_json(epoch, &id, &record),
+            None if coverage.is_none() => {
+                return Err(not_found(format!(
+                    "device {id} has no reward record for epoch {epoch}"
+                )));
+            }
+            None => json!({ "epoch": epoch, "device": id.to_string() }),
+        };
+        answer["coverage"] = coverage.unwrap_or(Value::Null);
+        Ok(answer)
+    })
+}
+
+/// A coverage explanation as JSON: every beacon the device took part in, the checks its
+/// reports passed with their numbers, and the pool arithmetic.
+fn coverage_json(s: &State, e: &CoverageExplanation) -> Value {
+    let window = s.params().coverage.witness_window_blocks;
+    let shares: Vec<Value> = e
+        .shares
+        .iter()
+        .map(|share| {
+            let beacon = s.beacon(&share.beacon);
+            let report = share.report.as_ref().map(|r| {
+                let beacon_height = beacon.as_ref().map(|b| b.height).unwrap_or(r.height);
+                let beacon_freq = beacon.as_ref().map(|b| b.radio.frequency_hz).unwrap_or(0);
+                let delta = beacon_freq.abs_diff(r.reading.frequency_hz);
+                json!({
+                    "location": r.location.to_string(),
+                    "height": r.height,
+                    "rssi_dbm": r.reading.rssi_dbm,
+                    "snr_cdb": r.reading.snr_cdb,
+                    "checks": [
+                        {"check": "not a self-witness", "passed": true},
+                        {"check": "within the witness window", "passed": true,
+                         "blocks_after": r.height.saturating_sub(beacon_height), "max": window},
+                        {"check": "frequency within 100 kHz", "passed": true,
+                         "delta_hz": delta, "max": MAX_FREQUENCY_DELTA_HZ},
+                        {"check": "res-11 grid distance at least 8", "passed": true,
+                         "grid_distance": r.grid_distance_res11, "min": MIN_GRID_DISTANCE_RES11},
+                        {"check": "distance at most 100 km", "passed": true,
+                         "meters": r.distance_m, "max": MAX_WITNESS_DISTANCE_M},
+                        {"check": "RSSI within free space", "passed": true,
+                         "rssi_cdbm": i32::from(r.reading.rssi_dbm) * 100, "max_cdbm": r.max_rssi_cdbm},
+                        {"check": "among the first 14 valid witnesses", "passed": true},
+                    ],
+                })
+            });
+            json!({
+                "beacon": digest_hex(&share.beacon),
+                "role": if share.as_beaconer { "beaconer" } else { "witness" },
+                "witnesses": share.witnesses,
+                "unit": share.unit,
+                "hex_scale": share.hex_scale,
+                "reciprocity": share.reciprocity,
+                "units": share.units,
+                "report": report,
+            })
+        })
+        .collect();
+    let r = &e.reward;
+    let m = &e.summary;
+    json!({
+        "amount": r.amount.0.to_string(),
+        "recomputed": e.recomputed.0.to_string(),
+        "beacon_units": r.beacon_units,
+        "witness_units": r.witness_units,
+        "reciprocity_misses": r.reciprocity_misses,
+        "pool": m.pool.0.to_string(),
+        "beacon_pool": m.beacon_pool.0.to_string(),
+        "witness_pool": m.witness_pool.0.to_string(),
+        "total_beacon_units": m.total_beacon_units,
+        "total_witness_units": m.total_witness_units,
+        "shares": shares,
+        "steps": [
+            format!("units are HIP-15 unit × hex scale (both in 1/10 000), summed over this device's beacons ({}) and witness reports ({}); shares failing reciprocity count 0 ({} here)", r.beacons, r.witnesses, r.reciprocity_misses),
+            format!("beacon part = floor({} × {} / {})", m.beacon_pool, r.beacon_units, m.total_beacon_units),
+            format!("witness part = floor({} × {} / {})", m.witness_pool, r.witness_units, m.total_witness_units),
+            format!("coverage reward = {} base units, paid to {}", r.amount, r.owner),
+        ],
     })
 }
 
@@ -508,28 +595,34 @@ fn explain(state: &RpcState, params: &Params<'_>) -> RpcResult {
     let id = parse_device(&map, "device")?;
     state.chain.with_state(|s| {
         let epoch = ended_epoch(s, &map)?;
-        let e = s.explain(&id, epoch).map_err(not_found)?;
-        Ok(json!({
-            "epoch": e.epoch,
-            "device": e.device,
-            "owner": e.owner,
-            "kind": e.kind.name(),
-            "inputs": {
-                "initial_emission": e.initial_emission.0.to_string(),
-                "halving_interval_epochs": e.halving_interval_epochs,
-                "halvings": e.halvings,
-                "coverage_share_bps": e.coverage_share_bps,
-                "weight_bps": e.weight_bps,
-                "work_units": e.work_units,
-                "kind_total_units": e.kind_total_units,
-            },
-            "emission": e.emission.0.to_string(),
-            "kinds_emission": e.kinds_emission.0.to_string(),
-            "pool": e.pool.0.to_string(),
-            "amount": e.amount.0.to_string(),
-            "recomputed": e.recompute().map(|a| a.0.to_string()),
-            "steps": e.steps,
-        }))
+        let coverage = s.explain_coverage(&id, epoch).map(|c| coverage_json(s, &c));
+        let mut answer = match s.explain(&id, epoch) {
+            Ok(e) => json!({
+                "epoch": e.epoch,
+                "device": e.device,
+                "owner": e.owner,
+                "kind": e.kind.name(),
+                "inputs": {
+                    "initial_emission": e.initial_emission.0.to_string(),
+                    "halving_interval_epochs": e.halving_interval_epochs,
+                    "halvings": e.halvings,
+                    "coverage_share_bps": e.coverage_share_bps,
+                    "weight_bps": e.weight_bps,
+                    "work_units": e.work_units,
+                    "kind_total_units": e.kind_total_units,
+                },
+                "emission": e.emission.0.to_string(),
+                "kinds_emission": e.kinds_emission.0.to_string(),
+                "pool": e.pool.0.to_string(),
+                "amount": e.amount.0.to_string(),
+                "recomputed": e.recompute().map(|a| a.0.to_string()),
+                "steps": e.steps,
+            }),
+            Err(error) if coverage.is_none() => return Err(not_found(error)),
+            Err(_) => json!({ "epoch": epoch, "device": id.to_string() }),
+        };
+        answer["coverage"] = coverage.unwrap_or(Value::Null);
+        Ok(answer)
     })
 }
 

@@ -146,6 +146,19 @@ impl Read for EpochBeacon {
     }
 }
 
+/// What settling a beacon fixed, so `explain` can show it later exactly as it was paid.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SettledBeacon {
+    /// Density scale of the beaconer's location at settlement, in 1/10 000.
+    pub hex_scale: u32,
+    /// Reciprocity verdicts: bit 0 the beaconer, bit `i + 1` the `i`-th witness.
+    pub reciprocity: u16,
+}
+impl_struct_codec!(SettledBeacon {
+    hex_scale,
+    reciprocity
+});
+
 /// Epochs a rewarded beacon and its witness reports stay in state for `explain`.
 pub const BEACON_RETENTION_EPOCHS: u64 = 2;
 
@@ -169,7 +182,68 @@ pub struct BeaconShare {
     pub report: Option<WitnessRecord>,
 }
 
+/// Why a device got its coverage reward for an epoch: every beacon it took part in, with the
+/// numbers behind each check and share, and the pool arithmetic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoverageExplanation {
+    pub epoch: u64,
+    pub reward: CoverageReward,
+    pub summary: CoverageSummary,
+    /// The device's part in each beacon settled in the epoch.
+    pub shares: Vec<BeaconShare>,
+    /// The amount worked out again from `shares` and `summary` alone.
+    pub recomputed: groundwork_primitives::Amount,
+}
+
 impl State {
+    /// Explains a device's coverage reward for an ended epoch (while its beacons are retained).
+    pub fn explain_coverage(&self, device: &DeviceId, epoch: u64) -> Option<CoverageExplanation> {
+        let reward = self.coverage_reward(epoch, device)?;
+        let summary = self.coverage_summary(epoch)?;
+        let empty = Default::default();
+        let mut shares = Vec::new();
+        for key in self
+            .rewarded_beacons
+            .keys()
+            .into_iter()
+            .filter(|k| k.0 == epoch)
+        {
+            let Some(settled) = self.rewarded_beacons.get(&key) else {
+                continue;
+            };
+            let Some((_, all)) = self.beacon_shares(&key.1, &empty, 0, Some(settled)) else {
+                continue;
+            };
+            shares.extend(all.into_iter().filter(|(d, _)| d == device).map(|(_, s)| s));
+        }
+        let (beacon_units, witness_units) = shares.iter().fold((0u64, 0u64), |(b, w), s| {
+            if s.as_beaconer {
+                (b.saturating_add(s.units), w)
+            } else {
+                (b, w.saturating_add(s.units))
+            }
+        });
+        let recomputed = groundwork_primitives::Amount(
+            share_of(
+                summary.beacon_pool.0,
+                beacon_units,
+                summary.total_beacon_units,
+            )
+            .saturating_add(share_of(
+                summary.witness_pool.0,
+                witness_units,
+                summary.total_witness_units,
+            )),
+        );
+        Some(CoverageExplanation {
+            epoch,
+            reward,
+            summary,
+            shares,
+            recomputed,
+        })
+    }
+
     /// A device's coverage reward for an epoch.
     pub fn coverage_reward(&self, epoch: u64, device: &DeviceId) -> Option<CoverageReward> {
         self.coverage_rewards.get(&(epoch, device.clone())).cloned()
@@ -205,18 +279,28 @@ impl State {
     }
 
     /// The shares one beacon pays: the beaconer's first, then each valid witness's.
+    /// The shares one beacon pays. At settlement `settled` is `None` and the scale and
+    /// reciprocity are worked out now; afterwards they are read from what settlement fixed.
     pub(crate) fn beacon_shares(
         &self,
         id: &Digest,
         scales: &std::collections::BTreeMap<Cell, u32>,
         height: u64,
+        settled: Option<&SettledBeacon>,
     ) -> Option<(BeaconRecord, Vec<(DeviceId, BeaconShare)>)> {
         let record = self.beacon(id)?;
-        let scale = groundwork_coverage::hex_scale_of(record.location, scales).unwrap_or(0);
+        let scale = match settled {
+            Some(fixed) => fixed.hex_scale,
+            None => groundwork_coverage::hex_scale_of(record.location, scales).unwrap_or(0),
+        };
+        let verdict = |bit: u8, device: &DeviceId, as_beaconer: bool| match settled {
+            Some(fixed) => fixed.reciprocity & (1 << bit) != 0,
+            None => self.reciprocal(device, as_beaconer, height),
+        };
         let count = u32::from(record.witnesses);
         let mut shares = Vec::with_capacity(usize::from(record.witnesses) + 1);
         let unit = groundwork_coverage::beacon_unit(count);
-        let reciprocity = self.reciprocal(&record.beaconer, true, height);
+        let reciprocity = verdict(0, &record.beaconer, true);
         shares.push((
             record.beaconer.clone(),
             BeaconShare {
@@ -239,7 +323,7 @@ impl State {
             let Some(report) = self.witness_record(id, index) else {
                 continue;
             };
-            let reciprocity = self.reciprocal(&report.witness, false, height);
+            let reciprocity = verdict(index + 1, &report.witness, false);
             shares.push((
                 report.witness.clone(),
                 BeaconShare {
@@ -299,10 +383,19 @@ impl State {
         let (mut total_beacon, mut total_witness) = (0u64, 0u64);
         for key in &closed {
             self.pending_beacons.delete(key.clone());
-            self.rewarded_beacons.put(EpochBeacon(epoch, key.1), 0);
-            let Some((_, shares)) = self.beacon_shares(&key.1, &scales, height) else {
+            let Some((_, shares)) = self.beacon_shares(&key.1, &scales, height, None) else {
                 continue;
             };
+            let settled = SettledBeacon {
+                hex_scale: shares.first().map(|(_, s)| s.hex_scale).unwrap_or(0),
+                reciprocity: shares
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (_, s))| s.reciprocity)
+                    .fold(0u16, |bits, (i, _)| bits | (1 << i)),
+            };
+            self.rewarded_beacons
+                .put(EpochBeacon(epoch, key.1), settled);
             for (device, share) in shares {
                 let Some(record) = self.device(&device) else {
                     continue;

@@ -8,7 +8,7 @@
 
 use crate::coverage::{
     BeaconRecord, BeaconWitness, CoverageActivity, CoverageReward, CoverageSummary, EpochBeacon,
-    HeightBeacon, WitnessRecord,
+    HeightBeacon, SettledBeacon, WitnessRecord,
 };
 use crate::error::{BlockError, ExplainError, TxError};
 use crate::genesis::{Genesis, Params};
@@ -156,7 +156,7 @@ pub struct State {
     pub(crate) witnesses: Table<BeaconWitness, WitnessRecord>,
     pub(crate) coverage: Table<DeviceId, CoverageActivity>,
     pub(crate) pending_beacons: Table<HeightBeacon, u8>,
-    pub(crate) rewarded_beacons: Table<EpochBeacon, u8>,
+    pub(crate) rewarded_beacons: Table<EpochBeacon, SettledBeacon>,
     pub(crate) coverage_rewards: Table<(u64, DeviceId), CoverageReward>,
     pub(crate) coverage_epochs: Table<u64, CoverageSummary>,
 }
@@ -269,7 +269,7 @@ impl State {
                     state.pending_beacons.insert_committed(k, v);
                 }
                 prefix::REWARDED_BEACON => {
-                    let (k, v) = decode_key_value::<EpochBeacon, u8>(&key, &value)?;
+                    let (k, v) = decode_key_value::<EpochBeacon, SettledBeacon>(&key, &value)?;
                     state.rewarded_beacons.insert_committed(k, v);
                 }
                 prefix::COVERAGE_REWARD => {

@@ -420,6 +420,16 @@ fn coverage_rewards_follow_units_scales_and_reciprocity() {
     assert_eq!((reward_a.beacons, reward_a.witnesses), (1, 1));
     assert_eq!(reward_a.beacon_units, 5_000 * 10_000);
     assert_eq!(reward_a.witness_units, 10_000 * 10_000);
+    // The explanation lists A's two shares with their numbers and adds up to what was paid.
+    let explained = h.state.explain_coverage(&a.id(), 0).unwrap();
+    assert_eq!(explained.recomputed, reward_a.amount);
+    assert_eq!(explained.shares.len(), 2);
+    let as_witness = explained.shares.iter().find(|s| !s.as_beaconer).unwrap();
+    assert_eq!((as_witness.unit, as_witness.hex_scale), (10_000, 10_000));
+    let report = as_witness.report.as_ref().unwrap();
+    assert!((2_800..3_100).contains(&report.distance_m), "{}", report.distance_m);
+    let explained_c = h.state.explain_coverage(&c.id(), 0).unwrap();
+    assert!(explained_c.shares.iter().all(|s| !s.reciprocity && s.units == 0));
     // The epoch summary counts coverage in what was paid; the rest went to the treasury.
     let epoch = h.state.epoch_summary(0).unwrap();
     assert_eq!(epoch.paid.0, 500_000);
