@@ -505,6 +505,7 @@ fn rewards(state: &RpcState, params: &Params<'_>) -> RpcResult {
                 "beacon_units": c.beacon_units,
                 "witness_units": c.witness_units,
                 "reciprocity_misses": c.reciprocity_misses,
+                "collusion_exclusions": c.collusion_exclusions,
             })
         });
         let mut answer = match s.reward(epoch, &id) {
@@ -562,6 +563,7 @@ fn coverage_json(s: &State, e: &CoverageExplanation) -> Value {
                 "unit": share.unit,
                 "hex_scale": share.hex_scale,
                 "reciprocity": share.reciprocity,
+                "excluded_by": share.excluded.map(|rule| rule.name()),
                 "units": share.units,
                 "report": report,
             })
@@ -575,6 +577,7 @@ fn coverage_json(s: &State, e: &CoverageExplanation) -> Value {
         "beacon_units": r.beacon_units,
         "witness_units": r.witness_units,
         "reciprocity_misses": r.reciprocity_misses,
+        "collusion_exclusions": r.collusion_exclusions,
         "pool": m.pool.0.to_string(),
         "beacon_pool": m.beacon_pool.0.to_string(),
         "witness_pool": m.witness_pool.0.to_string(),

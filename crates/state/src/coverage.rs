@@ -146,6 +146,26 @@ impl Read for EpochBeacon {
     }
 }
 
+/// Most devices in a group that [`State::closed_rings`] treats as a closed ring.
+pub const MAX_CLOSED_RING: usize = 8;
+/// Most distinct owners of a group that [`State::closed_rings`] treats as a closed ring.
+pub const MAX_RING_OWNERS: usize = 2;
+
+/// A rule that excludes witness reports as collusion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CollusionRule {
+    /// Beaconer and witness belong to a small group that only witnesses itself.
+    ClosedRing,
+}
+
+impl CollusionRule {
+    pub fn name(self) -> &'static str {
+        match self {
+            CollusionRule::ClosedRing => "closed ring",
+        }
+    }
+}
+
 /// What settling a beacon fixed, so `explain` can show it later exactly as it was paid.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SettledBeacon {
@@ -153,10 +173,13 @@ pub struct SettledBeacon {
     pub hex_scale: u32,
     /// Reciprocity verdicts: bit 0 the beaconer, bit `i + 1` the `i`-th witness.
     pub reciprocity: u16,
+    /// Witness reports excluded as collusion: bit `i` the `i`-th witness.
+    pub excluded: u16,
 }
 impl_struct_codec!(SettledBeacon {
     hex_scale,
-    reciprocity
+    reciprocity,
+    excluded
 });
 
 /// Epochs a rewarded beacon and its witness reports stay in state for `explain`.
@@ -176,6 +199,8 @@ pub struct BeaconShare {
     pub hex_scale: u32,
     /// Whether reciprocity held; if not, the share is zero.
     pub reciprocity: bool,
+    /// The collusion rule that excluded this witness report, if any; its share is then zero.
+    pub excluded: Option<CollusionRule>,
     /// `unit × hex_scale` (1e-8 units) if reciprocity held, else 0.
     pub units: u64,
     /// For a witness: its report's numbers.
@@ -211,7 +236,9 @@ impl State {
             let Some(settled) = self.rewarded_beacons.get(&key) else {
                 continue;
             };
-            let Some((_, all)) = self.beacon_shares(&key.1, &empty, 0, Some(settled)) else {
+            let no_rings = Default::default();
+            let Some((_, all)) = self.beacon_shares(&key.1, &empty, &no_rings, 0, Some(settled))
+            else {
                 continue;
             };
             shares.extend(all.into_iter().filter(|(d, _)| d == device).map(|(_, s)| s));
@@ -279,12 +306,14 @@ impl State {
     }
 
     /// The shares one beacon pays: the beaconer's first, then each valid witness's.
-    /// The shares one beacon pays. At settlement `settled` is `None` and the scale and
-    /// reciprocity are worked out now; afterwards they are read from what settlement fixed.
+    /// The shares one beacon pays. At settlement `settled` is `None` and the scale,
+    /// reciprocity and collusion verdicts are worked out now (`rings` holds the devices in
+    /// closed rings); afterwards they are read from what settlement fixed.
     pub(crate) fn beacon_shares(
         &self,
         id: &Digest,
         scales: &std::collections::BTreeMap<Cell, u32>,
+        rings: &std::collections::BTreeSet<DeviceId>,
         height: u64,
         settled: Option<&SettledBeacon>,
     ) -> Option<(BeaconRecord, Vec<(DeviceId, BeaconShare)>)> {
@@ -297,52 +326,134 @@ impl State {
             Some(fixed) => fixed.reciprocity & (1 << bit) != 0,
             None => self.reciprocal(device, as_beaconer, height),
         };
-        let count = u32::from(record.witnesses);
-        let mut shares = Vec::with_capacity(usize::from(record.witnesses) + 1);
-        let unit = groundwork_coverage::beacon_unit(count);
+        let reports: Vec<WitnessRecord> = (0..record.witnesses)
+            .filter_map(|index| self.witness_record(id, index))
+            .collect();
+        // A report inside a closed ring shows nothing but the ring: it does not count.
+        let excluded: Vec<bool> = reports
+            .iter()
+            .enumerate()
+            .map(|(index, report)| match settled {
+                Some(fixed) => fixed.excluded & (1 << index) != 0,
+                None => rings.contains(&report.witness) && rings.contains(&record.beaconer),
+            })
+            .collect();
+        let counted = excluded.iter().filter(|e| !**e).count();
+        let counted = u8::try_from(counted).unwrap_or(u8::MAX);
+        let units = |unit: u32, ok: bool| {
+            if ok {
+                u64::from(unit) * u64::from(scale)
+            } else {
+                0
+            }
+        };
+        let mut shares = Vec::with_capacity(reports.len() + 1);
+        let unit = groundwork_coverage::beacon_unit(u32::from(counted));
         let reciprocity = verdict(0, &record.beaconer, true);
         shares.push((
             record.beaconer.clone(),
             BeaconShare {
                 beacon: *id,
                 as_beaconer: true,
-                witnesses: record.witnesses,
+                witnesses: counted,
                 unit,
                 hex_scale: scale,
                 reciprocity,
-                units: if reciprocity {
-                    u64::from(unit) * u64::from(scale)
-                } else {
-                    0
-                },
+                excluded: None,
+                units: units(unit, reciprocity),
                 report: None,
             },
         ));
-        let unit = groundwork_coverage::witness_unit(count);
-        for index in 0..record.witnesses {
-            let Some(report) = self.witness_record(id, index) else {
-                continue;
-            };
-            let reciprocity = verdict(index + 1, &report.witness, false);
+        let unit = groundwork_coverage::witness_unit(u32::from(counted));
+        for (index, (report, excluded)) in reports.into_iter().zip(excluded).enumerate() {
+            let bit = u8::try_from(index + 1).unwrap_or(u8::MAX);
+            let reciprocity = verdict(bit, &report.witness, false);
             shares.push((
                 report.witness.clone(),
                 BeaconShare {
                     beacon: *id,
                     as_beaconer: false,
-                    witnesses: record.witnesses,
+                    witnesses: counted,
                     unit,
                     hex_scale: scale,
                     reciprocity,
-                    units: if reciprocity {
-                        u64::from(unit) * u64::from(scale)
-                    } else {
-                        0
-                    },
+                    excluded: excluded.then_some(CollusionRule::ClosedRing),
+                    units: units(unit, reciprocity && !excluded),
                     report: Some(report),
                 },
             ));
         }
         Some((record, shares))
+    }
+
+    /// Devices in closed rings among `beacons`: groups of at most [`MAX_CLOSED_RING`] devices,
+    /// held by at most [`MAX_RING_OWNERS`] owners, whose valid reports all stay inside the
+    /// group — they witness only one another and nobody outside witnesses them. Such a group
+    /// proves nothing about coverage beyond itself, which is what one operator fabricating
+    /// reports for its own devices looks like. (A small isolated group of independent owners is
+    /// left alone; an operator who spreads a ring over many accounts evades this rule, which is
+    /// what challenges are for.)
+    pub(crate) fn closed_rings(&self, beacons: &[Digest]) -> std::collections::BTreeSet<DeviceId> {
+        use std::collections::BTreeMap;
+        // Union-find over the devices that appear, in id order (deterministic).
+        let mut index: BTreeMap<DeviceId, usize> = BTreeMap::new();
+        let mut parent: Vec<usize> = Vec::new();
+        fn find(parent: &mut [usize], mut i: usize) -> usize {
+            while parent[i] != i {
+                parent[i] = parent[parent[i]];
+                i = parent[i];
+            }
+            i
+        }
+        let mut id_of = |device: &DeviceId, parent: &mut Vec<usize>| -> usize {
+            *index.entry(device.clone()).or_insert_with(|| {
+                parent.push(parent.len());
+                parent.len() - 1
+            })
+        };
+        let mut edges = Vec::new();
+        for id in beacons {
+            let Some(record) = self.beacon(id) else {
+                continue;
+            };
+            let b = id_of(&record.beaconer, &mut parent);
+            for i in 0..record.witnesses {
+                if let Some(report) = self.witness_record(id, i) {
+                    let w = id_of(&report.witness, &mut parent);
+                    edges.push((b, w));
+                }
+            }
+        }
+        for (a, b) in edges {
+            let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+            if ra != rb {
+                parent[ra.max(rb)] = ra.min(rb);
+            }
+        }
+        let mut sizes: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut owners: BTreeMap<
+            usize,
+            std::collections::BTreeSet<groundwork_primitives::Address>,
+        > = BTreeMap::new();
+        let roots: Vec<(DeviceId, usize)> = index
+            .iter()
+            .map(|(d, &i)| (d.clone(), find(&mut parent, i)))
+            .collect();
+        for (device, root) in &roots {
+            *sizes.entry(*root).or_default() += 1;
+            if let Some(record) = self.device(device) {
+                owners.entry(*root).or_default().insert(record.owner);
+            }
+        }
+        roots
+            .into_iter()
+            .filter(|(_, root)| {
+                let size = sizes.get(root).copied().unwrap_or(0);
+                let owner_count = owners.get(root).map_or(0, |o| o.len());
+                (2..=MAX_CLOSED_RING).contains(&size) && owner_count <= MAX_RING_OWNERS
+            })
+            .map(|(d, _)| d)
+            .collect()
     }
 
     /// The density scales of every active wireless device's location now.
@@ -379,11 +490,14 @@ impl State {
         } else {
             self.wireless_scales()
         };
+        let ids: Vec<Digest> = closed.iter().map(|k| k.1).collect();
+        let rings = self.closed_rings(&ids);
         let mut rewards: std::collections::BTreeMap<DeviceId, CoverageReward> = Default::default();
         let (mut total_beacon, mut total_witness) = (0u64, 0u64);
         for key in &closed {
             self.pending_beacons.delete(key.clone());
-            let Some((_, shares)) = self.beacon_shares(&key.1, &scales, height, None) else {
+            let Some((_, shares)) = self.beacon_shares(&key.1, &scales, &rings, height, None)
+            else {
                 continue;
             };
             let settled = SettledBeacon {
@@ -392,6 +506,12 @@ impl State {
                     .iter()
                     .enumerate()
                     .filter(|(_, (_, s))| s.reciprocity)
+                    .fold(0u16, |bits, (i, _)| bits | (1 << i)),
+                excluded: shares
+                    .iter()
+                    .skip(1)
+                    .enumerate()
+                    .filter(|(_, (_, s))| s.excluded.is_some())
                     .fold(0u16, |bits, (i, _)| bits | (1 << i)),
             };
             self.rewarded_beacons
@@ -407,12 +527,15 @@ impl State {
                     beacon_units: 0,
                     witness_units: 0,
                     reciprocity_misses: 0,
+                    collusion_exclusions: 0,
                     amount: Amount::ZERO,
                 });
                 let overflow = BlockError::Arithmetic {
                     context: "coverage units",
                 };
-                if !share.reciprocity {
+                if share.excluded.is_some() {
+                    entry.collusion_exclusions = entry.collusion_exclusions.saturating_add(1);
+                } else if !share.reciprocity {
                     entry.reciprocity_misses = entry.reciprocity_misses.saturating_add(1);
                 } else if share.as_beaconer {
                     entry.beacons = entry.beacons.saturating_add(1);
@@ -693,6 +816,8 @@ pub struct CoverageReward {
     pub witness_units: u64,
     /// Beacons or reports left out because the device failed reciprocity.
     pub reciprocity_misses: u32,
+    /// Witness reports left out by a collusion rule.
+    pub collusion_exclusions: u32,
     pub amount: groundwork_primitives::Amount,
 }
 impl_struct_codec!(CoverageReward {
@@ -702,6 +827,7 @@ impl_struct_codec!(CoverageReward {
     beacon_units,
     witness_units,
     reciprocity_misses,
+    collusion_exclusions,
     amount
 });
 

@@ -427,11 +427,70 @@ fn coverage_rewards_follow_units_scales_and_reciprocity() {
     let as_witness = explained.shares.iter().find(|s| !s.as_beaconer).unwrap();
     assert_eq!((as_witness.unit, as_witness.hex_scale), (10_000, 10_000));
     let report = as_witness.report.as_ref().unwrap();
-    assert!((2_800..3_100).contains(&report.distance_m), "{}", report.distance_m);
+    assert!(
+        (2_800..3_100).contains(&report.distance_m),
+        "{}",
+        report.distance_m
+    );
     let explained_c = h.state.explain_coverage(&c.id(), 0).unwrap();
-    assert!(explained_c.shares.iter().all(|s| !s.reciprocity && s.units == 0));
+    assert!(
+        explained_c
+            .shares
+            .iter()
+            .all(|s| !s.reciprocity && s.units == 0)
+    );
     // The epoch summary counts coverage in what was paid; the rest went to the treasury.
     let epoch = h.state.epoch_summary(0).unwrap();
     assert_eq!(epoch.paid.0, 500_000);
     assert_eq!(epoch.to_treasury.0, 1_000_003 - 500_000);
+}
+
+/// Three devices of one owner witness only one another: a closed ring. Their reports pass every
+/// physical check but are excluded at settlement, so the ring earns nothing, and the
+/// explanation names the rule. The same reports from three independent owners would count
+/// (see `coverage_rewards_follow_units_scales_and_reciprocity`).
+#[test]
+fn a_closed_ring_of_one_owner_earns_nothing_and_explain_names_the_rule() {
+    let mut p = params();
+    p.epoch_length_blocks = 20;
+    p.heartbeat_window_blocks = 1;
+    p.coverage = CoverageParams {
+        share_bps: 5_000,
+        witness_share_bps: 8_000,
+        beacon_interval_blocks: 5,
+        witness_window_blocks: 2,
+        reciprocity_window_blocks: 100,
+    };
+    let mut h = Harness::new(&genesis_with(p, 4));
+    let ring: Vec<DeviceKey> = (40..43).map(|i| device(KeyScheme::Ed25519, i)).collect();
+    let places = [(52.5219, 13.4132), (52.5219, 13.4562), (52.5489, 13.4132)];
+    for (key, (lat, lng)) in ring.iter().zip(places) {
+        register_at(&mut h, 1, key, ResourceKind::Wireless, cell(lat, lng));
+    }
+    for (i, beaconer) in ring.iter().enumerate() {
+        let b = beacon(&h, beaconer);
+        h.execute(vec![Transaction::Beacon(b.clone())]);
+        let reports: Vec<Transaction> = ring
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, w)| witness(&h, w, &b, -100))
+            .collect();
+        assert!(h.execute(reports).receipts.iter().all(|r| r.result.is_ok()));
+    }
+    h.advance_to(20);
+    for key in &ring {
+        let reward = h.state.coverage_reward(0, &key.id()).unwrap();
+        assert_eq!(reward.amount.0, 0, "a ring member was paid");
+        assert_eq!(reward.collusion_exclusions, 2);
+        let explained = h.state.explain_coverage(&key.id(), 0).unwrap();
+        let rules: Vec<_> = explained
+            .shares
+            .iter()
+            .filter(|s| !s.as_beaconer)
+            .map(|s| s.excluded.map(|r| r.name()))
+            .collect();
+        assert_eq!(rules, vec![Some("closed ring"); 2]);
+    }
+    assert_eq!(h.state.coverage_summary(0).unwrap().paid.0, 0);
 }
