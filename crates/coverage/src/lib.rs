@@ -56,7 +56,9 @@ pub use geometry::{
     EARTH_RADIUS_M, GRID_DISTANCE_RESOLUTION, GeometryError, distance_m, grid_distance_res11,
 };
 pub use rf::{
-    RfError, SPEED_OF_LIGHT_M_PER_S, expected_rssi_cdbm, fspl_cdb, gain_db, rssi_exceeds_free_space,
+    PLAUSIBLE_ALLOWANCE_CDB, PLAUSIBLE_EXCESS_CDB_PER_DECADE, PLAUSIBLE_REFERENCE_M, RfError,
+    SPEED_OF_LIGHT_M_PER_S, expected_rssi_cdbm, fspl_cdb, gain_db, plausible_rssi_cdbm,
+    rssi_exceeds_free_space,
 };
 pub use units::{
     BEACON_UNIT_CAP, EXACT_DECAY_STEPS, UNIT_SCALE, WITNESS_REDUNDANCY, beacon_unit, witness_unit,

@@ -84,9 +84,71 @@ pub fn rssi_exceeds_free_space(reported_rssi_dbm: i32, expected_cdbm: i32) -> bo
     i64::from(reported_rssi_dbm) * 100 > i64::from(expected_cdbm)
 }
 
+/// Extra loss beyond free space that even an open rural link shows, per decade of distance
+/// past [`PLAUSIBLE_REFERENCE_M`], in centi-dB: 5 dB per decade (a path-loss exponent of 2.5).
+pub const PLAUSIBLE_EXCESS_CDB_PER_DECADE: i64 = 500;
+/// Distance from which the extra loss starts, in metres.
+pub const PLAUSIBLE_REFERENCE_M: u32 = 100;
+/// Allowance for shadowing and multipath that can make a link stronger than typical, in
+/// centi-dB (10 dB, about 1.7σ of urban shadowing, and on top of the 2.5 exponent).
+pub const PLAUSIBLE_ALLOWANCE_CDB: i64 = 1_000;
+
+/// The strongest signal that is plausible in the real world, in centi-dBm: the free-space
+/// bound, less 5 dB per decade of distance past 100 m, plus a 10 dB allowance. Stronger
+/// reports are physically possible only in rare line-of-sight conditions, and are what
+/// location spoofing (asserting a place farther than one is) and RSSI inflation produce.
+/// Not a validity check: settlement uses it to leave such reports out, by name.
+pub fn plausible_rssi_cdbm(
+    tx_power_dbm: i32,
+    freq_hz: u64,
+    distance_m: u32,
+    tx_gain_ddbi: i32,
+    rx_gain_ddbi: i32,
+) -> Result<i32, RfError> {
+    let free_space = expected_rssi_cdbm(
+        tx_power_dbm,
+        freq_hz,
+        distance_m,
+        tx_gain_ddbi,
+        rx_gain_ddbi,
+    )?;
+    let excess = if distance_m > PLAUSIBLE_REFERENCE_M {
+        // libm keeps this bit-identical across platforms; rounded up (less excess, more lenient).
+        let decades = libm::log10(f64::from(distance_m) / f64::from(PLAUSIBLE_REFERENCE_M));
+        let cdb = libm::floor(decades * PLAUSIBLE_EXCESS_CDB_PER_DECADE as f64);
+        cdb as i64
+    } else {
+        0
+    };
+    let plausible = i64::from(free_space) - excess + PLAUSIBLE_ALLOWANCE_CDB;
+    i32::try_from(plausible).map_err(|_| RfError::OutOfRange)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// At 1 km one decade past 100 m: the plausible bound is the free-space bound − 5 dB + 10 dB;
+    /// at 100 m and closer it is the free-space bound + 10 dB.
+    #[test]
+    fn plausible_bound_is_free_space_less_five_db_per_decade_plus_ten() {
+        let free = expected_rssi_cdbm(27, 915_000_000, 1_000, 12, 0).unwrap();
+        assert_eq!(
+            plausible_rssi_cdbm(27, 915_000_000, 1_000, 12, 0).unwrap(),
+            free - 500 + 1_000
+        );
+        let free = expected_rssi_cdbm(27, 915_000_000, 100, 12, 0).unwrap();
+        assert_eq!(
+            plausible_rssi_cdbm(27, 915_000_000, 100, 12, 0).unwrap(),
+            free + 1_000
+        );
+        // 10 km: two decades.
+        let free = expected_rssi_cdbm(27, 915_000_000, 10_000, 12, 0).unwrap();
+        assert_eq!(
+            plausible_rssi_cdbm(27, 915_000_000, 10_000, 12, 0).unwrap(),
+            free - 1_000 + 1_000
+        );
+    }
 
     /// FSPL = 20·log10(4π·d·f / 2.998e8), by hand (then ×100, rounded up):
     /// - 1 km, 915 MHz: 4π·1000·915e6/2.998e8 = 38 353.3…; log10 = 4.583799…; ×20 = 91.67599 dB

@@ -39,6 +39,57 @@ pub enum BenchCommand {
     /// Example:
     ///   groundwork bench witness --beacons 600
     Witness(crate::bench_witness::WitnessArgs),
+    /// Honest wireless devices against cheaters (spoofers, a co-located cluster, witness rings,
+    /// RSSI inflaters): how much of what the cheaters try to take is withheld, and how much the
+    /// honest devices lose.
+    ///
+    /// Example:
+    ///   groundwork bench coverage-attack --honest 200 --cheaters 50 --epochs 3
+    CoverageAttack(CoverageAttackArgs),
+}
+
+#[derive(Args)]
+pub struct CoverageAttackArgs {
+    #[arg(long, default_value_t = 200)]
+    honest: usize,
+    #[arg(long, default_value_t = 50)]
+    cheaters: usize,
+    #[arg(long, default_value_t = 3)]
+    epochs: u64,
+    /// Seed of placement, shadowing and report order.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+fn coverage_attack(args: CoverageAttackArgs) -> Result<()> {
+    if args.honest == 0
+        || args.honest + args.cheaters > 2_000
+        || args.epochs == 0
+        || args.epochs > 50
+    {
+        bail!("--honest must be positive, honest + cheaters at most 2000, --epochs 1..=50");
+    }
+    println!(
+        "simulating {} honest and {} cheating wireless devices for {} epochs (twice: with and without the cheaters) ...",
+        args.honest, args.cheaters, args.epochs
+    );
+    let figures =
+        crate::coverage_sim::simulate(args.honest, args.cheaters, args.epochs, args.seed)?;
+    println!(
+        "cheaters: {:.1}% of the reward they tried to take withheld",
+        100.0 * figures.withheld()
+    );
+    for (name, got, tried) in &figures.by_role {
+        println!(
+            "  {name:<20} {:.1}% withheld",
+            100.0 * (1.0 - got / tried.max(1.0))
+        );
+    }
+    println!(
+        "honest devices: {:.2}% of their reward lost to the cheaters",
+        100.0 * figures.honest_loss()
+    );
+    Ok(())
 }
 
 #[derive(Args)]
@@ -58,6 +109,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
     match command {
         BenchCommand::Ingest(args) => ingest(args),
         BenchCommand::Witness(args) => crate::bench_witness::witness(args),
+        BenchCommand::CoverageAttack(args) => coverage_attack(args),
     }
 }
 

@@ -8,14 +8,14 @@
 
 use crate::bench_cmd::ed25519_baseline;
 use crate::genesis_cmd::local_params;
+use crate::memchain::MemChain as Chain;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use commonware_cryptography::Signer;
-use groundwork_primitives::hash::Digest;
 use groundwork_primitives::keyfile::key_address;
 use groundwork_primitives::{
-    AccountAction, AccountKey, AccountTransaction, Amount, BeaconRadio, BeaconTransaction, Block,
-    Cell, DeviceKey, KeyScheme, ResourceKind, Transaction, WitnessReading, WitnessTransaction,
+    AccountAction, AccountKey, AccountTransaction, Amount, BeaconRadio, BeaconTransaction, Cell,
+    DeviceKey, KeyScheme, ResourceKind, Transaction, WitnessReading, WitnessTransaction,
 };
 use groundwork_state::coverage::MAX_REWARDED_WITNESSES;
 use groundwork_state::{Genesis, State};
@@ -33,34 +33,6 @@ const RADIO: BeaconRadio = BeaconRadio {
     frequency_hz: 904_600_000,
     antenna_gain_ddbi: 12,
 };
-
-struct Chain {
-    state: State,
-    proposer: AccountKey,
-    time_ms: u64,
-}
-
-impl Chain {
-    fn execute(
-        &mut self,
-        transactions: Vec<Transaction>,
-    ) -> Result<groundwork_state::BlockOutcome> {
-        self.time_ms += 1_000;
-        let header = self.state.next_header(
-            self.proposer.public_key(),
-            self.time_ms,
-            Digest::from([0u8; 32]),
-            &transactions,
-        );
-        let block = Block {
-            header,
-            transactions,
-        };
-        self.state
-            .execute(&block)
-            .map_err(|e| anyhow::anyhow!("bench block refused: {e}"))
-    }
-}
 
 pub fn witness(args: WitnessArgs) -> Result<()> {
     let per_beacon = u32::from(MAX_REWARDED_WITNESSES);

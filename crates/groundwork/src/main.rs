@@ -6,10 +6,12 @@ mod bench_cmd;
 mod bench_witness;
 mod calc_cmd;
 mod client_cmd;
+mod coverage_sim;
 mod fleet;
 mod genesis_cmd;
 mod keys;
 mod keys_cmd;
+mod memchain;
 mod node_cmd;
 mod rpc_client;
 

@@ -168,7 +168,7 @@ fn every_command_help_has_an_example() {
         ),
         ("agent", &[]),
         ("fleet", &[]),
-        ("bench", &["ingest", "witness"]),
+        ("bench", &["ingest", "witness", "coverage-attack"]),
     ];
     let top = groundwork().arg("--help").output().unwrap();
     let top = String::from_utf8_lossy(&top.stdout).into_owned();

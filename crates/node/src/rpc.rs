@@ -562,6 +562,7 @@ fn coverage_json(s: &State, e: &CoverageExplanation) -> Value {
                 "witnesses": share.witnesses,
                 "unit": share.unit,
                 "hex_scale": share.hex_scale,
+                "witness_scale": share.witness_scale,
                 "reciprocity": share.reciprocity,
                 "excluded_by": share.excluded.map(|rule| rule.name()),
                 "units": share.units,
@@ -585,7 +586,7 @@ fn coverage_json(s: &State, e: &CoverageExplanation) -> Value {
         "total_witness_units": m.total_witness_units,
         "shares": shares,
         "steps": [
-            format!("units are HIP-15 unit × hex scale (both in 1/10 000), summed over this device's beacons ({}) and witness reports ({}); shares failing reciprocity count 0 ({} here)", r.beacons, r.witnesses, r.reciprocity_misses),
+            format!("units are HIP-15 unit × the beaconer's hex scale (× the witness's own hex scale for a report; all in 1/10 000), summed over this device's beacons ({}) and witness reports ({}); shares failing reciprocity count 0 ({} here)", r.beacons, r.witnesses, r.reciprocity_misses),
             format!("beacon part = floor({} × {} / {})", m.beacon_pool, r.beacon_units, m.total_beacon_units),
             format!("witness part = floor({} × {} / {})", m.witness_pool, r.witness_units, m.total_witness_units),
             format!("coverage reward = {} base units, paid to {}", r.amount, r.owner),

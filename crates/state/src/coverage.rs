@@ -151,17 +151,21 @@ pub const MAX_CLOSED_RING: usize = 8;
 /// Most distinct owners of a group that [`State::closed_rings`] treats as a closed ring.
 pub const MAX_RING_OWNERS: usize = 2;
 
-/// A rule that excludes witness reports as collusion.
+/// A rule that leaves valid witness reports out at settlement, as collusion or spoofing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CollusionRule {
     /// Beaconer and witness belong to a small group that only witnesses itself.
     ClosedRing,
+    /// The signal is stronger than any plausible real link over the asserted distance
+    /// (`groundwork_coverage::plausible_rssi_cdbm`): a spoofed location or an inflated RSSI.
+    ImplausibleSignal,
 }
 
 impl CollusionRule {
     pub fn name(self) -> &'static str {
         match self {
             CollusionRule::ClosedRing => "closed ring",
+            CollusionRule::ImplausibleSignal => "implausibly strong signal for the distance",
         }
     }
 }
@@ -173,13 +177,19 @@ pub struct SettledBeacon {
     pub hex_scale: u32,
     /// Reciprocity verdicts: bit 0 the beaconer, bit `i + 1` the `i`-th witness.
     pub reciprocity: u16,
-    /// Witness reports excluded as collusion: bit `i` the `i`-th witness.
+    /// Witness reports left out as a closed ring: bit `i` the `i`-th witness.
     pub excluded: u16,
+    /// Witness reports left out as implausibly strong: bit `i` the `i`-th witness.
+    pub implausible: u16,
+    /// Density scale of each witness's own location at settlement, in 1/10 000.
+    pub witness_scales: [u32; MAX_REWARDED_WITNESSES as usize],
 }
 impl_struct_codec!(SettledBeacon {
     hex_scale,
     reciprocity,
-    excluded
+    excluded,
+    implausible,
+    witness_scales
 });
 
 /// Epochs a rewarded beacon and its witness reports stay in state for `explain`.
@@ -197,11 +207,15 @@ pub struct BeaconShare {
     pub unit: u32,
     /// The density scale of the beaconer's location, in 1/10 000.
     pub hex_scale: u32,
+    /// For a witness: the density scale of its own location, in 1/10 000. Witnesses piled
+    /// into one spot share one witness's reward, as beaconers there do.
+    pub witness_scale: Option<u32>,
     /// Whether reciprocity held; if not, the share is zero.
     pub reciprocity: bool,
     /// The collusion rule that excluded this witness report, if any; its share is then zero.
     pub excluded: Option<CollusionRule>,
-    /// `unit × hex_scale` (1e-8 units) if reciprocity held, else 0.
+    /// `unit × hex_scale` (× `witness_scale` / 10 000 for a witness), in 1e-8 units, if
+    /// reciprocity held and no collusion rule excluded it; else 0.
     pub units: u64,
     /// For a witness: its report's numbers.
     pub report: Option<WitnessRecord>,
@@ -329,16 +343,37 @@ impl State {
         let reports: Vec<WitnessRecord> = (0..record.witnesses)
             .filter_map(|index| self.witness_record(id, index))
             .collect();
-        // A report inside a closed ring shows nothing but the ring: it does not count.
-        let excluded: Vec<bool> = reports
+        // A report inside a closed ring shows nothing but the ring; one implausibly strong for
+        // its distance shows a spoofed place or an inflated signal. Neither counts.
+        let excluded: Vec<Option<CollusionRule>> = reports
             .iter()
             .enumerate()
             .map(|(index, report)| match settled {
-                Some(fixed) => fixed.excluded & (1 << index) != 0,
-                None => rings.contains(&report.witness) && rings.contains(&record.beaconer),
+                Some(fixed) if fixed.excluded & (1 << index) != 0 => {
+                    Some(CollusionRule::ClosedRing)
+                }
+                Some(fixed) if fixed.implausible & (1 << index) != 0 => {
+                    Some(CollusionRule::ImplausibleSignal)
+                }
+                Some(_) => None,
+                None if rings.contains(&report.witness) && rings.contains(&record.beaconer) => {
+                    Some(CollusionRule::ClosedRing)
+                }
+                None => {
+                    let plausible = groundwork_coverage::plausible_rssi_cdbm(
+                        i32::from(record.radio.tx_power_dbm),
+                        record.radio.frequency_hz,
+                        report.distance_m,
+                        i32::from(record.radio.antenna_gain_ddbi),
+                        i32::from(report.reading.antenna_gain_ddbi),
+                    );
+                    plausible
+                        .is_ok_and(|max| i32::from(report.reading.rssi_dbm) * 100 > max)
+                        .then_some(CollusionRule::ImplausibleSignal)
+                }
             })
             .collect();
-        let counted = excluded.iter().filter(|e| !**e).count();
+        let counted = excluded.iter().filter(|e| e.is_none()).count();
         let counted = u8::try_from(counted).unwrap_or(u8::MAX);
         let units = |unit: u32, ok: bool| {
             if ok {
@@ -358,6 +393,7 @@ impl State {
                 witnesses: counted,
                 unit,
                 hex_scale: scale,
+                witness_scale: None,
                 reciprocity,
                 excluded: None,
                 units: units(unit, reciprocity),
@@ -368,6 +404,11 @@ impl State {
         for (index, (report, excluded)) in reports.into_iter().zip(excluded).enumerate() {
             let bit = u8::try_from(index + 1).unwrap_or(u8::MAX);
             let reciprocity = verdict(bit, &report.witness, false);
+            let own_scale = match settled {
+                Some(fixed) => fixed.witness_scales.get(index).copied().unwrap_or(0),
+                None => groundwork_coverage::hex_scale_of(report.location, scales).unwrap_or(0),
+            };
+            let full = units(unit, reciprocity && excluded.is_none());
             shares.push((
                 report.witness.clone(),
                 BeaconShare {
@@ -376,9 +417,10 @@ impl State {
                     witnesses: counted,
                     unit,
                     hex_scale: scale,
+                    witness_scale: Some(own_scale),
                     reciprocity,
-                    excluded: excluded.then_some(CollusionRule::ClosedRing),
-                    units: units(unit, reciprocity && !excluded),
+                    excluded,
+                    units: full * u64::from(own_scale) / u64::from(groundwork_coverage::UNIT_SCALE),
                     report: Some(report),
                 },
             ));
@@ -511,8 +553,21 @@ impl State {
                     .iter()
                     .skip(1)
                     .enumerate()
-                    .filter(|(_, (_, s))| s.excluded.is_some())
+                    .filter(|(_, (_, s))| s.excluded == Some(CollusionRule::ClosedRing))
                     .fold(0u16, |bits, (i, _)| bits | (1 << i)),
+                implausible: shares
+                    .iter()
+                    .skip(1)
+                    .enumerate()
+                    .filter(|(_, (_, s))| s.excluded == Some(CollusionRule::ImplausibleSignal))
+                    .fold(0u16, |bits, (i, _)| bits | (1 << i)),
+                witness_scales: {
+                    let mut scales = [0u32; MAX_REWARDED_WITNESSES as usize];
+                    for (slot, (_, share)) in scales.iter_mut().zip(shares.iter().skip(1)) {
+                        *slot = share.witness_scale.unwrap_or(0);
+                    }
+                    scales
+                },
             };
             self.rewarded_beacons
                 .put(EpochBeacon(epoch, key.1), settled);

@@ -1,0 +1,33 @@
+//! An in-memory chain for simulations and benchmarks: the state machine driven block by
+//! block, with no consensus, network or disk.
+
+use commonware_cryptography::Signer;
+use groundwork_primitives::hash::Digest;
+use groundwork_primitives::{AccountKey, Block, Transaction};
+use groundwork_state::{BlockOutcome, State};
+
+pub struct MemChain {
+    pub state: State,
+    pub proposer: AccountKey,
+    pub time_ms: u64,
+}
+
+impl MemChain {
+    /// Executes the next block, holding `transactions`.
+    pub fn execute(&mut self, transactions: Vec<Transaction>) -> anyhow::Result<BlockOutcome> {
+        self.time_ms += 1_000;
+        let header = self.state.next_header(
+            self.proposer.public_key(),
+            self.time_ms,
+            Digest::from([0u8; 32]),
+            &transactions,
+        );
+        let block = Block {
+            header,
+            transactions,
+        };
+        self.state
+            .execute(&block)
+            .map_err(|e| anyhow::anyhow!("simulated block refused: {e}"))
+    }
+}
