@@ -92,59 +92,41 @@ impl_struct_codec!(CoverageActivity {
     last_witnessed_height
 });
 
-/// The key of a stored witness report: its beacon and its position among the beacon's reports.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct BeaconWitness(pub Digest, pub u8);
+/// A table key made of two encoded parts, in order (so keys sort by the first part).
+macro_rules! pair_key {
+    ($(#[$doc:meta])* $name:ident($a:ty, $b:ty)) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+        pub struct $name(pub $a, pub $b);
 
-impl commonware_codec::Write for BeaconWitness {
-    fn write(&self, buf: &mut impl bytes::BufMut) {
-        self.0.write(buf);
-        self.1.write(buf);
-    }
+        impl commonware_codec::Write for $name {
+            fn write(&self, buf: &mut impl bytes::BufMut) {
+                self.0.write(buf);
+                self.1.write(buf);
+            }
+        }
+
+        impl Read for $name {
+            type Cfg = ();
+            fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+                Ok($name(<$a>::read(buf)?, <$b>::read(buf)?))
+            }
+        }
+    };
 }
 
-impl Read for BeaconWitness {
-    type Cfg = ();
-    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
-        Ok(BeaconWitness(Digest::read(buf)?, u8::read(buf)?))
-    }
-}
-
-/// The key of a beacon awaiting its reward: its height, then its id.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct HeightBeacon(pub u64, pub Digest);
-
-impl commonware_codec::Write for HeightBeacon {
-    fn write(&self, buf: &mut impl bytes::BufMut) {
-        self.0.write(buf);
-        self.1.write(buf);
-    }
-}
-
-impl Read for HeightBeacon {
-    type Cfg = ();
-    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
-        Ok(HeightBeacon(u64::read(buf)?, Digest::read(buf)?))
-    }
-}
-
-/// The key of a beacon rewarded in an epoch: the epoch, then the beacon id.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct EpochBeacon(pub u64, pub Digest);
-
-impl commonware_codec::Write for EpochBeacon {
-    fn write(&self, buf: &mut impl bytes::BufMut) {
-        self.0.write(buf);
-        self.1.write(buf);
-    }
-}
-
-impl Read for EpochBeacon {
-    type Cfg = ();
-    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
-        Ok(EpochBeacon(u64::read(buf)?, Digest::read(buf)?))
-    }
-}
+pair_key!(
+    /// The key of a stored witness report: its beacon and its position among the beacon's reports.
+    BeaconWitness(Digest, u8)
+);
+pair_key!(
+    /// The key of a beacon awaiting settlement: its height, then its id.
+    HeightBeacon(u64, Digest)
+);
+pair_key!(
+    /// The key of a beacon settled in an epoch: the epoch, then the beacon id.
+    EpochBeacon(u64, Digest)
+);
 
 /// Most devices in a group that [`State::closed_rings`] treats as a closed ring.
 pub const MAX_CLOSED_RING: usize = 8;

@@ -43,6 +43,21 @@ fn coverage_harness() -> Harness {
     Harness::new(&genesis_with(p, 4))
 }
 
+/// 20-block epochs paying half the emission for coverage, 80 % of it to witnesses.
+fn paying_harness() -> Harness {
+    let mut p = params();
+    p.epoch_length_blocks = 20;
+    p.heartbeat_window_blocks = 1;
+    p.coverage = CoverageParams {
+        share_bps: 5_000,
+        witness_share_bps: 8_000,
+        beacon_interval_blocks: 5,
+        witness_window_blocks: 2,
+        reciprocity_window_blocks: 100,
+    };
+    Harness::new(&genesis_with(p, 4))
+}
+
 fn register_at(h: &mut Harness, owner: u64, device: &DeviceKey, kind: ResourceKind, at: Cell) {
     let owner_key = account(owner);
     let action = AccountAction::register_device(&h.chain, &address(&owner_key), device, kind, at);
@@ -340,17 +355,7 @@ fn only_the_first_valid_witnesses_count() {
 /// - witness units: A 1 (for B's beacon), B 1 (for A's), C 0 (reciprocity) → each 200 000.
 #[test]
 fn coverage_rewards_follow_units_scales_and_reciprocity() {
-    let mut p = params();
-    p.epoch_length_blocks = 20;
-    p.heartbeat_window_blocks = 1;
-    p.coverage = CoverageParams {
-        share_bps: 5_000,
-        witness_share_bps: 8_000,
-        beacon_interval_blocks: 5,
-        witness_window_blocks: 2,
-        reciprocity_window_blocks: 100,
-    };
-    let mut h = Harness::new(&genesis_with(p, 4));
+    let mut h = paying_harness();
     let a = device(KeyScheme::Ed25519, 30);
     let b = device(KeyScheme::Ed25519, 31);
     let c = device(KeyScheme::P256, 32);
@@ -451,17 +456,7 @@ fn coverage_rewards_follow_units_scales_and_reciprocity() {
 /// (see `coverage_rewards_follow_units_scales_and_reciprocity`).
 #[test]
 fn a_closed_ring_of_one_owner_earns_nothing_and_explain_names_the_rule() {
-    let mut p = params();
-    p.epoch_length_blocks = 20;
-    p.heartbeat_window_blocks = 1;
-    p.coverage = CoverageParams {
-        share_bps: 5_000,
-        witness_share_bps: 8_000,
-        beacon_interval_blocks: 5,
-        witness_window_blocks: 2,
-        reciprocity_window_blocks: 100,
-    };
-    let mut h = Harness::new(&genesis_with(p, 4));
+    let mut h = paying_harness();
     let ring: Vec<DeviceKey> = (40..43).map(|i| device(KeyScheme::Ed25519, i)).collect();
     let places = [(52.5219, 13.4132), (52.5219, 13.4562), (52.5489, 13.4132)];
     for (key, (lat, lng)) in ring.iter().zip(places) {
