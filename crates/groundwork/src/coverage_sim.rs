@@ -2,9 +2,7 @@
 //! chain, with radio reception computed from each device's TRUE position, while the chain only
 //! knows asserted positions.
 //!
-//! Propagation: free-space loss, plus 12 dB per decade of distance beyond 100 m (a path-loss
-//! exponent of 3.2, typical of towns), plus log-normal shadowing (σ = 6 dB). A report is heard
-//! down to −125 dBm. Floats are fine here: this is the world being simulated, not the chain.
+//! Reception follows the propagation model of [`crate::radio`].
 //!
 //! Cheaters:
 //! - **spoofers** sit in a city but assert a place 40–70 km away;
@@ -18,6 +16,7 @@
 
 use crate::genesis_cmd::local_params;
 use crate::memchain::MemChain;
+use crate::radio::{FREQUENCY_HZ, distance_m, offset, received, unit};
 use anyhow::{Context, Result, bail};
 use commonware_cryptography::Signer;
 use groundwork_primitives::keyfile::key_address;
@@ -29,7 +28,6 @@ use groundwork_state::{CoverageParams, Genesis, State};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
-const FREQUENCY_HZ: u64 = 904_600_000;
 const RADIO: BeaconRadio = BeaconRadio {
     tx_power_dbm: 27,
     frequency_hz: FREQUENCY_HZ,
@@ -84,43 +82,6 @@ impl Figures {
         }
         (1.0 - self.honest_tokens / self.honest_baseline_tokens).max(0.0)
     }
-}
-
-fn unit(rng: &mut ChaCha8Rng) -> f64 {
-    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-}
-
-fn gaussian(rng: &mut ChaCha8Rng) -> f64 {
-    let (u, v) = (unit(rng).max(1e-12), unit(rng));
-    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-}
-
-fn offset(from: (f64, f64), meters: f64, bearing: f64) -> (f64, f64) {
-    (
-        from.0 + meters * bearing.cos() / 111_320.0,
-        from.1 + meters * bearing.sin() / (111_320.0 * from.0.to_radians().cos()),
-    )
-}
-
-fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (la, lb) = (a.0.to_radians(), b.0.to_radians());
-    let dlat = lb - la;
-    let dlng = (b.1 - a.1).to_radians();
-    let h = (dlat / 2.0).sin().powi(2) + la.cos() * lb.cos() * (dlng / 2.0).sin().powi(2);
-    2.0 * 6_371_007.2 * h.sqrt().asin()
-}
-
-/// The RSSI a receiver `d` metres away measures, or `None` if it hears nothing.
-fn received(d: f64, rng: &mut ChaCha8Rng) -> Option<f64> {
-    let d = d.max(1.0);
-    let fspl = 20.0 * (4.0 * std::f64::consts::PI * d * FREQUENCY_HZ as f64 / 2.998e8).log10();
-    let excess = if d > 100.0 {
-        12.0 * (d / 100.0).log10()
-    } else {
-        0.0
-    };
-    let rssi = 27.0 + 1.2 - fspl - excess - 6.0 * gaussian(rng);
-    (rssi >= -125.0).then_some(rssi)
 }
 
 const CITIES: [(f64, f64); 4] = [

@@ -8,14 +8,16 @@
 //! only: anyone who knows the seed holds them.
 
 use crate::keys_cmd::load_account_key;
-use crate::rpc_client::{CallError, DEFAULT_RPC_URL, RpcClient};
+use crate::rpc_client::{CallError, ChainStatus, DEFAULT_RPC_URL, RpcClient};
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use commonware_codec::Encode;
 use groundwork_primitives::keyfile::key_address;
 use groundwork_primitives::keys::KeyScheme;
 use groundwork_primitives::{
-    AccountAction, AccountKey, AccountTransaction, Address, Cell, DeviceKey, HeartbeatTransaction,
-    ResourceKind, Transaction,
+    AccountAction, AccountKey, AccountTransaction, Address, Amount, BeaconRadio, BeaconTransaction,
+    Cell, DeviceKey, HeartbeatTransaction, ResourceKind, Transaction, WitnessReading,
+    WitnessTransaction,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use rand_chacha::ChaCha8Rng;
@@ -33,6 +35,8 @@ pub const MAX_FLEET_DEVICES: u32 = 100_000;
 const REGISTRATIONS_PER_ROUND: usize = 64;
 /// Transactions per `tx_submitBatch`.
 const SUBMIT_BATCH: usize = 1_024;
+/// Accounts a fleet's devices are spread over.
+const FLEET_OWNERS: usize = 8;
 
 #[derive(Args)]
 pub struct FleetArgs {
@@ -138,6 +142,8 @@ pub struct SimDevice {
     pub key: DeviceKey,
     pub kind: ResourceKind,
     pub location: Cell,
+    /// Where the device really is (its asserted cell is the one containing this point).
+    pub truth: (f64, f64),
     pub city: &'static str,
 }
 
@@ -196,6 +202,7 @@ pub fn plan(count: u32, seed: u64) -> Result<Vec<SimDevice>> {
             key,
             kind,
             location,
+            truth: (lat, lng),
             city: city.name,
         });
     }
@@ -223,24 +230,91 @@ fn registered(rpc: &RpcClient, owner: &Address) -> Result<BTreeSet<String>> {
     }
 }
 
-/// Registers the devices not yet on chain, a nonce window at a time, with a progress bar.
+/// Owners the fleet spreads its devices over, as a real deployment has many operators: the
+/// given account and accounts derived from its secret key and the seed (so only the holder of
+/// that key can use them), funded by it.
+fn fleet_owners(main: &AccountKey, seed: u64) -> Result<Vec<AccountKey>> {
+    let secret = main.encode();
+    let mut owners = vec![main.clone()];
+    for k in 1..FLEET_OWNERS as u64 {
+        let derived = groundwork_primitives::hash_parts(&[
+            b"groundwork-fleet-owner",
+            secret.as_ref(),
+            &seed.to_be_bytes(),
+            &k.to_be_bytes(),
+        ]);
+        owners.push(
+            groundwork_primitives::decode_exact::<AccountKey>(derived.as_ref())
+                .context("deriving a fleet owner key")?,
+        );
+    }
+    Ok(owners)
+}
+
+/// Sends each derived owner what its devices' bonds and fees need, and waits for it.
+fn fund(rpc: &RpcClient, owners: &[AccountKey], devices_each: usize) -> Result<()> {
+    let status = rpc.status()?;
+    let main = &owners[0];
+    let unit = 10u128.pow(u32::from(status.decimals));
+    // Bond (10 GRND on local chains) and fee per device, with room.
+    let need = Amount((devices_each as u128 + 2) * 11 * unit);
+    let mut nonce = rpc.nonce(&key_address(main).to_string())?;
+    let mut sent = Vec::new();
+    for owner in &owners[1..] {
+        let address = key_address(owner);
+        let balance: u128 = rpc.call("account_get", json!([address.to_string()]))?["balance"]
+            .as_str()
+            .and_then(|b| b.parse().ok())
+            .unwrap_or(0);
+        if balance >= need.0 {
+            continue;
+        }
+        let action = AccountAction::Transfer {
+            to: address,
+            amount: Amount(need.0 - balance),
+        };
+        let tx = Transaction::Account(AccountTransaction::sign(
+            main,
+            &status.chain_id,
+            nonce,
+            action,
+        ));
+        sent.push(rpc.submit(&tx)?);
+        nonce += 1;
+    }
+    for hash in sent {
+        let receipt = rpc.wait_for(&hash, Duration::from_secs(60))?;
+        if let Some((code, message)) = receipt.error {
+            bail!("funding a fleet owner failed: {message} (code {code})");
+        }
+    }
+    Ok(())
+}
+
+/// Registers the devices not yet on chain, each owner a nonce window per round, with a
+/// progress bar. Device `i` belongs to owner `i mod owners`.
 fn register(
     rpc: &RpcClient,
-    owner: &AccountKey,
+    owners: &[AccountKey],
     fleet: &[SimDevice],
     stop: &AtomicBool,
 ) -> Result<()> {
     let status = rpc.status()?;
-    let address = key_address(owner);
-    let known = registered(rpc, &address)?;
-    let missing: Vec<&SimDevice> = fleet
+    let mut known = BTreeSet::new();
+    for owner in owners {
+        known.extend(registered(rpc, &key_address(owner))?);
+    }
+    let missing: Vec<(usize, &SimDevice)> = fleet
         .iter()
-        .filter(|d| !known.contains(&d.key.id().to_string()))
+        .enumerate()
+        .filter(|(_, d)| !known.contains(&d.key.id().to_string()))
         .collect();
     if missing.is_empty() {
         println!("fleet: all {} devices already registered", fleet.len());
         return Ok(());
     }
+    println!("fleet: registering {} devices ...", missing.len());
+    fund(rpc, owners, fleet.len().div_ceil(owners.len()))?;
     let bar = ProgressBar::new(missing.len() as u64);
     bar.set_style(
         ProgressStyle::with_template(
@@ -248,57 +322,81 @@ fn register(
         )
         .map_err(|e| anyhow::anyhow!("progress bar template: {e}"))?,
     );
-    let mut nonce = rpc.nonce(&address.to_string())?;
-    for round in missing.chunks(REGISTRATIONS_PER_ROUND) {
+    let started = Instant::now();
+    let mut queues: Vec<Vec<&SimDevice>> = vec![Vec::new(); owners.len()];
+    for (i, device) in &missing {
+        queues[i % owners.len()].push(device);
+    }
+    let mut nonces = owners
+        .iter()
+        .map(|o| rpc.nonce(&key_address(o).to_string()))
+        .collect::<Result<Vec<u64>, _>>()?;
+    while queues.iter().any(|q| !q.is_empty()) {
         if stop.load(Ordering::Relaxed) {
             bar.abandon();
             return Ok(());
         }
-        let transactions: Vec<Transaction> = round
-            .iter()
-            .enumerate()
-            .map(|(i, d)| {
+        let mut round = Vec::new();
+        let mut count = 0u64;
+        for (o, queue) in queues.iter_mut().enumerate() {
+            let take = queue.len().min(REGISTRATIONS_PER_ROUND);
+            let owner = &owners[o];
+            for (k, device) in queue.drain(..take).enumerate() {
                 let action = AccountAction::register_device(
                     &status.chain_id,
-                    &address,
-                    &d.key,
-                    d.kind,
-                    d.location,
+                    &key_address(owner),
+                    &device.key,
+                    device.kind,
+                    device.location,
                 );
-                Transaction::Account(AccountTransaction::sign(
+                round.push(Transaction::Account(AccountTransaction::sign(
                     owner,
                     &status.chain_id,
-                    nonce + i as u64,
+                    nonces[o] + k as u64,
                     action,
-                ))
-            })
-            .collect();
-        for (i, result) in rpc.submit_batch(&transactions)?.into_iter().enumerate() {
-            if let Err(error) = result {
-                bail!("registering device {}: {error}", round[i].key.id());
+                )));
+            }
+            nonces[o] += take as u64;
+            count += take as u64;
+        }
+        for chunk in round.chunks(SUBMIT_BATCH) {
+            for result in rpc.submit_batch(chunk)? {
+                result.context("registering a device")?;
             }
         }
-        nonce += round.len() as u64;
-        let started = Instant::now();
-        while rpc.nonce(&address.to_string())? < nonce {
-            if started.elapsed() > Duration::from_secs(120) {
-                bail!("registrations did not land within 2 minutes; is the node producing blocks?");
+        let waited = Instant::now();
+        for (o, owner) in owners.iter().enumerate() {
+            while rpc.nonce(&key_address(owner).to_string())? < nonces[o] {
+                if waited.elapsed() > Duration::from_secs(120) {
+                    bail!(
+                        "registrations did not land within 2 minutes; is the node producing blocks?"
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(100));
             }
-            std::thread::sleep(Duration::from_millis(100));
         }
-        bar.inc(round.len() as u64);
+        bar.inc(count);
     }
-    bar.finish();
-    let now = registered(rpc, &address)?;
+    bar.finish_and_clear();
+    let mut now = BTreeSet::new();
+    for owner in owners {
+        now.extend(registered(rpc, &key_address(owner))?);
+    }
     let failed = missing
         .iter()
-        .filter(|d| !now.contains(&d.key.id().to_string()))
+        .filter(|(_, d)| !now.contains(&d.key.id().to_string()))
         .count();
     if failed > 0 {
         bail!(
             "{failed} registrations were rejected by the chain (is the owner funded for the bonds?)"
         );
     }
+    println!(
+        "fleet: registered {} devices for {} owners in {:.1} s",
+        missing.len(),
+        owners.len(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -308,9 +406,11 @@ pub fn drive(
     rpc: &RpcClient,
     owner: &AccountKey,
     fleet: &[SimDevice],
+    seed: u64,
     stop: &AtomicBool,
 ) -> Result<()> {
-    register(rpc, owner, fleet, stop)?;
+    let owners = fleet_owners(owner, seed)?;
+    register(rpc, &owners, fleet, stop)?;
     let mut by_kind = [0u32; ResourceKind::COUNT];
     for d in fleet {
         by_kind[d.kind.index()] += 1;
@@ -333,6 +433,15 @@ pub fn drive(
         mix.join(", ")
     );
     println!("fleet: around {}", places.join(", "));
+    let wireless: Vec<&SimDevice> = fleet
+        .iter()
+        .filter(|d| d.kind == ResourceKind::Wireless)
+        .collect();
+    let mut radio = Radio {
+        rng: ChaCha8Rng::seed_from_u64(seed),
+        last_fired: None,
+        pending: None,
+    };
     let mut last_window = None;
     let mut last_epoch = None;
     while !stop.load(Ordering::Relaxed) {
@@ -367,13 +476,24 @@ pub fn drive(
                 let _ = rpc.submit_batch(chunk)?;
             }
         }
+        radio.step(rpc, &status, &wireless)?;
         if let Some(previous) = last_epoch
             && status.epoch > previous
         {
             let ended = status.epoch - 1;
             if let Ok(summary) = rpc.call("epoch_get", json!([ended])) {
+                let coverage = &summary["coverage"];
+                let coverage = if coverage.is_null() {
+                    String::new()
+                } else {
+                    format!(
+                        "; coverage {} for {} beacons",
+                        status.show(coverage["paid"].as_str().unwrap_or("0")),
+                        coverage["beacons"]
+                    )
+                };
                 println!(
-                    "fleet: epoch {ended} ended: {} paid to {} devices",
+                    "fleet: epoch {ended} ended: {} paid to {} devices{coverage}",
                     status.show(summary["paid"].as_str().unwrap_or("0")),
                     summary["devices_rewarded"]
                 );
@@ -383,6 +503,100 @@ pub fn drive(
         std::thread::sleep(Duration::from_millis(250));
     }
     Ok(())
+}
+
+/// What simulated wireless devices send, as the beaconer states it.
+const SIM_RADIO: BeaconRadio = BeaconRadio {
+    tx_power_dbm: 27,
+    frequency_hz: crate::radio::FREQUENCY_HZ,
+    antenna_gain_ddbi: 12,
+};
+/// Reports sent per beacon at most (real gateways hear more than report).
+const REPORTS_PER_BEACON: usize = 16;
+
+/// The wireless part of the fleet: every beacon interval each wireless device beacons on the
+/// newest block; once the beacons have landed, every device that hears one (by the
+/// propagation model, from true positions) reports it.
+struct Radio {
+    rng: ChaCha8Rng,
+    last_fired: Option<u64>,
+    /// Beacons sent at a height, waiting to land before they are witnessed.
+    pending: Option<(u64, Vec<BeaconTransaction>)>,
+}
+
+impl Radio {
+    fn step(
+        &mut self,
+        rpc: &RpcClient,
+        status: &ChainStatus,
+        wireless: &[&SimDevice],
+    ) -> Result<()> {
+        let interval = status.raw["coverage"]["beacon_interval_blocks"]
+            .as_u64()
+            .unwrap_or(0);
+        if interval == 0 || wireless.len() < 2 {
+            return Ok(());
+        }
+        if let Some((fired, beacons)) = &self.pending {
+            // Beacons land in the next block or the one after; witness them then.
+            if status.height < fired + 2 {
+                return Ok(());
+            }
+            let mut reports = Vec::new();
+            for (b, beacon) in beacons.iter().enumerate() {
+                let mut heard = Vec::new();
+                for (w, witness) in wireless.iter().enumerate() {
+                    if w == b {
+                        continue;
+                    }
+                    let d = crate::radio::distance_m(wireless[b].truth, witness.truth);
+                    if let Some(rssi) = crate::radio::received(d, &mut self.rng) {
+                        heard.push((w, rssi));
+                    }
+                }
+                heard.truncate(REPORTS_PER_BEACON);
+                for (w, rssi) in heard {
+                    let reading = WitnessReading {
+                        rssi_dbm: rssi.round().clamp(-200.0, 50.0) as i16,
+                        snr_cdb: -500,
+                        frequency_hz: crate::radio::FREQUENCY_HZ,
+                        antenna_gain_ddbi: 0,
+                    };
+                    reports.push(Transaction::Witness(WitnessTransaction::sign(
+                        &wireless[w].key,
+                        &status.chain_id,
+                        beacon.beacon_id(),
+                        reading,
+                    )));
+                }
+            }
+            for chunk in reports.chunks(SUBMIT_BATCH) {
+                // A report of a beacon that did not land is refused; that is fine.
+                let _ = rpc.submit_batch(chunk)?;
+            }
+            self.pending = None;
+            return Ok(());
+        }
+        // Two blocks of slack: the interval counts from the height a beacon landed at.
+        if self
+            .last_fired
+            .is_some_and(|h| status.height < h + interval + 2)
+        {
+            return Ok(());
+        }
+        let beacons: Vec<BeaconTransaction> = wireless
+            .iter()
+            .map(|d| BeaconTransaction::sign(&d.key, &status.chain_id, status.block, SIM_RADIO))
+            .collect();
+        let transactions: Vec<Transaction> =
+            beacons.iter().cloned().map(Transaction::Beacon).collect();
+        for chunk in transactions.chunks(SUBMIT_BATCH) {
+            let _ = rpc.submit_batch(chunk)?;
+        }
+        self.last_fired = Some(status.height);
+        self.pending = Some((status.height, beacons));
+        Ok(())
+    }
 }
 
 pub fn run(args: FleetArgs) -> Result<()> {
@@ -396,7 +610,7 @@ pub fn run(args: FleetArgs) -> Result<()> {
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
     }
-    drive(&rpc, &owner, &fleet, &stop)
+    drive(&rpc, &owner, &fleet, args.seed, &stop)
 }
 
 #[cfg(test)]

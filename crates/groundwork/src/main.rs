@@ -13,6 +13,7 @@ mod keys;
 mod keys_cmd;
 mod memchain;
 mod node_cmd;
+mod radio;
 mod rpc_client;
 
 use clap::{Parser, Subcommand};

@@ -103,6 +103,7 @@ pub fn dev(args: DevArgs) -> Result<()> {
         None
     };
     let fleet_owner = account.clone();
+    let fleet_seed = args.fleet_seed;
     let data_dir = args.data_dir.clone();
     let chain_id = genesis.params.chain_id.to_string();
     let config = ServiceConfig {
@@ -144,7 +145,7 @@ pub fn dev(args: DevArgs) -> Result<()> {
         );
         println!("Press Ctrl-C to stop; run again with the same --data-dir to resume.");
         if let Some(fleet) = fleet {
-            start_fleet(endpoints.rpc, fleet_owner, fleet);
+            start_fleet(endpoints.rpc, fleet_owner, fleet, fleet_seed);
         }
     })?;
     Ok(())
@@ -156,12 +157,13 @@ fn start_fleet(
     rpc: SocketAddr,
     owner: groundwork_primitives::AccountKey,
     fleet: Vec<crate::fleet::SimDevice>,
+    seed: u64,
 ) {
     std::thread::spawn(move || {
         let stop = std::sync::atomic::AtomicBool::new(false);
         let result =
             crate::rpc_client::RpcClient::new(&format!("http://{rpc}"), Duration::from_secs(30))
-                .and_then(|client| crate::fleet::drive(&client, &owner, &fleet, &stop));
+                .and_then(|client| crate::fleet::drive(&client, &owner, &fleet, seed, &stop));
         if let Err(error) = result {
             eprintln!("fleet stopped: {error:#}");
         }

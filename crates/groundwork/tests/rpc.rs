@@ -77,13 +77,17 @@ fn websocket_subscriptions_deliver_every_block_and_each_epochs_rewards() {
         .unwrap()
         .trim_end_matches('"')
         .to_string();
+    // Unfiltered: the epoch's device rewards plus its coverage payout add up to what it paid.
+    // Filtered by the dev account: only its devices (the fleet spreads over several owners).
+    let mut all = connect(port);
+    subscribe(&mut all, "chain_subscribeRewards", json!([]));
     let mut rewards = connect(port);
     subscribe(
         &mut rewards,
         "chain_subscribeRewards",
         json!({ "owner": owner }),
     );
-    // The first epoch after registration pays all six devices (one may miss a window).
+    let amount = |r: &Value| r["amount"].as_str().unwrap().parse::<u128>().unwrap();
     let mut paid_devices = 0;
     let started = Instant::now();
     while paid_devices < 5 {
@@ -91,20 +95,25 @@ fn websocket_subscriptions_deliver_every_block_and_each_epochs_rewards() {
             started.elapsed() < Duration::from_secs(90),
             "no epoch paid the fleet"
         );
-        let note = receive(&mut rewards);
+        let note = receive(&mut all);
         assert_eq!(note["method"], json!("chain_rewards"));
         let result = &note["params"]["result"];
         let epoch = result["summary"]["epoch"].as_u64().unwrap();
         let list = result["rewards"].as_array().unwrap();
-        let sum: u128 = list
-            .iter()
-            .map(|r| r["amount"].as_str().unwrap().parse::<u128>().unwrap())
-            .sum();
+        let sum: u128 = list.iter().map(amount).sum();
+        let coverage: u128 = result["coverage"]["paid"]
+            .as_str()
+            .map_or(0, |p| p.parse().unwrap());
         let paid: u128 = result["summary"]["paid"].as_str().unwrap().parse().unwrap();
-        // All rewarded devices belong to the owner here, so the filtered list adds up.
-        assert_eq!(sum, paid, "epoch {epoch}");
-        assert!(list.iter().all(|r| r["owner"] == json!(owner)));
+        assert_eq!(sum + coverage, paid, "epoch {epoch}");
         paid_devices = list.len();
+
+        let mine = receive(&mut rewards);
+        let mine = &mine["params"]["result"];
+        assert_eq!(mine["summary"]["epoch"], json!(epoch));
+        let mine = mine["rewards"].as_array().unwrap();
+        assert!(mine.iter().all(|r| r["owner"] == json!(owner)));
+        assert!(mine.len() <= list.len());
     }
     // A bad filter is refused at subscribe time.
     send(

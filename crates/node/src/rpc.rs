@@ -308,7 +308,7 @@ fn block_summary_json(summary: &BlockSummary) -> Value {
 
 fn chain_status(state: &RpcState) -> Value {
     let tip = state.chain.tip();
-    let (chain_id, epoch, symbol, decimals, epoch_length, window, max_age) =
+    let (chain_id, epoch, symbol, decimals, epoch_length, window, max_age, coverage) =
         state.chain.with_state(|s| {
             let params = s.params();
             (
@@ -319,6 +319,7 @@ fn chain_status(state: &RpcState) -> Value {
                 params.epoch_length_blocks,
                 params.heartbeat_window_blocks,
                 params.heartbeat_max_age_blocks,
+                params.coverage,
             )
         });
     json!({
@@ -332,6 +333,11 @@ fn chain_status(state: &RpcState) -> Value {
         "epoch_length_blocks": epoch_length,
         "heartbeat_window_blocks": window,
         "heartbeat_max_age_blocks": max_age,
+        "coverage": {
+            "share_bps": coverage.share_bps,
+            "beacon_interval_blocks": coverage.beacon_interval_blocks,
+            "witness_window_blocks": coverage.witness_window_blocks,
+        },
         "token": { "symbol": symbol, "decimals": decimals },
     })
 }
@@ -488,7 +494,17 @@ fn epoch(state: &RpcState, params: &Params<'_>) -> RpcResult {
                 s.epochs_ended()
             ))
         })?;
-        Ok(epoch_json(epoch, &summary))
+        let mut answer = epoch_json(epoch, &summary);
+        answer["coverage"] = s.coverage_summary(epoch).map_or(Value::Null, |c| {
+            json!({
+                "pool": c.pool.0.to_string(),
+                "paid": c.paid.0.to_string(),
+                "beacons": c.beacons,
+                "beacon_units": c.total_beacon_units,
+                "witness_units": c.total_witness_units,
+            })
+        });
+        Ok(answer)
     })
 }
 
@@ -846,7 +862,14 @@ async fn rewards_subscription(
                 .filter(|(_, r)| owner.as_ref().is_none_or(|o| *o == r.owner))
                 .map(|(id, r)| reward_json(epoch, id, &r))
                 .collect();
-            Some(json!({ "summary": epoch_json(epoch, &totals), "rewards": rewards }))
+            let coverage = s.coverage_summary(epoch).map_or(Value::Null, |c| {
+                json!({ "pool": c.pool.0.to_string(), "paid": c.paid.0.to_string(), "beacons": c.beacons })
+            });
+            Some(json!({
+                "summary": epoch_json(epoch, &totals),
+                "coverage": coverage,
+                "rewards": rewards,
+            }))
         })
     })
     .await;
