@@ -170,7 +170,10 @@ impl Mempool {
                     .insert(tx.nonce, hash);
             }
             device_tx => {
-                let key = slot(device_tx).ok_or(MempoolError::Duplicate)?;
+                // Every transaction but an account one is a device report with a slot.
+                let Some(key) = slot(device_tx) else {
+                    return Err(MempoolError::Duplicate);
+                };
                 if self.reports.contains_key(&key) {
                     return Err(MempoolError::ReportPending {
                         kind: device_tx.kind_name(),

@@ -212,15 +212,8 @@ fn optional_device(
 
 /// An H3 cell of any resolution, as hex or decimal.
 fn parse_area(text: &str) -> Result<CellIndex, ErrorObjectOwned> {
-    let trimmed = text.trim();
-    let raw = if let Some(hex) = trimmed.strip_prefix("0x") {
-        u64::from_str_radix(hex, 16).ok()
-    } else if trimmed.len() >= 18 && trimmed.bytes().all(|b| b.is_ascii_digit()) {
-        trimmed.parse::<u64>().ok()
-    } else {
-        u64::from_str_radix(trimmed, 16).ok()
-    };
-    raw.and_then(|r| CellIndex::try_from(r).ok())
+    groundwork_primitives::cell::parse_h3_index(text)
+        .and_then(|r| CellIndex::try_from(r).ok())
         .ok_or_else(|| invalid("cell", format!("{text:?} is not an H3 cell index")))
 }
 

@@ -71,6 +71,21 @@ impl fmt::Debug for Cell {
     }
 }
 
+/// Reads an H3 index of any resolution written as hex (`8c2a1072b59ffff`, optionally
+/// `0x`-prefixed) or decimal (`631246145620214271`). A string of only decimal digits that is 18+
+/// characters long is read as decimal, since no H3 index in hex is that long. Only the number
+/// is read here; whether it is a valid cell is the caller's check.
+pub fn parse_h3_index(text: &str) -> Option<u64> {
+    let trimmed = text.trim();
+    if let Some(hex) = trimmed.strip_prefix("0x") {
+        u64::from_str_radix(hex, 16).ok()
+    } else if trimmed.len() >= 18 && trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        trimmed.parse::<u64>().ok()
+    } else {
+        u64::from_str_radix(trimmed, 16).ok()
+    }
+}
+
 impl FromStr for Cell {
     type Err = CellError;
 
@@ -81,15 +96,7 @@ impl FromStr for Cell {
         let malformed = || CellError::Malformed {
             text: text.to_string(),
         };
-        let trimmed = text.trim();
-        let raw = if let Some(hex) = trimmed.strip_prefix("0x") {
-            u64::from_str_radix(hex, 16).map_err(|_| malformed())?
-        } else if trimmed.len() >= 18 && trimmed.bytes().all(|b| b.is_ascii_digit()) {
-            trimmed.parse::<u64>().map_err(|_| malformed())?
-        } else {
-            u64::from_str_radix(trimmed, 16).map_err(|_| malformed())?
-        };
-        Cell::new(raw)
+        Cell::new(parse_h3_index(text).ok_or_else(malformed)?)
     }
 }
 
