@@ -6,6 +6,8 @@
 //! - how strong a witness's signal can honestly be ([`fspl_cdb`], [`expected_rssi_cdbm`],
 //!   [`rssi_exceeds_free_space`], or all at once with [`geometry`]);
 //! - what a beacon and each of its witnesses earn ([`beacon_unit`], [`witness_unit`], HIP-15);
+//! - whether signals fit the asserted places ([`peer_deviations`], [`out_of_line`],
+//!   [`typical_rssi_cdbm`]): the collusion and location rules settlement and challenges use;
 //! - how much crowding shrinks a location's reward ([`hex_scales`], [`HexDensity`], HIP-17 as
 //!   tuned by HIP-104).
 //!
@@ -42,6 +44,7 @@
 //! Nothing here does I/O, reads a clock or panics on any input; memory grows linearly with
 //! the input.
 
+mod consistency;
 mod density;
 mod geometry;
 mod rf;
@@ -49,6 +52,11 @@ mod rounding;
 mod units;
 mod witness;
 
+pub use consistency::{
+    LOCATION_MARGIN_CDB, MIN_COMPARABLE_REPORTS, MIN_PEERS, PEER_MARGIN_CDB, REFERENCE_DISTANCE_M,
+    TYPICAL_SLOPE_CDB_PER_DECADE, deviates, excess_over_typical_cdb, median,
+    normalised_signal_cdbm, out_of_line, peer_deviations, too_loud_for_distance, typical_rssi_cdbm,
+};
 pub use density::{
     DENSITY_RULES, DensityFactor, DensityRule, HexCount, HexDensity, hex_scale_of, hex_scales,
 };

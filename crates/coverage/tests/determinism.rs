@@ -2,8 +2,9 @@
 //! crate's `clippy.toml` forbids them too; this test also runs where clippy does not).
 
 /// Every source file of the crate, by name.
-const SOURCES: [(&str, &str); 7] = [
+const SOURCES: [(&str, &str); 8] = [
     ("lib.rs", include_str!("../src/lib.rs")),
+    ("consistency.rs", include_str!("../src/consistency.rs")),
     ("density.rs", include_str!("../src/density.rs")),
     ("geometry.rs", include_str!("../src/geometry.rs")),
     ("rf.rs", include_str!("../src/rf.rs")),

@@ -89,6 +89,11 @@ fn coverage_attack(args: CoverageAttackArgs) -> Result<()> {
         "honest devices: {:.2}% of their reward lost to the cheaters",
         100.0 * figures.honest_loss()
     );
+    let (flagged, judged) = figures.honest_out_of_line_baseline;
+    let (flagged_attacked, judged_attacked) = figures.honest_out_of_line;
+    println!(
+        "honest device-epochs judged out of line with their peers (false positives): {flagged} of {judged} without cheaters, {flagged_attacked} of {judged_attacked} with them"
+    );
     Ok(())
 }
 

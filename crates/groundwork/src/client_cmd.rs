@@ -37,7 +37,7 @@ pub struct ClientArgs {
 }
 
 impl ClientArgs {
-    fn client(&self) -> Result<RpcClient> {
+    pub(crate) fn client(&self) -> Result<RpcClient> {
         RpcClient::new(&self.rpc, Duration::from_secs(30))
     }
 }
@@ -56,7 +56,7 @@ pub struct SignerArgs {
     pub no_wait: bool,
 }
 
-fn show_amount(status: &ChainStatus, args: &ClientArgs, value: &Value) -> String {
+pub(crate) fn show_amount(status: &ChainStatus, args: &ClientArgs, value: &Value) -> String {
     let text = value.as_str().unwrap_or("?");
     if args.base_units {
         format!("{text} base units")
@@ -65,7 +65,7 @@ fn show_amount(status: &ChainStatus, args: &ClientArgs, value: &Value) -> String
     }
 }
 
-fn print_json(value: &Value) -> Result<()> {
+pub(crate) fn print_json(value: &Value) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
@@ -77,12 +77,22 @@ fn send(
     signer: &SignerArgs,
     build: impl FnOnce(&Address, &ChainStatus) -> Result<AccountAction>,
 ) -> Result<()> {
+    send_at_nonce(client, signer, |sender, status, _| build(sender, status))
+}
+
+/// [`send`], with the nonce the transaction will carry given to `build` (a challenge's id
+/// derives from it).
+pub(crate) fn send_at_nonce(
+    client: &ClientArgs,
+    signer: &SignerArgs,
+    build: impl FnOnce(&Address, &ChainStatus, u64) -> Result<AccountAction>,
+) -> Result<()> {
     let rpc = client.client()?;
     let status = rpc.status()?;
     let key = load_account_key(&signer.key, signer.keystore.as_deref())?;
     let sender = key_address(&key);
-    let action = build(&sender, &status)?;
     let nonce = rpc.nonce(&sender.to_string())?;
+    let action = build(&sender, &status, nonce)?;
     let transaction = Transaction::Account(AccountTransaction::sign(
         &key,
         &status.chain_id,
@@ -376,7 +386,7 @@ pub enum DeviceCommand {
     },
 }
 
-fn parse_device(text: &str) -> Result<DeviceId> {
+pub(crate) fn parse_device(text: &str) -> Result<DeviceId> {
     text.parse()
         .with_context(|| format!("{text:?} is not a device id (gwd1…)"))
 }

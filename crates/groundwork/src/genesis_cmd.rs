@@ -133,6 +133,11 @@ pub fn local_params(chain_id: &str, epoch_length_blocks: Option<u64>) -> Result<
         if !length.is_multiple_of(params.heartbeat_window_blocks) {
             params.heartbeat_window_blocks = 1;
         }
+        // An answer beacon must still be retained when its challenge resolves (see genesis).
+        let longest = length.saturating_mul(groundwork_state::coverage::BEACON_RETENTION_EPOCHS);
+        let room = longest.saturating_sub(params.coverage.witness_window_blocks);
+        params.challenges.answer_window_blocks =
+            params.challenges.answer_window_blocks.min(room.max(1));
     }
     Ok(params)
 }

@@ -5,6 +5,7 @@ mod agent_cmd;
 mod bench_cmd;
 mod bench_witness;
 mod calc_cmd;
+mod challenge_cmd;
 mod client_cmd;
 mod coverage_sim;
 mod fleet;
@@ -64,6 +65,9 @@ enum Command {
     /// Rewards: what a device was paid, and why.
     #[command(subcommand)]
     Rewards(client_cmd::RewardsCommand),
+    /// Location challenges: post one with evidence, answer one, follow one.
+    #[command(subcommand)]
+    Challenge(challenge_cmd::ChallengeCommand),
     /// The chain: status, blocks and state proofs.
     #[command(subcommand)]
     Chain(client_cmd::ChainCommand),
@@ -110,6 +114,7 @@ fn main() -> ExitCode {
         Command::Credits(command) => client_cmd::credits(command),
         Command::Device(command) => client_cmd::device(command),
         Command::Rewards(command) => client_cmd::rewards(command),
+        Command::Challenge(command) => challenge_cmd::challenge(command),
         Command::Chain(command) => client_cmd::chain(command),
         Command::VerifyProof(args) => client_cmd::verify_proof(args),
         Command::Calc(command) => calc_cmd::run(command),

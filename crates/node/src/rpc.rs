@@ -17,8 +17,10 @@ use crate::rpc_limit::{RateLimitLayer, RateLimiter};
 use commonware_consensus::types::Height;
 use groundwork_primitives::hash::{Digest, digest_from_hex, digest_hex};
 use groundwork_primitives::{Address, DeviceId, ResourceKind, Transaction};
+use groundwork_state::challenge::{Challenge, ChallengeStatus};
 use groundwork_state::coverage::{
-    CoverageExplanation, MAX_FREQUENCY_DELTA_HZ, MAX_WITNESS_DISTANCE_M, MIN_GRID_DISTANCE_RES11,
+    self, CoverageExplanation, MAX_FREQUENCY_DELTA_HZ, MAX_WITNESS_DISTANCE_M,
+    MIN_GRID_DISTANCE_RES11,
 };
 use groundwork_state::{Account, Device, DeviceStatus, EpochSummary, RewardRecord};
 use groundwork_state::{State, account_key, device_key};
@@ -301,7 +303,7 @@ fn block_summary_json(summary: &BlockSummary) -> Value {
 
 fn chain_status(state: &RpcState) -> Value {
     let tip = state.chain.tip();
-    let (chain_id, epoch, symbol, decimals, epoch_length, window, max_age, coverage) =
+    let (chain_id, epoch, symbol, decimals, epoch_length, window, max_age, coverage, challenges) =
         state.chain.with_state(|s| {
             let params = s.params();
             (
@@ -313,6 +315,7 @@ fn chain_status(state: &RpcState) -> Value {
                 params.heartbeat_window_blocks,
                 params.heartbeat_max_age_blocks,
                 params.coverage,
+                params.challenges,
             )
         });
     json!({
@@ -330,6 +333,12 @@ fn chain_status(state: &RpcState) -> Value {
             "share_bps": coverage.share_bps,
             "beacon_interval_blocks": coverage.beacon_interval_blocks,
             "witness_window_blocks": coverage.witness_window_blocks,
+        },
+        "challenges": {
+            "bond": challenges.bond.0.to_string(),
+            "answer_window_blocks": challenges.answer_window_blocks,
+            "slash_bps": challenges.slash_bps,
+            "min_answer_witnesses": challenges.min_answer_witnesses,
         },
         "token": { "symbol": symbol, "decimals": decimals },
     })
@@ -418,8 +427,87 @@ fn device(state: &RpcState, params: &Params<'_>) -> RpcResult {
         let device = s
             .device(&id)
             .ok_or_else(|| not_found(format!("device {id} is not registered")))?;
-        Ok(device_json(&id, &device, s.pending_work(&id)))
+        let mut answer = device_json(&id, &device, s.pending_work(&id));
+        answer["challenge"] = s.device_challenge(&id).map_or(
+            Value::Null,
+            |(cid, c)| json!({ "id": digest_hex(&cid), "status": c.status.name() }),
+        );
+        Ok(answer)
     })
+}
+
+/// A location challenge as JSON: the evidence with its numbers, the answer, the outcome.
+fn challenge_json(s: &State, id: &Digest, c: &Challenge) -> Value {
+    let evidence: Vec<Value> = c
+        .evidence
+        .0
+        .iter()
+        .map(|e| {
+            json!({
+                "beacon": digest_hex(&e.beacon),
+                "role": if e.as_beaconer { "beaconer" } else { "witness" },
+                "other": e.other.to_string(),
+                "distance_m": e.distance_m,
+                "rssi_dbm": e.rssi_dbm,
+                "typical_cdbm": e.typical_cdbm,
+                "excess_cdb": e.excess_cdb,
+            })
+        })
+        .collect();
+    let params = s.params().challenges;
+    let (status, slashed) = match c.status {
+        ChallengeStatus::Upheld { slashed } => ("upheld", Some(slashed.0.to_string())),
+        other => (other.name(), None),
+    };
+    json!({
+        "id": digest_hex(id),
+        "device": c.device.to_string(),
+        "owner": c.owner.to_string(),
+        "challenger": c.challenger.to_string(),
+        "bond": c.bond.0.to_string(),
+        "location": c.location.to_string(),
+        "opened_at": c.opened_at,
+        "answer_by": c.answer_by,
+        "resolves_at": c.resolves_at,
+        "evidence": evidence,
+        "answer": c.answer.map(|b| digest_hex(&b)),
+        "answer_witnesses": c.answer_witnesses,
+        "answer_median_excess_cdb": c.answer_median_excess_cdb,
+        "status": status,
+        "slashed": slashed,
+        "resolved_at": c.resolved_at,
+        "rule": format!(
+            "rejected if at least {} witnesses of other owners than the device's and the challenger's heard the answer beacon with a median excess over the typical link of at most {} cdB; otherwise upheld: {} bps of the device bond slashed to the challenger",
+            params.min_answer_witnesses,
+            coverage::LOCATION_MARGIN_CDB,
+            params.slash_bps
+        ),
+    })
+}
+
+fn challenge(state: &RpcState, params: &Params<'_>) -> RpcResult {
+    let map = named(params, &["id"])?;
+    let text: String = required(&map, "id")?;
+    let id = digest_from_hex(&text).ok_or_else(|| invalid("id", "expected 64 hex characters"))?;
+    state.chain.with_state(|s| {
+        let record = s
+            .challenge(&id)
+            .ok_or_else(|| not_found(format!("no challenge {text}")))?;
+        Ok(challenge_json(s, &id, &record))
+    })
+}
+
+fn challenge_list(state: &RpcState, params: &Params<'_>) -> RpcResult {
+    let map = named(params, &["device"])?;
+    let id = parse_device(&map, "device")?;
+    Ok(state.chain.with_state(|s| {
+        let all: Vec<Value> = s
+            .challenges_of(&id)
+            .iter()
+            .map(|(cid, c)| challenge_json(s, cid, c))
+            .collect();
+        json!({ "device": id.to_string(), "challenges": all })
+    }))
 }
 
 /// Devices by owner and/or inside an H3 cell of any resolution, in device-id order, a page at
@@ -515,6 +603,8 @@ fn rewards(state: &RpcState, params: &Params<'_>) -> RpcResult {
                 "witness_units": c.witness_units,
                 "reciprocity_misses": c.reciprocity_misses,
                 "collusion_exclusions": c.collusion_exclusions,
+                "peer_comparable_reports": c.peers.comparable,
+                "peer_deviant_reports": c.peers.deviant,
             })
         });
         let mut answer = match s.reward(epoch, &id) {
@@ -563,6 +653,8 @@ fn coverage_json(s: &State, e: &CoverageExplanation) -> Value {
                          "rssi_cdbm": i32::from(r.reading.rssi_dbm) * 100, "max_cdbm": r.max_rssi_cdbm},
                         {"check": "among the first 14 valid witnesses", "passed": true},
                     ],
+                    "peer_deviation_cdb": share.peer_deviation_cdb,
+                    "peer_deviant": share.peer_deviation_cdb.map(coverage::deviates),
                 })
             });
             json!({
@@ -588,6 +680,9 @@ fn coverage_json(s: &State, e: &CoverageExplanation) -> Value {
         "witness_units": r.witness_units,
         "reciprocity_misses": r.reciprocity_misses,
         "collusion_exclusions": r.collusion_exclusions,
+        "peer_comparable_reports": r.peers.comparable,
+        "peer_deviant_reports": r.peers.deviant,
+        "out_of_line": r.peers.out_of_line(),
         "pool": m.pool.0.to_string(),
         "beacon_pool": m.beacon_pool.0.to_string(),
         "witness_pool": m.witness_pool.0.to_string(),
@@ -595,6 +690,7 @@ fn coverage_json(s: &State, e: &CoverageExplanation) -> Value {
         "total_witness_units": m.total_witness_units,
         "shares": shares,
         "steps": [
+            format!("reports compared with the other reports of the same beacon: {} comparable, {} more than {} cdB louder than the median of the others; more than half of at least {} makes the device out of line and leaves all its shares out ({})", r.peers.comparable, r.peers.deviant, coverage::PEER_MARGIN_CDB, coverage::MIN_COMPARABLE_REPORTS, if r.peers.out_of_line() { "out of line" } else { "in line" }),
             format!("units are HIP-15 unit × the beaconer's hex scale (× the witness's own hex scale for a report; all in 1/10 000), summed over this device's beacons ({}) and witness reports ({}); shares failing reciprocity count 0 ({} here)", r.beacons, r.witnesses, r.reciprocity_misses),
             format!("beacon part = floor({} × {} / {})", m.beacon_pool, r.beacon_units, m.total_beacon_units),
             format!("witness part = floor({} × {} / {})", m.witness_pool, r.witness_units, m.total_witness_units),
@@ -635,6 +731,20 @@ fn explain(state: &RpcState, params: &Params<'_>) -> RpcResult {
             Err(_) => json!({ "epoch": epoch, "device": id.to_string() }),
         };
         answer["coverage"] = coverage.unwrap_or(Value::Null);
+        // Challenges of the device opened or resolved in the epoch, every step shown.
+        let length = s.params().epoch_length_blocks;
+        let first = epoch.saturating_mul(length).saturating_add(1);
+        let last = epoch.saturating_add(1).saturating_mul(length);
+        let touching: Vec<Value> = s
+            .challenges_of(&id)
+            .iter()
+            .filter(|(_, c)| {
+                (first..=last).contains(&c.opened_at)
+                    || c.resolved_at.is_some_and(|h| (first..=last).contains(&h))
+            })
+            .map(|(cid, c)| challenge_json(s, cid, c))
+            .collect();
+        answer["challenges"] = Value::Array(touching);
         Ok(answer)
     })
 }
@@ -893,6 +1003,12 @@ fn module(state: RpcState) -> Result<RpcModule<RpcState>, jsonrpsee::core::Regis
         explain(state, &params)
     })?;
     module.register_method("coverage_beacon", |params, state, _| beacon(state, &params))?;
+    module.register_method("challenge_get", |params, state, _| {
+        challenge(state, &params)
+    })?;
+    module.register_method("challenge_list", |params, state, _| {
+        challenge_list(state, &params)
+    })?;
     module.register_async_method("chain_getBlock", |params, state, _| block(state, params))?;
     module.register_async_method("state_proof", |params, state, _| state_proof(state, params))?;
     module.register_subscription(

@@ -26,10 +26,14 @@ pub enum Domain {
     Beacon,
     /// A wireless device's report of a beacon it received.
     Witness,
+    /// A bonded challenge against a device's asserted location.
+    ChallengeLocation,
+    /// A device owner's answer to a location challenge.
+    AnswerChallenge,
 }
 
 impl Domain {
-    pub const ALL: [Domain; 10] = [
+    pub const ALL: [Domain; 12] = [
         Domain::Transfer,
         Domain::BurnForCredits,
         Domain::RegisterDevice,
@@ -40,6 +44,8 @@ impl Domain {
         Domain::Heartbeat,
         Domain::Beacon,
         Domain::Witness,
+        Domain::ChallengeLocation,
+        Domain::AnswerChallenge,
     ];
 
     pub fn tag(self) -> &'static str {
@@ -54,6 +60,8 @@ impl Domain {
             Domain::Heartbeat => "heartbeat",
             Domain::Beacon => "beacon",
             Domain::Witness => "witness",
+            Domain::ChallengeLocation => "challenge-location",
+            Domain::AnswerChallenge => "answer-challenge",
         }
     }
 }

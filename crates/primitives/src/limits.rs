@@ -4,6 +4,8 @@
 pub const MAX_TRANSACTIONS_PER_BLOCK: usize = 16_384;
 /// Largest encoded transaction, in bytes.
 pub const MAX_TRANSACTION_BYTES: usize = 1_024;
+/// Most beacons one location challenge may cite as evidence.
+pub const MAX_CHALLENGE_EVIDENCE: usize = 8;
 /// Largest encoded block, in bytes (header plus transactions).
 pub const MAX_BLOCK_BYTES: usize = MAX_TRANSACTIONS_PER_BLOCK * 256;
 

@@ -15,7 +15,7 @@ use crate::keys::{
     AccountKey, AccountPublicKey, AccountSignature, DeviceId, DeviceKey, DeviceSignature,
     account_address,
 };
-use crate::limits::MAX_TRANSACTION_BYTES;
+use crate::limits::{MAX_CHALLENGE_EVIDENCE, MAX_TRANSACTION_BYTES};
 use crate::resource::ResourceKind;
 use commonware_codec::{Buf, Encode, EncodeSize, Error as CodecError, Read, ReadExt, Write};
 use commonware_cryptography::{Signer, Verifier};
@@ -44,6 +44,16 @@ pub enum AccountAction {
     },
     /// Retire a device; its bond is returned after the unbonding period.
     DecommissionDevice { device: DeviceId },
+    /// Challenge a wireless device's asserted location, locking the genesis challenge bond.
+    /// `evidence` cites 1 to [`MAX_CHALLENGE_EVIDENCE`] retained beacons the device took part
+    /// in, as beaconer or witness, whose signals do not fit the asserted place.
+    ChallengeLocation {
+        device: DeviceId,
+        evidence: Vec<Digest>,
+    },
+    /// Answer a challenge of one's device with a beacon it sent after the challenge: the
+    /// challenge fails if enough independent witnesses heard it as the asserted place predicts.
+    AnswerChallenge { challenge: Digest, beacon: Digest },
 }
 
 impl AccountAction {
@@ -56,6 +66,8 @@ impl AccountAction {
             AccountAction::AssertLocation { .. } => Domain::AssertLocation,
             AccountAction::TransferDevice { .. } => Domain::TransferDevice,
             AccountAction::DecommissionDevice { .. } => Domain::DecommissionDevice,
+            AccountAction::ChallengeLocation { .. } => Domain::ChallengeLocation,
+            AccountAction::AnswerChallenge { .. } => Domain::AnswerChallenge,
         }
     }
 
@@ -87,8 +99,17 @@ impl AccountAction {
             AccountAction::AssertLocation { .. } => 3,
             AccountAction::TransferDevice { .. } => 4,
             AccountAction::DecommissionDevice { .. } => 5,
+            AccountAction::ChallengeLocation { .. } => 6,
+            AccountAction::AnswerChallenge { .. } => 7,
         }
     }
+}
+
+/// The id of the challenge an account posts with `nonce`:
+/// `sha256("groundwork-challenge" ‖ challenger address ‖ nonce)`. Known to the challenger
+/// before the transaction lands, and never the same twice.
+pub fn challenge_id(challenger: &Address, nonce: u64) -> Digest {
+    crate::hash::hash_parts(&[b"groundwork-challenge", &challenger.0, &nonce.to_be_bytes()])
 }
 
 /// The message a device signs to prove it belongs to `owner`.
@@ -128,6 +149,18 @@ impl Write for AccountAction {
                 new_owner.write(buf);
             }
             AccountAction::DecommissionDevice { device } => device.write(buf),
+            AccountAction::ChallengeLocation { device, evidence } => {
+                device.write(buf);
+                // The decoder refuses more than MAX_CHALLENGE_EVIDENCE, so a count fits a byte.
+                (evidence.len().min(usize::from(u8::MAX)) as u8).write(buf);
+                for beacon in evidence.iter().take(usize::from(u8::MAX)) {
+                    beacon.write(buf);
+                }
+            }
+            AccountAction::AnswerChallenge { challenge, beacon } => {
+                challenge.write(buf);
+                beacon.write(buf);
+            }
         }
     }
 }
@@ -157,6 +190,18 @@ impl EncodeSize for AccountAction {
                 device.encode_size() + new_owner.encode_size()
             }
             AccountAction::DecommissionDevice { device } => device.encode_size(),
+            AccountAction::ChallengeLocation { device, evidence } => {
+                device.encode_size()
+                    + 1
+                    + evidence
+                        .iter()
+                        .take(usize::from(u8::MAX))
+                        .map(EncodeSize::encode_size)
+                        .sum::<usize>()
+            }
+            AccountAction::AnswerChallenge { challenge, beacon } => {
+                challenge.encode_size() + beacon.encode_size()
+            }
         }
     }
 }
@@ -190,6 +235,22 @@ impl Read for AccountAction {
             },
             5 => AccountAction::DecommissionDevice {
                 device: DeviceId::read(buf)?,
+            },
+            6 => {
+                let device = DeviceId::read(buf)?;
+                let count = usize::from(u8::read(buf)?);
+                if count == 0 || count > MAX_CHALLENGE_EVIDENCE {
+                    return Err(CodecError::InvalidLength(count));
+                }
+                let mut evidence = Vec::with_capacity(count);
+                for _ in 0..count {
+                    evidence.push(Digest::read(buf)?);
+                }
+                AccountAction::ChallengeLocation { device, evidence }
+            }
+            7 => AccountAction::AnswerChallenge {
+                challenge: Digest::read(buf)?,
+                beacon: Digest::read(buf)?,
             },
             other => return Err(CodecError::InvalidEnum(other)),
         })
@@ -603,6 +664,14 @@ mod tests {
             AccountAction::DecommissionDevice {
                 device: device.id(),
             },
+            AccountAction::ChallengeLocation {
+                device: device.id(),
+                evidence: vec![hash(b"beacon 1"), hash(b"beacon 2")],
+            },
+            AccountAction::AnswerChallenge {
+                challenge: challenge_id(&owner, 3),
+                beacon: hash(b"beacon 3"),
+            },
         ];
         let mut txs: Vec<Transaction> = actions
             .into_iter()
@@ -672,6 +741,24 @@ mod tests {
         }
         assert!(Transaction::decode_untrusted(&vec![0u8; MAX_TRANSACTION_BYTES + 1]).is_err());
         assert!(Transaction::decode_untrusted(&[7u8]).is_err());
+    }
+
+    /// A challenge must cite 1 to MAX_CHALLENGE_EVIDENCE beacons: 0 and 9 are refused at decode.
+    #[test]
+    fn challenge_evidence_count_is_bounded() {
+        let key = ed25519::PrivateKey::from_seed(1);
+        let device = DeviceKey::from_seed(KeyScheme::Ed25519, 2).id();
+        for count in [0usize, MAX_CHALLENGE_EVIDENCE + 1] {
+            let action = AccountAction::ChallengeLocation {
+                device: device.clone(),
+                evidence: vec![hash(b"b"); count],
+            };
+            let tx = Transaction::Account(AccountTransaction::sign(&key, &chain(), 0, action));
+            assert!(
+                Transaction::decode_untrusted(&tx.encode()).is_err(),
+                "{count} beacons decoded"
+            );
+        }
     }
 
     #[test]

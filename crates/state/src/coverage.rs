@@ -13,12 +13,15 @@
 use crate::error::TxError;
 use crate::machine::State;
 use crate::records::DeviceStatus;
-use commonware_codec::{Buf, Error as CodecError, Read, ReadExt};
 use groundwork_primitives::hash::Digest;
 use groundwork_primitives::impl_struct_codec;
 use groundwork_primitives::{
     BeaconRadio, BeaconTransaction, Cell, DeviceId, ResourceKind, WitnessReading,
     WitnessTransaction,
+};
+
+pub use groundwork_coverage::{
+    LOCATION_MARGIN_CDB, MIN_COMPARABLE_REPORTS, PEER_MARGIN_CDB, deviates,
 };
 
 /// Valid witness reports of one beacon that count; later valid ones are refused.
@@ -92,29 +95,6 @@ impl_struct_codec!(CoverageActivity {
     last_witnessed_height
 });
 
-/// A table key made of two encoded parts, in order (so keys sort by the first part).
-macro_rules! pair_key {
-    ($(#[$doc:meta])* $name:ident($a:ty, $b:ty)) => {
-        $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-        pub struct $name(pub $a, pub $b);
-
-        impl commonware_codec::Write for $name {
-            fn write(&self, buf: &mut impl bytes::BufMut) {
-                self.0.write(buf);
-                self.1.write(buf);
-            }
-        }
-
-        impl Read for $name {
-            type Cfg = ();
-            fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
-                Ok($name(<$a>::read(buf)?, <$b>::read(buf)?))
-            }
-        }
-    };
-}
-
 pair_key!(
     /// The key of a stored witness report: its beacon and its position among the beacon's reports.
     BeaconWitness(Digest, u8)
@@ -141,6 +121,12 @@ pub enum CollusionRule {
     /// The signal is stronger than any plausible real link over the asserted distance
     /// (`groundwork_coverage::plausible_rssi_cdbm`): a spoofed location or an inflated RSSI.
     ImplausibleSignal,
+    /// Most of the device's comparable reports in the epoch were far louder than the other
+    /// witnesses of the same beacons heard them at their distances
+    /// (`groundwork_coverage::out_of_line`): its asserted place does not fit what it hears
+    /// (fabricated geometry), or it inflates what it measured. All its coverage shares for the
+    /// epoch are left out, its beacons' too.
+    OutOfLine,
 }
 
 impl CollusionRule {
@@ -148,6 +134,7 @@ impl CollusionRule {
         match self {
             CollusionRule::ClosedRing => "closed ring",
             CollusionRule::ImplausibleSignal => "implausibly strong signal for the distance",
+            CollusionRule::OutOfLine => "reports out of line with the other witnesses",
         }
     }
 }
@@ -163,6 +150,9 @@ pub struct SettledBeacon {
     pub excluded: u16,
     /// Witness reports left out as implausibly strong: bit `i` the `i`-th witness.
     pub implausible: u16,
+    /// Shares left out because the device was out of line with its peers in the epoch
+    /// ([`CollusionRule::OutOfLine`]): bit 0 the beaconer, bit `i + 1` the `i`-th witness.
+    pub out_of_line: u16,
     /// Density scale of each witness's own location at settlement, in 1/10 000.
     pub witness_scales: [u32; MAX_REWARDED_WITNESSES as usize],
 }
@@ -171,8 +161,45 @@ impl_struct_codec!(SettledBeacon {
     reciprocity,
     excluded,
     implausible,
+    out_of_line,
     witness_scales
 });
+
+/// One device's reports compared with their peers over an epoch's settled beacons.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PeerTally {
+    /// Reports that had at least `groundwork_coverage::MIN_PEERS` other reports to compare with.
+    pub comparable: u32,
+    /// Of those, reports louder than the median of the others by more than
+    /// `groundwork_coverage::PEER_MARGIN_CDB`.
+    pub deviant: u32,
+}
+
+impl PeerTally {
+    /// Whether the device is out of line as a whole (`groundwork_coverage::out_of_line`).
+    pub fn out_of_line(&self) -> bool {
+        groundwork_coverage::out_of_line(self.comparable, self.deviant)
+    }
+}
+
+/// What settlement works out once for all the beacons it closes.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Settlement {
+    /// Height of the settling block (reciprocity is judged at it).
+    pub height: u64,
+    /// Density scale of every occupied location.
+    pub scales: std::collections::BTreeMap<Cell, u32>,
+    /// Devices in closed rings.
+    pub rings: std::collections::BTreeSet<DeviceId>,
+    /// Every reporting device's tally against its peers.
+    pub tallies: std::collections::BTreeMap<DeviceId, PeerTally>,
+}
+
+impl Settlement {
+    fn out_of_line(&self, device: &DeviceId) -> bool {
+        self.tallies.get(device).is_some_and(PeerTally::out_of_line)
+    }
+}
 
 /// Epochs a rewarded beacon and its witness reports stay in state for `explain`.
 pub const BEACON_RETENTION_EPOCHS: u64 = 2;
@@ -201,6 +228,10 @@ pub struct BeaconShare {
     pub units: u64,
     /// For a witness: its report's numbers.
     pub report: Option<WitnessRecord>,
+    /// For a witness: how much louder its report was than the median of the beacon's other
+    /// reports, in centi-dB, with every signal brought to 100 m along the typical slope
+    /// (`groundwork_coverage::peer_deviations`); `None` with too few other reports.
+    pub peer_deviation_cdb: Option<i64>,
 }
 
 /// Why a device got its coverage reward for an epoch: every beacon it took part in, with the
@@ -221,7 +252,7 @@ impl State {
     pub fn explain_coverage(&self, device: &DeviceId, epoch: u64) -> Option<CoverageExplanation> {
         let reward = self.coverage_reward(epoch, device)?;
         let summary = self.coverage_summary(epoch)?;
-        let empty = Default::default();
+        let empty = Settlement::default();
         let mut shares = Vec::new();
         for key in self
             .rewarded_beacons
@@ -232,9 +263,7 @@ impl State {
             let Some(settled) = self.rewarded_beacons.get(&key) else {
                 continue;
             };
-            let no_rings = Default::default();
-            let Some((_, all)) = self.beacon_shares(&key.1, &empty, &no_rings, 0, Some(settled))
-            else {
+            let Some((_, all)) = self.beacon_shares(&key.1, &empty, Some(settled)) else {
                 continue;
             };
             shares.extend(all.into_iter().filter(|(d, _)| d == device).map(|(_, s)| s));
@@ -301,30 +330,79 @@ impl State {
         last.is_some_and(|h| h.saturating_add(window) >= height)
     }
 
-    /// The shares one beacon pays: the beaconer's first, then each valid witness's.
-    /// The shares one beacon pays. At settlement `settled` is `None` and the scale,
-    /// reciprocity and collusion verdicts are worked out now (`rings` holds the devices in
-    /// closed rings); afterwards they are read from what settlement fixed.
+    /// The valid reports of a beacon, in order, each with its deviation from the others.
+    fn reports_with_deviations(
+        &self,
+        id: &Digest,
+        record: &BeaconRecord,
+    ) -> Vec<(WitnessRecord, Option<i64>)> {
+        let reports: Vec<WitnessRecord> = (0..record.witnesses)
+            .filter_map(|index| self.witness_record(id, index))
+            .collect();
+        let normalised: Vec<i64> = reports
+            .iter()
+            .map(|r| {
+                groundwork_coverage::normalised_signal_cdbm(
+                    i32::from(r.reading.rssi_dbm),
+                    i32::from(r.reading.antenna_gain_ddbi),
+                    r.distance_m,
+                )
+            })
+            .collect();
+        let deviations = groundwork_coverage::peer_deviations(&normalised);
+        reports.into_iter().zip(deviations).collect()
+    }
+
+    /// Every reporting device's [`PeerTally`] over `beacons`.
+    pub(crate) fn peer_tallies(
+        &self,
+        beacons: &[Digest],
+    ) -> std::collections::BTreeMap<DeviceId, PeerTally> {
+        let mut tallies: std::collections::BTreeMap<DeviceId, PeerTally> = Default::default();
+        for id in beacons {
+            let Some(record) = self.beacon(id) else {
+                continue;
+            };
+            for (report, deviation) in self.reports_with_deviations(id, &record) {
+                let Some(deviation) = deviation else {
+                    continue;
+                };
+                let tally = tallies.entry(report.witness).or_default();
+                tally.comparable = tally.comparable.saturating_add(1);
+                if groundwork_coverage::deviates(deviation) {
+                    tally.deviant = tally.deviant.saturating_add(1);
+                }
+            }
+        }
+        tallies
+    }
+
+    /// The shares one beacon pays: the beaconer's first, then each valid witness's. At
+    /// settlement `settled` is `None` and the scale, reciprocity and collusion verdicts are
+    /// worked out now from `now`; afterwards they are read from what settlement fixed.
     pub(crate) fn beacon_shares(
         &self,
         id: &Digest,
-        scales: &std::collections::BTreeMap<Cell, u32>,
-        rings: &std::collections::BTreeSet<DeviceId>,
-        height: u64,
+        now: &Settlement,
         settled: Option<&SettledBeacon>,
     ) -> Option<(BeaconRecord, Vec<(DeviceId, BeaconShare)>)> {
         let record = self.beacon(id)?;
         let scale = match settled {
             Some(fixed) => fixed.hex_scale,
-            None => groundwork_coverage::hex_scale_of(record.location, scales).unwrap_or(0),
+            None => groundwork_coverage::hex_scale_of(record.location, &now.scales).unwrap_or(0),
         };
         let verdict = |bit: u8, device: &DeviceId, as_beaconer: bool| match settled {
             Some(fixed) => fixed.reciprocity & (1 << bit) != 0,
-            None => self.reciprocal(device, as_beaconer, height),
+            None => self.reciprocal(device, as_beaconer, now.height),
         };
-        let reports: Vec<WitnessRecord> = (0..record.witnesses)
-            .filter_map(|index| self.witness_record(id, index))
-            .collect();
+        let out_of_line = |bit: u8, device: &DeviceId| match settled {
+            Some(fixed) => fixed.out_of_line & (1 << bit) != 0,
+            None => now.out_of_line(device),
+        };
+        let (reports, deviations): (Vec<WitnessRecord>, Vec<Option<i64>>) = self
+            .reports_with_deviations(id, &record)
+            .into_iter()
+            .unzip();
         // A report inside a closed ring shows nothing but the ring; one implausibly strong for
         // its distance shows a spoofed place or an inflated signal. Neither counts.
         let excluded: Vec<Option<CollusionRule>> = reports
@@ -334,13 +412,19 @@ impl State {
                 Some(fixed) if fixed.excluded & (1 << index) != 0 => {
                     Some(CollusionRule::ClosedRing)
                 }
+                Some(fixed) if fixed.out_of_line & (1 << (index + 1)) != 0 => {
+                    Some(CollusionRule::OutOfLine)
+                }
                 Some(fixed) if fixed.implausible & (1 << index) != 0 => {
                     Some(CollusionRule::ImplausibleSignal)
                 }
                 Some(_) => None,
-                None if rings.contains(&report.witness) && rings.contains(&record.beaconer) => {
+                None if now.rings.contains(&report.witness)
+                    && now.rings.contains(&record.beaconer) =>
+                {
                     Some(CollusionRule::ClosedRing)
                 }
+                None if now.out_of_line(&report.witness) => Some(CollusionRule::OutOfLine),
                 None => {
                     let plausible = groundwork_coverage::plausible_rssi_cdbm(
                         i32::from(record.radio.tx_power_dbm),
@@ -367,6 +451,8 @@ impl State {
         let mut shares = Vec::with_capacity(reports.len() + 1);
         let unit = groundwork_coverage::beacon_unit(u32::from(counted));
         let reciprocity = verdict(0, &record.beaconer, true);
+        let beaconer_excluded =
+            out_of_line(0, &record.beaconer).then_some(CollusionRule::OutOfLine);
         shares.push((
             record.beaconer.clone(),
             BeaconShare {
@@ -377,18 +463,26 @@ impl State {
                 hex_scale: scale,
                 witness_scale: None,
                 reciprocity,
-                excluded: None,
-                units: units(unit, reciprocity),
+                excluded: beaconer_excluded,
+                units: units(unit, reciprocity && beaconer_excluded.is_none()),
                 report: None,
+                peer_deviation_cdb: None,
             },
         ));
         let unit = groundwork_coverage::witness_unit(u32::from(counted));
-        for (index, (report, excluded)) in reports.into_iter().zip(excluded).enumerate() {
+        for (index, ((report, excluded), deviation)) in reports
+            .into_iter()
+            .zip(excluded)
+            .zip(deviations)
+            .enumerate()
+        {
             let bit = u8::try_from(index + 1).unwrap_or(u8::MAX);
             let reciprocity = verdict(bit, &report.witness, false);
             let own_scale = match settled {
                 Some(fixed) => fixed.witness_scales.get(index).copied().unwrap_or(0),
-                None => groundwork_coverage::hex_scale_of(report.location, scales).unwrap_or(0),
+                None => {
+                    groundwork_coverage::hex_scale_of(report.location, &now.scales).unwrap_or(0)
+                }
             };
             let full = units(unit, reciprocity && excluded.is_none());
             shares.push((
@@ -404,6 +498,7 @@ impl State {
                     excluded,
                     units: full * u64::from(own_scale) / u64::from(groundwork_coverage::UNIT_SCALE),
                     report: Some(report),
+                    peer_deviation_cdb: deviation,
                 },
             ));
         }
@@ -509,19 +604,22 @@ impl State {
             .into_iter()
             .take_while(|k| k.0.saturating_add(window) <= height)
             .collect();
-        let scales = if closed.is_empty() {
-            Default::default()
-        } else {
-            self.wireless_scales()
-        };
         let ids: Vec<Digest> = closed.iter().map(|k| k.1).collect();
-        let rings = self.closed_rings(&ids);
+        let now = Settlement {
+            height,
+            scales: if closed.is_empty() {
+                Default::default()
+            } else {
+                self.wireless_scales()
+            },
+            rings: self.closed_rings(&ids),
+            tallies: self.peer_tallies(&ids),
+        };
         let mut rewards: std::collections::BTreeMap<DeviceId, CoverageReward> = Default::default();
         let (mut total_beacon, mut total_witness) = (0u64, 0u64);
         for key in &closed {
             self.pending_beacons.delete(key.clone());
-            let Some((_, shares)) = self.beacon_shares(&key.1, &scales, &rings, height, None)
-            else {
+            let Some((_, shares)) = self.beacon_shares(&key.1, &now, None) else {
                 continue;
             };
             let settled = SettledBeacon {
@@ -543,6 +641,11 @@ impl State {
                     .enumerate()
                     .filter(|(_, (_, s))| s.excluded == Some(CollusionRule::ImplausibleSignal))
                     .fold(0u16, |bits, (i, _)| bits | (1 << i)),
+                out_of_line: shares
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (_, s))| s.excluded == Some(CollusionRule::OutOfLine))
+                    .fold(0u16, |bits, (i, _)| bits | (1 << i)),
                 witness_scales: {
                     let mut scales = [0u32; MAX_REWARDED_WITNESSES as usize];
                     for (slot, (_, share)) in scales.iter_mut().zip(shares.iter().skip(1)) {
@@ -557,6 +660,7 @@ impl State {
                 let Some(record) = self.device(&device) else {
                     continue;
                 };
+                let peers = now.tallies.get(&device).copied().unwrap_or_default();
                 let entry = rewards.entry(device).or_insert(CoverageReward {
                     owner: record.owner,
                     beacons: 0,
@@ -565,6 +669,7 @@ impl State {
                     witness_units: 0,
                     reciprocity_misses: 0,
                     collusion_exclusions: 0,
+                    peers,
                     amount: Amount::ZERO,
                 });
                 let overflow = BlockError::Arithmetic {
@@ -668,7 +773,7 @@ impl State {
     }
 
     /// The active wireless device `id`, or why it may not take part in coverage.
-    fn coverage_device(&self, id: &DeviceId) -> Result<crate::records::Device, TxError> {
+    pub(crate) fn coverage_device(&self, id: &DeviceId) -> Result<crate::records::Device, TxError> {
         let device = self
             .device(id)
             .ok_or_else(|| TxError::UnknownDevice { device: id.clone() })?;
@@ -694,6 +799,7 @@ impl State {
         preverified: bool,
     ) -> Result<(), TxError> {
         let device = self.coverage_device(&tx.device)?;
+        self.check_location_undisputed(&tx.device)?;
         if !preverified && !tx.verify_signature(&self.params().chain_id) {
             return Err(TxError::BadSignature);
         }
@@ -737,6 +843,7 @@ impl State {
         preverified: bool,
     ) -> Result<(), TxError> {
         let witness = self.coverage_device(&tx.witness)?;
+        self.check_location_undisputed(&tx.witness)?;
         if !preverified && !tx.verify_signature(&self.params().chain_id) {
             return Err(TxError::BadSignature);
         }
@@ -853,8 +960,10 @@ pub struct CoverageReward {
     pub witness_units: u64,
     /// Beacons or reports left out because the device failed reciprocity.
     pub reciprocity_misses: u32,
-    /// Witness reports left out by a collusion rule.
+    /// Beacons and witness reports left out by a collusion rule.
     pub collusion_exclusions: u32,
+    /// The device's reports compared with their peers in the epoch.
+    pub peers: PeerTally,
     pub amount: groundwork_primitives::Amount,
 }
 impl_struct_codec!(CoverageReward {
@@ -865,7 +974,12 @@ impl_struct_codec!(CoverageReward {
     witness_units,
     reciprocity_misses,
     collusion_exclusions,
+    peers,
     amount
+});
+impl_struct_codec!(PeerTally {
+    comparable,
+    deviant
 });
 
 /// The totals of one epoch's coverage rewards.

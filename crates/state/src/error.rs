@@ -122,6 +122,48 @@ pub enum TxError {
     /// The locations' geometry could not be computed (e.g. across an H3 pentagon).
     #[error("cannot compare the asserted locations: {reason}")]
     Geometry { reason: String },
+    /// This chain's genesis sets no challenge bond.
+    #[error("location challenges are disabled on this chain (no challenge bond in genesis)")]
+    ChallengesDisabled,
+    /// An owner challenged its own device.
+    #[error("self-challenge: the signer owns the device")]
+    SelfChallenge,
+    /// The device already has an open challenge (or a challenge it lost and has not answered
+    /// by asserting a new location); nothing may change it until that resolves.
+    #[error("device has a pending location challenge {challenge}")]
+    ChallengePending { challenge: String },
+    /// A cited beacon is not in state, or the device neither sent nor reported it.
+    #[error("evidence beacon {beacon} is unknown or does not involve the device")]
+    EvidenceNotFound { beacon: String },
+    /// A beacon was cited twice.
+    #[error("evidence beacon {beacon} is cited twice")]
+    DuplicateEvidence { beacon: String },
+    /// No cited link is louder than a typical link over its distance by more than the margin.
+    #[error(
+        "weak evidence: the loudest cited link is {loudest_excess_cdb} cdB over a typical link, more than {min_cdb} needed"
+    )]
+    WeakEvidence {
+        loudest_excess_cdb: i64,
+        min_cdb: i64,
+    },
+    /// No challenge has this id.
+    #[error("unknown challenge {challenge}")]
+    UnknownChallenge { challenge: String },
+    /// The challenge's answer window has passed, or it has resolved.
+    #[error("challenge closed: answers were accepted until block {answer_by}")]
+    ChallengeClosed { answer_by: u64 },
+    /// The challenge already has an answer.
+    #[error("challenge already answered")]
+    AlreadyAnswered,
+    /// The answering beacon cannot answer this challenge.
+    #[error("bad answer: {reason}")]
+    BadAnswer { reason: &'static str },
+    /// A challenge upheld against the device's location; it must assert a location again
+    /// before it beacons or witnesses.
+    #[error(
+        "location disputed: challenge {challenge} was upheld; assert the device's location again first"
+    )]
+    LocationDisputed { challenge: String },
 }
 
 impl TxError {
@@ -155,6 +197,17 @@ impl TxError {
             TxError::RssiTooStrong { .. } => 25,
             TxError::WitnessLimitReached { .. } => 26,
             TxError::Geometry { .. } => 27,
+            TxError::ChallengesDisabled => 28,
+            TxError::SelfChallenge => 29,
+            TxError::ChallengePending { .. } => 30,
+            TxError::EvidenceNotFound { .. } => 31,
+            TxError::DuplicateEvidence { .. } => 32,
+            TxError::WeakEvidence { .. } => 33,
+            TxError::UnknownChallenge { .. } => 34,
+            TxError::ChallengeClosed { .. } => 35,
+            TxError::AlreadyAnswered => 36,
+            TxError::BadAnswer { .. } => 37,
+            TxError::LocationDisputed { .. } => 38,
         }
     }
 }

@@ -86,6 +86,34 @@ pub struct Params {
     pub data_credit_price: Amount,
     /// Wireless proof-of-coverage.
     pub coverage: CoverageParams,
+    /// Location challenges.
+    pub challenges: ChallengeParams,
+}
+
+/// Location challenge parameters (see `groundwork_state::challenge`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChallengeParams {
+    /// Tokens a challenger locks. Zero turns challenges off.
+    pub bond: Amount,
+    /// Blocks after a challenge lands in which the device's owner may answer.
+    pub answer_window_blocks: u64,
+    /// Share of the device bond an upheld challenge slashes and pays to the challenger, in
+    /// basis points.
+    pub slash_bps: u16,
+    /// Witnesses held by neither the owner nor the challenger that must hear the answer.
+    pub min_answer_witnesses: u8,
+}
+
+impl ChallengeParams {
+    /// Challenges off.
+    pub fn disabled() -> Self {
+        Self {
+            bond: Amount::ZERO,
+            answer_window_blocks: 1_440,
+            slash_bps: 5_000,
+            min_answer_witnesses: 3,
+        }
+    }
 }
 
 /// Wireless proof-of-coverage parameters.
@@ -146,6 +174,17 @@ struct GenesisFile {
     fees: FeeSection,
     #[serde(default)]
     coverage: Option<CoverageSection>,
+    #[serde(default)]
+    challenges: Option<ChallengeSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChallengeSection {
+    bond: String,
+    answer_window_blocks: u64,
+    slash_bps: u16,
+    min_answer_witnesses: u8,
 }
 
 #[derive(Deserialize)]
@@ -436,6 +475,50 @@ impl Genesis {
                 }
             }
         };
+        let challenges = match file.challenges {
+            None => ChallengeParams::disabled(),
+            Some(c) => {
+                // The answer beacon must still be in state when the challenge resolves: beacons
+                // stay for BEACON_RETENTION_EPOCHS epochs after the one that settles them.
+                let longest = epochs
+                    .length_blocks
+                    .saturating_mul(crate::coverage::BEACON_RETENTION_EPOCHS);
+                let needed = c
+                    .answer_window_blocks
+                    .saturating_add(coverage.witness_window_blocks);
+                if c.answer_window_blocks == 0 || needed > longest {
+                    return Err(invalid(
+                        "challenges.answer_window_blocks",
+                        format!(
+                            "must be at least 1, and with the witness window at most {longest} blocks ({} epochs)",
+                            crate::coverage::BEACON_RETENTION_EPOCHS
+                        ),
+                    ));
+                }
+                if u32::from(c.slash_bps) > BASIS_POINTS_TOTAL {
+                    return Err(invalid(
+                        "challenges.slash_bps",
+                        format!(
+                            "{} is more than {BASIS_POINTS_TOTAL} basis points",
+                            c.slash_bps
+                        ),
+                    ));
+                }
+                let max = crate::coverage::MAX_REWARDED_WITNESSES;
+                if c.min_answer_witnesses == 0 || c.min_answer_witnesses > max {
+                    return Err(invalid(
+                        "challenges.min_answer_witnesses",
+                        format!("must be between 1 and {max}"),
+                    ));
+                }
+                ChallengeParams {
+                    bond: parse_positive_amount("challenges.bond", &c.bond)?,
+                    answer_window_blocks: c.answer_window_blocks,
+                    slash_bps: c.slash_bps,
+                    min_answer_witnesses: c.min_answer_witnesses,
+                }
+            }
+        };
         let params = Params {
             chain_id,
             token_symbol: symbol,
@@ -457,6 +540,7 @@ impl Genesis {
                 &file.fees.data_credit_price,
             )?,
             coverage,
+            challenges,
         };
         Ok(Genesis {
             params,
@@ -512,6 +596,11 @@ impl Genesis {
         ] {
             value.write(&mut buf);
         }
+        let ch = &p.challenges;
+        ch.bond.write(&mut buf);
+        ch.answer_window_blocks.write(&mut buf);
+        ch.slash_bps.write(&mut buf);
+        ch.min_answer_witnesses.write(&mut buf);
         (self.balances.len() as u64).write(&mut buf);
         for (address, amount) in &self.balances {
             address.write(&mut buf);
@@ -589,6 +678,16 @@ impl Genesis {
              # Beaconers and witnesses must have taken part the other way round within this many blocks.\nreciprocity_window_blocks = {}\n",
             c.share_bps, c.witness_share_bps, c.beacon_interval_blocks, c.witness_window_blocks, c.reciprocity_window_blocks
         ));
+        let ch = &p.challenges;
+        if ch.bond != Amount::ZERO {
+            out.push_str(&format!(
+                "\n[challenges]\n# Tokens a location challenger locks.\nbond = \"{}\"\n\
+                 # Blocks the device's owner has to answer with a fresh beacon.\nanswer_window_blocks = {}\n\
+                 # Share of the device bond an upheld challenge slashes and pays the challenger, in basis points.\nslash_bps = {}\n\
+                 # Witnesses of other owners that must hear the answer.\nmin_answer_witnesses = {}\n",
+                ch.bond, ch.answer_window_blocks, ch.slash_bps, ch.min_answer_witnesses
+            ));
+        }
         for key in &self.validators {
             out.push_str(&format!(
                 "\n[[validators]]\npublic_key = \"{}\"\n",
@@ -633,6 +732,13 @@ impl Params {
                 beacon_interval_blocks: 20,
                 witness_window_blocks: 4,
                 reciprocity_window_blocks: 240,
+            },
+            // A challenge costs 2 tokens; the owner has 20 blocks to answer.
+            challenges: ChallengeParams {
+                bond: Amount(2 * TOKEN),
+                answer_window_blocks: 20,
+                slash_bps: 5_000,
+                min_answer_witnesses: 3,
             },
         }
     }

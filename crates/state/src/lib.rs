@@ -16,6 +16,36 @@
 // are the rare path, so the size is accepted rather than boxed.
 #![allow(clippy::result_large_err)]
 
+/// A table key made of two encoded parts, in order (so keys sort by the first part).
+macro_rules! pair_key {
+    ($(#[$doc:meta])* $name:ident($a:ty, $b:ty)) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+        pub struct $name(pub $a, pub $b);
+
+        impl commonware_codec::Write for $name {
+            fn write(&self, buf: &mut impl bytes::BufMut) {
+                commonware_codec::Write::write(&self.0, buf);
+                commonware_codec::Write::write(&self.1, buf);
+            }
+        }
+
+        impl commonware_codec::Read for $name {
+            type Cfg = ();
+            fn read_cfg(
+                buf: &mut impl commonware_codec::Buf,
+                _: &(),
+            ) -> Result<Self, commonware_codec::Error> {
+                Ok($name(
+                    <$a as commonware_codec::ReadExt>::read(buf)?,
+                    <$b as commonware_codec::ReadExt>::read(buf)?,
+                ))
+            }
+        }
+    };
+}
+
+pub mod challenge;
 pub mod coverage;
 pub mod error;
 pub mod genesis;
@@ -26,7 +56,7 @@ pub mod signatures;
 mod table;
 
 pub use error::{BlockError, ExplainError, TxError};
-pub use genesis::{CoverageParams, Genesis, GenesisError, Params};
+pub use genesis::{ChallengeParams, CoverageParams, Genesis, GenesisError, Params};
 pub use machine::{
     BlockOutcome, InvariantViolation, LoadError, Receipt, State, StateWrite, account_key,
     device_key,

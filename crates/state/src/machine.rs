@@ -6,6 +6,7 @@
 //! batch-verification coefficients, which are seeded from the block digest and cannot change
 //! an outcome (a batch that fails is re-checked one signature at a time).
 
+use crate::challenge::{Challenge, DeviceChallenge, HeightChallenge};
 use crate::coverage::{
     BeaconRecord, BeaconWitness, CoverageActivity, CoverageReward, CoverageSummary, EpochBeacon,
     HeightBeacon, SettledBeacon, WitnessRecord,
@@ -45,6 +46,10 @@ pub mod prefix {
     pub const REWARDED_BEACON: u8 = 0x0E;
     pub const COVERAGE_REWARD: u8 = 0x0F;
     pub const COVERAGE_EPOCH: u8 = 0x10;
+    pub const CHALLENGE: u8 = 0x11;
+    pub const OPEN_CHALLENGE: u8 = 0x12;
+    pub const DEVICE_CHALLENGE: u8 = 0x13;
+    pub const CHALLENGE_HISTORY: u8 = 0x14;
 }
 
 /// Runs `$body` once per table, with `$t` bound to the table (`&mut` unless `ref` is given)
@@ -64,7 +69,9 @@ macro_rules! for_each_table {
             block_by_height BLOCK_BY_HEIGHT, height_by_block HEIGHT_BY_BLOCK,
             beacons BEACON, witnesses WITNESS, coverage COVERAGE,
             pending_beacons PENDING_BEACON, rewarded_beacons REWARDED_BEACON,
-            coverage_rewards COVERAGE_REWARD, coverage_epochs COVERAGE_EPOCH)
+            coverage_rewards COVERAGE_REWARD, coverage_epochs COVERAGE_EPOCH,
+            challenges CHALLENGE, open_challenges OPEN_CHALLENGE,
+            device_challenges DEVICE_CHALLENGE, challenge_history CHALLENGE_HISTORY)
     };
     (@list mut $s:expr, $t:ident, $p:ident, $body:block; $($field:ident $prefix:ident),*) => {
         $( { let $t = &mut $s.$field; let $p = prefix::$prefix; let _ = $p; $body } )*
@@ -159,6 +166,12 @@ pub struct State {
     pub(crate) rewarded_beacons: Table<EpochBeacon, SettledBeacon>,
     pub(crate) coverage_rewards: Table<(u64, DeviceId), CoverageReward>,
     pub(crate) coverage_epochs: Table<u64, CoverageSummary>,
+    pub(crate) challenges: Table<Digest, Challenge>,
+    pub(crate) open_challenges: Table<HeightChallenge, u8>,
+    /// The open or upheld challenge that binds each device.
+    pub(crate) device_challenges: Table<DeviceId, Digest>,
+    /// Every challenge of each device, with the height it was posted.
+    pub(crate) challenge_history: Table<DeviceChallenge, u64>,
 }
 
 /// Why stored entries could not be loaded back into a state.
@@ -281,6 +294,22 @@ impl State {
                     let (k, v) = decode_key_value::<u64, CoverageSummary>(&key, &value)?;
                     state.coverage_epochs.insert_committed(k, v);
                 }
+                prefix::CHALLENGE => {
+                    let (k, v) = decode_key_value::<Digest, Challenge>(&key, &value)?;
+                    state.challenges.insert_committed(k, v);
+                }
+                prefix::OPEN_CHALLENGE => {
+                    let (k, v) = decode_key_value::<HeightChallenge, u8>(&key, &value)?;
+                    state.open_challenges.insert_committed(k, v);
+                }
+                prefix::DEVICE_CHALLENGE => {
+                    let (k, v) = decode_key_value::<DeviceId, Digest>(&key, &value)?;
+                    state.device_challenges.insert_committed(k, v);
+                }
+                prefix::CHALLENGE_HISTORY => {
+                    let (k, v) = decode_key_value::<DeviceChallenge, u64>(&key, &value)?;
+                    state.challenge_history.insert_committed(k, v);
+                }
                 other => {
                     return Err(LoadError::Malformed {
                         key: hex::encode(&key),
@@ -316,6 +345,10 @@ impl State {
             rewarded_beacons: Table::default(),
             coverage_rewards: Table::default(),
             coverage_epochs: Table::default(),
+            challenges: Table::default(),
+            open_challenges: Table::default(),
+            device_challenges: Table::default(),
+            challenge_history: Table::default(),
         }
     }
 
@@ -332,6 +365,7 @@ impl State {
             minted: Amount::ZERO,
             burned: Amount::ZERO,
             bonded: Amount::ZERO,
+            escrowed: Amount::ZERO,
         };
         state.info.insert_committed(Singleton, info);
         for (address, amount) in &genesis.balances {
@@ -374,6 +408,7 @@ impl State {
             minted: Amount::ZERO,
             burned: Amount::ZERO,
             bonded: Amount::ZERO,
+            escrowed: Amount::ZERO,
         })
     }
 
@@ -667,7 +702,7 @@ impl State {
             .checked_add(fee)
             .ok_or(TxError::AmountOverflow { what: "treasury" })?;
         self.info.put(Singleton, info);
-        self.apply_action(&sender, &tx.action, height)
+        self.apply_action(&sender, tx.nonce, &tx.action, height)
     }
 
     /// Checks an action against the state without changing anything; returns what it costs
@@ -727,6 +762,12 @@ impl State {
             | AccountAction::TransferDevice { device, .. }
             | AccountAction::DecommissionDevice { device } => {
                 self.owned_active_device(sender, device)?;
+                // A challenged device must stay put and keep its bond until it resolves.
+                self.check_not_challenged(device)?;
+                Ok(Amount::ZERO)
+            }
+            // The bond is taken when the challenge opens, after its evidence is checked.
+            AccountAction::ChallengeLocation { .. } | AccountAction::AnswerChallenge { .. } => {
                 Ok(Amount::ZERO)
             }
         }
@@ -754,6 +795,7 @@ impl State {
     fn apply_action(
         &mut self,
         sender: &Address,
+        nonce: u64,
         action: &AccountAction,
         height: u64,
     ) -> Result<(), TxError> {
@@ -821,6 +863,7 @@ impl State {
                 let mut record = self.owned_active_device(sender, device)?;
                 record.location = *location;
                 self.devices.put(device.clone(), record);
+                self.clear_dispute(device);
             }
             AccountAction::TransferDevice { device, new_owner } => {
                 let mut record = self.owned_active_device(sender, device)?;
@@ -839,6 +882,12 @@ impl State {
                 self.unbonding
                     .put((release_epoch, device.clone()), record.bond);
                 self.devices.put(device.clone(), record);
+            }
+            AccountAction::ChallengeLocation { device, evidence } => {
+                self.open_challenge(sender, nonce, device, evidence, height)?;
+            }
+            AccountAction::AnswerChallenge { challenge, beacon } => {
+                self.answer_challenge(sender, challenge, beacon, height)?;
             }
         }
         Ok(())
@@ -933,6 +982,7 @@ impl State {
         info.last_timestamp_ms = block.header.timestamp_ms;
         self.info.put(Singleton, info);
 
+        self.resolve_challenges(height)?;
         if !height.is_multiple_of(self.params.epoch_length_blocks) {
             return Ok(None);
         }
@@ -1106,7 +1156,8 @@ impl State {
     }
 
     /// Checks the conservation laws over committed state:
-    /// supply = genesis + minted − burned, and Σ balances + Σ bonds + treasury = supply.
+    /// supply = genesis + minted − burned, and Σ balances + Σ bonds + Σ open challenge bonds +
+    /// treasury = supply.
     pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
         let info = self.chain_info();
         let supply = info
@@ -1130,13 +1181,28 @@ impl State {
                 info.bonded
             )));
         }
+        let mut escrow: u128 = 0;
+        for challenge in self.challenges.committed().values() {
+            if challenge.status == crate::challenge::ChallengeStatus::Open {
+                escrow = escrow
+                    .checked_add(challenge.bond.0)
+                    .ok_or_else(|| InvariantViolation("sum of escrow overflows".to_string()))?;
+            }
+        }
+        if escrow != info.escrowed.0 {
+            return Err(InvariantViolation(format!(
+                "open challenge bonds sum to {escrow}, escrow counter says {}",
+                info.escrowed
+            )));
+        }
         let held = balances
             .checked_add(bonds)
+            .and_then(|x| x.checked_add(escrow))
             .and_then(|x| x.checked_add(info.treasury.0))
             .ok_or_else(|| InvariantViolation("holdings overflow".to_string()))?;
         if held != supply.0 {
             return Err(InvariantViolation(format!(
-                "balances {balances} + bonds {bonds} + treasury {} = {held}, but supply is {supply}",
+                "balances {balances} + bonds {bonds} + escrow {escrow} + treasury {} = {held}, but supply is {supply}",
                 info.treasury
             )));
         }

@@ -172,6 +172,8 @@ pub struct ChainInfo {
     pub burned: Amount,
     /// Sum of all device bonds still locked.
     pub bonded: Amount,
+    /// Sum of the bonds of open location challenges.
+    pub escrowed: Amount,
 }
 impl_struct_codec!(ChainInfo {
     height,
@@ -181,11 +183,13 @@ impl_struct_codec!(ChainInfo {
     genesis_supply,
     minted,
     burned,
-    bonded
+    bonded,
+    escrowed
 });
 
 impl ChainInfo {
-    /// `genesis + minted − burned`, or `None` if the counters are inconsistent.
+    /// `genesis + minted − burned`, or `None` if the counters are inconsistent. Slashed bonds
+    /// are not burned: they move to the challenger.
     pub fn total_supply(&self) -> Option<Amount> {
         self.genesis_supply
             .checked_add(self.minted)?

@@ -41,12 +41,21 @@ impl Rpc {
     /// the server closed the connection before reading the whole body (as it may for an
     /// oversized one).
     pub fn raw(&self, body: String) -> (u16, Value) {
-        let sent = self
-            .client
-            .post(&self.url)
-            .header("content-type", "application/json")
-            .body(body)
-            .send();
+        let send = |body: String| {
+            self.client
+                .post(&self.url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+        };
+        // A pooled connection the server has just closed (after refusing an oversized body)
+        // fails at once; a second try goes over a fresh connection. Oversized bodies are not
+        // retried: for them a cut connection is the answer.
+        let small = body.len() < 64 * 1024;
+        let sent = match send(body.clone()) {
+            Err(error) if error.is_request() && small => send(body),
+            other => other,
+        };
         let response = match sent {
             Ok(response) => response,
             Err(error) if error.is_request() => return (0, Value::Null),

@@ -50,6 +50,7 @@ pub fn params() -> Params {
         device_bond: Amount(BOND),
         data_credit_price: Amount(CREDIT_PRICE),
         coverage: groundwork_state::CoverageParams::disabled(),
+        challenges: groundwork_state::ChallengeParams::disabled(),
     }
 }
 

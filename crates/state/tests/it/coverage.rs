@@ -14,13 +14,13 @@ use groundwork_primitives::{
 use groundwork_state::coverage::MAX_REWARDED_WITNESSES;
 use groundwork_state::{CoverageParams, TxError};
 
-const RADIO: BeaconRadio = BeaconRadio {
+pub(crate) const RADIO: BeaconRadio = BeaconRadio {
     tx_power_dbm: 27,
     frequency_hz: 904_600_000,
     antenna_gain_ddbi: 12,
 };
 
-fn reading(rssi_dbm: i16) -> WitnessReading {
+pub(crate) fn reading(rssi_dbm: i16) -> WitnessReading {
     WitnessReading {
         rssi_dbm,
         snr_cdb: -500,
@@ -44,7 +44,7 @@ fn coverage_harness() -> Harness {
 }
 
 /// 20-block epochs paying half the emission for coverage, 80 % of it to witnesses.
-fn paying_harness() -> Harness {
+pub(crate) fn paying_harness() -> Harness {
     let mut p = params();
     p.epoch_length_blocks = 20;
     p.heartbeat_window_blocks = 1;
@@ -58,18 +58,29 @@ fn paying_harness() -> Harness {
     Harness::new(&genesis_with(p, 4))
 }
 
-fn register_at(h: &mut Harness, owner: u64, device: &DeviceKey, kind: ResourceKind, at: Cell) {
+pub(crate) fn register_at(
+    h: &mut Harness,
+    owner: u64,
+    device: &DeviceKey,
+    kind: ResourceKind,
+    at: Cell,
+) {
     let owner_key = account(owner);
     let action = AccountAction::register_device(&h.chain, &address(&owner_key), device, kind, at);
     assert_eq!(h.submit(h.signed(&owner_key, action)), Ok(()));
 }
 
-fn beacon(h: &Harness, device: &DeviceKey) -> BeaconTransaction {
+pub(crate) fn beacon(h: &Harness, device: &DeviceKey) -> BeaconTransaction {
     let entropy = h.state.recent_block(h.state.height()).unwrap();
     BeaconTransaction::sign(device, &h.chain, entropy, RADIO)
 }
 
-fn witness(h: &Harness, device: &DeviceKey, beacon: &BeaconTransaction, rssi: i16) -> Transaction {
+pub(crate) fn witness(
+    h: &Harness,
+    device: &DeviceKey,
+    beacon: &BeaconTransaction,
+    rssi: i16,
+) -> Transaction {
     Transaction::Witness(WitnessTransaction::sign(
         device,
         &h.chain,
@@ -488,4 +499,90 @@ fn a_closed_ring_of_one_owner_earns_nothing_and_explain_names_the_rule() {
         assert_eq!(rules, vec![Some("closed ring"); 2]);
     }
     assert_eq!(h.state.coverage_summary(0).unwrap().paid.0, 0);
+}
+
+/// Three beaconers in Berlin, each heard by two of the others at about −105 dBm and by an
+/// inflater that reports −80 dBm from a similar distance. Brought to 100 m along the typical
+/// slope, the inflater's reports stand ≈ 25 dB above the median of the others, every time: it
+/// is out of line, and all its shares (its own beacon's too) are left out by name, while the
+/// honest devices are paid as if it had not reported.
+#[test]
+fn a_device_whose_reports_are_out_of_line_with_its_peers_earns_nothing() {
+    let mut h = paying_harness();
+    let places = [
+        (52.5219, 13.4132),
+        (52.5219, 13.4442),
+        (52.5489, 13.4132),
+        (52.4950, 13.4132),
+    ];
+    let keys: Vec<DeviceKey> = (50..54).map(|i| device(KeyScheme::Ed25519, i)).collect();
+    for (i, (key, (lat, lng))) in keys.iter().zip(places).enumerate() {
+        register_at(
+            &mut h,
+            1 + i as u64,
+            key,
+            ResourceKind::Wireless,
+            cell(lat, lng),
+        );
+    }
+    let inflater = &keys[3];
+    for b in 0..4 {
+        let beacon_tx = beacon(&h, &keys[b]);
+        h.execute(vec![Transaction::Beacon(beacon_tx.clone())]);
+        let reports: Vec<Transaction> = (0..4)
+            .filter(|w| *w != b)
+            .map(|w| {
+                let rssi = if w == 3 { -80 } else { -105 };
+                witness(&h, &keys[w], &beacon_tx, rssi)
+            })
+            .collect();
+        let outcome = h.execute(reports);
+        assert!(
+            outcome.receipts.iter().all(|r| r.result.is_ok()),
+            "{:?}",
+            outcome.receipts
+        );
+    }
+    h.advance_to(20);
+    let reward = h.state.coverage_reward(0, &inflater.id()).unwrap();
+    assert_eq!(reward.amount.0, 0);
+    assert_eq!((reward.peers.comparable, reward.peers.deviant), (3, 3));
+    assert!(reward.peers.out_of_line());
+    // One beacon and three reports, all left out.
+    assert_eq!(reward.collusion_exclusions, 4);
+    let explained = h.state.explain_coverage(&inflater.id(), 0).unwrap();
+    assert_eq!(explained.shares.len(), 4);
+    for share in &explained.shares {
+        assert_eq!(
+            share.excluded.map(|r| r.name()),
+            Some("reports out of line with the other witnesses")
+        );
+        assert_eq!(share.units, 0);
+        if let Some(deviation) = share.peer_deviation_cdb {
+            assert!((2_000..3_500).contains(&deviation), "{deviation}");
+        }
+    }
+    // The honest devices are in line and paid for all their shares; each beacon counts only
+    // its two honest witnesses.
+    for key in &keys[..3] {
+        let reward = h.state.coverage_reward(0, &key.id()).unwrap();
+        assert_eq!(
+            reward.collusion_exclusions, 0,
+            "an honest device was left out"
+        );
+        assert!(!reward.peers.out_of_line());
+        assert!(reward.amount.0 > 0);
+        let explained = h.state.explain_coverage(&key.id(), 0).unwrap();
+        assert_eq!(explained.recomputed, reward.amount);
+        for share in explained.shares.iter().filter(|s| s.as_beaconer) {
+            assert_eq!(share.witnesses, 2);
+        }
+        for share in explained.shares.iter().filter(|s| !s.as_beaconer) {
+            let deviation = share.peer_deviation_cdb.unwrap();
+            assert!(
+                !groundwork_state::coverage::deviates(deviation),
+                "{share:?}"
+            );
+        }
+    }
 }

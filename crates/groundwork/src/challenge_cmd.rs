@@ -1,0 +1,197 @@
+//! `groundwork challenge`: post, answer and follow location challenges.
+
+use crate::client_cmd::{
+    ClientArgs, SignerArgs, parse_device, print_json, send_at_nonce, show_amount,
+};
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use groundwork_primitives::hash::{Digest, digest_from_hex, digest_hex};
+use groundwork_primitives::{AccountAction, challenge_id};
+use serde_json::{Value, json};
+
+#[derive(Subcommand)]
+pub enum ChallengeCommand {
+    /// Challenge a wireless device's asserted location, locking the chain's challenge bond.
+    ///
+    /// Cite 1 to 8 retained beacons the device sent or reported whose signal is far louder
+    /// than its distance allows (see `rewards explain` or `coverage_beacon` for the numbers).
+    /// The owner then has the answer window to show, with a fresh beacon heard by witnesses of
+    /// other owners, that the device is where it says. If not, part of its bond is slashed and
+    /// paid to you with your bond; if so, your bond goes to the owner.
+    ///
+    /// Example:
+    ///   groundwork challenge open --key carol --device gwd1… --evidence 3f2a…c9 --evidence 77b0…1e
+    Open {
+        #[arg(long)]
+        device: String,
+        /// A beacon id (64 hex characters); repeat for more, up to 8.
+        #[arg(long = "evidence", required = true)]
+        evidence: Vec<String>,
+        #[command(flatten)]
+        signer: SignerArgs,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Answer a challenge of your device with a beacon it sent after the challenge.
+    ///
+    /// Send the answer once the beacon's witnesses have reported; the challenge resolves
+    /// after the answer window and the witness window have passed.
+    ///
+    /// Example:
+    ///   groundwork challenge answer --key alice --challenge 9d41…0a --beacon 5c7e…b2
+    Answer {
+        #[arg(long)]
+        challenge: String,
+        #[arg(long)]
+        beacon: String,
+        #[command(flatten)]
+        signer: SignerArgs,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Show one challenge: evidence, answer and outcome, with the numbers behind each.
+    ///
+    /// Example:
+    ///   groundwork challenge show 9d41…0a
+    Show {
+        id: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// List every challenge of a device.
+    ///
+    /// Example:
+    ///   groundwork challenge list --device gwd1…
+    List {
+        #[arg(long)]
+        device: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+fn parse_digest(flag: &str, text: &str) -> Result<Digest> {
+    digest_from_hex(text)
+        .with_context(|| format!("{flag} {text:?} is not an id of 64 hex characters"))
+}
+
+fn print_challenge(client: &ClientArgs, c: &Value) -> Result<()> {
+    let status = client.client()?.status()?;
+    let text = |v: &Value| {
+        v.as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string())
+    };
+    println!("challenge     {}", text(&c["id"]));
+    println!(
+        "device        {} at {}",
+        text(&c["device"]),
+        text(&c["location"])
+    );
+    println!("owner         {}", text(&c["owner"]));
+    println!("challenger    {}", text(&c["challenger"]));
+    println!("bond          {}", show_amount(&status, client, &c["bond"]));
+    println!(
+        "opened        block {}; answers until block {}; resolves at block {}",
+        c["opened_at"], c["answer_by"], c["resolves_at"]
+    );
+    for e in c["evidence"].as_array().into_iter().flatten() {
+        println!(
+            "evidence      beacon {} ({} with {}): {} dBm over {} m, typical {} cdBm, {} cdB louder",
+            text(&e["beacon"]),
+            text(&e["role"]),
+            text(&e["other"]),
+            e["rssi_dbm"],
+            e["distance_m"],
+            e["typical_cdbm"],
+            e["excess_cdb"]
+        );
+    }
+    match c["answer"].as_str() {
+        Some(beacon) => println!(
+            "answer        beacon {beacon}: {} independent witnesses, median {} cdB over typical",
+            c["answer_witnesses"], c["answer_median_excess_cdb"]
+        ),
+        None => println!("answer        none yet"),
+    }
+    let outcome = match c["slashed"].as_str() {
+        Some(_) => format!(
+            "{} (slashed {})",
+            text(&c["status"]),
+            show_amount(&status, client, &c["slashed"])
+        ),
+        None => text(&c["status"]),
+    };
+    println!("status        {outcome}");
+    println!("rule          {}", text(&c["rule"]));
+    Ok(())
+}
+
+pub fn challenge(command: ChallengeCommand) -> Result<()> {
+    match command {
+        ChallengeCommand::Open {
+            device,
+            evidence,
+            signer,
+            client,
+        } => {
+            let device = parse_device(&device)?;
+            let evidence = evidence
+                .iter()
+                .map(|e| parse_digest("--evidence", e))
+                .collect::<Result<Vec<_>>>()?;
+            let json_output = client.json;
+            send_at_nonce(&client, &signer, |sender, _, nonce| {
+                let id = challenge_id(sender, nonce);
+                if !json_output {
+                    println!("challenge id {}", digest_hex(&id));
+                }
+                Ok(AccountAction::ChallengeLocation { device, evidence })
+            })
+        }
+        ChallengeCommand::Answer {
+            challenge,
+            beacon,
+            signer,
+            client,
+        } => {
+            let challenge = parse_digest("--challenge", &challenge)?;
+            let beacon = parse_digest("--beacon", &beacon)?;
+            send_at_nonce(&client, &signer, |_, _, _| {
+                Ok(AccountAction::AnswerChallenge { challenge, beacon })
+            })
+        }
+        ChallengeCommand::Show { id, client } => {
+            let id = parse_digest("challenge id", &id)?;
+            let answer = client
+                .client()?
+                .call("challenge_get", json!({ "id": digest_hex(&id) }))?;
+            if client.json {
+                return print_json(&answer);
+            }
+            print_challenge(&client, &answer)
+        }
+        ChallengeCommand::List { device, client } => {
+            let device = parse_device(&device)?;
+            let answer = client
+                .client()?
+                .call("challenge_list", json!({ "device": device.to_string() }))?;
+            if client.json {
+                return print_json(&answer);
+            }
+            let all = answer["challenges"].as_array().cloned().unwrap_or_default();
+            if all.is_empty() {
+                println!("no challenges of {device}");
+            }
+            for c in &all {
+                println!(
+                    "{}  opened at block {}  {}",
+                    c["id"].as_str().unwrap_or("?"),
+                    c["opened_at"],
+                    c["status"].as_str().unwrap_or("?")
+                );
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! Location challenges: posted with evidence, answered or not, resolved deterministically, and
+//! every refused step named and leaving the state unchanged.
+//!
+//! Places: Berlin around Alexanderplatz, and Brandenburg an der Havel, about 61 km west.
+//! At 61 km and 904.6 MHz free space allows 27 + 1 − 127.3 ≈ −99.3 dBm; a typical link (30 dB
+//! per decade) delivers ≈ −127.2 dBm. A report of −100 dBm over that distance is possible but
+//! ≈ 27 dB louder than typical: evidence. One of −120 dBm is ≈ 7 dB over: not evidence.
+
+use crate::common::*;
+use crate::coverage::{beacon, paying_harness, register_at, witness};
+use groundwork_primitives::hash::Digest;
+use groundwork_primitives::{
+    AccountAction, Amount, Cell, DeviceKey, KeyScheme, ResourceKind, Transaction, challenge_id,
+};
+use groundwork_state::challenge::ChallengeStatus;
+use groundwork_state::{ChallengeParams, TxError};
+
+const CHALLENGE_BOND: u128 = 5_000;
+const ANSWER_WINDOW: u64 = 10;
+
+fn berlin(i: usize) -> Cell {
+    let places = [
+        (52.5219, 13.4132),
+        (52.5219, 13.4442),
+        (52.5489, 13.4132),
+        (52.4950, 13.4132),
+    ];
+    cell(places[i].0, places[i].1)
+}
+
+fn brandenburg() -> Cell {
+    cell(52.4125, 12.5316)
+}
+
+/// The paying harness with 100-block epochs and challenges on: 5 000 bond, 10 blocks to
+/// answer, half the device bond slashed, 3 independent witnesses to answer. Accounts 1..=6 are
+/// funded.
+fn harness() -> crate::common::Harness {
+    let mut h = paying_harness();
+    let mut genesis = genesis_with(h.state.params().clone(), 6);
+    // No epoch ends inside these tests, so balances move only by what the challenges do.
+    genesis.params.epoch_length_blocks = 100;
+    genesis.params.challenges = ChallengeParams {
+        bond: Amount(CHALLENGE_BOND),
+        answer_window_blocks: ANSWER_WINDOW,
+        slash_bps: 5_000,
+        min_answer_witnesses: 3,
+    };
+    h = Harness::new(&genesis);
+    h
+}
+
+fn challenge(
+    h: &Harness,
+    challenger: u64,
+    device: &DeviceKey,
+    evidence: Vec<Digest>,
+) -> Transaction {
+    h.signed(
+        &account(challenger),
+        AccountAction::ChallengeLocation {
+            device: device.id(),
+            evidence,
+        },
+    )
+}
+
+fn answer(h: &Harness, owner: u64, id: Digest, beacon: Digest) -> Transaction {
+    h.signed(
+        &account(owner),
+        AccountAction::AnswerChallenge {
+            challenge: id,
+            beacon,
+        },
+    )
+}
+
+/// The id the next challenge of `challenger` gets.
+fn next_id(h: &Harness, challenger: u64) -> Digest {
+    let key = account(challenger);
+    challenge_id(&address(&key), h.nonce(&key))
+}
+
+/// A device of owner 1 asserts Brandenburg but sits in Berlin: Berlin witnesses of owners 2, 3
+/// and 4 hear it far louder than 61 km allows. Account 6 challenges; the owner cannot answer;
+/// the challenge is upheld, half the device bond goes to the challenger with its own bond, and
+/// the device may not beacon until its owner asserts a location again.
+#[test]
+fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
+    let mut h = harness();
+    let spoofer = device(KeyScheme::Ed25519, 70);
+    register_at(&mut h, 1, &spoofer, ResourceKind::Wireless, brandenburg());
+    let witnesses: Vec<DeviceKey> = (71..74).map(|i| device(KeyScheme::Ed25519, i)).collect();
+    for (i, w) in witnesses.iter().enumerate() {
+        register_at(&mut h, 2 + i as u64, w, ResourceKind::Wireless, berlin(i));
+    }
+    let loud = beacon(&h, &spoofer);
+    h.execute(vec![Transaction::Beacon(loud.clone())]);
+    assert_eq!(h.submit(witness(&h, &witnesses[0], &loud, -100)), Ok(()));
+    // A second beacon heard only faintly: real, but no evidence of anything.
+    h.empty_blocks(5);
+    let faint = beacon(&h, &spoofer);
+    h.execute(vec![Transaction::Beacon(faint.clone())]);
+    assert_eq!(h.submit(witness(&h, &witnesses[1], &faint, -120)), Ok(()));
+
+    // Refused challenges change nothing (the harness checks invariants after every block).
+    let before = h.entries_except_block_bookkeeping();
+    let weak = h.submit(challenge(&h, 6, &spoofer, vec![faint.beacon_id()]));
+    let Err(TxError::WeakEvidence {
+        loudest_excess_cdb,
+        min_cdb,
+    }) = weak
+    else {
+        panic!("expected WeakEvidence, got {weak:?}")
+    };
+    assert!(
+        (500..1_000).contains(&loudest_excess_cdb),
+        "{loudest_excess_cdb}"
+    );
+    assert_eq!(min_cdb, 2_000);
+    let unknown = groundwork_primitives::hash::hash(b"no such beacon");
+    assert!(matches!(
+        h.submit(challenge(&h, 6, &spoofer, vec![unknown])),
+        Err(TxError::EvidenceNotFound { .. })
+    ));
+    assert!(matches!(
+        h.submit(challenge(
+            &h,
+            6,
+            &spoofer,
+            vec![loud.beacon_id(), loud.beacon_id()]
+        )),
+        Err(TxError::DuplicateEvidence { .. })
+    ));
+    assert_eq!(
+        h.submit(challenge(&h, 1, &spoofer, vec![loud.beacon_id()])),
+        Err(TxError::SelfChallenge)
+    );
+    // Evidence must involve the challenged device: the loud beacon is not witnesses[1]'s.
+    assert!(matches!(
+        h.submit(challenge(&h, 6, &witnesses[1], vec![loud.beacon_id()])),
+        Err(TxError::EvidenceNotFound { .. })
+    ));
+    assert_eq!(h.entries_except_block_bookkeeping(), before);
+
+    // The real challenge, citing both beacons: the loud one carries it.
+    let id = next_id(&h, 6);
+    let challenger_before = h.balance(&account(6));
+    let tx = challenge(&h, 6, &spoofer, vec![faint.beacon_id(), loud.beacon_id()]);
+    assert_eq!(h.submit(tx), Ok(()));
+    let opened = h.state.height();
+    assert_eq!(
+        h.balance(&account(6)),
+        challenger_before - CHALLENGE_BOND - FEE
+    );
+    assert_eq!(h.state.chain_info().escrowed.0, CHALLENGE_BOND);
+    let record = h.state.challenge(&id).expect("challenge stored");
+    assert_eq!(record.status, ChallengeStatus::Open);
+    assert_eq!(record.answer_by, opened + ANSWER_WINDOW);
+    assert_eq!(record.evidence.0.len(), 2);
+    let cited = &record.evidence.0[1];
+    assert_eq!(cited.other, witnesses[0].id());
+    assert!(
+        (60_000..62_000).contains(&cited.distance_m),
+        "{}",
+        cited.distance_m
+    );
+    assert!(
+        (2_600..2_800).contains(&cited.excess_cdb),
+        "{}",
+        cited.excess_cdb
+    );
+
+    // While open, nothing may move the device, hand it over or retire it, and no second
+    // challenge lands.
+    let moved = h.signed(
+        &account(1),
+        AccountAction::AssertLocation {
+            device: spoofer.id(),
+            location: berlin(3),
+        },
+    );
+    assert!(matches!(
+        h.submit(moved),
+        Err(TxError::ChallengePending { .. })
+    ));
+    let retire = h.signed(
+        &account(1),
+        AccountAction::DecommissionDevice {
+            device: spoofer.id(),
+        },
+    );
+    assert!(matches!(
+        h.submit(retire),
+        Err(TxError::ChallengePending { .. })
+    ));
+    assert!(matches!(
+        h.submit(challenge(&h, 5, &spoofer, vec![loud.beacon_id()])),
+        Err(TxError::ChallengePending { .. })
+    ));
+
+    // Nobody answers. At resolution: half the 1 000 device bond is slashed to the challenger.
+    let bonded_before = h.state.chain_info().bonded.0;
+    h.advance_to(record.resolves_at);
+    let resolved = h.state.challenge(&id).unwrap();
+    assert_eq!(
+        resolved.status,
+        ChallengeStatus::Upheld {
+            slashed: Amount(BOND / 2)
+        }
+    );
+    assert_eq!(resolved.resolved_at, Some(record.resolves_at));
+    assert_eq!(h.balance(&account(6)), challenger_before - FEE + BOND / 2);
+    assert_eq!(h.state.device(&spoofer.id()).unwrap().bond.0, BOND / 2);
+    assert_eq!(h.state.chain_info().bonded.0, bonded_before - BOND / 2);
+    assert_eq!(h.state.chain_info().escrowed.0, 0);
+
+    // The location is disputed until the owner asserts one again.
+    let refused = h.submit(Transaction::Beacon(beacon(&h, &spoofer)));
+    assert!(
+        matches!(refused, Err(TxError::LocationDisputed { .. })),
+        "{refused:?}"
+    );
+    let moved = h.signed(
+        &account(1),
+        AccountAction::AssertLocation {
+            device: spoofer.id(),
+            location: berlin(3),
+        },
+    );
+    assert_eq!(h.submit(moved), Ok(()));
+    assert_eq!(h.submit(Transaction::Beacon(beacon(&h, &spoofer))), Ok(()));
+    assert!(h.state.device_challenge(&spoofer.id()).is_none());
+    assert_eq!(h.state.challenges_of(&spoofer.id()).len(), 1);
+}
+
+/// An honest Berlin device is challenged on the strength of one loud report by a far-away
+/// inflater. Its owner answers with a fresh beacon that three witnesses of other owners hear
+/// as Berlin's geometry predicts: the challenge is rejected and the challenger's bond goes to
+/// the owner. Bad answers are refused by name.
+#[test]
+fn an_answered_challenge_of_an_honest_device_is_rejected_and_pays_the_owner() {
+    let mut h = harness();
+    let honest = device(KeyScheme::Ed25519, 80);
+    register_at(&mut h, 1, &honest, ResourceKind::Wireless, berlin(0));
+    let inflater = device(KeyScheme::Ed25519, 81);
+    register_at(&mut h, 5, &inflater, ResourceKind::Wireless, brandenburg());
+    let witnesses: Vec<DeviceKey> = (82..85).map(|i| device(KeyScheme::P256, i)).collect();
+    for (i, w) in witnesses.iter().enumerate() {
+        register_at(
+            &mut h,
+            2 + i as u64,
+            w,
+            ResourceKind::Wireless,
+            berlin(i + 1),
+        );
+    }
+    let old = beacon(&h, &honest);
+    h.execute(vec![Transaction::Beacon(old.clone())]);
+    assert_eq!(h.submit(witness(&h, &inflater, &old, -100)), Ok(()));
+
+    let id = next_id(&h, 6);
+    let challenger_before = h.balance(&account(6));
+    assert_eq!(
+        h.submit(challenge(&h, 6, &honest, vec![old.beacon_id()])),
+        Ok(())
+    );
+    let record = h.state.challenge(&id).unwrap();
+    assert!(record.evidence.0[0].as_beaconer);
+
+    // Refused answers: not the owner, a beacon from before the challenge, another device's
+    // beacon, an unknown challenge.
+    assert!(matches!(
+        h.submit(answer(&h, 2, id, old.beacon_id())),
+        Err(TxError::NotDeviceOwner { .. })
+    ));
+    assert_eq!(
+        h.submit(answer(&h, 1, id, old.beacon_id())),
+        Err(TxError::BadAnswer {
+            reason: "the beacon is not newer than the challenge"
+        })
+    );
+    let other = beacon(&h, &witnesses[0]);
+    h.execute(vec![Transaction::Beacon(other.clone())]);
+    assert_eq!(
+        h.submit(answer(&h, 1, id, other.beacon_id())),
+        Err(TxError::BadAnswer {
+            reason: "the beacon was not sent by the challenged device"
+        })
+    );
+    let unknown = groundwork_primitives::hash::hash(b"no such challenge");
+    assert!(matches!(
+        h.submit(answer(&h, 1, unknown, old.beacon_id())),
+        Err(TxError::UnknownChallenge { .. })
+    ));
+
+    // The real answer: a fresh beacon, heard 2-3 km away at about −100 dBm (typical there is
+    // about −83 to −86 dBm, so the signals are weaker than typical: nothing suspicious).
+    h.advance_to(record.opened_at + 5);
+    let fresh = beacon(&h, &honest);
+    h.execute(vec![Transaction::Beacon(fresh.clone())]);
+    let reports: Vec<Transaction> = witnesses
+        .iter()
+        .map(|w| witness(&h, w, &fresh, -100))
+        .collect();
+    assert!(h.execute(reports).receipts.iter().all(|r| r.result.is_ok()));
+    assert_eq!(h.submit(answer(&h, 1, id, fresh.beacon_id())), Ok(()));
+    assert_eq!(
+        h.submit(answer(&h, 1, id, fresh.beacon_id())),
+        Err(TxError::AlreadyAnswered)
+    );
+
+    let owner_before = h.balance(&account(1));
+    h.advance_to(record.resolves_at);
+    let resolved = h.state.challenge(&id).unwrap();
+    assert_eq!(resolved.status, ChallengeStatus::Rejected);
+    assert_eq!(resolved.answer_witnesses, 3);
+    let median = resolved.answer_median_excess_cdb.unwrap();
+    assert!((-2_000..0).contains(&median), "{median}");
+    assert_eq!(h.balance(&account(1)), owner_before + CHALLENGE_BOND);
+    assert_eq!(
+        h.balance(&account(6)),
+        challenger_before - CHALLENGE_BOND - FEE
+    );
+    assert_eq!(h.state.device(&honest.id()).unwrap().bond.0, BOND);
+    assert!(h.state.device_challenge(&honest.id()).is_none());
+    // Closed challenges take no answers.
+    assert_eq!(
+        h.submit(answer(&h, 1, id, fresh.beacon_id())),
+        Err(TxError::ChallengeClosed {
+            answer_by: record.answer_by
+        })
+    );
+}
+
+/// An answer heard only by the owner's own devices proves nothing: the challenge is upheld.
+#[test]
+fn an_answer_heard_only_by_the_owners_devices_does_not_count() {
+    let mut h = harness();
+    let spoofer = device(KeyScheme::Ed25519, 90);
+    register_at(&mut h, 1, &spoofer, ResourceKind::Wireless, brandenburg());
+    let own: Vec<DeviceKey> = (91..94).map(|i| device(KeyScheme::Ed25519, i)).collect();
+    for (i, w) in own.iter().enumerate() {
+        register_at(&mut h, 1, w, ResourceKind::Wireless, berlin(i));
+    }
+    let loud = beacon(&h, &spoofer);
+    h.execute(vec![Transaction::Beacon(loud.clone())]);
+    assert_eq!(h.submit(witness(&h, &own[0], &loud, -100)), Ok(()));
+    let id = next_id(&h, 6);
+    assert_eq!(
+        h.submit(challenge(&h, 6, &spoofer, vec![loud.beacon_id()])),
+        Ok(())
+    );
+    let record = h.state.challenge(&id).unwrap();
+    h.advance_to(record.opened_at + 5);
+    let fresh = beacon(&h, &spoofer);
+    h.execute(vec![Transaction::Beacon(fresh.clone())]);
+    let reports: Vec<Transaction> = own.iter().map(|w| witness(&h, w, &fresh, -125)).collect();
+    assert!(h.execute(reports).receipts.iter().all(|r| r.result.is_ok()));
+    assert_eq!(h.submit(answer(&h, 1, id, fresh.beacon_id())), Ok(()));
+    h.advance_to(record.resolves_at);
+    let resolved = h.state.challenge(&id).unwrap();
+    assert_eq!(resolved.answer_witnesses, 0);
+    assert!(matches!(resolved.status, ChallengeStatus::Upheld { .. }));
+}
