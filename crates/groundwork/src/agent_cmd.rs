@@ -9,6 +9,12 @@
 //! first and one at a time (the mempool holds one heartbeat per device), and drops the stale
 //! ones with a log line.
 //!
+//! A wireless device's agent also beacons: with a `[radio]` section it signs a beacon naming
+//! the newest block once per beacon interval (never queued: a beacon must be fresh). The radio
+//! driver tells it what it heard by appending one JSON line per received beacon to the
+//! `heard` file; the agent signs each as a witness report and sends it once, remembering how
+//! far it has read in `<heard>.offset`.
+//!
 //! Logs are one JSON object per line on stderr (`--log-format text` for people).
 
 use crate::keys_cmd::load_device_key;
@@ -17,7 +23,10 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use commonware_codec::Encode;
 use groundwork_primitives::hash::{digest_from_hex, digest_hex};
-use groundwork_primitives::{DeviceKey, HeartbeatTransaction, Transaction};
+use groundwork_primitives::{
+    BeaconRadio, BeaconTransaction, DeviceKey, HeartbeatTransaction, Transaction, WitnessReading,
+    WitnessTransaction,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::fs;
@@ -65,6 +74,95 @@ struct AgentFile {
     /// Seconds between heartbeats.
     #[serde(default = "default_interval")]
     interval_secs: u64,
+    /// A wireless device's radio: with it, the agent beacons once per beacon interval.
+    #[serde(default)]
+    radio: Option<RadioSection>,
+    /// A file the radio driver appends heard beacons to, one JSON object per line
+    /// (`{"beacon":"<64 hex>","rssi_dbm":-95,"snr_cdb":-500,"frequency_hz":904600000}`); the
+    /// agent sends each as a witness report. Needs `[radio]` for the antenna gain.
+    #[serde(default)]
+    heard: Option<PathBuf>,
+}
+
+/// What the device's radio transmits and its antenna, as the device states them.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+struct RadioSection {
+    tx_power_dbm: i16,
+    frequency_hz: u64,
+    /// Antenna gain in tenths of a dBi.
+    antenna_gain_ddbi: i16,
+}
+
+/// One beacon the radio driver heard.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeardBeacon {
+    beacon: String,
+    rssi_dbm: i16,
+    snr_cdb: i16,
+    frequency_hz: u64,
+}
+
+/// The `heard` file and how far the agent has read it.
+struct Heard {
+    path: PathBuf,
+    offset_path: PathBuf,
+    offset: u64,
+}
+
+impl Heard {
+    fn open(path: PathBuf) -> Result<Self> {
+        let offset_path = path.with_extension("offset");
+        let offset = match fs::read_to_string(&offset_path) {
+            Ok(text) => text
+                .trim()
+                .parse()
+                .with_context(|| format!("{} is not a byte offset", offset_path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(e) => return Err(e).with_context(|| format!("reading {}", offset_path.display())),
+        };
+        Ok(Self {
+            path,
+            offset_path,
+            offset,
+        })
+    }
+
+    /// Complete lines appended since the last read, with the offset after each.
+    fn new_lines(&self) -> Result<Vec<(String, u64)>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = match fs::File::open(&self.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", self.path.display())),
+        };
+        file.seek(SeekFrom::Start(self.offset))?;
+        let mut bytes = Vec::new();
+        // At most 1 MiB per tick: a flood waits for the next one.
+        file.take(1 << 20).read_to_end(&mut bytes)?;
+        let mut lines = Vec::new();
+        let mut at = self.offset;
+        for line in bytes.split_inclusive(|b| *b == b'\n') {
+            if line.last() != Some(&b'\n') {
+                break; // still being written
+            }
+            at += line.len() as u64;
+            lines.push((String::from_utf8_lossy(line).trim().to_string(), at));
+        }
+        Ok(lines)
+    }
+
+    /// Records that everything before `offset` is handled (atomically, like the queue).
+    fn advance(&mut self, offset: u64) -> Result<()> {
+        let tmp = self.offset_path.with_extension("offset.tmp");
+        fs::write(&tmp, offset.to_string())
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        fs::rename(&tmp, &self.offset_path)
+            .with_context(|| format!("replacing {}", self.offset_path.display()))?;
+        self.offset = offset;
+        Ok(())
+    }
 }
 
 fn default_rpc() -> String {
@@ -188,6 +286,7 @@ struct Known {
     height: u64,
     block: String,
     max_age: u64,
+    beacon_interval: u64,
 }
 
 pub fn run(args: AgentArgs) -> Result<()> {
@@ -197,6 +296,9 @@ pub fn run(args: AgentArgs) -> Result<()> {
         .with_context(|| format!("{} is not a valid agent config", args.config.display()))?;
     if file.interval_secs == 0 {
         bail!("interval_secs must be at least 1");
+    }
+    if file.heard.is_some() && file.radio.is_none() {
+        bail!("`heard` needs a [radio] section: witness reports state the antenna gain");
     }
     let base = args
         .config
@@ -219,6 +321,15 @@ pub fn run(args: AgentArgs) -> Result<()> {
         fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let mut queue = Queue::open(queue_path)?;
+    let heard = match &file.heard {
+        Some(path) => Some(Heard::open(resolve(&base, path))?),
+        None => None,
+    };
+    let radio = file.radio.map(|r| BeaconRadio {
+        tx_power_dbm: r.tx_power_dbm,
+        frequency_hz: r.frequency_hz,
+        antenna_gain_ddbi: r.antenna_gain_ddbi,
+    });
     let rpc = RpcClient::new(&file.rpc, Duration::from_secs(5))?;
     let logger = Logger {
         format: args.log_format,
@@ -241,6 +352,9 @@ pub fn run(args: AgentArgs) -> Result<()> {
         chain: None,
         online: false,
         last_delivered: None,
+        radio,
+        last_beacon_height: None,
+        heard,
     };
     let interval = Duration::from_secs(file.interval_secs);
     // Follow the chain head several times per heartbeat, so the newest block known when the
@@ -252,7 +366,9 @@ pub fn run(args: AgentArgs) -> Result<()> {
         if Instant::now() >= next_follow {
             next_follow = Instant::now() + follow;
             agent.refresh()?;
+            agent.beacon();
         }
+        agent.witness()?;
         if Instant::now() >= next_beat {
             next_beat = Instant::now() + interval;
             agent.beat(&mut queue)?;
@@ -291,6 +407,11 @@ struct Agent {
     /// The block named by the last heartbeat the node accepted: signing it again would only
     /// repeat the same bytes.
     last_delivered: Option<String>,
+    /// What the radio transmits, for a wireless device that beacons.
+    radio: Option<BeaconRadio>,
+    /// Chain height when the last beacon was sent.
+    last_beacon_height: Option<u64>,
+    heard: Option<Heard>,
 }
 
 impl Agent {
@@ -303,6 +424,9 @@ impl Agent {
                     height: status.height,
                     block: digest_hex(&status.block),
                     max_age,
+                    beacon_interval: status.raw["coverage"]["beacon_interval_blocks"]
+                        .as_u64()
+                        .unwrap_or(u64::MAX),
                 });
                 self.chain = Some(status.chain_id);
                 if !self.online {
@@ -337,6 +461,122 @@ impl Agent {
             block_height: known.height,
             made_at_ms: now_ms(),
         })
+    }
+
+    /// Sends a beacon if the device has a radio, the node is there and a beacon interval has
+    /// passed since the last one (with two blocks of slack: the interval counts from the block
+    /// a beacon lands in). Beacons are never queued: one signed on an old block is stale.
+    fn beacon(&mut self) {
+        let (Some(radio), Some(known), Some(chain)) = (self.radio, &self.known, &self.chain) else {
+            return;
+        };
+        if !self.online
+            || self.last_beacon_height.is_some_and(|last| {
+                known.height < last.saturating_add(known.beacon_interval).saturating_add(2)
+            })
+        {
+            return;
+        }
+        let Some(block) = digest_from_hex(&known.block) else {
+            return;
+        };
+        let height = known.height;
+        let tx = BeaconTransaction::sign(&self.key, chain, block, radio);
+        let beacon = digest_hex(&tx.beacon_id());
+        match self.rpc.submit(&Transaction::Beacon(tx)) {
+            Ok(hash) => {
+                self.logger.log(
+                    "info",
+                    "beacon_sent",
+                    json!({ "beacon": beacon, "hash": hash, "block_height": height }),
+                );
+                self.last_beacon_height = Some(height);
+            }
+            Err(CallError::Rpc { code, message }) => {
+                self.logger.log(
+                    "warn",
+                    "beacon_refused",
+                    json!({ "code": code, "message": message, "block_height": height }),
+                );
+                self.last_beacon_height = Some(height);
+            }
+            Err(other) => {
+                self.logger.log(
+                    "warn",
+                    "send_failed",
+                    json!({ "reason": other.to_string() }),
+                );
+                self.online = false;
+            }
+        }
+    }
+
+    /// Sends a witness report for each beacon the radio driver has reported since the last
+    /// tick. A malformed line or a refused report is logged and skipped; while the node is
+    /// unreachable nothing is consumed.
+    fn witness(&mut self) -> Result<()> {
+        let (Some(radio), Some(chain)) = (self.radio, self.chain.clone()) else {
+            return Ok(());
+        };
+        let Some(heard) = &self.heard else {
+            return Ok(());
+        };
+        if !self.online {
+            return Ok(());
+        }
+        let lines = heard.new_lines()?;
+        for (line, offset) in lines {
+            if !line.is_empty() {
+                let parsed = serde_json::from_str::<HeardBeacon>(&line)
+                    .map_err(|e| e.to_string())
+                    .and_then(|h| {
+                        let beacon = digest_from_hex(&h.beacon)
+                            .ok_or_else(|| "beacon is not 64 hex characters".to_string())?;
+                        Ok((beacon, h))
+                    });
+                match parsed {
+                    Err(reason) => self.logger.log(
+                        "warn",
+                        "heard_line_invalid",
+                        json!({ "line": line, "reason": reason }),
+                    ),
+                    Ok((beacon, h)) => {
+                        let reading = WitnessReading {
+                            rssi_dbm: h.rssi_dbm,
+                            snr_cdb: h.snr_cdb,
+                            frequency_hz: h.frequency_hz,
+                            antenna_gain_ddbi: radio.antenna_gain_ddbi,
+                        };
+                        let tx = WitnessTransaction::sign(&self.key, &chain, beacon, reading);
+                        match self.rpc.submit(&Transaction::Witness(tx)) {
+                            Ok(hash) => self.logger.log(
+                                "info",
+                                "witness_sent",
+                                json!({ "beacon": h.beacon, "rssi_dbm": h.rssi_dbm, "hash": hash }),
+                            ),
+                            Err(CallError::Rpc { code, message }) => self.logger.log(
+                                "warn",
+                                "witness_refused",
+                                json!({ "beacon": h.beacon, "code": code, "message": message }),
+                            ),
+                            Err(other) => {
+                                self.logger.log(
+                                    "warn",
+                                    "send_failed",
+                                    json!({ "reason": other.to_string() }),
+                                );
+                                self.online = false;
+                                return Ok(());
+                            }
+                        }
+                    }
+                }
+            }
+            if let Some(heard) = self.heard.as_mut() {
+                heard.advance(offset)?;
+            }
+        }
+        Ok(())
     }
 
     /// One heartbeat: sent now if the node is there, queued if not.

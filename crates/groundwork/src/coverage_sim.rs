@@ -16,7 +16,7 @@
 
 use crate::genesis_cmd::local_params;
 use crate::memchain::MemChain;
-use crate::radio::{FREQUENCY_HZ, distance_m, offset, received, unit};
+use crate::radio::{End, FREQUENCY_HZ, Role, offset, place_cheaters, reported_rssi, unit};
 use anyhow::{Context, Result, bail};
 use commonware_cryptography::Signer;
 use groundwork_primitives::keyfile::key_address;
@@ -37,15 +37,6 @@ const RADIO: BeaconRadio = BeaconRadio {
 const REPORTS_PER_BEACON: usize = 20;
 const BEACON_INTERVAL: u64 = 10;
 const EPOCH_BLOCKS: u64 = 40;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    Honest,
-    Spoofer,
-    Clustered,
-    Ring(u8),
-    Inflater,
-}
 
 struct Radio {
     key: DeviceKey,
@@ -124,50 +115,20 @@ fn place(honest: usize, cheaters: usize, rng: &mut ChaCha8Rng) -> Result<Vec<Rad
         push(&mut radios, at, at, Role::Honest, i % 50)?;
     }
     // Cheaters, each group under its own owner(s) (owner ids from 100).
-    let spoofers = cheaters * 3 / 10;
-    let clustered = cheaters / 5;
-    let rings = (cheaters * 3 / 10) / 5;
-    let inflaters = cheaters - spoofers - clustered - rings * 5;
-    for i in 0..spoofers {
-        let city = CITIES[i % 2];
-        let truth = offset(
-            city,
-            -2_000.0 * (1.0 - unit(rng)).ln(),
-            unit(rng) * std::f64::consts::TAU,
-        );
-        let claimed = offset(
-            truth,
-            40_000.0 + 30_000.0 * unit(rng),
-            unit(rng) * std::f64::consts::TAU,
-        );
-        push(&mut radios, truth, claimed, Role::Spoofer, 100)?;
-    }
-    let spot = offset(CITIES[2], 8_000.0, 1.0);
-    for _ in 0..clustered {
-        push(&mut radios, spot, spot, Role::Clustered, 101)?;
-    }
-    for r in 0..rings {
-        let centre = offset(CITIES[3], 60_000.0, 2.0 + r as f64);
-        for m in 0..5 {
-            let claimed = offset(centre, 3_000.0 + 1_000.0 * m as f64, m as f64 * 1.3);
-            // Physically far out at sea: nobody hears them and they hear nobody.
-            push(
-                &mut radios,
-                (-60.0, -140.0 + 60.0 * r as f64),
-                claimed,
-                Role::Ring(r as u8),
-                102 + r,
-            )?;
-        }
-    }
-    for i in 0..inflaters {
-        let city = CITIES[3 - i % 2];
-        let at = offset(
-            city,
-            -2_500.0 * (1.0 - unit(rng)).ln(),
-            unit(rng) * std::f64::consts::TAU,
-        );
-        push(&mut radios, at, at, Role::Inflater, 120)?;
+    for cheater in place_cheaters(cheaters, &CITIES, rng) {
+        let owner = match cheater.role {
+            Role::Spoofer => 100,
+            Role::Clustered => 101,
+            Role::Ring(r) => 102 + usize::from(r),
+            _ => 120,
+        };
+        push(
+            &mut radios,
+            cheater.truth,
+            cheater.asserted,
+            cheater.role,
+            owner,
+        )?;
     }
     Ok(radios)
 }
@@ -257,23 +218,14 @@ fn run(radios: &[Radio], epochs: u64, seed: u64) -> Result<Run> {
                 if w == b {
                     continue;
                 }
-                let rssi = match (beaconer.role, witness.role) {
-                    (Role::Ring(x), Role::Ring(y)) if x == y => {
-                        // Fabricated: 12 dB under the free-space bound for the claimed places.
-                        let d =
-                            groundwork_coverage::distance_m(beaconer.asserted, witness.asserted);
-                        let bound =
-                            groundwork_coverage::expected_rssi_cdbm(27, FREQUENCY_HZ, d, 12, 0)
-                                .unwrap_or(-13_000);
-                        Some(f64::from(bound) / 100.0 - 12.0)
-                    }
-                    _ => received(distance_m(beaconer.truth, witness.truth), &mut rng),
+                let end = |r: &Radio| End {
+                    role: r.role,
+                    truth: r.truth,
+                    asserted: r.asserted,
                 };
-                let Some(mut rssi) = rssi else { continue };
-                if witness.role == Role::Inflater {
-                    rssi += 25.0;
+                if let Some(rssi) = reported_rssi(end(beaconer), end(witness), &mut rng) {
+                    heard.push((w, rssi));
                 }
-                heard.push((w, rssi));
             }
             // A random subset reports, in random order.
             for i in (1..heard.len()).rev() {
@@ -370,13 +322,7 @@ pub fn simulate(honest: usize, cheaters: usize, epochs: u64, seed: u64) -> Resul
             let (got, tried) = (value(attacked.credited[i]), value(attacked.attempted[i]));
             figures.cheater_tokens += got;
             figures.cheater_attempted_tokens += tried;
-            let name = match radio.role {
-                Role::Spoofer => "location spoofers",
-                Role::Clustered => "co-located cluster",
-                Role::Ring(_) => "witness rings",
-                Role::Inflater => "RSSI inflaters",
-                Role::Honest => "honest",
-            };
+            let name = radio.role.name();
             match figures.by_role.iter_mut().find(|(n, _, _)| *n == name) {
                 Some(entry) => {
                     entry.1 += got;

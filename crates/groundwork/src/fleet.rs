@@ -1,6 +1,11 @@
 //! A simulated fleet: N devices of several kinds, placed around real cities the way
-//! deployments cluster (dense in the centre, thinning out into suburbs, a few rural), all
-//! owned by one account, each heartbeating once per heartbeat window through the node's RPC.
+//! deployments cluster (dense in the centre, thinning out into suburbs, a few rural), spread
+//! over several owners, each heartbeating once per heartbeat window through the node's RPC.
+//! Wireless devices beacon and witness one another by a propagation model from their true
+//! positions. With `--cheaters M`, M more wireless devices cheat (location spoofers, a
+//! co-located cluster, witness rings, RSSI inflaters) under an owner of their own; a watcher
+//! account challenges any device the chain's own numbers show to be too loud for its distance,
+//! and honest owners answer challenges with their next beacon.
 //!
 //! `groundwork fleet` runs it against any node; `groundwork dev --devices N` runs it inside the
 //! dev process against the dev chain. Device keys derive from `--seed`, so a restarted fleet
@@ -8,16 +13,19 @@
 //! only: anyone who knows the seed holds them.
 
 use crate::keys_cmd::load_account_key;
+use crate::radio::{End, Role, place_cheaters, reported_rssi};
 use crate::rpc_client::{CallError, ChainStatus, DEFAULT_RPC_URL, RpcClient};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use commonware_codec::Encode;
+use groundwork_primitives::hash::{Digest, digest_from_hex, digest_hex};
 use groundwork_primitives::keyfile::key_address;
 use groundwork_primitives::keys::KeyScheme;
+use groundwork_primitives::limits::MAX_CHALLENGE_EVIDENCE;
 use groundwork_primitives::{
     AccountAction, AccountKey, AccountTransaction, Address, Amount, BeaconRadio, BeaconTransaction,
     Cell, DeviceKey, HeartbeatTransaction, ResourceKind, Transaction, WitnessReading,
-    WitnessTransaction,
+    WitnessTransaction, challenge_id,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use rand_chacha::ChaCha8Rng;
@@ -35,8 +43,14 @@ pub const MAX_FLEET_DEVICES: u32 = 100_000;
 const REGISTRATIONS_PER_ROUND: usize = 64;
 /// Transactions per `tx_submitBatch`.
 const SUBMIT_BATCH: usize = 1_024;
-/// Accounts a fleet's devices are spread over.
+/// Accounts a fleet's honest devices are spread over.
 const FLEET_OWNERS: usize = 8;
+/// Index among the fleet's accounts of the cheaters' owner, then of the watcher that posts
+/// challenges.
+const CHEATER_OWNER: usize = FLEET_OWNERS;
+const WATCHER: usize = FLEET_OWNERS + 1;
+/// Most cheaters one fleet runs.
+pub const MAX_FLEET_CHEATERS: u32 = 1_000;
 
 #[derive(Args)]
 pub struct FleetArgs {
@@ -56,6 +70,10 @@ pub struct FleetArgs {
     /// Seed of the simulated device keys and places; the same seed is the same fleet.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Cheating wireless devices to add (spoofers, a co-located cluster, witness rings, RSSI
+    /// inflaters), under an owner of their own.
+    #[arg(long, default_value_t = 0)]
+    cheaters: u32,
 }
 
 /// A city that hosts deployments: centre and how far its devices spread (metres, mean).
@@ -145,6 +163,20 @@ pub struct SimDevice {
     /// Where the device really is (its asserted cell is the one containing this point).
     pub truth: (f64, f64),
     pub city: &'static str,
+    pub role: Role,
+    /// Which of the fleet's accounts owns it: honest device `i` belongs to owner
+    /// `i mod FLEET_OWNERS`, every cheater to the cheaters' owner.
+    pub owner: usize,
+}
+
+impl SimDevice {
+    fn end(&self) -> End {
+        End {
+            role: self.role,
+            truth: self.truth,
+            asserted: self.location,
+        }
+    }
 }
 
 fn pick<T>(rng: &mut ChaCha8Rng, items: &[(T, u32)]) -> usize {
@@ -204,9 +236,41 @@ pub fn plan(count: u32, seed: u64) -> Result<Vec<SimDevice>> {
             location,
             truth: (lat, lng),
             city: city.name,
+            role: Role::Honest,
+            owner: i as usize % FLEET_OWNERS,
         });
     }
     Ok(fleet)
+}
+
+/// `count` cheating wireless devices for `seed`, placed around the first four cities
+/// (see [`crate::radio::place_cheaters`]).
+pub fn plan_cheaters(count: u32, seed: u64) -> Result<Vec<SimDevice>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0c4e_a7e5);
+    let centres = [0, 1, 2, 3].map(|i| (CITIES[i].lat, CITIES[i].lng));
+    place_cheaters(count as usize, &centres, &mut rng)
+        .into_iter()
+        .enumerate()
+        .map(|(i, cheater)| {
+            let location = Cell::from_lat_lng(cheater.asserted.0, cheater.asserted.1)
+                .with_context(|| format!("placing cheater {i}"))?;
+            let key = DeviceKey::from_seed(
+                KeyScheme::Ed25519,
+                seed.wrapping_mul(1_000_003)
+                    .wrapping_add(1 << 40)
+                    .wrapping_add(i as u64),
+            );
+            Ok(SimDevice {
+                key,
+                kind: ResourceKind::Wireless,
+                location,
+                truth: cheater.truth,
+                city: "cheaters",
+                role: cheater.role,
+                owner: CHEATER_OWNER,
+            })
+        })
+        .collect()
 }
 
 /// Device ids the owner already has on chain.
@@ -236,7 +300,7 @@ fn registered(rpc: &RpcClient, owner: &Address) -> Result<BTreeSet<String>> {
 fn fleet_owners(main: &AccountKey, seed: u64) -> Result<Vec<AccountKey>> {
     let secret = main.encode();
     let mut owners = vec![main.clone()];
-    for k in 1..FLEET_OWNERS as u64 {
+    for k in 1..=WATCHER as u64 {
         let derived = groundwork_primitives::hash_parts(&[
             b"groundwork-fleet-owner",
             secret.as_ref(),
@@ -292,7 +356,7 @@ fn fund(rpc: &RpcClient, owners: &[AccountKey], devices_each: usize) -> Result<(
 }
 
 /// Registers the devices not yet on chain, each owner a nonce window per round, with a
-/// progress bar. Device `i` belongs to owner `i mod owners`.
+/// progress bar. [`SimDevice::owner`] says who owns which device.
 fn register(
     rpc: &RpcClient,
     owners: &[AccountKey],
@@ -314,7 +378,13 @@ fn register(
         return Ok(());
     }
     println!("fleet: registering {} devices ...", missing.len());
-    fund(rpc, owners, fleet.len().div_ceil(owners.len()))?;
+    // Enough for the busiest owner's bonds (and the watcher's challenge bonds, which are
+    // smaller than a device bond each).
+    let busiest = (0..owners.len())
+        .map(|o| fleet.iter().filter(|d| d.owner == o).count())
+        .max()
+        .unwrap_or(0);
+    fund(rpc, owners, busiest.max(fleet.len().div_ceil(owners.len())))?;
     let bar = ProgressBar::new(missing.len() as u64);
     bar.set_style(
         ProgressStyle::with_template(
@@ -324,8 +394,8 @@ fn register(
     );
     let started = Instant::now();
     let mut queues: Vec<Vec<&SimDevice>> = vec![Vec::new(); owners.len()];
-    for (i, device) in &missing {
-        queues[i % owners.len()].push(device);
+    for (_, device) in &missing {
+        queues[device.owner].push(device);
     }
     let mut nonces = owners
         .iter()
@@ -441,7 +511,15 @@ pub fn drive(
         rng: ChaCha8Rng::seed_from_u64(seed),
         last_fired: None,
         pending: None,
+        rounds: Vec::new(),
     };
+    let cheaters = wireless.iter().filter(|d| d.role != Role::Honest).count();
+    if cheaters > 0 {
+        println!(
+            "fleet: {cheaters} of the wireless devices cheat; a watcher ({}) challenges what looks too loud for its distance",
+            key_address(&owners[WATCHER])
+        );
+    }
     let mut last_window = None;
     let mut last_epoch = None;
     while !stop.load(Ordering::Relaxed) {
@@ -477,6 +555,9 @@ pub fn drive(
             }
         }
         radio.step(rpc, &status, &wireless)?;
+        if cheaters > 0 {
+            radio.watch(rpc, &status, &wireless, &owners)?;
+        }
         if let Some(previous) = last_epoch
             && status.epoch > previous
         {
@@ -497,6 +578,9 @@ pub fn drive(
                     status.show(summary["paid"].as_str().unwrap_or("0")),
                     summary["devices_rewarded"]
                 );
+                if cheaters > 0 {
+                    report_cheaters(rpc, &status, &wireless, ended)?;
+                }
             }
         }
         last_epoch = Some(status.epoch);
@@ -522,7 +606,20 @@ struct Radio {
     last_fired: Option<u64>,
     /// Beacons sent at a height, waiting to land before they are witnessed.
     pending: Option<(u64, Vec<BeaconTransaction>)>,
+    /// Recent rounds: the height they were sent at and each wireless device's beacon id, for
+    /// the watcher to inspect and owners to answer challenges with.
+    rounds: Vec<Round>,
 }
+
+struct Round {
+    fired: u64,
+    beacons: Vec<Digest>,
+    /// Whether the watcher has looked at this round's reports.
+    inspected: bool,
+}
+
+/// Rounds kept for the watcher and for answers.
+const ROUNDS_KEPT: usize = 3;
 
 impl Radio {
     fn step(
@@ -549,8 +646,8 @@ impl Radio {
                     if w == b {
                         continue;
                     }
-                    let d = crate::radio::distance_m(wireless[b].truth, witness.truth);
-                    if let Some(rssi) = crate::radio::received(d, &mut self.rng) {
+                    let end = wireless[b].end();
+                    if let Some(rssi) = reported_rssi(end, witness.end(), &mut self.rng) {
                         heard.push((w, rssi));
                     }
                 }
@@ -594,9 +691,228 @@ impl Radio {
             let _ = rpc.submit_batch(chunk)?;
         }
         self.last_fired = Some(status.height);
+        self.rounds.push(Round {
+            fired: status.height,
+            beacons: beacons.iter().map(BeaconTransaction::beacon_id).collect(),
+            inspected: false,
+        });
+        if self.rounds.len() > ROUNDS_KEPT {
+            self.rounds.remove(0);
+        }
         self.pending = Some((status.height, beacons));
         Ok(())
     }
+
+    /// The watcher and the owners. Once a round's reports have landed, the watcher reads each
+    /// beacon back from the chain and computes, from the chain's own numbers, how much louder
+    /// than a typical link each report is; a device with two or more links too loud for their
+    /// distance is challenged, citing them. Then honest owners answer open challenges of their
+    /// devices with the device's newest beacon sent after the challenge.
+    fn watch(
+        &mut self,
+        rpc: &RpcClient,
+        status: &ChainStatus,
+        wireless: &[&SimDevice],
+        owners: &[AccountKey],
+    ) -> Result<()> {
+        let window = status.raw["coverage"]["witness_window_blocks"]
+            .as_u64()
+            .unwrap_or(4);
+        let index: std::collections::BTreeMap<String, usize> = wireless
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.key.id().to_string(), i))
+            .collect();
+        for round in self.rounds.iter_mut() {
+            if round.inspected || status.height < round.fired + window + 2 {
+                continue;
+            }
+            round.inspected = true;
+            // Per device: its links in the round, and the beacons of the loud ones. A loud link
+            // implicates both ends; the device most of whose links are loud is the one whose
+            // claim does not fit (an honest device heard loudly by one inflater is not).
+            let mut links: std::collections::BTreeMap<usize, (usize, Vec<Digest>)> =
+                Default::default();
+            for beacon in &round.beacons {
+                let Ok(answer) = rpc.call("coverage_beacon", json!([digest_hex(beacon)])) else {
+                    continue;
+                };
+                let beaconer = answer["beaconer"].as_str().and_then(|b| index.get(b));
+                for report in answer["witnesses"].as_array().into_iter().flatten() {
+                    let loud = too_loud(&answer, report);
+                    let witness = report["witness"].as_str().and_then(|w| index.get(w));
+                    for device in [beaconer, witness].into_iter().flatten() {
+                        let (count, cited) = links.entry(*device).or_default();
+                        *count += 1;
+                        if loud && !cited.contains(beacon) {
+                            cited.push(*beacon);
+                        }
+                    }
+                }
+            }
+            let watcher = &owners[WATCHER];
+            let mut nonce = rpc.nonce(&key_address(watcher).to_string())?;
+            for (device, (count, beacons)) in links {
+                let suspicious = beacons.len() >= 2 && beacons.len() * 2 > count;
+                if !suspicious || challenge_of(rpc, wireless[device])?.is_some() {
+                    continue;
+                }
+                let action = AccountAction::ChallengeLocation {
+                    device: wireless[device].key.id(),
+                    evidence: beacons.into_iter().take(MAX_CHALLENGE_EVIDENCE).collect(),
+                };
+                let tx = Transaction::Account(AccountTransaction::sign(
+                    watcher,
+                    &status.chain_id,
+                    nonce,
+                    action,
+                ));
+                if rpc.submit(&tx).is_ok() {
+                    println!(
+                        "fleet: watcher challenged {} ({}), challenge {}",
+                        wireless[device].key.id(),
+                        wireless[device].role.name(),
+                        digest_hex(&challenge_id(&key_address(watcher), nonce))
+                    );
+                    nonce += 1;
+                }
+            }
+        }
+        self.answer(rpc, status, wireless, owners, window)
+    }
+
+    /// Honest owners answer open challenges of their devices.
+    fn answer(
+        &self,
+        rpc: &RpcClient,
+        status: &ChainStatus,
+        wireless: &[&SimDevice],
+        owners: &[AccountKey],
+        window: u64,
+    ) -> Result<()> {
+        for (i, device) in wireless.iter().enumerate() {
+            if device.role != Role::Honest {
+                continue;
+            }
+            let Some(id) = challenge_of(rpc, device)? else {
+                continue;
+            };
+            let challenge = rpc.call("challenge_get", json!({ "id": id }))?;
+            let opened = challenge["opened_at"].as_u64().unwrap_or(u64::MAX);
+            if challenge["status"] != "open" || !challenge["answer"].is_null() {
+                continue;
+            }
+            // The newest beacon sent after the challenge whose reports have landed.
+            let Some(beacon) = self
+                .rounds
+                .iter()
+                .rev()
+                .find(|r| r.fired >= opened && status.height >= r.fired + window + 2)
+                .and_then(|r| r.beacons.get(i))
+            else {
+                continue;
+            };
+            let owner = &owners[device.owner];
+            let nonce = rpc.nonce(&key_address(owner).to_string())?;
+            let action = AccountAction::AnswerChallenge {
+                challenge: digest_from_hex(&id).context("challenge id from the node")?,
+                beacon: *beacon,
+            };
+            let tx = Transaction::Account(AccountTransaction::sign(
+                owner,
+                &status.chain_id,
+                nonce,
+                action,
+            ));
+            if rpc.submit(&tx).is_ok() {
+                println!(
+                    "fleet: owner answered challenge {id} of {}",
+                    device.key.id()
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a report in a `coverage_beacon` answer is too loud for the distance between the
+/// asserted places (`groundwork_coverage::too_loud_for_distance`), computed from its numbers.
+fn too_loud(beacon: &serde_json::Value, report: &serde_json::Value) -> bool {
+    let number = |v: &serde_json::Value| v.as_i64().and_then(|n| i32::try_from(n).ok());
+    let (Some(power), Some(gain), Some(rx_gain), Some(rssi)) = (
+        number(&beacon["tx_power_dbm"]),
+        number(&beacon["antenna_gain_ddbi"]),
+        number(&report["antenna_gain_ddbi"]),
+        number(&report["rssi_dbm"]),
+    ) else {
+        return false;
+    };
+    let frequency = beacon["frequency_hz"].as_u64().unwrap_or(0);
+    let distance = report["distance_m"]
+        .as_u64()
+        .and_then(|d| u32::try_from(d).ok())
+        .unwrap_or(0);
+    groundwork_coverage::typical_rssi_cdbm(power, frequency, distance, gain, rx_gain).is_ok_and(
+        |typical| {
+            groundwork_coverage::too_loud_for_distance(
+                groundwork_coverage::excess_over_typical_cdb(rssi, typical),
+            )
+        },
+    )
+}
+
+/// The id of the challenge that binds a device now, if any.
+fn challenge_of(rpc: &RpcClient, device: &SimDevice) -> Result<Option<String>> {
+    let answer = rpc.call("device_get", json!([device.key.id().to_string()]))?;
+    Ok(answer["challenge"]["id"].as_str().map(str::to_string))
+}
+
+/// Prints what the cheaters earned in an epoch, and the challenges so far.
+fn report_cheaters(
+    rpc: &RpcClient,
+    status: &ChainStatus,
+    wireless: &[&SimDevice],
+    epoch: u64,
+) -> Result<()> {
+    // Per role: coverage earned, and challenges open, upheld, rejected.
+    let mut by_role: std::collections::BTreeMap<&str, (u128, [u32; 3])> = Default::default();
+    for device in wireless {
+        let id = device.key.id().to_string();
+        let paid = rpc
+            .call("rewards_get", json!([id, epoch]))
+            .ok()
+            .and_then(|r| {
+                r["coverage"]["amount"]
+                    .as_str()
+                    .and_then(|a| a.parse().ok())
+            })
+            .unwrap_or(0u128);
+        let entry = by_role.entry(device.role.name()).or_default();
+        entry.0 += paid;
+        let challenges = rpc.call("challenge_list", json!({ "device": id }))?;
+        for c in challenges["challenges"].as_array().into_iter().flatten() {
+            match c["status"].as_str() {
+                Some("open") => entry.1[0] += 1,
+                Some("upheld") => entry.1[1] += 1,
+                Some("rejected") => entry.1[2] += 1,
+                _ => {}
+            }
+        }
+    }
+    let parts: Vec<String> = by_role
+        .iter()
+        .map(|(role, (paid, [open, upheld, rejected]))| {
+            format!(
+                "{role} {} (challenges {open} open, {upheld} upheld, {rejected} rejected)",
+                status.show(&paid.to_string())
+            )
+        })
+        .collect();
+    println!(
+        "fleet: epoch {epoch} coverage by role: {}",
+        parts.join("; ")
+    );
+    Ok(())
 }
 
 pub fn run(args: FleetArgs) -> Result<()> {
@@ -605,7 +921,11 @@ pub fn run(args: FleetArgs) -> Result<()> {
     }
     let owner = load_account_key(&args.key, args.keystore.as_deref())?;
     let rpc = RpcClient::new(&args.rpc, Duration::from_secs(30))?;
-    let fleet = plan(args.devices, args.seed)?;
+    if args.cheaters > MAX_FLEET_CHEATERS {
+        bail!("--cheaters must be at most {MAX_FLEET_CHEATERS}");
+    }
+    let mut fleet = plan(args.devices, args.seed)?;
+    fleet.extend(plan_cheaters(args.cheaters, args.seed)?);
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
@@ -630,6 +950,43 @@ mod tests {
                 .zip(&b)
                 .all(|(x, y)| x.location == y.location && x.kind == y.kind)
         );
+    }
+
+    /// 50 cheaters: 15 spoofers, a cluster of 10, three rings of five, 10 inflaters, all
+    /// wireless, all under the cheaters' owner, with keys no honest device of the same seed has.
+    #[test]
+    fn cheaters_come_in_every_role_under_their_own_owner() {
+        let cheaters = plan_cheaters(50, 1).unwrap();
+        let count = |f: fn(Role) -> bool| cheaters.iter().filter(|d| f(d.role)).count();
+        assert_eq!(count(|r| r == Role::Spoofer), 15);
+        assert_eq!(count(|r| r == Role::Clustered), 10);
+        assert_eq!(count(|r| matches!(r, Role::Ring(_))), 15);
+        assert_eq!(count(|r| r == Role::Inflater), 10);
+        assert!(cheaters.iter().all(|d| d.kind == ResourceKind::Wireless));
+        assert!(cheaters.iter().all(|d| d.owner == CHEATER_OWNER));
+        let honest: BTreeSet<_> = plan(2_000, 1).unwrap().iter().map(|d| d.key.id()).collect();
+        assert!(cheaters.iter().all(|d| !honest.contains(&d.key.id())));
+        // Spoofers assert places 40-70 km from where they are.
+        for d in cheaters.iter().filter(|d| d.role == Role::Spoofer) {
+            let claimed = h3o::LatLng::from(d.location.index());
+            let truth = h3o::LatLng::new(d.truth.0, d.truth.1).unwrap();
+            let km = claimed.distance_m(truth) / 1_000.0;
+            assert!((39.0..71.0).contains(&km), "{km} km");
+        }
+    }
+
+    /// The watcher's test, from a `coverage_beacon` answer's numbers: 27 dBm and 1.2 dBi at
+    /// 904.6 MHz over 61 km, typical ≈ −127.2 dBm. −100 dBm is ≈ 27 dB louder: too loud.
+    /// −120 dBm is ≈ 7 dB louder: fine. Missing numbers are never too loud.
+    #[test]
+    fn the_watcher_flags_links_too_loud_for_their_distance() {
+        let beacon =
+            json!({"tx_power_dbm": 27, "antenna_gain_ddbi": 12, "frequency_hz": 904_600_000u64});
+        let report =
+            |rssi: i64| json!({"rssi_dbm": rssi, "antenna_gain_ddbi": 0, "distance_m": 61_000});
+        assert!(too_loud(&beacon, &report(-100)));
+        assert!(!too_loud(&beacon, &report(-120)));
+        assert!(!too_loud(&beacon, &json!({})));
     }
 
     #[test]

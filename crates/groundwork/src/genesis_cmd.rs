@@ -133,11 +133,21 @@ pub fn local_params(chain_id: &str, epoch_length_blocks: Option<u64>) -> Result<
         if !length.is_multiple_of(params.heartbeat_window_blocks) {
             params.heartbeat_window_blocks = 1;
         }
-        // An answer beacon must still be retained when its challenge resolves (see genesis).
+        // An answer beacon must still be retained when its challenge resolves, and a device
+        // must be able to beacon inside the answer window (see genesis): short epochs shorten
+        // both the window and the beacon interval.
         let longest = length.saturating_mul(groundwork_state::coverage::BEACON_RETENTION_EPOCHS);
         let room = longest.saturating_sub(params.coverage.witness_window_blocks);
-        params.challenges.answer_window_blocks =
-            params.challenges.answer_window_blocks.min(room.max(1));
+        if room == 0 {
+            bail!(
+                "epochs of {length} blocks are too short for location challenges; use at least 3"
+            );
+        }
+        params.challenges.answer_window_blocks = params.challenges.answer_window_blocks.min(room);
+        params.coverage.beacon_interval_blocks = params
+            .coverage
+            .beacon_interval_blocks
+            .min(params.challenges.answer_window_blocks);
     }
     Ok(params)
 }

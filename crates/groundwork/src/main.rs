@@ -35,6 +35,7 @@ enum Command {
     ///
     /// Example:
     ///   groundwork dev --devices 200
+    ///   groundwork dev --devices 200 --cheaters 50
     ///   groundwork dev --data-dir ./devchain --block-time 500
     Dev(node_cmd::DevArgs),
     /// Run one validator of a network from its configuration file.

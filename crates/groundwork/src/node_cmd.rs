@@ -61,6 +61,10 @@ pub struct DevArgs {
     /// Seed of the simulated devices' keys and places.
     #[arg(long, default_value_t = 1)]
     fleet_seed: u64,
+    /// Cheating wireless devices to add to the fleet (location spoofers, a co-located cluster,
+    /// witness rings, RSSI inflaters); a watcher account then challenges what looks too loud.
+    #[arg(long, default_value_t = 0)]
+    cheaters: u32,
 }
 
 /// `groundwork dev`: one validator with a funded dev account.
@@ -97,8 +101,16 @@ pub fn dev(args: DevArgs) -> Result<()> {
             crate::fleet::MAX_FLEET_DEVICES
         );
     }
-    let fleet = if args.devices > 0 {
-        Some(crate::fleet::plan(args.devices, args.fleet_seed)?)
+    if args.cheaters > crate::fleet::MAX_FLEET_CHEATERS {
+        bail!(
+            "--cheaters must be at most {}",
+            crate::fleet::MAX_FLEET_CHEATERS
+        );
+    }
+    let fleet = if args.devices > 0 || args.cheaters > 0 {
+        let mut fleet = crate::fleet::plan(args.devices, args.fleet_seed)?;
+        fleet.extend(crate::fleet::plan_cheaters(args.cheaters, args.fleet_seed)?);
+        Some(fleet)
     } else {
         None
     };

@@ -119,19 +119,20 @@ fn register(rpc: &Rpc, keystore: &str, pem: &Path, lat: &str, lng: &str) -> Stri
     id
 }
 
-/// Starts an agent for `pem`; its JSON log goes to `log`.
+/// Starts an agent for `pem` with `extra` appended to its config; its JSON log goes to `log`.
 fn start_agent(
     dir: &Path,
     name: &str,
     pem: &Path,
     rpc_port: u16,
     interval_secs: u64,
+    extra: &str,
 ) -> (Running, std::path::PathBuf) {
     let config = dir.join(format!("{name}.toml"));
     std::fs::write(
         &config,
         format!(
-            "rpc = \"http://127.0.0.1:{rpc_port}\"\ndevice_key = \"{}\"\nqueue = \"{name}-queue.json\"\ninterval_secs = {interval_secs}\n",
+            "rpc = \"http://127.0.0.1:{rpc_port}\"\ndevice_key = \"{}\"\nqueue = \"{name}-queue.json\"\ninterval_secs = {interval_secs}\n{extra}",
             path(pem)
         ),
     )
@@ -225,7 +226,7 @@ fn wallet_agent_outage_and_explained_rewards() {
     assert_eq!(listed["devices"][0]["device"], json!(device));
 
     // The agent heartbeats.
-    let (agent, log) = start_agent(dir.path(), "agent", &device_pem, port, 3);
+    let (agent, log) = start_agent(dir.path(), "agent", &device_pem, port, 3, "");
     wait_until(Duration::from_secs(30), "a heartbeat credited", || {
         rpc.ok("device_get", json!([device]))["last_heartbeat_window"].is_u64()
     });
@@ -247,7 +248,7 @@ fn wallet_agent_outage_and_explained_rewards() {
     );
     let (queued_hash, _) = held[0].clone();
     let node = start_dev_with(&data, 200, port, &[]);
-    let (agent, _) = start_agent(dir.path(), "agent", &device_pem, port, 3);
+    let (agent, _) = start_agent(dir.path(), "agent", &device_pem, port, 3, "");
     wait_until(
         Duration::from_secs(30),
         "the queued heartbeat to land",
@@ -273,7 +274,7 @@ fn wallet_agent_outage_and_explained_rewards() {
         .as_u64()
         .unwrap();
     wait_for_height(&rpc, stale_height + max_age + 2, Duration::from_secs(60));
-    let (agent, _) = start_agent(dir.path(), "agent", &device_pem, port, 3);
+    let (agent, _) = start_agent(dir.path(), "agent", &device_pem, port, 3, "");
     wait_until(Duration::from_secs(20), "the stale report dropped", || {
         !events(&log, "stale_heartbeat_dropped").is_empty()
     });
@@ -289,9 +290,18 @@ fn wallet_agent_outage_and_explained_rewards() {
         json!(4004)
     );
 
-    // Rewards: wait for an epoch in which the device worked to end, then explain.
-    let status = rpc.ok("chain_status", json!([]));
-    let epoch = status["epoch"].as_u64().unwrap();
+    // Rewards: wait until the device has work credited in the open epoch (read between two
+    // status calls that agree on the epoch), wait for that epoch to end, then explain.
+    let mut epoch = 0;
+    wait_until(Duration::from_secs(60), "work credited this epoch", || {
+        let before = rpc.ok("chain_status", json!([]))["epoch"].as_u64().unwrap();
+        let work = rpc.ok("device_get", json!([device]))["pending_work_units"]
+            .as_u64()
+            .unwrap_or(0);
+        let after = rpc.ok("chain_status", json!([]))["epoch"].as_u64().unwrap();
+        epoch = before;
+        work > 0 && before == after
+    });
     wait_until(Duration::from_secs(60), "the epoch to end", || {
         rpc.ok("chain_status", json!([]))["epoch"].as_u64().unwrap() > epoch
     });
@@ -368,7 +378,7 @@ fn p256_device_registers_and_heartbeats() {
     let device = register(&rpc, keystore, &pem, "-33.8688", "151.2093");
     let shown = rpc.ok("device_get", json!([device]));
     assert_eq!(shown["scheme"], json!("p256"));
-    let (_agent, _) = start_agent(dir.path(), "p256-agent", &pem, port, 1);
+    let (_agent, _) = start_agent(dir.path(), "p256-agent", &pem, port, 1, "");
     wait_until(
         Duration::from_secs(30),
         "a P-256 heartbeat credited",
@@ -380,6 +390,64 @@ fn p256_device_registers_and_heartbeats() {
                 || rpc.ok("device_get", json!([device]))["last_heartbeat_window"].is_u64()
         },
     );
+}
+
+/// Two wireless devices 2.1 km apart in Berlin, each run by an agent with a radio: one beacons
+/// on its own; the other's radio driver reports hearing it (after a malformed line), and the
+/// agent turns that into a witness report the chain stores with its numbers.
+#[test]
+fn wireless_agents_beacon_and_witness_what_the_radio_heard() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("dev");
+    let keystore = dir.path().join("keystore");
+    let keystore = path(&keystore);
+    let port = free_port();
+    let _node = start_dev_with(&data, 500, port, &[]);
+    let rpc = Rpc::new(port);
+    wait_for_height(&rpc, 1, Duration::from_secs(30));
+    funded_owner(dir.path(), &data, &rpc, keystore);
+    let (a_pem, b_pem) = (dir.path().join("a.pem"), dir.path().join("b.pem"));
+    for pem in [&a_pem, &b_pem] {
+        openssl(&["genpkey", "-algorithm", "ed25519", "-out", path(pem)]);
+    }
+    let a = register(&rpc, keystore, &a_pem, "52.5219", "13.4132");
+    let b = register(&rpc, keystore, &b_pem, "52.5219", "13.4442");
+    let radio = "[radio]\ntx_power_dbm = 27\nfrequency_hz = 904600000\nantenna_gain_ddbi = 12\n";
+    let (_a_agent, a_log) = start_agent(dir.path(), "a", &a_pem, port, 2, radio);
+    let heard = dir.path().join("b-heard.jsonl");
+    let b_extra = format!("heard = \"{}\"\n{radio}", path(&heard));
+    let (_b_agent, b_log) = start_agent(dir.path(), "b", &b_pem, port, 2, &b_extra);
+
+    wait_until(Duration::from_secs(30), "a beacon from agent a", || {
+        !events(&a_log, "beacon_sent").is_empty()
+    });
+    let beacon = events(&a_log, "beacon_sent")[0]["beacon"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_until(Duration::from_secs(10), "the beacon on chain", || {
+        rpc.call("coverage_beacon", json!([beacon]))["result"].is_object()
+    });
+    let line = format!(
+        "not json\n{{\"beacon\":\"{beacon}\",\"rssi_dbm\":-95,\"snr_cdb\":-500,\"frequency_hz\":904600000}}\n"
+    );
+    std::fs::write(&heard, &line).unwrap();
+    wait_until(Duration::from_secs(10), "the witness stored", || {
+        let answer = rpc.call("coverage_beacon", json!([beacon]));
+        answer["result"]["witnesses"][0]["witness"] == json!(b)
+    });
+    let stored = rpc.ok("coverage_beacon", json!([beacon]));
+    assert_eq!(stored["beaconer"], json!(a));
+    let report = &stored["witnesses"][0];
+    assert_eq!(report["rssi_dbm"], json!(-95));
+    assert_eq!(report["antenna_gain_ddbi"], json!(12));
+    let meters = report["distance_m"].as_u64().unwrap();
+    assert!((2_000..2_200).contains(&meters), "{meters}");
+    assert_eq!(events(&b_log, "heard_line_invalid").len(), 1);
+    assert_eq!(events(&b_log, "witness_sent").len(), 1);
+    // Everything in the file is handled, and remembered across restarts.
+    let offset = std::fs::read_to_string(heard.with_extension("offset")).unwrap();
+    assert_eq!(offset.trim(), line.len().to_string());
 }
 
 #[test]

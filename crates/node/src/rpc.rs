@@ -477,7 +477,7 @@ fn challenge_json(s: &State, id: &Digest, c: &Challenge) -> Value {
         "slashed": slashed,
         "resolved_at": c.resolved_at,
         "rule": format!(
-            "rejected if at least {} witnesses of other owners than the device's and the challenger's heard the answer beacon with a median excess over the typical link of at most {} cdB; otherwise upheld: {} bps of the device bond slashed to the challenger",
+            "rejected if at least {} witnesses of other owners than the device's and the challenger's heard the answer beacon with a median excess over the typical link of at most {} cdB; otherwise upheld: {} bps of the device bond slashed, half to the challenger and half to the treasury",
             params.min_answer_witnesses,
             coverage::LOCATION_MARGIN_CDB,
             params.slash_bps

@@ -1,8 +1,9 @@
 //! Permissionless location challenges.
 //!
 //! Anyone may challenge a wireless device's asserted location by locking the genesis challenge
-//! bond and citing on-chain evidence: retained beacons the device took part in whose signal,
-//! over the distance between the asserted places, is far louder than a typical link delivers
+//! bond and citing on-chain evidence: retained beacons the device took part in, at its current
+//! location, with a device held by neither its owner nor the challenger, whose signal over the
+//! distance between the asserted places is far louder than a typical link delivers
 //! (`groundwork_coverage::too_loud_for_distance`). That is what a device asserting a place far
 //! from where it really is produces.
 //!
@@ -15,9 +16,9 @@
 //!   link at the asserted distance is within `groundwork_coverage::LOCATION_MARGIN_CDB`: the
 //!   device is where it says. The challenger's bond goes to the device's owner;
 //! - **upheld** otherwise (no answer, too few independent witnesses, or signals that still do
-//!   not fit): `slash_bps` of the device bond is slashed and paid, with the challenger's bond
-//!   back, to the challenger. The device's location is then disputed: it may not beacon or
-//!   witness until its owner asserts a location again.
+//!   not fit): `slash_bps` of the device bond is slashed; half goes to the challenger with its
+//!   bond, half to the treasury. The device's location is then disputed: it may not beacon or
+//!   witness until its owner asserts a different location.
 //!
 //! While a challenge is open the device cannot move, change hands or be decommissioned, so it
 //! cannot dodge the answer or the slash.
@@ -225,12 +226,15 @@ impl State {
 
     /// Every challenge ever posted against a device, oldest first.
     pub fn challenges_of(&self, device: &DeviceId) -> Vec<(Digest, Challenge)> {
-        self.challenge_history
+        let mut all: Vec<(Digest, Challenge)> = self
+            .challenge_history
             .keys()
             .into_iter()
             .filter(|k| &k.0 == device)
             .filter_map(|k| Some((k.1, self.challenge(&k.1)?)))
-            .collect()
+            .collect();
+        all.sort_by_key(|(id, c)| (c.opened_at, *id));
+        all
     }
 
     /// Refuses a change to a device while a challenge of it is open.
@@ -255,7 +259,25 @@ impl State {
         }
     }
 
-    /// A new asserted location settles an upheld dispute.
+    /// Refuses asserting the very location an upheld challenge disputed.
+    pub(crate) fn check_new_location(
+        &self,
+        device: &DeviceId,
+        location: Cell,
+    ) -> Result<(), TxError> {
+        match self.device_challenge(device) {
+            Some((id, c))
+                if matches!(c.status, ChallengeStatus::Upheld { .. }) && c.location == location =>
+            {
+                Err(TxError::LocationDisputed {
+                    challenge: digest_hex(&id),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A different asserted location settles an upheld dispute.
     pub(crate) fn clear_dispute(&mut self, device: &DeviceId) {
         if self
             .device_challenge(device)
@@ -265,16 +287,39 @@ impl State {
         }
     }
 
-    /// The loudest link, for its distance, between `device` and the other side of beacon `id`.
-    fn evidence_link(&self, id: &Digest, device: &DeviceId) -> Option<Evidence> {
+    /// The loudest link, for its distance, between `device` at its current asserted `location`
+    /// and the other side of beacon `id`. Only links whose other end is held by neither the
+    /// device's owner nor the challenger count: a challenger cannot make its own evidence, and
+    /// a link from before the device last moved says nothing about where it is now.
+    fn evidence_link(
+        &self,
+        id: &Digest,
+        device: &DeviceId,
+        location: Cell,
+        excluded_owners: [&Address; 2],
+    ) -> Option<Evidence> {
         let record = self.beacon(id)?;
         let as_beaconer = &record.beaconer == device;
+        if as_beaconer && record.location != location {
+            return None;
+        }
+        let independent = |other: &DeviceId| {
+            self.device(other)
+                .is_some_and(|d| !excluded_owners.contains(&&d.owner))
+        };
+        if !as_beaconer && !independent(&record.beaconer) {
+            return None;
+        }
         let mut best: Option<Evidence> = None;
         for index in 0..record.witnesses {
             let Some(report) = self.witness_record(id, index) else {
                 continue;
             };
-            if !as_beaconer && &report.witness != device {
+            if as_beaconer {
+                if !independent(&report.witness) {
+                    continue;
+                }
+            } else if &report.witness != device || report.location != location {
                 continue;
             }
             let Ok(typical) = groundwork_coverage::typical_rssi_cdbm(
@@ -327,9 +372,15 @@ impl State {
         if &device.owner == challenger {
             return Err(TxError::SelfChallenge);
         }
-        if let Some((id, _)) = self.device_challenge(device_id) {
-            return Err(TxError::ChallengePending {
-                challenge: digest_hex(&id),
+        if let Some((id, c)) = self.device_challenge(device_id) {
+            return Err(if c.status == ChallengeStatus::Open {
+                TxError::ChallengePending {
+                    challenge: digest_hex(&id),
+                }
+            } else {
+                TxError::LocationDisputed {
+                    challenge: digest_hex(&id),
+                }
             });
         }
         let mut seen = BTreeSet::new();
@@ -340,11 +391,16 @@ impl State {
                     beacon: digest_hex(beacon),
                 });
             }
-            let link =
-                self.evidence_link(beacon, device_id)
-                    .ok_or_else(|| TxError::EvidenceNotFound {
-                        beacon: digest_hex(beacon),
-                    })?;
+            let link = self
+                .evidence_link(
+                    beacon,
+                    device_id,
+                    device.location,
+                    [&device.owner, challenger],
+                )
+                .ok_or_else(|| TxError::EvidenceNotFound {
+                    beacon: digest_hex(beacon),
+                })?;
             links.push(link);
         }
         let loudest = links.iter().map(|l| l.excess_cdb).max().unwrap_or(i64::MIN);
@@ -492,14 +548,21 @@ impl State {
                     .ok_or(BlockError::Invariant {
                         context: "a challenge of an unknown device",
                     })?;
-                let slashed = Amount(
-                    device
-                        .bond
-                        .0
-                        .checked_mul(u128::from(self.params.challenges.slash_bps))
-                        .ok_or(arithmetic("slash"))?
-                        / u128::from(BASIS_POINTS_TOTAL),
-                );
+                // An open challenge keeps the device active; were it ever not, its bond is
+                // already promised back to the owner, so nothing is slashed rather than the
+                // chain stopping.
+                let slashed = if device.status == DeviceStatus::Active {
+                    Amount(
+                        device
+                            .bond
+                            .0
+                            .checked_mul(u128::from(self.params.challenges.slash_bps))
+                            .ok_or(arithmetic("slash"))?
+                            / u128::from(BASIS_POINTS_TOTAL),
+                    )
+                } else {
+                    Amount::ZERO
+                };
                 device.bond = device
                     .bond
                     .checked_sub(slashed)
@@ -512,15 +575,21 @@ impl State {
                     .ok_or(BlockError::Invariant {
                         context: "bonded below zero",
                     })?;
-                if device.status != DeviceStatus::Active {
-                    return Err(BlockError::Invariant {
-                        context: "a challenged device left the active state",
-                    });
-                }
                 self.devices.put(challenge.device.clone(), device);
+                // Half the slash to the challenger, half to the treasury: an owner who
+                // challenges its own device from another account loses half of what it
+                // slashes, so a self-challenge is no cheap way to unbond or to block others.
+                let to_challenger = Amount(slashed.0 / 2);
+                let to_treasury = slashed
+                    .checked_sub(to_challenger)
+                    .ok_or(arithmetic("slash split"))?;
+                info.treasury = info
+                    .treasury
+                    .checked_add(to_treasury)
+                    .ok_or(arithmetic("treasury"))?;
                 let paid = challenge
                     .bond
-                    .checked_add(slashed)
+                    .checked_add(to_challenger)
                     .ok_or(arithmetic("challenge payout"))?;
                 let mut challenger = self.account(&challenge.challenger);
                 challenger.balance = challenger

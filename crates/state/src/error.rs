@@ -132,8 +132,11 @@ pub enum TxError {
     /// by asserting a new location); nothing may change it until that resolves.
     #[error("device has a pending location challenge {challenge}")]
     ChallengePending { challenge: String },
-    /// A cited beacon is not in state, or the device neither sent nor reported it.
-    #[error("evidence beacon {beacon} is unknown or does not involve the device")]
+    /// A cited beacon is not in state, or shows no link of the device, at its current
+    /// location, with a device held by neither its owner nor the challenger.
+    #[error(
+        "evidence beacon {beacon} is unknown, or shows no link of the device at its current location with a device of another owner than its own and the challenger's"
+    )]
     EvidenceNotFound { beacon: String },
     /// A beacon was cited twice.
     #[error("evidence beacon {beacon} is cited twice")]
@@ -158,10 +161,10 @@ pub enum TxError {
     /// The answering beacon cannot answer this challenge.
     #[error("bad answer: {reason}")]
     BadAnswer { reason: &'static str },
-    /// A challenge upheld against the device's location; it must assert a location again
-    /// before it beacons or witnesses.
+    /// A challenge upheld against the device's location; it must assert a different location
+    /// before it beacons, witnesses or can be challenged again.
     #[error(
-        "location disputed: challenge {challenge} was upheld; assert the device's location again first"
+        "location disputed: challenge {challenge} was upheld; assert a different location for the device first"
     )]
     LocationDisputed { challenge: String },
 }

@@ -97,8 +97,8 @@ pub struct ChallengeParams {
     pub bond: Amount,
     /// Blocks after a challenge lands in which the device's owner may answer.
     pub answer_window_blocks: u64,
-    /// Share of the device bond an upheld challenge slashes and pays to the challenger, in
-    /// basis points.
+    /// Share of the device bond an upheld challenge slashes, in basis points; half goes to the
+    /// challenger, half to the treasury.
     pub slash_bps: u16,
     /// Witnesses held by neither the owner nor the challenger that must hear the answer.
     pub min_answer_witnesses: u8,
@@ -486,6 +486,17 @@ impl Genesis {
                 let needed = c
                     .answer_window_blocks
                     .saturating_add(coverage.witness_window_blocks);
+                // The owner must be able to beacon once inside the window, however recently
+                // the device beaconed before the challenge.
+                if c.answer_window_blocks < coverage.beacon_interval_blocks {
+                    return Err(invalid(
+                        "challenges.answer_window_blocks",
+                        format!(
+                            "{} is shorter than the beacon interval ({} blocks): a device could not answer",
+                            c.answer_window_blocks, coverage.beacon_interval_blocks
+                        ),
+                    ));
+                }
                 if c.answer_window_blocks == 0 || needed > longest {
                     return Err(invalid(
                         "challenges.answer_window_blocks",
@@ -683,7 +694,7 @@ impl Genesis {
             out.push_str(&format!(
                 "\n[challenges]\n# Tokens a location challenger locks.\nbond = \"{}\"\n\
                  # Blocks the device's owner has to answer with a fresh beacon.\nanswer_window_blocks = {}\n\
-                 # Share of the device bond an upheld challenge slashes and pays the challenger, in basis points.\nslash_bps = {}\n\
+                 # Share of the device bond an upheld challenge slashes (half to the challenger, half to the treasury), in basis points.\nslash_bps = {}\n\
                  # Witnesses of other owners that must hear the answer.\nmin_answer_witnesses = {}\n",
                 ch.bond, ch.answer_window_blocks, ch.slash_bps, ch.min_answer_witnesses
             ));
@@ -733,10 +744,10 @@ impl Params {
                 witness_window_blocks: 4,
                 reciprocity_window_blocks: 240,
             },
-            // A challenge costs 2 tokens; the owner has 20 blocks to answer.
+            // A challenge costs 2 tokens; the owner has two beacon intervals to answer.
             challenges: ChallengeParams {
                 bond: Amount(2 * TOKEN),
-                answer_window_blocks: 20,
+                answer_window_blocks: 40,
                 slash_bps: 5_000,
                 min_answer_witnesses: 3,
             },

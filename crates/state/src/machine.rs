@@ -861,6 +861,7 @@ impl State {
             }
             AccountAction::AssertLocation { device, location } => {
                 let mut record = self.owned_active_device(sender, device)?;
+                self.check_new_location(device, *location)?;
                 record.location = *location;
                 self.devices.put(device.clone(), record);
                 self.clear_dispute(device);

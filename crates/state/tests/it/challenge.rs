@@ -199,9 +199,12 @@ fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
         Err(TxError::ChallengePending { .. })
     ));
 
-    // Nobody answers. At resolution: half the 1 000 device bond is slashed to the challenger.
+    // Nobody answers. At resolution half the 1 000 device bond is slashed: half of that to the
+    // challenger with its bond, half to the treasury.
     let bonded_before = h.state.chain_info().bonded.0;
+    let treasury_before = h.state.chain_info().treasury.0;
     h.advance_to(record.resolves_at);
+    assert_eq!(h.state.chain_info().treasury.0, treasury_before + BOND / 4);
     let resolved = h.state.challenge(&id).unwrap();
     assert_eq!(
         resolved.status,
@@ -210,12 +213,28 @@ fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
         }
     );
     assert_eq!(resolved.resolved_at, Some(record.resolves_at));
-    assert_eq!(h.balance(&account(6)), challenger_before - FEE + BOND / 2);
+    assert_eq!(h.balance(&account(6)), challenger_before - FEE + BOND / 4);
     assert_eq!(h.state.device(&spoofer.id()).unwrap().bond.0, BOND / 2);
     assert_eq!(h.state.chain_info().bonded.0, bonded_before - BOND / 2);
     assert_eq!(h.state.chain_info().escrowed.0, 0);
 
-    // The location is disputed until the owner asserts one again.
+    // The location is disputed until the owner asserts a different one: beacons, a new
+    // challenge and re-asserting the same place are refused.
+    assert!(matches!(
+        h.submit(challenge(&h, 5, &spoofer, vec![loud.beacon_id()])),
+        Err(TxError::LocationDisputed { .. })
+    ));
+    let same = h.signed(
+        &account(1),
+        AccountAction::AssertLocation {
+            device: spoofer.id(),
+            location: brandenburg(),
+        },
+    );
+    assert!(matches!(
+        h.submit(same),
+        Err(TxError::LocationDisputed { .. })
+    ));
     let refused = h.submit(Transaction::Beacon(beacon(&h, &spoofer)));
     assert!(
         matches!(refused, Err(TxError::LocationDisputed { .. })),
@@ -232,6 +251,11 @@ fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
     assert_eq!(h.submit(Transaction::Beacon(beacon(&h, &spoofer))), Ok(()));
     assert!(h.state.device_challenge(&spoofer.id()).is_none());
     assert_eq!(h.state.challenges_of(&spoofer.id()).len(), 1);
+    // Evidence from before the move says nothing about the new place.
+    assert!(matches!(
+        h.submit(challenge(&h, 6, &spoofer, vec![loud.beacon_id()])),
+        Err(TxError::EvidenceNotFound { .. })
+    ));
 }
 
 /// An honest Berlin device is challenged on the strength of one loud report by a far-away
@@ -259,6 +283,11 @@ fn an_answered_challenge_of_an_honest_device_is_rejected_and_pays_the_owner() {
     h.execute(vec![Transaction::Beacon(old.clone())]);
     assert_eq!(h.submit(witness(&h, &inflater, &old, -100)), Ok(()));
 
+    // The inflater's owner cannot cite its own device's report: a challenger makes no evidence.
+    assert!(matches!(
+        h.submit(challenge(&h, 5, &honest, vec![old.beacon_id()])),
+        Err(TxError::EvidenceNotFound { .. })
+    ));
     let id = next_id(&h, 6);
     let challenger_before = h.balance(&account(6));
     assert_eq!(
@@ -343,9 +372,24 @@ fn an_answer_heard_only_by_the_owners_devices_does_not_count() {
     for (i, w) in own.iter().enumerate() {
         register_at(&mut h, 1, w, ResourceKind::Wireless, berlin(i));
     }
+    let neighbour = device(KeyScheme::Ed25519, 94);
+    register_at(&mut h, 2, &neighbour, ResourceKind::Wireless, berlin(3));
     let loud = beacon(&h, &spoofer);
     h.execute(vec![Transaction::Beacon(loud.clone())]);
-    assert_eq!(h.submit(witness(&h, &own[0], &loud, -100)), Ok(()));
+    let reports = vec![
+        witness(&h, &own[0], &loud, -100),
+        witness(&h, &neighbour, &loud, -100),
+    ];
+    assert!(h.execute(reports).receipts.iter().all(|r| r.result.is_ok()));
+    // A beacon heard loudly only by the owner's own device is no evidence.
+    h.empty_blocks(5);
+    let own_only = beacon(&h, &spoofer);
+    h.execute(vec![Transaction::Beacon(own_only.clone())]);
+    assert_eq!(h.submit(witness(&h, &own[0], &own_only, -100)), Ok(()));
+    assert!(matches!(
+        h.submit(challenge(&h, 6, &spoofer, vec![own_only.beacon_id()])),
+        Err(TxError::EvidenceNotFound { .. })
+    ));
     let id = next_id(&h, 6);
     assert_eq!(
         h.submit(challenge(&h, 6, &spoofer, vec![loud.beacon_id()])),

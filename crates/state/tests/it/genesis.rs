@@ -191,3 +191,57 @@ fn malformed_toml_and_unknown_fields_are_refused_with_a_message() {
         Err(GenesisError::Parse { .. })
     ));
 }
+
+/// A `[challenges]` table round-trips, and each of its rules is refused by field name: a bond
+/// of zero, an answer window shorter than the beacon interval (a device could not answer) or
+/// too long to keep the answer beacon in state, a slash above 100 %, no answer witnesses.
+#[test]
+fn challenge_parameters_load_back_and_bad_ones_are_refused_by_name() {
+    let mut p = params();
+    p.epoch_length_blocks = 100;
+    p.heartbeat_window_blocks = 1;
+    p.coverage = groundwork_state::CoverageParams {
+        share_bps: 1_000,
+        witness_share_bps: 8_000,
+        beacon_interval_blocks: 20,
+        witness_window_blocks: 4,
+        reciprocity_window_blocks: 200,
+    };
+    p.challenges = groundwork_state::ChallengeParams {
+        bond: groundwork_primitives::Amount(500),
+        answer_window_blocks: 40,
+        slash_bps: 5_000,
+        min_answer_witnesses: 3,
+    };
+    let genesis = genesis_with(p, 2);
+    let text = genesis.to_toml();
+    assert_eq!(Genesis::from_toml(&text).unwrap(), genesis);
+    let cases = [
+        ("bond = \"500\"", "bond = \"0\"", "challenges.bond"),
+        (
+            "answer_window_blocks = 40",
+            "answer_window_blocks = 19",
+            "challenges.answer_window_blocks",
+        ),
+        (
+            "answer_window_blocks = 40",
+            "answer_window_blocks = 197",
+            "challenges.answer_window_blocks",
+        ),
+        (
+            "slash_bps = 5000",
+            "slash_bps = 10001",
+            "challenges.slash_bps",
+        ),
+        (
+            "min_answer_witnesses = 3",
+            "min_answer_witnesses = 0",
+            "challenges.min_answer_witnesses",
+        ),
+    ];
+    for (original, replacement, field) in cases {
+        assert!(text.contains(original), "fixture lacks {original:?}");
+        let bad = text.replacen(original, replacement, 1);
+        assert_eq!(refused_field(&bad), field, "{replacement}");
+    }
+}
