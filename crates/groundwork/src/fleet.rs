@@ -512,6 +512,7 @@ pub fn drive(
         last_fired: None,
         pending: None,
         rounds: Vec::new(),
+        challenged: BTreeSet::new(),
     };
     let cheaters = wireless.iter().filter(|d| d.role != Role::Honest).count();
     if cheaters > 0 {
@@ -609,6 +610,9 @@ struct Radio {
     /// Recent rounds: the height they were sent at and each wireless device's beacon id, for
     /// the watcher to inspect and owners to answer challenges with.
     rounds: Vec<Round>,
+    /// Devices the watcher has challenged (each once: an upheld challenge disputes the device
+    /// until it moves, which simulated cheaters never do).
+    challenged: BTreeSet<usize>,
 }
 
 struct Round {
@@ -739,10 +743,17 @@ impl Radio {
                 };
                 let beaconer = answer["beaconer"].as_str().and_then(|b| index.get(b));
                 for report in answer["witnesses"].as_array().into_iter().flatten() {
-                    let loud = too_loud(&answer, report);
                     let witness = report["witness"].as_str().and_then(|w| index.get(w));
-                    for device in [beaconer, witness].into_iter().flatten() {
-                        let (count, cited) = links.entry(*device).or_default();
+                    let (Some(&b), Some(&w)) = (beaconer, witness) else {
+                        continue;
+                    };
+                    // The chain takes as evidence only links with another owner's device.
+                    if wireless[b].owner == wireless[w].owner {
+                        continue;
+                    }
+                    let loud = too_loud(&answer, report);
+                    for device in [b, w] {
+                        let (count, cited) = links.entry(device).or_default();
                         *count += 1;
                         if loud && !cited.contains(beacon) {
                             cited.push(*beacon);
@@ -754,7 +765,10 @@ impl Radio {
             let mut nonce = rpc.nonce(&key_address(watcher).to_string())?;
             for (device, (count, beacons)) in links {
                 let suspicious = beacons.len() >= 2 && beacons.len() * 2 > count;
-                if !suspicious || challenge_of(rpc, wireless[device])?.is_some() {
+                if !suspicious
+                    || self.challenged.contains(&device)
+                    || challenge_of(rpc, wireless[device])?.is_some()
+                {
                     continue;
                 }
                 let action = AccountAction::ChallengeLocation {
@@ -768,8 +782,9 @@ impl Radio {
                     action,
                 ));
                 if rpc.submit(&tx).is_ok() {
+                    self.challenged.insert(device);
                     println!(
-                        "fleet: watcher challenged {} ({}), challenge {}",
+                        "fleet: watcher challenges {} ({}), challenge {}",
                         wireless[device].key.id(),
                         wireless[device].role.name(),
                         digest_hex(&challenge_id(&key_address(watcher), nonce))
