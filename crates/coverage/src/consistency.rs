@@ -8,7 +8,7 @@
 //! is tested. One loud report is shadowing or a rooftop; most of a device's reports being loud
 //! is a claim that does not fit the physics.
 
-use crate::rf::{RfError, expected_rssi_cdbm, gain_db};
+use crate::rf::{RfError, below_free_space_cdbm, decades_cdb, gain_db};
 
 /// Path-loss slope of a typical link, in centi-dB per decade of distance: 30 dB, a path-loss
 /// exponent of 3 (free space is 2; measured suburban and urban links are 2.7 to 3.5).
@@ -16,7 +16,7 @@ pub const TYPICAL_SLOPE_CDB_PER_DECADE: i64 = 3_000;
 /// Free space's own slope, in centi-dB per decade.
 const FREE_SPACE_SLOPE_CDB_PER_DECADE: i64 = 2_000;
 /// Distance from which links are compared, in metres; closer links count as this distance.
-pub const REFERENCE_DISTANCE_M: u32 = 100;
+pub const REFERENCE_DISTANCE_M: u32 = crate::rf::PLAUSIBLE_REFERENCE_M;
 /// A report is out of line when its signal, brought to the reference distance, is more than
 /// this much stronger than the median of the other reports of the same beacon: 15 dB, about
 /// 2σ of the difference between two shadowed links (σ = 6 dB each, against a median of peers).
@@ -29,17 +29,6 @@ pub const MIN_COMPARABLE_REPORTS: u32 = 3;
 /// above the typical model ([`typical_rssi_cdbm`]): 20 dB, beyond anything but a rare
 /// line-of-sight link.
 pub const LOCATION_MARGIN_CDB: i64 = 2_000;
-
-/// `floor(slope × log10(distance / 100 m))` centi-dB, 0 at or below 100 m. `libm` keeps it
-/// bit-identical everywhere.
-fn decades_cdb(distance_m: u32, slope_cdb: i64) -> i64 {
-    if distance_m <= REFERENCE_DISTANCE_M {
-        return 0;
-    }
-    let decades = libm::log10(f64::from(distance_m) / f64::from(REFERENCE_DISTANCE_M));
-    // At most log10(2^32 / 100) ≈ 7.6 decades: the product is far inside i64.
-    libm::floor(decades * slope_cdb as f64) as i64
-}
 
 /// A report's signal brought to the reference distance along the typical slope, less the
 /// witness's own antenna gain, in centi-dBm: `100·(rssi − ⌊gain/10⌋) + ⌊3000·log10(d/100)⌋`.
@@ -85,7 +74,7 @@ pub fn out_of_line(comparable: u32, deviant: u32) -> bool {
 }
 
 /// The signal a typical link would deliver, in centi-dBm: the free-space bound
-/// ([`expected_rssi_cdbm`]) less 10 dB per decade past 100 m, i.e. the typical slope of 30 dB
+/// ([`expected_rssi_cdbm`](crate::expected_rssi_cdbm)) less 10 dB per decade past 100 m, i.e. the typical slope of 30 dB
 /// per decade overall.
 pub fn typical_rssi_cdbm(
     tx_power_dbm: i32,
@@ -94,18 +83,13 @@ pub fn typical_rssi_cdbm(
     tx_gain_ddbi: i32,
     rx_gain_ddbi: i32,
 ) -> Result<i32, RfError> {
-    let free_space = expected_rssi_cdbm(
-        tx_power_dbm,
+    below_free_space_cdbm(
+        [tx_power_dbm, tx_gain_ddbi, rx_gain_ddbi],
         freq_hz,
         distance_m,
-        tx_gain_ddbi,
-        rx_gain_ddbi,
-    )?;
-    let excess = decades_cdb(
-        distance_m,
         TYPICAL_SLOPE_CDB_PER_DECADE - FREE_SPACE_SLOPE_CDB_PER_DECADE,
-    );
-    i32::try_from(i64::from(free_space) - excess).map_err(|_| RfError::OutOfRange)
+        0,
+    )
 }
 
 /// How much stronger a reported signal (whole dBm) is than [`typical_rssi_cdbm`], in centi-dB.
@@ -140,6 +124,7 @@ pub fn median(values: &[i64]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rf::expected_rssi_cdbm;
 
     /// By hand: −100 dBm with a 0 dBi antenna at 1 km is one decade past 100 m: −10 000 + 3 000
     /// = −7 000. At 100 m and closer nothing is added. A 5.8 dBi antenna (⌊58/10⌋ = 5 dB) is

@@ -105,6 +105,37 @@ pub fn plausible_rssi_cdbm(
     tx_gain_ddbi: i32,
     rx_gain_ddbi: i32,
 ) -> Result<i32, RfError> {
+    below_free_space_cdbm(
+        [tx_power_dbm, tx_gain_ddbi, rx_gain_ddbi],
+        freq_hz,
+        distance_m,
+        PLAUSIBLE_EXCESS_CDB_PER_DECADE,
+        PLAUSIBLE_ALLOWANCE_CDB,
+    )
+}
+
+/// `floor(per_decade × log10(distance / 100 m))` centi-dB, 0 at or below 100 m; rounded down,
+/// so never more than the real-valued loss. `libm` keeps it bit-identical everywhere.
+pub(crate) fn decades_cdb(distance_m: u32, per_decade_cdb: i64) -> i64 {
+    if distance_m <= PLAUSIBLE_REFERENCE_M {
+        return 0;
+    }
+    let decades = libm::log10(f64::from(distance_m) / f64::from(PLAUSIBLE_REFERENCE_M));
+    // At most log10(2^32 / 100) ≈ 7.6 decades: the product is far inside i64.
+    libm::floor(decades * per_decade_cdb as f64) as i64
+}
+
+/// The free-space bound ([`expected_rssi_cdbm`]; `power_and_gains` = transmit power in dBm,
+/// then the beaconer's and the witness's antenna gains in tenths of a dBi), less
+/// `per_decade_cdb` per decade of distance past 100 m, plus `allowance_cdb`, in centi-dBm.
+pub(crate) fn below_free_space_cdbm(
+    power_and_gains: [i32; 3],
+    freq_hz: u64,
+    distance_m: u32,
+    per_decade_cdb: i64,
+    allowance_cdb: i64,
+) -> Result<i32, RfError> {
+    let [tx_power_dbm, tx_gain_ddbi, rx_gain_ddbi] = power_and_gains;
     let free_space = expected_rssi_cdbm(
         tx_power_dbm,
         freq_hz,
@@ -112,16 +143,8 @@ pub fn plausible_rssi_cdbm(
         tx_gain_ddbi,
         rx_gain_ddbi,
     )?;
-    let excess = if distance_m > PLAUSIBLE_REFERENCE_M {
-        // libm keeps this bit-identical across platforms; rounded up (less excess, more lenient).
-        let decades = libm::log10(f64::from(distance_m) / f64::from(PLAUSIBLE_REFERENCE_M));
-        let cdb = libm::floor(decades * PLAUSIBLE_EXCESS_CDB_PER_DECADE as f64);
-        cdb as i64
-    } else {
-        0
-    };
-    let plausible = i64::from(free_space) - excess + PLAUSIBLE_ALLOWANCE_CDB;
-    i32::try_from(plausible).map_err(|_| RfError::OutOfRange)
+    let value = i64::from(free_space) - decades_cdb(distance_m, per_decade_cdb) + allowance_cdb;
+    i32::try_from(value).map_err(|_| RfError::OutOfRange)
 }
 
 #[cfg(test)]

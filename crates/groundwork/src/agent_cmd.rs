@@ -500,15 +500,18 @@ impl Agent {
                 );
                 self.last_beacon_height = Some(height);
             }
-            Err(other) => {
-                self.logger.log(
-                    "warn",
-                    "send_failed",
-                    json!({ "reason": other.to_string() }),
-                );
-                self.online = false;
-            }
+            Err(other) => self.lost_node(&other),
         }
+    }
+
+    /// The node could not be reached while sending: log it and wait for it to come back.
+    fn lost_node(&mut self, error: &CallError) {
+        self.logger.log(
+            "warn",
+            "send_failed",
+            json!({ "reason": error.to_string() }),
+        );
+        self.online = false;
     }
 
     /// Sends a witness report for each beacon the radio driver has reported since the last
@@ -560,12 +563,7 @@ impl Agent {
                                 json!({ "beacon": h.beacon, "code": code, "message": message }),
                             ),
                             Err(other) => {
-                                self.logger.log(
-                                    "warn",
-                                    "send_failed",
-                                    json!({ "reason": other.to_string() }),
-                                );
-                                self.online = false;
+                                self.lost_node(&other);
                                 return Ok(());
                             }
                         }
