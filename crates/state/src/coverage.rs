@@ -127,7 +127,16 @@ pub enum CollusionRule {
     /// (fabricated geometry), or it inflates what it measured. All its coverage shares for the
     /// epoch are left out, its beacons' too.
     OutOfLine,
+    /// A beaconer and witness pair whose reports in the epoch, at least
+    /// [`MIN_STEADY_REPORTS`] of them, all carry the same RSSI: real links fade from one
+    /// beacon to the next by several dB; copied or made-up numbers do not.
+    SteadySignal,
 }
+
+/// Fewest reports of one pair in an epoch before [`CollusionRule::SteadySignal`] judges it.
+/// Four identical whole-dBm readings of a link fading with σ = 3 dB happen about once in
+/// 850 pairs; with the 6 dB of urban shadowing, once in 7 000.
+pub const MIN_STEADY_REPORTS: u32 = 4;
 
 impl CollusionRule {
     pub fn name(self) -> &'static str {
@@ -135,6 +144,7 @@ impl CollusionRule {
             CollusionRule::ClosedRing => "closed ring",
             CollusionRule::ImplausibleSignal => "implausibly strong signal for the distance",
             CollusionRule::OutOfLine => "reports out of line with the other witnesses",
+            CollusionRule::SteadySignal => "implausibly consistent RSSI for the pair",
         }
     }
 }
@@ -153,6 +163,9 @@ pub struct SettledBeacon {
     /// Shares left out because the device was out of line with its peers in the epoch
     /// ([`CollusionRule::OutOfLine`]): bit 0 the beaconer, bit `i + 1` the `i`-th witness.
     pub out_of_line: u16,
+    /// Witness reports left out as a steady pair ([`CollusionRule::SteadySignal`]): bit `i`
+    /// the `i`-th witness.
+    pub steady: u16,
     /// Density scale of each witness's own location at settlement, in 1/10 000.
     pub witness_scales: [u32; MAX_REWARDED_WITNESSES as usize],
 }
@@ -162,6 +175,7 @@ impl_struct_codec!(SettledBeacon {
     excluded,
     implausible,
     out_of_line,
+    steady,
     witness_scales
 });
 
@@ -193,6 +207,8 @@ pub(crate) struct Settlement {
     pub rings: std::collections::BTreeSet<DeviceId>,
     /// Every reporting device's tally against its peers.
     pub tallies: std::collections::BTreeMap<DeviceId, PeerTally>,
+    /// (beaconer, witness) pairs whose reports all carry one RSSI.
+    pub steady_pairs: std::collections::BTreeSet<(DeviceId, DeviceId)>,
 }
 
 impl Settlement {
@@ -353,6 +369,39 @@ impl State {
         reports.into_iter().zip(deviations).collect()
     }
 
+    /// The (beaconer, witness) pairs with at least [`MIN_STEADY_REPORTS`] reports among
+    /// `beacons`, every one with the same RSSI.
+    pub(crate) fn steady_pairs(
+        &self,
+        beacons: &[Digest],
+    ) -> std::collections::BTreeSet<(DeviceId, DeviceId)> {
+        // Per pair: the report count and the lowest and highest RSSI.
+        let mut pairs: std::collections::BTreeMap<(DeviceId, DeviceId), (u32, i16, i16)> =
+            Default::default();
+        for id in beacons {
+            let Some(record) = self.beacon(id) else {
+                continue;
+            };
+            for index in 0..record.witnesses {
+                let Some(report) = self.witness_record(id, index) else {
+                    continue;
+                };
+                let rssi = report.reading.rssi_dbm;
+                let entry = pairs
+                    .entry((record.beaconer.clone(), report.witness))
+                    .or_insert((0, rssi, rssi));
+                entry.0 = entry.0.saturating_add(1);
+                entry.1 = entry.1.min(rssi);
+                entry.2 = entry.2.max(rssi);
+            }
+        }
+        pairs
+            .into_iter()
+            .filter(|(_, (count, low, high))| *count >= MIN_STEADY_REPORTS && low == high)
+            .map(|(pair, _)| pair)
+            .collect()
+    }
+
     /// Every reporting device's [`PeerTally`] over `beacons`.
     pub(crate) fn peer_tallies(
         &self,
@@ -403,8 +452,10 @@ impl State {
             .reports_with_deviations(id, &record)
             .into_iter()
             .unzip();
-        // A report inside a closed ring shows nothing but the ring; one implausibly strong for
-        // its distance shows a spoofed place or an inflated signal. Neither counts.
+        // A report inside a closed ring shows nothing but the ring; one from a device out of
+        // line with its peers, or from a pair whose signal never varies, shows fabrication;
+        // one implausibly strong for its distance a spoofed place or an inflated signal. None
+        // counts.
         let excluded: Vec<Option<CollusionRule>> = reports
             .iter()
             .enumerate()
@@ -414,6 +465,9 @@ impl State {
                 }
                 Some(fixed) if fixed.out_of_line & (1 << (index + 1)) != 0 => {
                     Some(CollusionRule::OutOfLine)
+                }
+                Some(fixed) if fixed.steady & (1 << index) != 0 => {
+                    Some(CollusionRule::SteadySignal)
                 }
                 Some(fixed) if fixed.implausible & (1 << index) != 0 => {
                     Some(CollusionRule::ImplausibleSignal)
@@ -425,6 +479,12 @@ impl State {
                     Some(CollusionRule::ClosedRing)
                 }
                 None if now.out_of_line(&report.witness) => Some(CollusionRule::OutOfLine),
+                None if now
+                    .steady_pairs
+                    .contains(&(record.beaconer.clone(), report.witness.clone())) =>
+                {
+                    Some(CollusionRule::SteadySignal)
+                }
                 None => {
                     let plausible = groundwork_coverage::plausible_rssi_cdbm(
                         i32::from(record.radio.tx_power_dbm),
@@ -614,6 +674,7 @@ impl State {
             },
             rings: self.closed_rings(&ids),
             tallies: self.peer_tallies(&ids),
+            steady_pairs: self.steady_pairs(&ids),
         };
         let mut rewards: std::collections::BTreeMap<DeviceId, CoverageReward> = Default::default();
         let (mut total_beacon, mut total_witness) = (0u64, 0u64);
@@ -645,6 +706,12 @@ impl State {
                     .iter()
                     .enumerate()
                     .filter(|(_, (_, s))| s.excluded == Some(CollusionRule::OutOfLine))
+                    .fold(0u16, |bits, (i, _)| bits | (1 << i)),
+                steady: shares
+                    .iter()
+                    .skip(1)
+                    .enumerate()
+                    .filter(|(_, (_, s))| s.excluded == Some(CollusionRule::SteadySignal))
                     .fold(0u16, |bits, (i, _)| bits | (1 << i)),
                 witness_scales: {
                     let mut scales = [0u32; MAX_REWARDED_WITNESSES as usize];

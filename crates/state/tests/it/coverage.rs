@@ -586,3 +586,70 @@ fn a_device_whose_reports_are_out_of_line_with_its_peers_earns_nothing() {
         }
     }
 }
+
+/// Three devices of three owners (so not a closed ring) beacon four times each in an epoch and
+/// report one another with the same −100 dBm every time; a fourth pair's signal varies. The
+/// steady pairs are left out by name; the varying one counts.
+#[test]
+fn pairs_whose_signal_never_varies_are_left_out() {
+    // 40-block epochs, so four beacon rounds settle in the first.
+    let mut params = paying_harness().state.params().clone();
+    params.epoch_length_blocks = 40;
+    let mut h = Harness::new(&genesis_with(params, 4));
+    let places = [(52.5219, 13.4132), (52.5219, 13.4562), (52.5489, 13.4132)];
+    let keys: Vec<DeviceKey> = (60..63).map(|i| device(KeyScheme::Ed25519, i)).collect();
+    for (i, (key, (lat, lng))) in keys.iter().zip(places).enumerate() {
+        register_at(
+            &mut h,
+            1 + i as u64,
+            key,
+            ResourceKind::Wireless,
+            cell(lat, lng),
+        );
+    }
+    for round in 0..4i16 {
+        let beacons: Vec<BeaconTransaction> = keys.iter().map(|k| beacon(&h, k)).collect();
+        let block = beacons.iter().cloned().map(Transaction::Beacon).collect();
+        assert!(h.execute(block).receipts.iter().all(|r| r.result.is_ok()));
+        let mut reports = Vec::new();
+        for (b, beacon_tx) in beacons.iter().enumerate() {
+            for (w, key) in keys.iter().enumerate() {
+                if w == b {
+                    continue;
+                }
+                // Device 2's reports of device 0 vary; every other pair is fixed.
+                let rssi = if (b, w) == (0, 2) { -100 - round } else { -100 };
+                reports.push(witness(&h, key, beacon_tx, rssi));
+            }
+        }
+        assert!(h.execute(reports).receipts.iter().all(|r| r.result.is_ok()));
+        h.empty_blocks(3);
+    }
+    h.advance_to(40);
+    let explained = h.state.explain_coverage(&keys[2].id(), 0).unwrap();
+    let steady = Some("implausibly consistent RSSI for the pair");
+    for share in explained.shares.iter().filter(|s| !s.as_beaconer) {
+        let beaconer = h.state.beacon(&share.beacon).unwrap().beaconer;
+        let expected = if beaconer == keys[0].id() {
+            None
+        } else {
+            steady
+        };
+        assert_eq!(share.excluded.map(|r| r.name()), expected, "{share:?}");
+    }
+    let explained = h.state.explain_coverage(&keys[1].id(), 0).unwrap();
+    assert!(
+        explained
+            .shares
+            .iter()
+            .filter(|s| !s.as_beaconer)
+            .all(|s| s.excluded.map(|r| r.name()) == steady)
+    );
+    assert_eq!(
+        h.state
+            .coverage_reward(0, &keys[1].id())
+            .unwrap()
+            .collusion_exclusions,
+        8
+    );
+}
