@@ -104,6 +104,9 @@ struct HeardBeacon {
     frequency_hz: u64,
 }
 
+/// Most bytes of the `heard` file read per tick.
+const MAX_HEARD_READ: u64 = 1 << 20;
+
 /// The `heard` file and how far the agent has read it.
 struct Heard {
     path: PathBuf,
@@ -140,7 +143,7 @@ impl Heard {
         file.seek(SeekFrom::Start(self.offset))?;
         let mut bytes = Vec::new();
         // At most 1 MiB per tick: a flood waits for the next one.
-        file.take(1 << 20).read_to_end(&mut bytes)?;
+        file.take(MAX_HEARD_READ).read_to_end(&mut bytes)?;
         let mut lines = Vec::new();
         let mut at = self.offset;
         for line in bytes.split_inclusive(|b| *b == b'\n') {
@@ -149,6 +152,14 @@ impl Heard {
             }
             at += line.len() as u64;
             lines.push((String::from_utf8_lossy(line).trim().to_string(), at));
+        }
+        if lines.is_empty() && bytes.len() as u64 == MAX_HEARD_READ {
+            // A "line" of 1 MiB with no end is no report: skip it (it is logged as invalid)
+            // rather than read it again forever.
+            lines.push((
+                "<over 1 MiB without a line end>".to_string(),
+                self.offset + MAX_HEARD_READ,
+            ));
         }
         Ok(lines)
     }
@@ -705,5 +716,35 @@ impl Agent {
                 Sent::Unreachable
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Complete lines are read with the offset after each; a line still being written waits;
+    /// a line longer than a read without an end is skipped instead of blocking the file; the
+    /// offset survives a reopen.
+    #[test]
+    fn the_heard_file_is_read_line_by_line_and_never_stalls() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("heard.jsonl");
+        let huge = "x".repeat(MAX_HEARD_READ as usize + 10);
+        std::fs::write(&path, format!("{huge}\n{{\"a\":1}}\npartial")).unwrap();
+        let mut heard = Heard::open(path.clone()).unwrap();
+        let first = heard.new_lines().unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].1, MAX_HEARD_READ);
+        heard.advance(first[0].1).unwrap();
+        let rest = heard.new_lines().unwrap();
+        let end_of_huge = huge.len() as u64 + 1;
+        assert_eq!(rest[0], ("x".repeat(10), end_of_huge));
+        assert_eq!(rest[1], ("{\"a\":1}".to_string(), end_of_huge + 8));
+        assert_eq!(rest.len(), 2, "the unfinished line waits");
+        heard.advance(rest[1].1).unwrap();
+        let reopened = Heard::open(path).unwrap();
+        assert_eq!(reopened.offset, end_of_huge + 8);
+        assert!(reopened.new_lines().unwrap().is_empty());
     }
 }
