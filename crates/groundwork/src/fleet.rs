@@ -727,11 +727,13 @@ impl Radio {
             .enumerate()
             .map(|(i, d)| (d.key.id().to_string(), i))
             .collect();
+        let mut inspected = false;
         for round in self.rounds.iter_mut() {
             if round.inspected || status.height < round.fired + window + 2 {
                 continue;
             }
             round.inspected = true;
+            inspected = true;
             // Per device: its links in the round, and the beacons of the loud ones. A loud link
             // implicates both ends; the device most of whose links are loud is the one whose
             // claim does not fit (an honest device heard loudly by one inflater is not).
@@ -793,7 +795,12 @@ impl Radio {
                 }
             }
         }
-        self.answer(rpc, status, wireless, owners, window)
+        // Answers need a round whose reports have landed: look once per such round, not on
+        // every tick (a device lookup per honest wireless device each time).
+        if inspected {
+            self.answer(rpc, status, wireless, owners, window)?;
+        }
+        Ok(())
     }
 
     /// Honest owners answer open challenges of their devices.
