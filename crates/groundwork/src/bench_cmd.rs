@@ -259,6 +259,7 @@ fn ingest(args: IngestArgs) -> Result<()> {
     let started = Instant::now();
     let mut next = 0usize;
     let mut nonces = vec![0u64; registrars.len()];
+    let valid_until = client.status()?.valid_until();
     while next < devices.len() {
         let mut batch = Vec::new();
         for (r, key) in registrars.iter().enumerate() {
@@ -273,8 +274,13 @@ fn ingest(args: IngestArgs) -> Result<()> {
                     ResourceKind::Wireless,
                     location,
                 );
-                let tx =
-                    Transaction::Account(AccountTransaction::sign(key, &chain, nonces[r], action));
+                let tx = Transaction::Account(AccountTransaction::sign(
+                    key,
+                    &chain,
+                    nonces[r],
+                    valid_until,
+                    action,
+                ));
                 nonces[r] += 1;
                 next += 1;
                 batch.push(hex::encode(tx.encode()));

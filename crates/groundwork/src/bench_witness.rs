@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use commonware_cryptography::Signer;
 use groundwork_primitives::keyfile::key_address;
+use groundwork_primitives::limits::MAX_TRANSACTION_LIFETIME_BLOCKS;
 use groundwork_primitives::{
     AccountAction, AccountKey, AccountTransaction, Amount, BeaconRadio, BeaconTransaction, Cell,
     DeviceKey, KeyScheme, ResourceKind, Transaction, WitnessReading, WitnessTransaction,
@@ -70,8 +71,13 @@ pub fn witness(args: WitnessArgs) -> Result<()> {
             ResourceKind::Wireless,
             at,
         );
+        // Registered within the first blocks, so valid from block 1 on.
         out.push(Transaction::Account(AccountTransaction::sign(
-            &owner, &chain_id, nonce, action,
+            &owner,
+            &chain_id,
+            nonce,
+            MAX_TRANSACTION_LIFETIME_BLOCKS,
+            action,
         )));
         nonce += 1;
     };

@@ -5,7 +5,7 @@
 //! chain stores. `--json` prints the node's answer as it came.
 
 use crate::keys_cmd::{load_account_key, load_device_key};
-use crate::rpc_client::{ChainStatus, DEFAULT_RPC_URL, RpcClient};
+use crate::rpc_client::{CallError, ChainStatus, DEFAULT_RPC_URL, RpcClient};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use groundwork_node::proof;
@@ -54,6 +54,11 @@ pub struct SignerArgs {
     /// Return once the node accepts the transaction, without waiting for its block.
     #[arg(long)]
     pub no_wait: bool,
+    /// How many blocks from now the signed transaction may still be included; after that
+    /// its bytes are void (at most 3600).
+    #[arg(long, value_name = "BLOCKS", default_value_t = crate::rpc_client::DEFAULT_VALIDITY_BLOCKS,
+          value_parser = clap::value_parser!(u64).range(1..=groundwork_primitives::limits::MAX_TRANSACTION_LIFETIME_BLOCKS))]
+    pub valid_for: u64,
 }
 
 pub(crate) fn show_amount(status: &ChainStatus, args: &ClientArgs, value: &Value) -> String {
@@ -62,6 +67,29 @@ pub(crate) fn show_amount(status: &ChainStatus, args: &ClientArgs, value: &Value
         format!("{text} base units")
     } else {
         status.show(text)
+    }
+}
+
+/// `--lat`: degrees from -90 to 90, refused by name before anything is signed or sent.
+fn latitude(text: &str) -> Result<f64, String> {
+    degrees(text, 90.0, "latitude")
+}
+
+/// `--lng`: degrees from -180 to 180.
+fn longitude(text: &str) -> Result<f64, String> {
+    degrees(text, 180.0, "longitude")
+}
+
+fn degrees(text: &str, limit: f64, what: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of degrees"))?;
+    if (-limit..=limit).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{what} {text} is out of range: it must be from -{limit} to {limit} degrees"
+        ))
     }
 }
 
@@ -93,13 +121,22 @@ pub(crate) fn send_at_nonce(
     let sender = key_address(&key);
     let nonce = rpc.nonce(&sender.to_string())?;
     let action = build(&sender, &status, nonce)?;
+    let valid_until = status.height.saturating_add(signer.valid_for);
     let transaction = Transaction::Account(AccountTransaction::sign(
         &key,
         &status.chain_id,
         nonce,
+        valid_until,
         action,
     ));
-    let hash = rpc.submit(&transaction)?;
+    let hash = rpc.submit(&transaction).map_err(|error| match error {
+        CallError::Rpc { code, message } if (5_000..6_000).contains(&code) => anyhow::anyhow!(
+            "not sent: the node refused the transaction, and nothing was charged: {message} \
+             (code {}). The signed bytes stay void after block {valid_until}.",
+            code - 5_000
+        ),
+        other => other.into(),
+    })?;
     if signer.no_wait {
         if client.json {
             print_json(&json!({ "hash": hash }))?;
@@ -122,7 +159,8 @@ pub(crate) fn send_at_nonce(
     }
     if let Some((code, message)) = receipt.error {
         bail!(
-            "the chain rejected transaction {hash} in block {}: {message} (code {code})",
+            "the chain rejected transaction {hash} in block {}: {message} (code {code}). \
+             It paid its fee and used its nonce, so it can never run again.",
             receipt.height
         );
     }
@@ -272,11 +310,11 @@ pub struct LocationArgs {
     /// Resolution-12 H3 cell (hex like 8c1f05a4e9a5dff, or decimal).
     #[arg(long, conflicts_with_all = ["lat", "lng"])]
     pub location: Option<String>,
-    /// Latitude in degrees (with --lng).
-    #[arg(long, requires = "lng", allow_hyphen_values = true)]
+    /// Latitude in degrees, -90 to 90 (with --lng).
+    #[arg(long, requires = "lng", allow_hyphen_values = true, value_parser = latitude)]
     pub lat: Option<f64>,
-    /// Longitude in degrees (with --lat).
-    #[arg(long, requires = "lat", allow_hyphen_values = true)]
+    /// Longitude in degrees, -180 to 180 (with --lat).
+    #[arg(long, requires = "lat", allow_hyphen_values = true, value_parser = longitude)]
     pub lng: Option<f64>,
 }
 

@@ -20,6 +20,7 @@ use crate::radio::{End, FREQUENCY_HZ, Role, offset, place_cheaters, reported_rss
 use anyhow::{Context, Result, bail};
 use commonware_cryptography::Signer;
 use groundwork_primitives::keyfile::key_address;
+use groundwork_primitives::limits::MAX_TRANSACTION_LIFETIME_BLOCKS;
 use groundwork_primitives::{
     AccountAction, AccountKey, AccountTransaction, Amount, BeaconRadio, BeaconTransaction, Cell,
     DeviceKey, KeyScheme, ResourceKind, Transaction, WitnessReading, WitnessTransaction,
@@ -188,7 +189,9 @@ fn run(radios: &[Radio], epochs: u64, seed: u64) -> Result<Run> {
                 ResourceKind::Wireless,
                 r.asserted,
             );
-            let tx = AccountTransaction::sign(owner, &chain_id, nonces[r.owner], action);
+            let valid_until = chain.state.height() + MAX_TRANSACTION_LIFETIME_BLOCKS;
+            let tx =
+                AccountTransaction::sign(owner, &chain_id, nonces[r.owner], valid_until, action);
             nonces[r.owner] += 1;
             Transaction::Account(tx)
         })
@@ -209,7 +212,7 @@ fn run(radios: &[Radio], epochs: u64, seed: u64) -> Result<Run> {
             .iter()
             .map(|r| BeaconTransaction::sign(&r.key, &chain_id, entropy, RADIO))
             .collect();
-        chain.execute(beacons.iter().cloned().map(Transaction::Beacon).collect())?;
+        chain.propose(beacons.iter().cloned().map(Transaction::Beacon).collect())?;
         let mut reports = Vec::new();
         for (b, beacon) in beacons.iter().enumerate() {
             let beaconer = &radios[b];
@@ -250,7 +253,9 @@ fn run(radios: &[Radio], epochs: u64, seed: u64) -> Result<Run> {
                 )));
             }
         }
-        chain.execute(reports)?;
+        // Reports the chain refuses (a cheater's impossible signal) are left out, as a
+        // proposer leaves them out.
+        chain.propose(reports)?;
         for _ in 2..BEACON_INTERVAL {
             chain.execute(Vec::new())?;
         }

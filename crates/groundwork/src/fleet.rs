@@ -341,6 +341,7 @@ fn fund(rpc: &RpcClient, owners: &[AccountKey], devices_each: usize) -> Result<(
             main,
             &status.chain_id,
             nonce,
+            status.valid_until(),
             action,
         ));
         sent.push(rpc.submit(&tx)?);
@@ -423,6 +424,7 @@ fn register(
                     owner,
                     &status.chain_id,
                     nonces[o] + k as u64,
+                    status.valid_until(),
                     action,
                 )));
             }
@@ -781,6 +783,7 @@ impl Radio {
                     watcher,
                     &status.chain_id,
                     nonce,
+                    status.valid_until(),
                     action,
                 ));
                 if rpc.submit(&tx).is_ok() {
@@ -844,6 +847,7 @@ impl Radio {
                 owner,
                 &status.chain_id,
                 nonce,
+                status.valid_until(),
                 action,
             ));
             if rpc.submit(&tx).is_ok() {

@@ -4,7 +4,7 @@
 use commonware_cryptography::Signer;
 use groundwork_primitives::hash::Digest;
 use groundwork_primitives::{AccountKey, Block, Transaction};
-use groundwork_state::{BlockOutcome, State};
+use groundwork_state::{BlockOutcome, State, TxError};
 
 pub struct MemChain {
     pub state: State,
@@ -29,5 +29,24 @@ impl MemChain {
         self.state
             .execute(&block)
             .map_err(|e| anyhow::anyhow!("simulated block refused: {e}"))
+    }
+
+    /// Does what a proposer does with `candidates` (all signed correctly): runs them as the
+    /// next block would, executes a block of those a block may carry, and returns it with the
+    /// reasons the others were left out.
+    pub fn propose(
+        &mut self,
+        candidates: Vec<Transaction>,
+    ) -> anyhow::Result<(BlockOutcome, Vec<TxError>)> {
+        let outcomes = self.state.trial_next_block(&candidates);
+        let mut chosen = Vec::with_capacity(candidates.len());
+        let mut left_out = Vec::new();
+        for (transaction, outcome) in candidates.into_iter().zip(outcomes) {
+            match outcome {
+                Ok(_) => chosen.push(transaction),
+                Err(error) => left_out.push(error),
+            }
+        }
+        Ok((self.execute(chosen)?, left_out))
     }
 }

@@ -37,7 +37,16 @@ pub struct ChainStatus {
     pub raw: Value,
 }
 
+/// How many blocks past the current height a transaction signed by this binary stays
+/// includable, unless the user says otherwise (`--valid-for`).
+pub const DEFAULT_VALIDITY_BLOCKS: u64 = 600;
+
 impl ChainStatus {
+    /// The last height that may include a transaction signed now with the default window.
+    pub fn valid_until(&self) -> u64 {
+        self.height.saturating_add(DEFAULT_VALIDITY_BLOCKS)
+    }
+
     /// `12.5 GRND`.
     pub fn show(&self, base_units: &str) -> String {
         match base_units.parse::<u128>() {

@@ -200,3 +200,38 @@ fn every_command_help_has_an_example() {
         }
     }
 }
+
+#[test]
+fn coordinates_off_the_globe_are_refused_before_anything_is_sent() {
+    // No node runs: the refusal must come from the arguments alone, naming the field.
+    for (lat, lng, expected) in [
+        ("91", "13.4", "latitude 91 is out of range"),
+        ("-90.5", "13.4", "latitude -90.5 is out of range"),
+        ("52.5", "200", "longitude 200 is out of range"),
+        ("52.5", "east", "\"east\" is not a number of degrees"),
+    ] {
+        let out = groundwork()
+            .args([
+                "device",
+                "move",
+                "--key",
+                "nobody",
+                "--device",
+                "gwd1x",
+                "--lat",
+                lat,
+                "--lng",
+                lng,
+                "--rpc",
+                "http://127.0.0.1:9",
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            stderr.contains(expected),
+            "--lat {lat} --lng {lng}: {stderr}"
+        );
+    }
+}

@@ -24,10 +24,12 @@ fn transfer_hex(
     to: Address,
     amount: u128,
 ) -> String {
+    // A fresh test chain is far below block 1 000.
     let tx = AccountTransaction::sign(
         key,
         chain,
         nonce,
+        1_000,
         AccountAction::Transfer {
             to,
             amount: Amount(amount),
@@ -131,6 +133,7 @@ fn bad_rpc_input_gets_an_error_and_the_node_keeps_serving() {
         &key,
         &chain,
         0,
+        1_000,
         AccountAction::Transfer {
             to,
             amount: Amount(1),
@@ -173,4 +176,145 @@ fn bad_rpc_input_gets_an_error_and_the_node_keeps_serving() {
     let height = rpc.height();
     wait_for_height(&rpc, height + 2, Duration::from_secs(30));
     rpc.ok("tx_submit", json!([transfer_hex(&key, &chain, 0, to, 1)]));
+}
+
+/// The local genesis fee: a thousandth of a token (6 decimals).
+const LOCAL_FEE: u128 = 1_000;
+
+#[test]
+fn a_refused_transfer_never_executes_and_unfunded_spam_never_reaches_a_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("dev");
+    let (_node, rpc) = start_dev(&data, 200);
+    wait_for_height(&rpc, 1, Duration::from_secs(30));
+    let chain: ChainId = "groundwork-dev".parse().unwrap();
+    let dev = dev_account(&data);
+    let poor = AccountKey::from_seed(4242);
+    let thief_target = key_address(&AccountKey::from_seed(4343));
+    let submit = |hex: String| rpc.call("tx_submit", json!([hex]));
+    let landed = |answer: &serde_json::Value| -> serde_json::Value {
+        let hash = answer["result"]["hash"]
+            .as_str()
+            .expect("accepted")
+            .to_string();
+        let mut receipt = serde_json::Value::Null;
+        wait_until(Duration::from_secs(30), "a receipt", || {
+            receipt = rpc.call("tx_get", json!([hash.clone()]));
+            receipt.get("result").is_some()
+        });
+        receipt["result"].clone()
+    };
+
+    // Fund `poor` with three fees, then have it send far more than it has.
+    let funding = submit(transfer_hex(
+        &dev,
+        &chain,
+        0,
+        key_address(&poor),
+        3 * LOCAL_FEE,
+    ));
+    let funded = landed(&funding);
+    assert_eq!(funded["ok"], true, "{funded}");
+    let too_much = transfer_hex(&poor, &chain, 0, thief_target, 100 * LOCAL_FEE);
+    let receipt = landed(&submit(too_much.clone()));
+    assert_eq!(receipt["ok"], false);
+    assert_eq!(receipt["error_code"], 3, "{receipt}");
+    assert_eq!(
+        balance(&rpc, &key_address(&poor)),
+        2 * LOCAL_FEE,
+        "the fee was paid"
+    );
+
+    // Funded now, the same bytes must not run: their nonce is used.
+    let refill = submit(transfer_hex(
+        &dev,
+        &chain,
+        1,
+        key_address(&poor),
+        200 * LOCAL_FEE,
+    ));
+    let refilled = landed(&refill);
+    assert_eq!(refilled["ok"], true, "{refilled}");
+    let again = submit(too_much);
+    assert_eq!(again["error"]["code"], 4_103, "nonce already used: {again}");
+    assert_eq!(balance(&rpc, &thief_target), 0);
+
+    // A thousand keys with no funds spam transfers: the node refuses every one at the door.
+    let height_before = rpc.height();
+    let spam: Vec<String> = (0..1_000u64)
+        .map(|i| {
+            transfer_hex(
+                &AccountKey::from_seed(100_000 + i),
+                &chain,
+                0,
+                thief_target,
+                1,
+            )
+        })
+        .collect();
+    let answers = rpc.ok("tx_submitBatch", json!([spam]));
+    let answers = answers.as_array().unwrap();
+    let refused = answers
+        .iter()
+        .filter(|a| a["error"]["code"] == 5_041)
+        .count();
+    // An honest transfer still lands, and the blocks meanwhile carry only it.
+    let honest = submit(transfer_hex(&dev, &chain, 2, thief_target, 7));
+    let honest = landed(&honest);
+    assert_eq!(honest["ok"], true);
+    wait_for_height(
+        &rpc,
+        honest["height"].as_u64().unwrap() + 2,
+        Duration::from_secs(30),
+    );
+    let height_after = rpc.height();
+    let carried: usize = (height_before + 1..=height_after)
+        .map(|h| {
+            rpc.ok("chain_getBlock", json!([h]))["transactions"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .sum();
+    println!(
+        "spam: {refused} of 1000 unfunded transfers refused by the node (code 5041); \
+         blocks {}..={height_after} carried {carried} transactions in all",
+        height_before + 1
+    );
+    assert_eq!(refused, 1_000);
+    assert_eq!(carried, 1, "only the honest transfer");
+    assert_eq!(balance(&rpc, &thief_target), 7);
+}
+
+#[test]
+fn a_second_node_on_a_data_dir_in_use_says_so_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("dev");
+    let (first, rpc) = start_dev(&data, 200);
+    wait_for_height(&rpc, 1, Duration::from_secs(30));
+    let mut second = groundwork()
+        .args(["dev", "--data-dir"])
+        .arg(&data)
+        .args(["--rpc-addr", &format!("127.0.0.1:{}", free_port())])
+        .args(["--metrics-addr", &format!("127.0.0.1:{}", free_port())])
+        .args(["--p2p-addr", &format!("127.0.0.1:{}", free_port())])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut status = None;
+    wait_until(Duration::from_secs(20), "the second node to exit", || {
+        status = second.try_wait().unwrap();
+        status.is_some()
+    });
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut second.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.unwrap().success());
+    assert!(
+        stderr.contains("is in use by process") && stderr.contains(&first.0.id().to_string()),
+        "{stderr}"
+    );
+    // The first node is unharmed.
+    let height = rpc.height();
+    wait_for_height(&rpc, height + 2, Duration::from_secs(30));
 }

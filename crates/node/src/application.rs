@@ -78,15 +78,19 @@ impl ChainApplication {
     /// from the executed tip up to the parent (taken from `ancestry`) run on a copy of the state
     /// and on unapplied store batches. Marshal is also told that peers may hold the parent's
     /// finalization.
+    ///
+    /// Also returns the unexecuted blocks, oldest first, that the speculative path ran (empty
+    /// when the parent was executed), so a child can be checked on top of them.
     async fn parent_root<E: Clock>(
         &self,
         runtime: &E,
         parent: &ChainBlock,
         ancestry: &mut impl Ancestry<ChainBlock>,
-    ) -> Option<Digest> {
+    ) -> Option<(Digest, Vec<ChainBlock>)> {
         let (height, digest) = (parent.height_u64(), parent.digest_value());
+        let executed = |tip: Option<crate::chain::Tip>| tip.map(|t| (t.state_root, Vec::new()));
         commonware_macros::select! {
-            tip = self.chain.executed(height, digest) => return tip.map(|t| t.state_root),
+            tip = self.chain.executed(height, digest) => return executed(tip),
             _ = runtime.sleep(SPECULATE_AFTER) => {},
         }
         // Newest first: the parent, then its ancestors as far down as needed.
@@ -96,11 +100,7 @@ impl ChainApplication {
                 .hint_finalized(Height::new(height), self.validators.clone());
             let tip = self.chain.tip();
             if height <= tip.height {
-                return self
-                    .chain
-                    .tip_at(height)
-                    .filter(|t| t.block == digest)
-                    .map(|t| t.state_root);
+                return executed(self.chain.tip_at(height).filter(|t| t.block == digest));
             }
             while unexecuted.last()?.height_u64() > tip.height + 1 {
                 unexecuted.push(ancestry.next().await?.inner().clone());
@@ -111,17 +111,48 @@ impl ChainApplication {
                 .filter(|b| b.height_u64() > tip.height)
                 .cloned()
                 .collect();
-            if let Some(root) = self.speculator.root_after(oldest_first).await {
+            if let Some(root) = self.speculator.root_after(oldest_first.clone()).await {
                 debug!(
                     height,
                     "state root of an unfinalized parent computed speculatively"
                 );
-                return Some(root);
+                return Some((root, oldest_first));
             }
             // The tip moved meanwhile, or the parent is not on the executed chain: wait and retry.
             commonware_macros::select! {
-                tip = self.chain.executed(height, digest) => return tip.map(|t| t.state_root),
+                tip = self.chain.executed(height, digest) => return executed(tip),
                 _ = runtime.sleep(FINALIZATION_HINT_INTERVAL) => {},
+            }
+        }
+    }
+
+    /// Whether a block may carry every transaction of `candidate`: run on the executed parent,
+    /// or, when the parent's root was computed speculatively, on top of `unexecuted`. A block
+    /// carrying what no block may would stop every validator's executor, so it gets no vote.
+    async fn includable(&self, candidate: &ChainBlock, mut unexecuted: Vec<ChainBlock>) -> bool {
+        let height = candidate.height_u64();
+        let verdict = if unexecuted.is_empty() {
+            self.chain.check_proposal(candidate.block())
+        } else {
+            None
+        };
+        match verdict {
+            Some(Ok(())) => true,
+            Some(Err((index, error))) => {
+                warn!(height, index, %error, "rejecting proposal: it carries a transaction no block may carry");
+                false
+            }
+            None => {
+                // The tip is not the parent: check on a copy, on top of the unexecuted blocks.
+                unexecuted.push(candidate.clone());
+                let valid = self.speculator.root_after(unexecuted).await.is_some();
+                if !valid {
+                    warn!(
+                        height,
+                        "rejecting proposal: it does not execute on its parent"
+                    );
+                }
+                valid
             }
         }
     }
@@ -175,7 +206,7 @@ where
         let parent = ancestry.next().await?;
         let parent_block = parent.inner().block().clone();
         let height = parent_block.header.height;
-        let Some(parent_root) = self
+        let Some((parent_root, _)) = self
             .parent_root(&runtime, parent.inner(), &mut ancestry)
             .await
         else {
@@ -190,6 +221,7 @@ where
         }
         let timestamp_ms = millis(runtime.current()).max(parent_block.header.timestamp_ms);
         let transactions = self.chain.select_transactions(
+            &parent.digest(),
             MAX_TRANSACTIONS_PER_BLOCK,
             MAX_BLOCK_BYTES - BLOCK_OVERHEAD_BYTES,
         );
@@ -237,7 +269,7 @@ where
             );
             return false;
         }
-        let Some(parent_root) = self
+        let Some((parent_root, unexecuted)) = self
             .parent_root(&runtime, parent.inner(), &mut ancestry)
             .await
         else {
@@ -254,6 +286,6 @@ where
             );
             return false;
         }
-        true
+        self.includable(candidate.inner(), unexecuted).await
     }
 }

@@ -8,9 +8,10 @@ use commonware_utils::channel::{mpsc, watch};
 use groundwork_primitives::hash::Digest;
 use groundwork_primitives::{Address, Transaction};
 use groundwork_state::signatures::verify_signatures;
-use groundwork_state::{BlockOutcome, Genesis, State};
+use groundwork_state::{BlockOutcome, Genesis, State, TxError};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Mutex, RwLock};
+use tracing::debug;
 
 /// How many executed tips are remembered for verifying children of not-quite-latest parents.
 const RECENT_TIPS: usize = 256;
@@ -37,6 +38,24 @@ pub struct BlockSummary {
     pub epoch_ended: Option<u64>,
 }
 
+/// Whether a block at `height` could carry `tx` as far as the mempool can tell from the
+/// latest state: inside its validity window, with the fee in its account.
+fn account_admission(
+    tx: &groundwork_primitives::AccountTransaction,
+    height: u64,
+    balance: groundwork_primitives::Amount,
+    fee: groundwork_primitives::Amount,
+) -> Result<(), TxError> {
+    groundwork_state::check_validity_window(tx, height)?;
+    if balance < fee {
+        return Err(TxError::CannotPayFee {
+            fee,
+            available: balance,
+        });
+    }
+    Ok(())
+}
+
 /// Where a transaction ended up.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Inclusion {
@@ -51,6 +70,10 @@ pub struct Inclusion {
 pub enum SubmitError {
     #[error(transparent)]
     Mempool(#[from] MempoolError),
+    /// Against the latest executed state no block could carry it: an account transaction that
+    /// cannot pay its fee or is outside its validity window, or a device report that fails.
+    #[error("{0}")]
+    Unincludable(TxError),
 }
 
 /// Inclusions by transaction hash, and the hashes of each recent block in order (to forget
@@ -229,13 +252,67 @@ impl Chain {
     }
 
     fn admit(&self, transaction: Transaction, bytes: usize) -> Result<Digest, SubmitError> {
-        if !transaction.verify_signature(&self.genesis.params.chain_id) {
-            return Err(MempoolError::BadSignature.into());
+        let valid = transaction.verify_signature(&self.genesis.params.chain_id);
+        let mut results = self.admit_checked(vec![(transaction, bytes)], &[valid]);
+        results
+            .pop()
+            .unwrap_or(Err(MempoolError::BadSignature.into()))
+    }
+
+    /// Admits transactions, given whether each one's signature is valid, after the checks
+    /// against the latest executed state that decide whether a block could carry them:
+    ///
+    /// * an account transaction must be inside its validity window at the next height and its
+    ///   account must hold the fee (a later nonce's fee is checked again when proposed);
+    /// * device reports run, in order, as the next block would run them, and one that fails is
+    ///   refused with the chain's reason: a failed device report pays nothing, so it has no
+    ///   place in a block.
+    fn admit_checked(
+        &self,
+        transactions: Vec<(Transaction, usize)>,
+        signatures_valid: &[bool],
+    ) -> Vec<Result<Digest, SubmitError>> {
+        let reports: Vec<Transaction> = transactions
+            .iter()
+            .zip(signatures_valid)
+            .filter(|((tx, _), valid)| **valid && !matches!(tx, Transaction::Account(_)))
+            .map(|((tx, _), _)| tx.clone())
+            .collect();
+        let mut report_outcomes = if reports.is_empty() {
+            Vec::new()
+        } else {
+            self.with_state_mut(|state| state.trial_next_block(&reports))
         }
+        .into_iter();
         let state = self.state.read().unwrap_or_else(|p| p.into_inner());
         let height = state.height();
+        let fee = self.genesis.params.transaction_fee;
         let mut mempool = self.mempool.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(mempool.add(transaction, bytes, height, |a| Self::next_nonce(&state, a))?)
+        let mut results = Vec::with_capacity(transactions.len());
+        for ((transaction, bytes), valid) in transactions.into_iter().zip(signatures_valid) {
+            if !valid {
+                results.push(Err(MempoolError::BadSignature.into()));
+                continue;
+            }
+            let verdict = match &transaction {
+                Transaction::Account(tx) => {
+                    let balance = state.account(&tx.sender()).balance;
+                    account_admission(tx, height.saturating_add(1), balance, fee)
+                }
+                _ => match report_outcomes.next() {
+                    Some(Err(error)) => Err(error),
+                    _ => Ok(()),
+                },
+            };
+            let result = match verdict {
+                Err(error) => Err(SubmitError::Unincludable(error)),
+                Ok(()) => mempool
+                    .add(transaction, bytes, height, |a| Self::next_nonce(&state, a))
+                    .map_err(SubmitError::from),
+            };
+            results.push(result);
+        }
+        results
     }
 
     /// Admits a transaction from a client and queues it for gossip to the other validators.
@@ -257,22 +334,11 @@ impl Chain {
         let seed_parts: Vec<Digest> = only.iter().map(Transaction::hash).collect();
         let seed = groundwork_primitives::hash::merkle_root(&seed_parts);
         let verdicts = verify_signatures(&self.genesis.params.chain_id, &only, &seed);
-        let state = self.state.read().unwrap_or_else(|p| p.into_inner());
-        let height = state.height();
-        let mut mempool = self.mempool.lock().unwrap_or_else(|p| p.into_inner());
-        let mut results = Vec::with_capacity(transactions.len());
-        for ((transaction, bytes), valid) in transactions.into_iter().zip(verdicts) {
-            if !valid {
-                results.push(Err(MempoolError::BadSignature.into()));
-                continue;
-            }
-            let result = mempool.add(transaction.clone(), bytes, height, |a| {
-                Self::next_nonce(&state, a)
-            });
+        let results = self.admit_checked(transactions, &verdicts);
+        for (transaction, result) in only.into_iter().zip(&results) {
             if result.is_ok() {
                 let _ = self.gossip.send(transaction);
             }
-            results.push(result.map_err(SubmitError::from));
         }
         results
     }
@@ -286,11 +352,69 @@ impl Chain {
         self.admit(transaction, bytes)
     }
 
-    /// Transactions for the next block.
-    pub fn select_transactions(&self, max_count: usize, max_bytes: usize) -> Vec<Transaction> {
-        let state = self.state.read().unwrap_or_else(|p| p.into_inner());
-        let mempool = self.mempool.lock().unwrap_or_else(|p| p.into_inner());
-        mempool.select(max_count, max_bytes, |a| Self::next_nonce(&state, a))
+    /// Transactions for the block after `parent`: the mempool's pick, run as that block would
+    /// run them, keeping only those a block may carry. What no block may carry leaves the
+    /// mempool, except transactions refused only for a nonce an earlier refusal left unused.
+    /// If `parent` is not the executed tip (a proposal on a parent whose root was computed
+    /// speculatively) nothing can be checked, so nothing is proposed.
+    pub fn select_transactions(
+        &self,
+        parent: &Digest,
+        max_count: usize,
+        max_bytes: usize,
+    ) -> Vec<Transaction> {
+        self.with_state_mut(|state| {
+            if state.chain_info().last_block != *parent {
+                return Vec::new();
+            }
+            let candidates = {
+                let mempool = self.mempool.lock().unwrap_or_else(|p| p.into_inner());
+                mempool.select(max_count, max_bytes, |a| Self::next_nonce(state, a))
+            };
+            let outcomes = state.trial_next_block(&candidates);
+            let mut chosen = Vec::with_capacity(candidates.len());
+            let mut dropped = Vec::new();
+            for (transaction, outcome) in candidates.into_iter().zip(outcomes) {
+                match outcome {
+                    Ok(_) => chosen.push(transaction),
+                    Err(TxError::BadNonce { .. }) => {}
+                    Err(error) => {
+                        debug!(transaction = %transaction.hash(), %error, "dropped from the mempool");
+                        dropped.push(transaction.hash());
+                    }
+                }
+            }
+            if !dropped.is_empty() {
+                let mut mempool = self.mempool.lock().unwrap_or_else(|p| p.into_inner());
+                mempool.drop_unincludable(&dropped);
+            }
+            chosen
+        })
+    }
+
+    /// Whether every transaction of `block` may be carried by the block after the executed
+    /// tip, which must be its parent: `None` if the tip is another block. Signatures must
+    /// already be verified.
+    pub fn check_proposal(
+        &self,
+        block: &groundwork_primitives::Block,
+    ) -> Option<Result<(), (usize, TxError)>> {
+        self.with_state_mut(|state| {
+            if state.chain_info().last_block != block.header.parent {
+                return None;
+            }
+            let outcomes = state.trial_next_block(&block.transactions);
+            Some(
+                match outcomes
+                    .into_iter()
+                    .enumerate()
+                    .find_map(|(i, o)| o.err().map(|e| (i, e)))
+                {
+                    Some(refusal) => Err(refusal),
+                    None => Ok(()),
+                },
+            )
+        })
     }
 
     pub fn mempool_len(&self) -> usize {

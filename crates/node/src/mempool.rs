@@ -228,6 +228,29 @@ impl Mempool {
         true
     }
 
+    /// Account transactions that no block after `height` may include.
+    fn expired_account_transactions(&self, height: u64) -> Vec<Digest> {
+        self.accounts
+            .values()
+            .flat_map(|queue| queue.values())
+            .filter(|hash| match self.transactions.get(*hash) {
+                Some(Pending {
+                    transaction: Transaction::Account(tx),
+                    ..
+                }) => tx.valid_until <= height,
+                _ => false,
+            })
+            .copied()
+            .collect()
+    }
+
+    /// Drops transactions a proposer found no block may carry.
+    pub fn drop_unincludable(&mut self, hashes: &[Digest]) {
+        for hash in hashes {
+            self.remove(hash);
+        }
+    }
+
     /// Picks transactions for a block: device reports oldest first, then each account's run of
     /// consecutive nonces from its next nonce. At most `max_count` transactions and
     /// `max_bytes` encoded bytes.
@@ -271,7 +294,7 @@ impl Mempool {
     }
 
     /// Forgets what a finalized block included, account transactions whose nonces are now
-    /// used, and device reports too old to be accepted.
+    /// used or whose validity window has closed, and device reports too old to be accepted.
     pub fn prune(
         &mut self,
         included: &[Digest],
@@ -288,6 +311,7 @@ impl Mempool {
                 let next = next_nonce(sender);
                 queue.range(..next).map(|(_, h)| *h).collect::<Vec<_>>()
             })
+            .chain(self.expired_account_transactions(height))
             .collect();
         for hash in stale {
             self.remove(&hash);
@@ -328,7 +352,7 @@ mod tests {
             to: account_address(&key.public_key()),
             amount: Amount(1),
         };
-        Transaction::Account(AccountTransaction::sign(&key, &chain(), nonce, action))
+        Transaction::Account(AccountTransaction::sign(&key, &chain(), nonce, 100, action))
     }
 
     fn heartbeat(seed: u64) -> Transaction {
@@ -417,6 +441,19 @@ mod tests {
             pool.add(heartbeat(1), 100, 10, zero).is_ok(),
             "its device may send again"
         );
+    }
+
+    #[test]
+    fn pruning_drops_account_transactions_past_their_window() {
+        let mut pool = Mempool::new(MempoolConfig::default());
+        let zero = |_: &Address| 0u64;
+        // Both are valid until block 100.
+        pool.add(transfer(1, 0), 100, 0, zero).unwrap();
+        pool.add(transfer(2, 0), 100, 0, zero).unwrap();
+        pool.prune(&[], 99, zero);
+        assert_eq!(pool.len(), 2, "block 100 may still include them");
+        pool.prune(&[], 100, zero);
+        assert!(pool.is_empty(), "no block after 100 may");
     }
 
     #[test]

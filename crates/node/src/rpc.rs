@@ -72,6 +72,10 @@ pub mod code {
     pub const UNAVAILABLE: i32 = 4_503;
     /// The mempool refused a transaction; the reason's own code is added: 4_000 + code.
     pub const TRANSACTION_REFUSED_BASE: i32 = 4_000;
+    /// Against the latest state no block could carry the transaction (it cannot pay its fee,
+    /// is outside its validity window, or is a device report that fails); the state machine's
+    /// rejection code is added: 5_000 + code (docs/state.md). Nothing was charged.
+    pub const TRANSACTION_UNINCLUDABLE_BASE: i32 = 5_000;
 }
 
 /// Server limits.
@@ -345,12 +349,15 @@ fn chain_status(state: &RpcState) -> Value {
 }
 
 fn refused(error: &crate::chain::SubmitError) -> ErrorObjectOwned {
-    let crate::chain::SubmitError::Mempool(reason) = error;
-    ErrorObject::owned(
-        code::TRANSACTION_REFUSED_BASE + i32::from(reason.code()),
-        error.to_string(),
-        None::<()>,
-    )
+    let code = match error {
+        crate::chain::SubmitError::Mempool(reason) => {
+            code::TRANSACTION_REFUSED_BASE + i32::from(reason.code())
+        }
+        crate::chain::SubmitError::Unincludable(reason) => {
+            code::TRANSACTION_UNINCLUDABLE_BASE + i32::from(reason.code())
+        }
+    };
+    ErrorObject::owned(code, error.to_string(), None::<()>)
 }
 
 fn decode_transaction(field: &str, text: &str) -> Result<(Transaction, usize), ErrorObjectOwned> {

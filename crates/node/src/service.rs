@@ -63,6 +63,52 @@ pub enum ServiceError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "data directory {path} is in use by {holder}; stop that node first, or give this one another --data-dir"
+    )]
+    DataDirInUse { path: PathBuf, holder: String },
+}
+
+/// Name of the file in a data directory that the running node holds locked.
+const LOCK_FILE: &str = "LOCK";
+
+/// Takes the data directory's lock for as long as the returned file is open, and writes this
+/// process's id into it so a second node can say who holds it. The lock is the operating
+/// system's (flock), so a node that dies, however it dies, leaves nothing to clean up.
+fn lock_data_dir(data_dir: &std::path::Path) -> Result<std::fs::File, ServiceError> {
+    use std::io::{Read, Seek, Write};
+    let path = data_dir.join(LOCK_FILE);
+    let io_error = |source| ServiceError::DataDir {
+        path: path.clone(),
+        source,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io_error)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut text = String::new();
+            let _ = file.read_to_string(&mut text);
+            let holder = match text.trim().parse::<u32>() {
+                Ok(pid) => format!("process {pid}"),
+                Err(_) => "another process".to_string(),
+            };
+            return Err(ServiceError::DataDirInUse {
+                path: data_dir.to_path_buf(),
+                holder,
+            });
+        }
+        Err(std::fs::TryLockError::Error(source)) => return Err(io_error(source)),
+    }
+    file.set_len(0).map_err(io_error)?;
+    file.rewind().map_err(io_error)?;
+    writeln!(file, "{}", std::process::id()).map_err(io_error)?;
+    Ok(file)
 }
 
 fn check_free(what: &'static str, address: SocketAddr) -> Result<(), ServiceError> {
@@ -96,6 +142,8 @@ pub fn run_until(
         path: storage.clone(),
         source,
     })?;
+    // Held until this function returns: one node per data directory.
+    let _lock = lock_data_dir(&config.data_dir)?;
     check_free("p2p", config.p2p_listen)?;
     check_free("metrics", config.metrics_addr)?;
     let runner = runtime::Runner::new(

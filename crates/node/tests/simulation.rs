@@ -140,6 +140,7 @@ fn submit_transfer(node: &Node, from: u64, nonce: u64, amount: u128) {
         &key,
         &genesis().params.chain_id,
         nonce,
+        node.chain.tip().height + 1_000,
         AccountAction::Transfer {
             to,
             amount: Amount(amount),

@@ -24,6 +24,10 @@ pub enum CellError {
     WrongResolution { raw: u64, found: u8 },
     #[error("latitude {lat} / longitude {lng} is not a place on Earth")]
     BadCoordinates { lat: f64, lng: f64 },
+    #[error("latitude {lat} is out of range: it must be from -90 to 90 degrees")]
+    LatitudeOutOfRange { lat: f64 },
+    #[error("longitude {lng} is out of range: it must be from -180 to 180 degrees")]
+    LongitudeOutOfRange { lng: f64 },
 }
 
 /// A validated resolution-12 H3 cell.
@@ -43,7 +47,15 @@ impl Cell {
 
     /// The cell containing a latitude/longitude in degrees. Used by clients and simulators to
     /// pick a cell; the state machine itself never touches floating point.
+    /// Latitude must be within ±90 and longitude within ±180: anything else is a typo, not a
+    /// place, and H3 would silently fold it onto another one.
     pub fn from_lat_lng(lat: f64, lng: f64) -> Result<Self, CellError> {
+        if !(-90.0..=90.0).contains(&lat) {
+            return Err(CellError::LatitudeOutOfRange { lat });
+        }
+        if !(-180.0..=180.0).contains(&lng) {
+            return Err(CellError::LongitudeOutOfRange { lng });
+        }
         let point =
             h3o::LatLng::new(lat, lng).map_err(|_| CellError::BadCoordinates { lat, lng })?;
         Ok(Self(point.to_cell(Resolution::Twelve)))
@@ -121,6 +133,25 @@ impl Read for Cell {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn coordinates_off_the_globe_are_refused_by_name() {
+        // H3 would fold these onto other places (91° N onto 89° N, 200° E onto 160° W).
+        assert_eq!(
+            Cell::from_lat_lng(91.0, 13.4),
+            Err(CellError::LatitudeOutOfRange { lat: 91.0 })
+        );
+        assert_eq!(
+            Cell::from_lat_lng(-90.5, 13.4),
+            Err(CellError::LatitudeOutOfRange { lat: -90.5 })
+        );
+        assert_eq!(
+            Cell::from_lat_lng(52.5, 200.0),
+            Err(CellError::LongitudeOutOfRange { lng: 200.0 })
+        );
+        assert!(Cell::from_lat_lng(f64::NAN, 0.0).is_err());
+        assert!(Cell::from_lat_lng(90.0, -180.0).is_ok());
+    }
 
     #[test]
     fn cells_parse_in_hex_and_decimal_and_check_resolution() {

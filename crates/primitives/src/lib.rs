@@ -38,7 +38,7 @@ pub use keys::{
 pub use resource::ResourceKind;
 pub use transaction::{
     AccountAction, AccountTransaction, BeaconRadio, BeaconTransaction, HeartbeatTransaction,
-    Transaction, WitnessReading, WitnessTransaction, challenge_id,
+    Transaction, Validity, WitnessReading, WitnessTransaction, challenge_id,
 };
 
 /// Re-exported so dependants use the exact codec this crate encodes with.

@@ -1,6 +1,7 @@
 //! Transactions. Two families:
 //!
-//! * account transactions, signed by an account key, carrying a nonce and paying the genesis fee;
+//! * account transactions, signed by an account key, carrying a nonce and a last valid height
+//!   and paying the genesis fee;
 //! * device transactions (heartbeats), signed by a device key, paying no fee.
 //!
 //! What is signed is `namespace(chain id, message type) ‖ payload`, where the payload is the
@@ -15,7 +16,9 @@ use crate::keys::{
     AccountKey, AccountPublicKey, AccountSignature, DeviceId, DeviceKey, DeviceSignature,
     account_address,
 };
-use crate::limits::{MAX_CHALLENGE_EVIDENCE, MAX_TRANSACTION_BYTES};
+use crate::limits::{
+    MAX_CHALLENGE_EVIDENCE, MAX_TRANSACTION_BYTES, MAX_TRANSACTION_LIFETIME_BLOCKS,
+};
 use crate::resource::ResourceKind;
 use commonware_codec::{Buf, Encode, EncodeSize, Error as CodecError, Read, ReadExt, Write};
 use commonware_cryptography::{Signer, Verifier};
@@ -258,39 +261,72 @@ impl Read for AccountAction {
 }
 
 /// A transaction signed by an account.
+///
+/// It may be included only in a block at a height of at most `valid_until`, and at most
+/// [`MAX_TRANSACTION_LIFETIME_BLOCKS`] before that: signed bytes that were never included stop
+/// being valid soon, so a transaction refused today cannot execute much later.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountTransaction {
     pub signer: AccountPublicKey,
     pub nonce: u64,
+    /// The last block height that may include this transaction.
+    pub valid_until: u64,
     pub action: AccountAction,
     pub signature: AccountSignature,
 }
 
 impl AccountTransaction {
-    /// Signs `action` as the account of `key` with `nonce` on `chain`.
-    pub fn sign(key: &AccountKey, chain: &ChainId, nonce: u64, action: AccountAction) -> Self {
+    /// Signs `action` as the account of `key` with `nonce` on `chain`, includable up to the
+    /// block at height `valid_until`.
+    pub fn sign(
+        key: &AccountKey,
+        chain: &ChainId,
+        nonce: u64,
+        valid_until: u64,
+        action: AccountAction,
+    ) -> Self {
         let signer = key.public_key();
-        let payload = Self::payload(&signer, nonce, &action);
+        let payload = Self::payload(&signer, nonce, valid_until, &action);
         let signature = key.sign(&chain.namespace(action.domain()), &payload);
         Self {
             signer,
             nonce,
+            valid_until,
             action,
             signature,
         }
     }
 
     /// The bytes the signature covers (after the namespace).
-    pub fn payload(signer: &AccountPublicKey, nonce: u64, action: &AccountAction) -> Vec<u8> {
-        let mut buf = Vec::with_capacity(signer.encode_size() + 8 + action.encode_size());
+    pub fn payload(
+        signer: &AccountPublicKey,
+        nonce: u64,
+        valid_until: u64,
+        action: &AccountAction,
+    ) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(signer.encode_size() + 16 + action.encode_size());
         signer.write(&mut buf);
         nonce.write(&mut buf);
+        valid_until.write(&mut buf);
         action.write(&mut buf);
         buf
     }
 
     pub fn signing_payload(&self) -> Vec<u8> {
-        Self::payload(&self.signer, self.nonce, &self.action)
+        Self::payload(&self.signer, self.nonce, self.valid_until, &self.action)
+    }
+
+    /// Whether a block at `height` may carry this transaction as far as its validity window
+    /// goes: not after `valid_until`, and not more than [`MAX_TRANSACTION_LIFETIME_BLOCKS`]
+    /// before it.
+    pub fn validity_at(&self, height: u64) -> Validity {
+        if height > self.valid_until {
+            Validity::Expired
+        } else if self.valid_until - height > MAX_TRANSACTION_LIFETIME_BLOCKS {
+            Validity::TooFarAhead
+        } else {
+            Validity::Valid
+        }
     }
 
     /// The sending account.
@@ -311,9 +347,20 @@ impl AccountTransaction {
 crate::impl_struct_codec!(AccountTransaction {
     signer,
     nonce,
+    valid_until,
     action,
     signature
 });
+
+/// Where a height falls in an account transaction's validity window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Validity {
+    Valid,
+    /// The height is past `valid_until`.
+    Expired,
+    /// `valid_until` is more than [`MAX_TRANSACTION_LIFETIME_BLOCKS`] past the height.
+    TooFarAhead,
+}
 
 /// Proof that a device was alive: signed by the device key, it names a recent block so it
 /// cannot have been made before that block existed.
@@ -677,7 +724,7 @@ mod tests {
             .into_iter()
             .enumerate()
             .map(|(i, a)| {
-                Transaction::Account(AccountTransaction::sign(&key, &chain(), i as u64, a))
+                Transaction::Account(AccountTransaction::sign(&key, &chain(), i as u64, 100, a))
             })
             .collect();
         txs.push(Transaction::Heartbeat(HeartbeatTransaction::sign(
@@ -753,7 +800,7 @@ mod tests {
                 device: device.clone(),
                 evidence: vec![hash(b"b"); count],
             };
-            let tx = Transaction::Account(AccountTransaction::sign(&key, &chain(), 0, action));
+            let tx = Transaction::Account(AccountTransaction::sign(&key, &chain(), 0, 100, action));
             assert!(
                 Transaction::decode_untrusted(&tx.encode()).is_err(),
                 "{count} beacons decoded"
@@ -768,7 +815,7 @@ mod tests {
             to: Address([1; 20]),
             amount: Amount(5),
         };
-        let tx = AccountTransaction::sign(&key, &chain(), 0, action);
+        let tx = AccountTransaction::sign(&key, &chain(), 0, 100, action);
         assert!(!tx.verify_signature(&"groundwork-other".parse().unwrap()));
         let as_burn = key.sign(
             &chain().namespace(Domain::BurnForCredits),

@@ -27,6 +27,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
         &key,
         &chain(),
         7,
+        1_000,
         AccountAction::Transfer {
             to: owner,
             amount: Amount(123_456_789),
@@ -36,6 +37,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
         &key,
         &chain(),
         8,
+        1_000,
         AccountAction::register_device(&chain(), &owner, &device, ResourceKind::Sensor, location),
     ));
     let heartbeat = Transaction::Heartbeat(HeartbeatTransaction::sign(
@@ -100,11 +102,11 @@ const PINNED: &[(&str, &str)] = &[
     ),
     (
         "transfer",
-        "89256180c15dcb895495d9a949b5a8750cd1ece49d1337aebcb58b1891d541fe",
+        "2208b60e0b424a1fac64160326f0fce1d6be861de69f58d840fe1218982e642c",
     ),
     (
         "register-device",
-        "6c05b9c069071ef91a18e8af60f39327d34fb3fb968cc0fe11ddc5474e3fba62",
+        "e59d1f74297be49f6b54663339a3c86d118d93d04fa33b20e609a26aa414f747",
     ),
     (
         "heartbeat",
@@ -120,7 +122,7 @@ const PINNED: &[(&str, &str)] = &[
     ),
     (
         "block",
-        "0917f1cc0917df0687bd25bab2ee02558dde52e7ba03ee9c6adfbff80f1df4cc",
+        "4ce606647e4d94d65ae8d2b785fe186e670be5764e60121db4b770327fa9e86d",
     ),
 ];
 

@@ -1,5 +1,11 @@
-//! Typed outcomes. A rejected transaction gets a [`TxError`] in its receipt and changes nothing;
-//! a rejected block gets a [`BlockError`] and changes nothing.
+//! Typed outcomes. A rejected block gets a [`BlockError`] and changes nothing.
+//!
+//! A transaction is either *includable* or not. One that is not — a bad signature; for an
+//! account transaction a wrong nonce, a height outside its validity window or a balance below
+//! the fee; any device report that fails — makes a block that carries it invalid
+//! ([`BlockError::UnincludableTransaction`]), so proposers leave it out. An includable account
+//! transaction whose action fails still pays its fee and uses its nonce: its receipt carries
+//! the [`TxError`], and the same bytes can never execute later.
 //!
 //! Every `TxError` has a stable numeric code, stored with receipts and returned over RPC.
 //! Codes are never renumbered or reused.
@@ -167,6 +173,21 @@ pub enum TxError {
         "location disputed: challenge {challenge} was upheld; assert a different location for the device first"
     )]
     LocationDisputed { challenge: String },
+    /// The block's height is past the transaction's last valid height.
+    #[error("expired: valid until block {valid_until}, this is block {height}")]
+    Expired { valid_until: u64, height: u64 },
+    /// The transaction's last valid height is further ahead than a transaction may live.
+    #[error(
+        "valid too long: valid until block {valid_until}, more than {max_blocks} blocks after block {height}"
+    )]
+    ValidTooLong {
+        valid_until: u64,
+        height: u64,
+        max_blocks: u64,
+    },
+    /// The account cannot pay the fee, so the transaction cannot be included at all.
+    #[error("cannot pay the fee: fee is {fee} base units, the account has {available}")]
+    CannotPayFee { fee: Amount, available: Amount },
 }
 
 impl TxError {
@@ -211,6 +232,9 @@ impl TxError {
             TxError::AlreadyAnswered => 36,
             TxError::BadAnswer { .. } => 37,
             TxError::LocationDisputed { .. } => 38,
+            TxError::Expired { .. } => 39,
+            TxError::ValidTooLong { .. } => 40,
+            TxError::CannotPayFee { .. } => 41,
         }
     }
 }
@@ -235,6 +259,9 @@ pub enum BlockError {
     /// State that should be impossible was found. Like `Arithmetic`, an error and not a panic.
     #[error("state invariant broken: {context}")]
     Invariant { context: &'static str },
+    /// The block carries a transaction no block may carry (see the module docs).
+    #[error("transaction {index} cannot be included: {error}")]
+    UnincludableTransaction { index: usize, error: TxError },
 }
 
 /// Why an explanation could not be given.

@@ -58,8 +58,8 @@ mod table;
 pub use error::{BlockError, ExplainError, TxError};
 pub use genesis::{ChallengeParams, CoverageParams, Genesis, GenesisError, Params};
 pub use machine::{
-    BlockOutcome, InvariantViolation, LoadError, Receipt, State, StateWrite, account_key,
-    device_key,
+    BlockOutcome, InvariantViolation, LoadError, Receipt, State, StateWrite, TrialOutcome,
+    account_key, check_validity_window, device_key,
 };
 pub use records::{Account, ChainInfo, Device, DeviceStatus, EpochSummary, RewardRecord};
 pub use rewards::RewardExplanation;

@@ -20,11 +20,11 @@ use commonware_codec::{Buf, Encode, Error as CodecError, Read, ReadExt, Write};
 use groundwork_primitives::decode_exact;
 use groundwork_primitives::hash::{Digest, hash, merkle_root};
 use groundwork_primitives::keys::AccountPublicKey;
-use groundwork_primitives::limits::MAX_TRANSACTIONS_PER_BLOCK;
+use groundwork_primitives::limits::{MAX_TRANSACTION_LIFETIME_BLOCKS, MAX_TRANSACTIONS_PER_BLOCK};
 use groundwork_primitives::transaction::device_ownership_message;
 use groundwork_primitives::{
-    AccountAction, AccountTransaction, Address, Amount, Block, BlockHeader, DeviceId,
-    DeviceSignature, Domain, HeartbeatTransaction, ResourceKind, Transaction,
+    AccountAction, AccountTransaction, Address, Amount, Block, BlockHeader, DeviceId, Domain,
+    HeartbeatTransaction, ResourceKind, Transaction, Validity,
 };
 use std::collections::BTreeMap;
 
@@ -143,6 +143,46 @@ pub struct BlockOutcome {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invariant broken: {0}")]
 pub struct InvariantViolation(pub String);
+
+/// One transaction's fate in a block: `Ok` with its receipt result if a block may carry it,
+/// `Err` with the reason if no block may.
+pub type TrialOutcome = Result<Result<(), TxError>, TxError>;
+
+/// Whether a block at `height` may carry `tx` as far as its validity window goes.
+pub fn check_validity_window(tx: &AccountTransaction, height: u64) -> Result<(), TxError> {
+    match tx.validity_at(height) {
+        Validity::Valid => Ok(()),
+        Validity::Expired => Err(TxError::Expired {
+            valid_until: tx.valid_until,
+            height,
+        }),
+        Validity::TooFarAhead => Err(TxError::ValidTooLong {
+            valid_until: tx.valid_until,
+            height,
+            max_blocks: MAX_TRANSACTION_LIFETIME_BLOCKS,
+        }),
+    }
+}
+
+/// Which signatures are already known to be valid when a transaction runs.
+#[derive(Clone, Copy, Debug)]
+enum SignatureCheck {
+    /// The block's ed25519 signatures were batch-verified (`true`) or the batch failed.
+    Ed25519Batch(bool),
+    /// The caller verified every signature (the mempool at admission, `verify` before a vote).
+    AllVerified,
+}
+
+impl SignatureCheck {
+    fn covers(self, transaction: &Transaction) -> bool {
+        match self {
+            SignatureCheck::AllVerified => true,
+            SignatureCheck::Ed25519Batch(batch_ok) => {
+                batch_ok && crate::signatures::in_ed25519_batch(transaction)
+            }
+        }
+    }
+}
 
 /// The whole chain state.
 #[derive(Clone, Debug)]
@@ -571,17 +611,18 @@ impl State {
         );
 
         let mut receipts = Vec::with_capacity(block.transactions.len());
-        for (transaction, hash) in block.transactions.iter().zip(&hashes) {
-            let result = self.apply_transaction(transaction, height, batch_ok);
-            if result.is_ok() {
-                self.commit_transaction();
-            } else {
-                self.rollback_transaction();
+        for (index, (transaction, hash)) in block.transactions.iter().zip(&hashes).enumerate() {
+            let check = SignatureCheck::Ed25519Batch(batch_ok);
+            match self.run_transaction(transaction, height, check) {
+                Ok(result) => receipts.push(Receipt {
+                    transaction: *hash,
+                    result,
+                }),
+                Err(error) => {
+                    self.rollback_block();
+                    return Err(BlockError::UnincludableTransaction { index, error });
+                }
             }
-            receipts.push(Receipt {
-                transaction: *hash,
-                result,
-            });
         }
 
         let epoch_ended = match self.end_block(block, block_digest) {
@@ -636,30 +677,76 @@ impl State {
         Ok(())
     }
 
-    fn apply_transaction(
+    /// Runs `transactions` as the next block would, in order, and leaves the state as it was.
+    /// Returns for each either its receipt result (`Ok`, a block may carry it) or why no block
+    /// may (`Err`); a transaction that may not be carried is skipped, so later ones run as if
+    /// it were absent. Proposers build blocks from the `Ok` ones, and validators check a
+    /// proposal with it before voting. The caller vouches that every signature was verified.
+    pub fn trial_next_block(&mut self, transactions: &[Transaction]) -> Vec<TrialOutcome> {
+        let height = self.height().saturating_add(1);
+        let outcomes = transactions
+            .iter()
+            .map(|tx| self.run_transaction(tx, height, SignatureCheck::AllVerified))
+            .collect();
+        self.rollback_block();
+        outcomes
+    }
+
+    /// Runs one transaction in its own layer. `Ok` carries its receipt result; `Err` means no
+    /// block may carry it, and nothing was written.
+    fn run_transaction(
         &mut self,
         transaction: &Transaction,
         height: u64,
-        batch_ok: bool,
-    ) -> Result<(), TxError> {
-        match transaction {
-            Transaction::Account(tx) => self.apply_account_transaction(tx, height, batch_ok),
-            Transaction::Heartbeat(tx) => {
-                let preverified = batch_ok && matches!(tx.signature, DeviceSignature::Ed25519(_));
-                self.apply_heartbeat(tx, height, preverified)
+        check: SignatureCheck,
+    ) -> TrialOutcome {
+        let preverified = check.covers(transaction);
+        let report = match transaction {
+            Transaction::Account(tx) => {
+                return self.run_account_transaction(tx, height, preverified);
             }
-            Transaction::Beacon(tx) => {
-                let preverified = batch_ok && matches!(tx.signature, DeviceSignature::Ed25519(_));
-                self.apply_beacon(tx, height, preverified)
+            Transaction::Heartbeat(tx) => self.apply_heartbeat(tx, height, preverified),
+            Transaction::Beacon(tx) => self.apply_beacon(tx, height, preverified),
+            Transaction::Witness(tx) => self.apply_witness(tx, height, preverified),
+        };
+        // A device report pays no fee, so one that fails has no place in a block.
+        match report {
+            Ok(()) => {
+                self.commit_transaction();
+                Ok(Ok(()))
             }
-            Transaction::Witness(tx) => {
-                let preverified = batch_ok && matches!(tx.signature, DeviceSignature::Ed25519(_));
-                self.apply_witness(tx, height, preverified)
+            Err(error) => {
+                self.rollback_transaction();
+                Err(error)
             }
         }
     }
 
-    fn apply_account_transaction(
+    /// An account transaction in two steps: the fee and nonce (which decide whether a block may
+    /// carry it), then the action, whose failure undoes only the action.
+    fn run_account_transaction(
+        &mut self,
+        tx: &AccountTransaction,
+        height: u64,
+        preverified: bool,
+    ) -> TrialOutcome {
+        if let Err(error) = self.charge_account_transaction(tx, height, preverified) {
+            self.rollback_transaction();
+            return Err(error);
+        }
+        self.commit_transaction();
+        let result = self.apply_account_action(tx, height);
+        if result.is_ok() {
+            self.commit_transaction();
+        } else {
+            self.rollback_transaction();
+        }
+        Ok(result)
+    }
+
+    /// Checks what makes an account transaction includable — signature, validity window,
+    /// nonce, a balance that covers the fee — then takes the fee and uses the nonce.
+    fn charge_account_transaction(
         &mut self,
         tx: &AccountTransaction,
         height: u64,
@@ -668,6 +755,7 @@ impl State {
         if !preverified && !tx.verify_signature(&self.params.chain_id) {
             return Err(TxError::BadSignature);
         }
+        check_validity_window(tx, height)?;
         let sender = tx.sender();
         let mut account = self.account(&sender);
         if tx.nonce != account.nonce {
@@ -677,20 +765,13 @@ impl State {
             });
         }
         let fee = self.params.transaction_fee;
-        let action_cost = self.check_action(&sender, &tx.action)?;
-        let cost = action_cost
-            .checked_add(fee)
-            .ok_or(TxError::AmountOverflow {
-                what: "amount plus fee",
+        account.balance = account
+            .balance
+            .checked_sub(fee)
+            .ok_or(TxError::CannotPayFee {
+                fee,
+                available: account.balance,
             })?;
-        account.balance =
-            account
-                .balance
-                .checked_sub(cost)
-                .ok_or(TxError::InsufficientBalance {
-                    needed: cost,
-                    available: account.balance,
-                })?;
         account.nonce = account
             .nonce
             .checked_add(1)
@@ -702,6 +783,29 @@ impl State {
             .checked_add(fee)
             .ok_or(TxError::AmountOverflow { what: "treasury" })?;
         self.info.put(Singleton, info);
+        Ok(())
+    }
+
+    /// The action of an account transaction whose fee is paid: its checks, its cost, its effect.
+    fn apply_account_action(
+        &mut self,
+        tx: &AccountTransaction,
+        height: u64,
+    ) -> Result<(), TxError> {
+        let sender = tx.sender();
+        let cost = self.check_action(&sender, &tx.action)?;
+        if cost > Amount::ZERO {
+            let mut account = self.account(&sender);
+            account.balance =
+                account
+                    .balance
+                    .checked_sub(cost)
+                    .ok_or(TxError::InsufficientBalance {
+                        needed: cost,
+                        available: account.balance,
+                    })?;
+            self.accounts.put(sender, account);
+        }
         self.apply_action(&sender, tx.nonce, &tx.action, height)
     }
 

@@ -99,13 +99,14 @@ fn ed25519_device_parts(
     }
 }
 
-/// Whether a transaction's signature is part of the ed25519 batch.
+/// Whether a transaction's signature is part of the ed25519 batch: every account transaction,
+/// and a device report only when both its device key and its signature are ed25519. (A P-256
+/// device's report carrying an ed25519-shaped signature is not in the batch, so a passing batch
+/// says nothing about it; it is checked on its own and fails.)
 pub fn in_ed25519_batch(transaction: &Transaction) -> bool {
     match transaction {
         Transaction::Account(_) => true,
-        Transaction::Heartbeat(tx) => matches!(tx.signature, DeviceSignature::Ed25519(_)),
-        Transaction::Beacon(tx) => matches!(tx.signature, DeviceSignature::Ed25519(_)),
-        Transaction::Witness(tx) => matches!(tx.signature, DeviceSignature::Ed25519(_)),
+        device_tx => ed25519_device_parts(device_tx).is_some(),
     }
 }
 

@@ -9,7 +9,7 @@ use groundwork_primitives::{
     DeviceKey, HeartbeatTransaction, KeyScheme, ResourceKind, Transaction,
 };
 use groundwork_state::machine::prefix;
-use groundwork_state::{BlockOutcome, Genesis, Params, State, TxError};
+use groundwork_state::{BlockError, BlockOutcome, Genesis, Params, State, TxError};
 
 pub const FEE: u128 = 10;
 pub const BOND: u128 = 1_000;
@@ -125,10 +125,36 @@ impl Harness {
         }
     }
 
-    /// Executes one transaction in its own block and returns its result.
+    /// Executes one transaction in its own block and returns its result. A transaction no
+    /// block may carry leaves its block invalid and the state unchanged; an empty block is run
+    /// in its place so the height moves on either way, and its reason is returned.
     pub fn submit(&mut self, transaction: Transaction) -> Result<(), TxError> {
-        let outcome = self.execute(vec![transaction]);
-        outcome.receipts[0].result.clone()
+        match self.try_submit(transaction) {
+            Ok(result) => result,
+            Err(error) => {
+                self.execute(Vec::new());
+                Err(error)
+            }
+        }
+    }
+
+    /// Executes one transaction in its own block: `Ok(receipt result)`, or `Err(reason)` if no
+    /// block may carry it (the block was refused, and the state is unchanged).
+    pub fn try_submit(&mut self, transaction: Transaction) -> Result<Result<(), TxError>, TxError> {
+        let block = self.next_block(vec![transaction]);
+        let before = self.state.state_digest();
+        match self.state.execute(&block) {
+            Ok(outcome) => Ok(outcome.receipts[0].result.clone()),
+            Err(BlockError::UnincludableTransaction { index: 0, error }) => {
+                assert_eq!(
+                    self.state.state_digest(),
+                    before,
+                    "a refused block changed state"
+                );
+                Err(error)
+            }
+            Err(other) => panic!("block refused for another reason: {other}"),
+        }
     }
 
     pub fn nonce(&self, key: &AccountKey) -> u64 {
@@ -145,8 +171,14 @@ impl Harness {
             key,
             &self.chain,
             self.nonce(key),
+            self.valid_until(),
             action,
         ))
+    }
+
+    /// A validity window that any block in the next hundred may include.
+    pub fn valid_until(&self) -> u64 {
+        self.state.height() + 100
     }
 
     pub fn transfer(&self, from: &AccountKey, to: Address, amount: u128) -> Transaction {
@@ -202,26 +234,66 @@ impl Harness {
             .collect()
     }
 
-    /// Submits a transaction that must fail with `expected`, and checks it changed nothing:
-    /// no account, device, reward or epoch record, and no treasury or supply counter.
+    /// Submits a transaction that must fail with `expected`, and checks what it changed. One no
+    /// block may carry changes nothing. An account transaction whose action fails changes
+    /// nothing but what it paid: the fee from its sender to the treasury, and the nonce.
     pub fn assert_rejected(&mut self, transaction: Transaction, expected: TxError) {
         // An epoch's last block writes reward records; keep the rejection off it.
         if (self.state.height() + 1).is_multiple_of(self.state.params().epoch_length_blocks) {
             self.execute(Vec::new());
         }
-        let before = self.entries_except_block_bookkeeping();
+        let sender = match &transaction {
+            Transaction::Account(tx) => Some(tx.sender()),
+            _ => None,
+        };
+        let account_before = sender.map(|s| self.state.account(&s));
+        let except: Vec<Address> = sender.into_iter().collect();
+        let before = self.entries_except_accounts(&except);
         let info_before = self.state.chain_info();
         let result = self.submit(transaction);
         assert_eq!(result, Err(expected));
         assert_eq!(
-            self.entries_except_block_bookkeeping(),
+            self.entries_except_accounts(&except),
             before,
             "a rejected transaction changed state"
         );
         let info_after = self.state.chain_info();
-        assert_eq!(info_after.treasury, info_before.treasury);
+        let mut fee = 0;
+        if let (Some(sender), Some(account_before)) = (sender, account_before) {
+            let account_after = self.state.account(&sender);
+            if account_after.nonce != account_before.nonce {
+                // Included and failed: it paid exactly the fee and used exactly its nonce.
+                fee = self.state.params().transaction_fee.0;
+                assert_eq!(account_after.nonce, account_before.nonce + 1);
+                assert_eq!(account_after.balance.0 + fee, account_before.balance.0);
+                assert_eq!(account_after.credits, account_before.credits);
+            } else {
+                assert_eq!(
+                    account_after, account_before,
+                    "a refused transaction changed its sender"
+                );
+            }
+        }
+        assert_eq!(info_after.treasury.0, info_before.treasury.0 + fee);
         assert_eq!(info_after.minted, info_before.minted);
         assert_eq!(info_after.burned, info_before.burned);
         assert_eq!(info_after.bonded, info_before.bonded);
+    }
+
+    /// Submits a transaction no block may carry, and checks the block that tried was refused.
+    pub fn assert_unincludable(&mut self, transaction: Transaction, expected: TxError) {
+        let before = self.state.state_digest();
+        assert_eq!(self.try_submit(transaction), Err(expected));
+        assert_eq!(self.state.state_digest(), before);
+    }
+
+    /// Like [`Self::entries_except_block_bookkeeping`], also leaving out these accounts'
+    /// records (the senders of failed transactions, which paid fees).
+    pub fn entries_except_accounts(&self, accounts: &[Address]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let skip: Vec<Vec<u8>> = accounts.iter().map(groundwork_state::account_key).collect();
+        self.entries_except_block_bookkeeping()
+            .into_iter()
+            .filter(|(k, _)| !skip.contains(k))
+            .collect()
     }
 }

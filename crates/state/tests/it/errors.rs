@@ -29,7 +29,7 @@ fn signature_for_another_chain_is_rejected() {
         to: address(&bob),
         amount: Amount(5),
     };
-    let tx = AccountTransaction::sign(&alice, &other_chain, 0, action);
+    let tx = AccountTransaction::sign(&alice, &other_chain, 0, h.valid_until(), action);
     h.assert_rejected(Transaction::Account(tx), TxError::BadSignature);
 }
 
@@ -71,8 +71,8 @@ fn insufficient_balance_is_rejected() {
     h.assert_rejected(
         tx,
         TxError::InsufficientBalance {
-            needed: Amount(START_BALANCE + FEE),
-            available: Amount(START_BALANCE),
+            needed: Amount(START_BALANCE),
+            available: Amount(START_BALANCE - FEE),
         },
     );
     // A never-funded account cannot even pay the fee.
@@ -80,22 +80,89 @@ fn insufficient_balance_is_rejected() {
     let tx = h.transfer(&stranger, address(&bob), 1);
     h.assert_rejected(
         tx,
-        TxError::InsufficientBalance {
-            needed: Amount(1 + FEE),
+        TxError::CannotPayFee {
+            fee: Amount(FEE),
             available: Amount(0),
         },
     );
 }
 
 #[test]
+fn a_failed_transfer_never_executes_later() {
+    // The defect: a transfer refused for want of funds used to leave its nonce unused, so its
+    // bytes executed once the account was funded. Now its failure pays the fee and uses the
+    // nonce, and the same bytes can never run again.
+    let mut h = Harness::standard();
+    let (alice, bob, carol) = (account(1), account(2), account(3));
+    let too_much = h.transfer(&alice, address(&carol), START_BALANCE);
+    assert_eq!(
+        h.submit(too_much.clone()),
+        Err(TxError::InsufficientBalance {
+            needed: Amount(START_BALANCE),
+            available: Amount(START_BALANCE - FEE),
+        })
+    );
+    assert_eq!(h.nonce(&alice), 1);
+    assert_eq!(h.submit(h.transfer(&bob, address(&alice), 100_000)), Ok(()));
+    h.assert_unincludable(
+        too_much,
+        TxError::BadNonce {
+            expected: 1,
+            got: 0,
+        },
+    );
+    assert_eq!(h.balance(&carol), START_BALANCE);
+    assert_eq!(h.balance(&alice), START_BALANCE - FEE + 100_000);
+}
+
+#[test]
+fn a_transaction_is_valid_only_in_its_window() {
+    let mut h = Harness::standard();
+    let (alice, bob) = (account(1), account(2));
+    let action = AccountAction::Transfer {
+        to: address(&bob),
+        amount: Amount(5),
+    };
+    let height = h.state.height();
+    let short = AccountTransaction::sign(&alice, &h.chain, 0, height + 2, action.clone());
+    h.empty_blocks(2);
+    h.assert_unincludable(
+        Transaction::Account(short),
+        TxError::Expired {
+            valid_until: height + 2,
+            height: height + 3,
+        },
+    );
+    let max = groundwork_primitives::limits::MAX_TRANSACTION_LIFETIME_BLOCKS;
+    let height = h.state.height();
+    let long = AccountTransaction::sign(&alice, &h.chain, 0, height + 2 + max, action.clone());
+    h.assert_unincludable(
+        Transaction::Account(long),
+        TxError::ValidTooLong {
+            valid_until: height + 2 + max,
+            height: height + 1,
+            max_blocks: max,
+        },
+    );
+    // The last valid height itself is fine, and so is the longest window.
+    let edge = AccountTransaction::sign(&alice, &h.chain, 0, height + 1, action.clone());
+    assert_eq!(h.submit(Transaction::Account(edge)), Ok(()));
+    let height = h.state.height();
+    let longest = AccountTransaction::sign(&alice, &h.chain, 1, height + 1 + max, action);
+    assert_eq!(h.submit(Transaction::Account(longest)), Ok(()));
+}
+
+#[test]
 fn amount_overflow_is_rejected() {
     let mut h = Harness::standard();
     let (alice, bob) = (account(1), account(2));
+    // The fee is paid first, so the amount alone must fit what is left.
     let tx = h.transfer(&alice, address(&bob), u128::MAX);
     h.assert_rejected(
         tx,
-        TxError::AmountOverflow {
-            what: "amount plus fee",
+        TxError::InsufficientBalance {
+            needed: Amount(u128::MAX),
+            available: Amount(START_BALANCE - FEE),
         },
     );
     let tx = h.signed(
@@ -106,12 +173,12 @@ fn amount_overflow_is_rejected() {
         },
     );
     // u64::MAX credits × price 3 fits in u128, but not in the balance.
-    let cost = u128::from(u64::MAX) * CREDIT_PRICE + FEE;
+    let cost = u128::from(u64::MAX) * CREDIT_PRICE;
     h.assert_rejected(
         tx,
         TxError::InsufficientBalance {
             needed: Amount(cost),
-            available: Amount(START_BALANCE),
+            available: Amount(START_BALANCE - 2 * FEE),
         },
     );
 }
@@ -314,12 +381,17 @@ fn second_heartbeat_in_one_window_is_rejected() {
     h.advance_to(4);
     let first = h.heartbeat(&sensor, 1);
     let second = h.heartbeat(&sensor, 2);
-    let outcome = h.execute(vec![first, second.clone()]);
-    assert_eq!(outcome.receipts[0].result, Ok(()));
+    // The second report of a window fails, so the block carrying both is refused whole.
+    let both = h.next_block(vec![first.clone(), second]);
     assert_eq!(
-        outcome.receipts[1].result,
-        Err(TxError::HeartbeatAlreadyInWindow { window: 2 })
+        h.state.execute(&both).map(|_| ()),
+        Err(groundwork_state::BlockError::UnincludableTransaction {
+            index: 1,
+            error: TxError::HeartbeatAlreadyInWindow { window: 2 }
+        })
     );
+    assert_eq!(h.state.pending_work(&sensor.id()), 0);
+    h.execute(vec![first]);
     assert_eq!(h.state.pending_work(&sensor.id()), 1);
     // Height 6 is still window 2.
     let third = h.heartbeat(&sensor, 1);
@@ -464,4 +536,33 @@ fn bad_block_changes_nothing() {
     block.header.parent = hash(b"elsewhere");
     assert_eq!(h.state.execute(&block), Err(BlockError::WrongParent));
     assert_eq!(h.state.state_digest(), digest);
+}
+
+#[test]
+fn every_rejection_code_is_in_the_docs_table() {
+    // The code table is read from `TxError::code` itself, so a new error cannot be left out of
+    // docs/state.md, nor a number drift.
+    let source = include_str!("../../src/error.rs");
+    let docs = include_str!("../../../../docs/state.md");
+    let in_code: Vec<(u16, String)> = source
+        .lines()
+        .filter_map(|line| {
+            let rest = line.trim().strip_prefix("TxError::")?;
+            let (name, code) = rest.split_once("=>")?;
+            let name = name.split([' ', '{']).next()?.to_string();
+            let code = code.trim().trim_end_matches(',').parse().ok()?;
+            Some((code, name))
+        })
+        .collect();
+    assert!(in_code.len() >= 41, "read {} codes", in_code.len());
+    let in_docs: Vec<(u16, String)> = docs
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let code = cells.get(1)?.parse().ok()?;
+            let name = cells.get(2)?.trim_matches('`').to_string();
+            Some((code, name))
+        })
+        .collect();
+    assert_eq!(in_docs, in_code, "docs/state.md's rejection-code table");
 }

@@ -28,7 +28,13 @@ fn transactions_from_one_account_in_one_block_apply_in_nonce_order() {
     else {
         unreachable!()
     };
-    second = groundwork_primitives::AccountTransaction::sign(&alice, &h.chain, 1, second.action);
+    second = groundwork_primitives::AccountTransaction::sign(
+        &alice,
+        &h.chain,
+        1,
+        h.valid_until(),
+        second.action,
+    );
     let outcome = h.execute(vec![
         first,
         groundwork_primitives::Transaction::Account(second),

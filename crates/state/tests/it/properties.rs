@@ -9,7 +9,7 @@ use groundwork_primitives::{
     AccountAction, AccountTransaction, Amount, Block, DeviceKey, HeartbeatTransaction, KeyScheme,
     ResourceKind, Transaction,
 };
-use groundwork_state::{BlockOutcome, State};
+use groundwork_state::{BlockError, BlockOutcome, State};
 use proptest::prelude::*;
 
 const ACCOUNTS: u64 = 4;
@@ -166,7 +166,13 @@ fn build(h: &Harness, plan: &[Planned]) -> Vec<Transaction> {
                     },
                     Op::Heartbeat { .. } | Op::HeartbeatUnknownBlock { .. } => unreachable!(),
                 };
-                Transaction::Account(AccountTransaction::sign(&key, &h.chain, nonce, action))
+                Transaction::Account(AccountTransaction::sign(
+                    &key,
+                    &h.chain,
+                    nonce,
+                    h.valid_until(),
+                    action,
+                ))
             }
             (_, None) => unreachable!(),
         };
@@ -196,6 +202,25 @@ fn forge(tx: Transaction) -> Transaction {
     }
 }
 
+/// What a proposer puts in a block: transactions with valid signatures (as the mempool admits
+/// them) that a trial run of the block keeps.
+fn includable(state: &mut State, candidates: Vec<Transaction>) -> Vec<Transaction> {
+    let chain = state.params().chain_id.clone();
+    let signed: Vec<Transaction> = candidates
+        .into_iter()
+        .filter(|tx| tx.verify_signature(&chain))
+        .collect();
+    let before = state.state_digest();
+    let outcomes = state.trial_next_block(&signed);
+    assert_eq!(state.state_digest(), before, "a trial run changed state");
+    signed
+        .into_iter()
+        .zip(outcomes)
+        .filter(|(_, outcome)| outcome.is_ok())
+        .map(|(tx, _)| tx)
+        .collect()
+}
+
 fn replay(blocks: &[Block]) -> (State, Vec<BlockOutcome>) {
     let mut state = State::from_genesis(&genesis_with(params(), ACCOUNTS));
     let outcomes = blocks
@@ -216,7 +241,19 @@ proptest! {
         let mut blocks = Vec::new();
         let mut outcomes = Vec::new();
         for block_plan in &plan {
-            let transactions = build(&h, block_plan);
+            let candidates = build(&h, block_plan);
+            let transactions = includable(&mut h.state, candidates.clone());
+            if transactions.len() < candidates.len() {
+                // The block with what a proposer must leave out is refused whole.
+                let before = h.state.state_digest();
+                let refused = h.next_block(candidates);
+                let refusal = h.state.execute(&refused);
+                prop_assert!(
+                    matches!(refusal, Err(BlockError::UnincludableTransaction { .. })),
+                    "{:?}", refusal
+                );
+                prop_assert_eq!(h.state.state_digest(), before);
+            }
             let block = h.next_block(transactions);
             let outcome = h.state.execute(&block).expect("a block built on the tip is valid");
             prop_assert_eq!(outcome.receipts.len(), block.transactions.len());
@@ -238,19 +275,61 @@ proptest! {
 }
 
 #[test]
-fn forged_and_valid_transactions_in_one_block_are_judged_one_by_one() {
-    // A forged signature makes the block's batch check fail; the valid ones must still apply.
+fn a_block_with_a_forged_signature_is_refused_whole() {
+    // A forged signature makes the block's batch check fail; checked one by one, the forged
+    // transaction is found and the block refused, with nothing applied.
     let mut h = Harness::standard();
     let (alice, bob) = (account(1), account(2));
     let good = h.transfer(&alice, address(&bob), 5);
     let bad = forge(h.transfer(&bob, address(&alice), 5));
-    let outcome = h.execute(vec![good, bad]);
-    assert_eq!(outcome.receipts[0].result, Ok(()));
+    let before = h.state.state_digest();
+    let block = h.next_block(vec![good.clone(), bad]);
     assert_eq!(
-        outcome.receipts[1].result,
-        Err(groundwork_state::TxError::BadSignature)
+        h.state.execute(&block).map(|_| ()),
+        Err(BlockError::UnincludableTransaction {
+            index: 1,
+            error: groundwork_state::TxError::BadSignature
+        })
     );
+    assert_eq!(h.state.state_digest(), before);
+    let outcome = h.execute(vec![good]);
+    assert_eq!(outcome.receipts[0].result, Ok(()));
     assert_eq!(h.balance(&bob), START_BALANCE + 5);
+}
+
+#[test]
+fn a_p256_device_report_with_an_ed25519_signature_is_not_vouched_for_by_the_batch() {
+    // The defect: such a report was counted as batch-verified whenever the block's ed25519
+    // batch passed, though the batch never held it, so anyone could forge a P-256 device's
+    // heartbeats by putting them next to one valid transfer.
+    let mut h = Harness::standard();
+    let (alice, bob) = (account(1), account(2));
+    let sensor = device_key(5);
+    assert_eq!(
+        h.submit(h.register(&alice, &sensor, ResourceKind::Sensor)),
+        Ok(())
+    );
+    h.empty_blocks(2);
+    let forged = forge(h.heartbeat(&sensor, 0));
+    let good = h.transfer(&bob, address(&alice), 5);
+    let block = vec![good.clone(), forged.clone()];
+    let verdicts = groundwork_state::signatures::verify_signatures(
+        &h.chain,
+        &block,
+        &groundwork_primitives::hash::hash(b"seed"),
+    );
+    assert_eq!(verdicts, vec![true, false]);
+    let before = h.state.state_digest();
+    let refused = h.next_block(block);
+    assert_eq!(
+        h.state.execute(&refused).map(|_| ()),
+        Err(BlockError::UnincludableTransaction {
+            index: 1,
+            error: groundwork_state::TxError::BadSignature
+        })
+    );
+    assert_eq!(h.state.state_digest(), before);
+    assert_eq!(h.state.pending_work(&sensor.id()), 0);
 }
 
 #[test]
