@@ -54,6 +54,15 @@ pub struct DevArgs {
     /// JSON-RPC calls per second allowed from one IP address (bursts of twice that); 0 = no limit.
     #[arg(long, default_value_t = groundwork_node::rpc::DEFAULT_REQUESTS_PER_SECOND)]
     rpc_rate_limit: u32,
+    /// JSON-RPC connections (HTTP and WebSocket) one IP address may hold open at once; more
+    /// are answered with HTTP 429. The node holds at most 256 in all.
+    #[arg(long, default_value_t = groundwork_node::rpc::DEFAULT_MAX_CONNECTIONS_PER_IP,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(groundwork_node::rpc::DEFAULT_MAX_CONNECTIONS)))]
+    rpc_connections_per_ip: u32,
+    /// Seconds a JSON-RPC connection may move no byte either way before it is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = groundwork_node::rpc::DEFAULT_IDLE_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    rpc_idle_timeout: u64,
     /// Simulated devices to register and run in this process (several kinds, around real
     /// cities), owned by the dev account; 0 = none.
     #[arg(long, default_value_t = 0)]
@@ -128,6 +137,8 @@ pub fn dev(args: DevArgs) -> Result<()> {
         rpc_addr: args.rpc_addr,
         rpc: RpcConfig {
             requests_per_second: args.rpc_rate_limit,
+            max_connections_per_ip: args.rpc_connections_per_ip,
+            idle_timeout: Duration::from_secs(args.rpc_idle_timeout),
             ..RpcConfig::default()
         },
         metrics_addr: args.metrics_addr,

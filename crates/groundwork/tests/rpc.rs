@@ -218,3 +218,90 @@ fn limits_and_bad_parameters_are_answered_and_the_node_keeps_serving() {
     let height = rpc.height();
     wait_for_height(&rpc, height + 2, Duration::from_secs(30));
 }
+
+/// A TCP connection to the node from `source` (another loopback address than the client's).
+fn tcp_from(source: &str, port: u16) -> std::net::TcpStream {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+        let stream = socket
+            .connect(format!("127.0.0.1:{port}").parse().unwrap())
+            .await
+            .unwrap();
+        let stream = stream.into_std().unwrap();
+        stream.set_nonblocking(false).unwrap();
+        stream
+    })
+}
+
+#[test]
+fn idle_connections_from_one_address_cannot_lock_out_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("dev");
+    let port = free_port();
+    let _node = start_dev_with(&data, 200, port, &["--rpc-idle-timeout", "3"]);
+    let rpc = Rpc::new(port);
+    wait_for_height(&rpc, 1, Duration::from_secs(30));
+
+    // The attacker, at 127.0.0.2, opens 300 WebSocket connections and leaves them idle.
+    let mut held = Vec::new();
+    let mut refused = 0;
+    for _ in 0..300 {
+        let stream = tcp_from("127.0.0.2", port);
+        match tungstenite::client(format!("ws://127.0.0.1:{port}"), stream) {
+            Ok((socket, _)) => held.push(socket),
+            Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(response))) => {
+                assert_eq!(response.status(), 429);
+                refused += 1;
+            }
+            Err(other) => panic!("unexpected handshake result: {other:?}"),
+        }
+    }
+    println!(
+        "connections: {} of 300 held by one address, {refused} answered 429",
+        held.len()
+    );
+    assert_eq!(held.len(), 32, "the per-address cap");
+    // Everyone else is still served, at once.
+    let started = Instant::now();
+    for _ in 0..20 {
+        rpc.ok("chain_status", json!([]));
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // Idle connections are closed after the idle timeout, and the address may connect again.
+    let socket = held.first_mut().unwrap();
+    socket
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let started = Instant::now();
+    let closed = loop {
+        match socket.read() {
+            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+            Ok(Message::Close(_)) | Err(_) => break true,
+            Ok(_) => break false,
+        }
+    };
+    assert!(closed, "an idle connection stays open");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "closed after {:?}",
+        started.elapsed()
+    );
+    wait_until(
+        Duration::from_secs(10),
+        "the address to be allowed again",
+        || {
+            tungstenite::client(
+                format!("ws://127.0.0.1:{port}"),
+                tcp_from("127.0.0.2", port),
+            )
+            .is_ok()
+        },
+    );
+}

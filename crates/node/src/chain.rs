@@ -45,13 +45,13 @@ fn account_admission(
     height: u64,
     balance: groundwork_primitives::Amount,
     fee: groundwork_primitives::Amount,
-) -> Result<(), TxError> {
-    groundwork_state::check_validity_window(tx, height)?;
+) -> Result<(), Box<TxError>> {
+    groundwork_state::check_validity_window(tx, height).map_err(Box::new)?;
     if balance < fee {
-        return Err(TxError::CannotPayFee {
+        return Err(Box::new(TxError::CannotPayFee {
             fee,
             available: balance,
-        });
+        }));
     }
     Ok(())
 }
@@ -73,7 +73,7 @@ pub enum SubmitError {
     /// Against the latest executed state no block could carry it: an account transaction that
     /// cannot pay its fee or is outside its validity window, or a device report that fails.
     #[error("{0}")]
-    Unincludable(TxError),
+    Unincludable(Box<TxError>),
 }
 
 /// Inclusions by transaction hash, and the hashes of each recent block in order (to forget
@@ -300,7 +300,7 @@ impl Chain {
                     account_admission(tx, height.saturating_add(1), balance, fee)
                 }
                 _ => match report_outcomes.next() {
-                    Some(Err(error)) => Err(error),
+                    Some(Err(error)) => Err(Box::new(error)),
                     _ => Ok(()),
                 },
             };

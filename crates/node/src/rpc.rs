@@ -13,7 +13,7 @@ use crate::chain::{BlockSummary, Chain};
 use crate::engine::MarshalMailbox;
 use crate::executor::Prover;
 use crate::proof::ProofError;
-use crate::rpc_limit::{RateLimitLayer, RateLimiter};
+use crate::rpc_limit::{ConnectionLimiter, RateLimitLayer, RateLimiter, Watched};
 use commonware_consensus::types::Height;
 use groundwork_primitives::hash::{Digest, digest_from_hex, digest_hex};
 use groundwork_primitives::{Address, DeviceId, ResourceKind, Transaction};
@@ -35,6 +35,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Largest request body accepted, in bytes: a full `tx_submitBatch` of the largest
 /// transactions in hex, with room for JSON.
@@ -43,6 +44,13 @@ pub const DEFAULT_MAX_REQUEST_BYTES: u32 = 2 * 1_024 * 1_024 + 64 * 1_024;
 pub const DEFAULT_MAX_RESPONSE_BYTES: u32 = 16 * 1_024 * 1_024;
 /// Most simultaneous connections (HTTP and WebSocket together).
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 256;
+/// Most simultaneous connections from one client IP: an eighth of the total, so one address
+/// can never lock the others out.
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: u32 = 32;
+/// A connection that moves no byte either way for this long is closed (a subscription on a
+/// live chain gets a block every few seconds, so it is never idle).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+const _: () = assert!(DEFAULT_MAX_CONNECTIONS_PER_IP < DEFAULT_MAX_CONNECTIONS);
 /// Most calls in one batch.
 pub const DEFAULT_MAX_BATCH: u32 = 64;
 /// Calls per second per client IP, sustained; bursts of twice this are allowed.
@@ -84,6 +92,8 @@ pub struct RpcConfig {
     pub max_request_bytes: u32,
     pub max_response_bytes: u32,
     pub max_connections: u32,
+    pub max_connections_per_ip: u32,
+    pub idle_timeout: Duration,
     pub max_batch: u32,
     /// Calls per second per client IP; 0 = unlimited.
     pub requests_per_second: u32,
@@ -95,6 +105,8 @@ impl Default for RpcConfig {
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_batch: DEFAULT_MAX_BATCH,
             requests_per_second: DEFAULT_REQUESTS_PER_SECOND,
         }
@@ -1033,6 +1045,17 @@ fn module(state: RpcState) -> Result<RpcModule<RpcState>, jsonrpsee::core::Regis
     Ok(module)
 }
 
+/// Answers a connection over its address's limit with HTTP 429 and closes it.
+async fn refuse_connection(mut socket: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    const BODY: &str = "too many open connections from this address; close some and retry\n";
+    let answer = format!(
+        "HTTP/1.1 429 Too Many Requests\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{BODY}",
+        BODY.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(2), socket.write_all(answer.as_bytes())).await;
+}
+
 /// Starts the RPC server (HTTP and WebSocket on `address`); it runs until the handle is
 /// stopped or the runtime ends.
 pub async fn serve(
@@ -1061,6 +1084,8 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(address).await?;
     let bound = listener.local_addr()?;
     let limiter = RateLimiter::new(config.requests_per_second);
+    let connections = ConnectionLimiter::new(config.max_connections_per_ip);
+    let idle_timeout = config.idle_timeout;
     let (stop, handle) = stop_channel();
     tokio::spawn(async move {
         loop {
@@ -1074,6 +1099,10 @@ pub async fn serve(
                 },
                 _ = stop.clone().shutdown() => break,
             };
+            let Some(permit) = connections.try_open(remote.ip()) else {
+                tokio::spawn(refuse_connection(socket));
+                continue;
+            };
             let service = builder
                 .clone()
                 .set_rpc_middleware(RpcServiceBuilder::new().layer(RateLimitLayer {
@@ -1082,7 +1111,7 @@ pub async fn serve(
                 }))
                 .build(methods.clone(), stop.clone());
             tokio::spawn(serve_with_graceful_shutdown(
-                socket,
+                Watched::new(socket, idle_timeout, permit),
                 service,
                 stop.clone().shutdown(),
             ));

@@ -1,8 +1,12 @@
-//! Per-IP request rate limit for the RPC server: a token bucket per client address, charged
-//! once per call, whether the call came alone, inside a batch, or over a WebSocket.
+//! Per-IP limits of the RPC server.
 //!
-//! A call over the limit gets the JSON-RPC error [`crate::rpc::code::RATE_LIMITED`]; the
-//! connection stays open, so a client that slows down carries on.
+//! * Calls: a token bucket per client address, charged once per call, whether the call came
+//!   alone, inside a batch, or over a WebSocket. A call over the limit gets the JSON-RPC error
+//!   [`crate::rpc::code::RATE_LIMITED`]; the connection stays open, so a client that slows
+//!   down carries on.
+//! * Connections: at most [`ConnectionLimiter`]'s count open per address, well below the
+//!   server's total, so one address cannot take every slot; and a connection with no traffic
+//!   either way for the idle timeout is closed ([`Watched`]).
 
 use crate::rpc::code;
 use jsonrpsee::MethodResponse;
@@ -11,8 +15,11 @@ use jsonrpsee::types::{ErrorObject, Request};
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Buckets idle this long are forgotten when the table grows.
 const IDLE_BUCKET: Duration = Duration::from_secs(60);
@@ -66,6 +73,134 @@ impl RateLimiter {
         } else {
             false
         }
+    }
+}
+
+/// Open connections by client IP.
+#[derive(Clone)]
+pub struct ConnectionLimiter {
+    per_ip: u32,
+    open: Arc<Mutex<HashMap<IpAddr, u32>>>,
+}
+
+/// One open connection's place in its address's count; given back on drop.
+pub struct ConnectionPermit {
+    ip: IpAddr,
+    open: Arc<Mutex<HashMap<IpAddr, u32>>>,
+}
+
+impl ConnectionLimiter {
+    pub fn new(per_ip: u32) -> Self {
+        Self {
+            per_ip,
+            open: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// A place for one more connection from `ip`, or `None` if it has its limit open.
+    pub fn try_open(&self, ip: IpAddr) -> Option<ConnectionPermit> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let count = open.entry(ip).or_insert(0);
+        if *count >= self.per_ip {
+            return None;
+        }
+        *count += 1;
+        Some(ConnectionPermit {
+            ip,
+            open: self.open.clone(),
+        })
+    }
+
+    /// Connections open now from `ip`.
+    pub fn open_from(&self, ip: IpAddr) -> u32 {
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.get(&ip).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for ConnectionPermit {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = open.get_mut(&self.ip) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// A connection's stream. It holds the connection's [`ConnectionPermit`] for as long as the
+/// stream lives (a WebSocket outlives the HTTP request that upgraded it), and fails a read
+/// once no byte has moved either way for the idle limit, which closes the connection.
+pub struct Watched<S> {
+    inner: S,
+    idle_limit: Duration,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    _permit: ConnectionPermit,
+}
+
+impl<S> Watched<S> {
+    pub fn new(inner: S, idle_limit: Duration, permit: ConnectionPermit) -> Self {
+        Self {
+            inner,
+            idle_limit,
+            deadline: Box::pin(tokio::time::sleep(idle_limit)),
+            _permit: permit,
+        }
+    }
+
+    fn touch(&mut self) {
+        let next = tokio::time::Instant::now() + self.idle_limit;
+        self.deadline.as_mut().reset(next);
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                if buf.filled().len() > before {
+                    self.touch();
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending => match self.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "connection idle",
+                ))),
+                Poll::Pending => Poll::Pending,
+            },
+            other => other,
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let result = Pin::new(&mut self.inner).poll_write(cx, data);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.touch();
+        }
+        result
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 
@@ -166,6 +301,19 @@ mod tests {
         assert!((10..=11).contains(&allowed), "allowed {allowed}");
         // Another address has its own bucket.
         assert!(limiter.allow("10.0.0.2".parse().unwrap()));
+    }
+
+    #[test]
+    fn connections_are_capped_per_address_and_given_back() {
+        let limiter = ConnectionLimiter::new(2);
+        let attacker: IpAddr = "127.0.0.2".parse().unwrap();
+        let first = limiter.try_open(attacker).unwrap();
+        let _second = limiter.try_open(attacker).unwrap();
+        assert!(limiter.try_open(attacker).is_none());
+        assert!(limiter.try_open("127.0.0.1".parse().unwrap()).is_some());
+        drop(first);
+        assert_eq!(limiter.open_from(attacker), 1);
+        assert!(limiter.try_open(attacker).is_some());
     }
 
     #[test]

@@ -261,7 +261,7 @@ pub enum BlockError {
     Invariant { context: &'static str },
     /// The block carries a transaction no block may carry (see the module docs).
     #[error("transaction {index} cannot be included: {error}")]
-    UnincludableTransaction { index: usize, error: TxError },
+    UnincludableTransaction { index: usize, error: Box<TxError> },
 }
 
 /// Why an explanation could not be given.

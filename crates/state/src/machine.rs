@@ -620,7 +620,10 @@ impl State {
                 }),
                 Err(error) => {
                     self.rollback_block();
-                    return Err(BlockError::UnincludableTransaction { index, error });
+                    return Err(BlockError::UnincludableTransaction {
+                        index,
+                        error: Box::new(error),
+                    });
                 }
             }
         }

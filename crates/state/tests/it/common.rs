@@ -151,7 +151,7 @@ impl Harness {
                     before,
                     "a refused block changed state"
                 );
-                Err(error)
+                Err(*error)
             }
             Err(other) => panic!("block refused for another reason: {other}"),
         }

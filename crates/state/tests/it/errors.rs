@@ -387,7 +387,7 @@ fn second_heartbeat_in_one_window_is_rejected() {
         h.state.execute(&both).map(|_| ()),
         Err(groundwork_state::BlockError::UnincludableTransaction {
             index: 1,
-            error: TxError::HeartbeatAlreadyInWindow { window: 2 }
+            error: Box::new(TxError::HeartbeatAlreadyInWindow { window: 2 })
         })
     );
     assert_eq!(h.state.pending_work(&sensor.id()), 0);

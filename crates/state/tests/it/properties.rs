@@ -288,7 +288,7 @@ fn a_block_with_a_forged_signature_is_refused_whole() {
         h.state.execute(&block).map(|_| ()),
         Err(BlockError::UnincludableTransaction {
             index: 1,
-            error: groundwork_state::TxError::BadSignature
+            error: Box::new(groundwork_state::TxError::BadSignature)
         })
     );
     assert_eq!(h.state.state_digest(), before);
@@ -325,7 +325,7 @@ fn a_p256_device_report_with_an_ed25519_signature_is_not_vouched_for_by_the_batc
         h.state.execute(&refused).map(|_| ()),
         Err(BlockError::UnincludableTransaction {
             index: 1,
-            error: groundwork_state::TxError::BadSignature
+            error: Box::new(groundwork_state::TxError::BadSignature)
         })
     );
     assert_eq!(h.state.state_digest(), before);
