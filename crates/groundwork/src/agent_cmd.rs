@@ -366,6 +366,8 @@ pub fn run(args: AgentArgs) -> Result<()> {
         radio,
         last_beacon_height: None,
         heard,
+        interval_secs: file.interval_secs,
+        pace: Pace::Unknown,
     };
     let interval = Duration::from_secs(file.interval_secs);
     // Follow the chain head several times per heartbeat, so the newest block known when the
@@ -423,9 +425,58 @@ struct Agent {
     /// Chain height when the last beacon was sent.
     last_beacon_height: Option<u64>,
     heard: Option<Heard>,
+    /// The configured heartbeat interval, to compare with the chain's heartbeat window.
+    interval_secs: u64,
+    pace: Pace,
 }
 
+/// What the agent has learnt of the chain's block pace, to warn once when its interval is
+/// shorter than a heartbeat window (only one heartbeat per window counts).
+enum Pace {
+    Unknown,
+    /// First seen at this height and moment.
+    Measuring {
+        height: u64,
+        at: Instant,
+    },
+    Checked,
+}
+
+/// Blocks to watch before judging the chain's pace.
+const PACE_SAMPLE_BLOCKS: u64 = 5;
+
 impl Agent {
+    /// Measures the block pace once, then warns if `interval_secs` is shorter than a heartbeat
+    /// window: the node refuses every heartbeat after a window's first (code 5013).
+    fn check_pace(&mut self, height: u64, window_blocks: u64) {
+        match self.pace {
+            Pace::Unknown => {
+                self.pace = Pace::Measuring {
+                    height,
+                    at: Instant::now(),
+                }
+            }
+            Pace::Measuring { height: from, at } if height >= from + PACE_SAMPLE_BLOCKS => {
+                let ms_per_block = at.elapsed().as_millis() as u64 / (height - from);
+                let window_secs = window_blocks.saturating_mul(ms_per_block) / 1_000;
+                if self.interval_secs < window_secs {
+                    self.logger.log(
+                        "warn",
+                        "interval_shorter_than_window",
+                        json!({
+                            "interval_secs": self.interval_secs,
+                            "window_blocks": window_blocks,
+                            "window_secs": window_secs,
+                            "advice": "only the first heartbeat of a window counts; set interval_secs to at least the window",
+                        }),
+                    );
+                }
+                self.pace = Pace::Checked;
+            }
+            _ => {}
+        }
+    }
+
     /// Follows the chain head; logs when the node goes away and comes back.
     fn refresh(&mut self) -> Result<()> {
         match self.rpc.status() {
@@ -440,6 +491,9 @@ impl Agent {
                         .unwrap_or(u64::MAX),
                 });
                 self.chain = Some(status.chain_id);
+                if let Some(window) = status.raw["heartbeat_window_blocks"].as_u64() {
+                    self.check_pace(status.height, window);
+                }
                 if !self.online {
                     self.logger
                         .log("info", "node_reachable", json!({ "height": status.height }));

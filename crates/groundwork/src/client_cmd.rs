@@ -652,16 +652,35 @@ pub fn rewards(command: RewardsCommand) -> Result<()> {
             let status = rpc.status()?;
             println!("epoch       {}", answer["epoch"]);
             println!("device      {}", answer["device"].as_str().unwrap_or("?"));
-            println!("paid to     {}", answer["owner"].as_str().unwrap_or("?"));
+            if let Some(owner) = answer["owner"].as_str() {
+                println!("paid to     {owner}");
+            }
+            let base = |value: &Value| value.as_str().and_then(|t| t.parse::<u128>().ok());
+            let kind = base(&answer["amount"]);
+            if kind.is_some() {
+                println!(
+                    "{:<11} {} (work {} of {} {} units)",
+                    answer["kind"].as_str().unwrap_or("kind"),
+                    show_amount(&status, &client, &answer["amount"]),
+                    answer["work_units"],
+                    answer["kind_total_units"],
+                    answer["kind"].as_str().unwrap_or("?")
+                );
+            }
+            let coverage = &answer["coverage"];
+            let covered = base(&coverage["amount"]);
+            if covered.is_some() {
+                println!(
+                    "coverage    {} ({} beacons, {} witness reports)",
+                    show_amount(&status, &client, &coverage["amount"]),
+                    coverage["beacons"],
+                    coverage["witness_reports"]
+                );
+            }
+            let total = kind.unwrap_or(0).saturating_add(covered.unwrap_or(0));
             println!(
-                "amount      {}",
-                show_amount(&status, &client, &answer["amount"])
-            );
-            println!(
-                "work        {} of {} {} units",
-                answer["work_units"],
-                answer["kind_total_units"],
-                answer["kind"].as_str().unwrap_or("?")
+                "total       {}",
+                show_amount(&status, &client, &json!(total.to_string()))
             );
             Ok(())
         }

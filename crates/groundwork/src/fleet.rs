@@ -525,72 +525,90 @@ pub fn drive(
     }
     let mut last_window = None;
     let mut last_epoch = None;
+    let mut backoff = Duration::from_secs(1);
     while !stop.load(Ordering::Relaxed) {
-        let status = match rpc.status() {
-            Ok(status) => status,
-            Err(CallError::Unreachable { .. }) => {
-                std::thread::sleep(Duration::from_secs(1));
-                continue;
-            }
-            Err(other) => return Err(other.into()),
-        };
-        let window_blocks = status.raw["heartbeat_window_blocks"]
-            .as_u64()
-            .unwrap_or(1)
-            .max(1);
-        // The window the next block falls in.
-        let window = status.height / window_blocks;
-        if last_window != Some(window) {
-            last_window = Some(window);
-            let beats: Vec<Transaction> = fleet
-                .iter()
-                .map(|d| {
-                    Transaction::Heartbeat(HeartbeatTransaction::sign(
-                        &d.key,
-                        &status.chain_id,
-                        status.block,
-                    ))
-                })
-                .collect();
-            for chunk in beats.chunks(SUBMIT_BATCH) {
-                // Refusals (a heartbeat still pending) are expected now and then.
-                let _ = rpc.submit_batch(chunk)?;
-            }
-        }
-        radio.step(rpc, &status, &wireless)?;
-        if cheaters > 0 {
-            radio.watch(rpc, &status, &wireless, &owners)?;
-        }
-        if let Some(previous) = last_epoch
-            && status.epoch > previous
-        {
-            let ended = status.epoch - 1;
-            if let Ok(summary) = rpc.call("epoch_get", json!([ended])) {
-                let coverage = &summary["coverage"];
-                let coverage = if coverage.is_null() {
-                    String::new()
-                } else {
-                    format!(
-                        "; coverage {} for {} beacons",
-                        status.show(coverage["paid"].as_str().unwrap_or("0")),
-                        coverage["beacons"]
-                    )
-                };
-                println!(
-                    "fleet: epoch {ended} ended: {} paid to {} devices{coverage}",
-                    status.show(summary["paid"].as_str().unwrap_or("0")),
-                    summary["devices_rewarded"]
-                );
-                if cheaters > 0 {
-                    report_cheaters(rpc, &status, &wireless, ended)?;
+        // One pass of the fleet; a failed call is retried with backoff, never the end of it.
+        let pass = (|| -> Result<()> {
+            let status = match rpc.status() {
+                Ok(status) => status,
+                Err(CallError::Unreachable { .. }) => {
+                    std::thread::sleep(Duration::from_secs(1));
+                    return Ok(());
+                }
+                Err(other) => return Err(other.into()),
+            };
+            let window_blocks = status.raw["heartbeat_window_blocks"]
+                .as_u64()
+                .unwrap_or(1)
+                .max(1);
+            // The window the next block falls in.
+            let window = status.height / window_blocks;
+            if last_window != Some(window) {
+                last_window = Some(window);
+                let beats: Vec<Transaction> = fleet
+                    .iter()
+                    .map(|d| {
+                        Transaction::Heartbeat(HeartbeatTransaction::sign(
+                            &d.key,
+                            &status.chain_id,
+                            status.block,
+                        ))
+                    })
+                    .collect();
+                for chunk in beats.chunks(SUBMIT_BATCH) {
+                    // Refusals (a heartbeat still pending) are expected now and then.
+                    let _ = rpc.submit_batch(chunk)?;
                 }
             }
+            radio.step(rpc, &status, &wireless)?;
+            if cheaters > 0 {
+                radio.watch(rpc, &status, &wireless, &owners)?;
+            }
+            if let Some(previous) = last_epoch
+                && status.epoch > previous
+            {
+                let ended = status.epoch - 1;
+                if let Ok(summary) = rpc.call("epoch_get", json!([ended])) {
+                    let coverage = &summary["coverage"];
+                    let coverage = if coverage.is_null() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; coverage {} for {} beacons",
+                            status.show(coverage["paid"].as_str().unwrap_or("0")),
+                            coverage["beacons"]
+                        )
+                    };
+                    println!(
+                        "fleet: epoch {ended} ended: {} paid to {} devices{coverage}",
+                        status.show(summary["paid"].as_str().unwrap_or("0")),
+                        summary["devices_rewarded"]
+                    );
+                    if cheaters > 0 {
+                        report_cheaters(rpc, &status, &wireless, ended)?;
+                    }
+                }
+            }
+            last_epoch = Some(status.epoch);
+            Ok(())
+        })();
+        match pass {
+            Ok(()) => {
+                backoff = Duration::from_secs(1);
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            Err(error) => {
+                eprintln!("fleet: {error:#}; retrying in {} s", backoff.as_secs());
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
         }
-        last_epoch = Some(status.epoch);
-        std::thread::sleep(Duration::from_millis(250));
     }
     Ok(())
 }
+
+/// Longest wait between retries of a failed fleet pass.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// What simulated wireless devices send, as the beaconer states it.
 const SIM_RADIO: BeaconRadio = BeaconRadio {

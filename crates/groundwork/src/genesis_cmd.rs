@@ -180,6 +180,8 @@ fn new(args: NewArgs) -> Result<()> {
     Ok(())
 }
 
+const DAY_MS: u64 = 86_400_000;
+
 fn check(file: &Path) -> Result<()> {
     let text = fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let genesis = Genesis::from_toml(&text)
@@ -199,6 +201,17 @@ fn check(file: &Path) -> Result<()> {
         genesis.balances.len()
     );
     println!("  validators        {}", genesis.validators.len());
+    println!(
+        "  genesis time      {}",
+        crate::clock::iso8601(genesis.genesis_time_ms)
+    );
+    let now = crate::clock::now_ms();
+    if genesis.genesis_time_ms > now.saturating_add(DAY_MS) {
+        eprintln!(
+            "warning: the genesis time is {} away; validators started now make no block before it",
+            crate::clock::span(genesis.genesis_time_ms - now)
+        );
+    }
     println!(
         "  epochs            {} blocks; emission {} {} per epoch, halving every {} epochs",
         p.epoch_length_blocks,

@@ -7,6 +7,7 @@ mod bench_witness;
 mod calc_cmd;
 mod challenge_cmd;
 mod client_cmd;
+mod clock;
 mod coverage_sim;
 mod fleet;
 mod genesis_cmd;

@@ -31,6 +31,19 @@ fn load_genesis(path: &Path) -> Result<Genesis> {
     Genesis::from_toml(&text).with_context(|| format!("{} is not a valid genesis", path.display()))
 }
 
+/// Says so when the chain's genesis time is still ahead: no block can be made before it, so a
+/// node started early waits, and should say for how long.
+fn say_if_genesis_is_ahead(genesis: &Genesis) {
+    let now = crate::clock::now_ms();
+    if genesis.genesis_time_ms > now.saturating_add(1_000) {
+        eprintln!(
+            "waiting for the genesis time {} ({} from now): the chain makes its first block then",
+            crate::clock::iso8601(genesis.genesis_time_ms),
+            crate::clock::span(genesis.genesis_time_ms - now)
+        );
+    }
+}
+
 #[derive(Args)]
 pub struct DevArgs {
     /// Where the chain keeps its genesis, keys and storage; created on first run.
@@ -93,6 +106,7 @@ pub fn dev(args: DevArgs) -> Result<()> {
         .context("naming the dev account key")?;
     }
     let genesis = load_genesis(&genesis_path)?;
+    say_if_genesis_is_ahead(&genesis);
     let signer = load_key(&args.data_dir.join("validator-0.key"))?;
     let account_path = args.data_dir.join("dev-account.key");
     let account = load_key(&account_path)?;
@@ -250,6 +264,7 @@ pub fn node(args: NodeArgs) -> Result<()> {
         .with_context(|| format!("{} is not a valid node config", args.config.display()))?;
     let base = args.config.parent().unwrap_or(Path::new("."));
     let genesis = load_genesis(&base.join(&file.genesis))?;
+    say_if_genesis_is_ahead(&genesis);
     let signer = load_key(&base.join(&file.key))?;
     if !genesis.validators.contains(&signer.public_key()) {
         bail!(

@@ -235,3 +235,44 @@ fn coordinates_off_the_globe_are_refused_before_anything_is_sent() {
         );
     }
 }
+
+#[test]
+fn genesis_check_warns_of_a_genesis_time_days_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = groundwork()
+        .args(["genesis", "new", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let path = dir.path().join("genesis.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("genesis_time_ms"))
+        .expect("genesis_time_ms in the file")
+        .to_string();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let three_days = now_ms + 3 * 86_400_000 + 3_600_000;
+    std::fs::write(
+        &path,
+        text.replace(&line, &format!("genesis_time_ms = {three_days}")),
+    )
+    .unwrap();
+    let out = groundwork()
+        .args(["genesis", "check"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "a future genesis is still valid");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("genesis time      20"), "{stdout}");
+    assert!(
+        stderr.contains("warning: the genesis time is 3 d"),
+        "{stderr}"
+    );
+}

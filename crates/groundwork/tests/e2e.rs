@@ -341,6 +341,25 @@ fn wallet_agent_outage_and_explained_rewards() {
         &[],
     );
     assert!(text.contains("the same amount"), "{text}");
+    // The text of `rewards show` adds every part up to the total that `--json` has.
+    let shown = run_ok(
+        &[
+            "rewards",
+            "show",
+            "--device",
+            &device,
+            "--epoch",
+            &epoch.to_string(),
+            "--base-units",
+            "--rpc",
+            &rpc.url,
+        ],
+        &[],
+    );
+    assert!(
+        shown.contains(&format!("total       {amount} base units")),
+        "{shown}"
+    );
 
     stop(agent);
     drop(node);
@@ -448,6 +467,16 @@ fn wireless_agents_beacon_and_witness_what_the_radio_heard() {
     // Everything in the file is handled, and remembered across restarts.
     let offset = std::fs::read_to_string(heard.with_extension("offset")).unwrap();
     assert_eq!(offset.trim(), line.len().to_string());
+    // Heartbeats every 2 s against 5 s windows (10 blocks of 500 ms): the agent warns of it,
+    // and logs the node's refusal of a window's second heartbeat as a refusal, with its code.
+    wait_until(Duration::from_secs(20), "the interval warning", || {
+        !events(&a_log, "interval_shorter_than_window").is_empty()
+    });
+    wait_until(Duration::from_secs(20), "a refused heartbeat", || {
+        events(&a_log, "heartbeat_refused")
+            .iter()
+            .any(|e| e["code"] == json!(5_013))
+    });
 }
 
 #[test]

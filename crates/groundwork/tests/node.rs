@@ -158,6 +158,15 @@ fn bad_rpc_input_gets_an_error_and_the_node_keeps_serving() {
     assert_eq!(code, 4_004);
     let (code, _) = error(&rpc.call("no_such_method", json!([])));
     assert_eq!(code, -32601);
+    // A method that takes no parameters refuses junk ones.
+    let (code, message) = error(&rpc.call("chain_status", json!(["junk"])));
+    assert_eq!(code, -32602, "{message}");
+    assert!(rpc.call("chain_status", json!({}))["result"].is_object());
+    // A huge bad parameter is quoted, not echoed back whole.
+    let (code, message) = error(&rpc.call("account_get", json!(["a".repeat(300_000)])));
+    assert_eq!(code, -32602);
+    assert!(message.len() < 1_000, "{} bytes", message.len());
+    assert!(message.contains("bytes in all"), "{message}");
 
     let huge = format!(
         r#"{{"jsonrpc":"2.0","id":1,"method":"tx_submit","params":["{}"]}}"#,

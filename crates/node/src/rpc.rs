@@ -121,12 +121,33 @@ struct RpcState {
 
 type RpcResult = Result<Value, ErrorObjectOwned>;
 
+/// Longest error message, in bytes: a bad parameter is quoted, never echoed back whole.
+const MAX_ERROR_MESSAGE_BYTES: usize = 300;
+
 fn invalid(field: &str, reason: impl std::fmt::Display) -> ErrorObjectOwned {
-    ErrorObject::owned(
-        code::INVALID_PARAMS,
-        format!("invalid `{field}`: {reason}"),
-        None::<()>,
-    )
+    let mut message = format!("invalid `{field}`: {reason}");
+    if message.len() > MAX_ERROR_MESSAGE_BYTES {
+        let total = message.len();
+        let mut cut = MAX_ERROR_MESSAGE_BYTES;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push_str(&format!("… ({total} bytes in all)"));
+    }
+    ErrorObject::owned(code::INVALID_PARAMS, message, None::<()>)
+}
+
+/// Refuses parameters given to a method that takes none.
+fn no_params(params: &Params<'_>) -> Result<(), ErrorObjectOwned> {
+    match params.as_str().map(str::trim) {
+        None | Some("[]") | Some("{}") | Some("null") => Ok(()),
+        Some(_) => Err(ErrorObject::owned(
+            code::INVALID_PARAMS,
+            "this method takes no parameters: send [] or leave them out",
+            None::<()>,
+        )),
+    }
 }
 
 fn not_found(what: impl std::fmt::Display) -> ErrorObjectOwned {
@@ -999,7 +1020,8 @@ async fn rewards_subscription(
 
 fn module(state: RpcState) -> Result<RpcModule<RpcState>, jsonrpsee::core::RegisterMethodError> {
     let mut module = RpcModule::new(state);
-    module.register_method("chain_status", |_, state, _| {
+    module.register_method("chain_status", |params, state, _| {
+        no_params(&params)?;
         Ok::<Value, ErrorObjectOwned>(chain_status(state))
     })?;
     module.register_method("tx_submit", |params, state, _| {
