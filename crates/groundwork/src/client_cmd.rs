@@ -229,7 +229,10 @@ pub fn account(command: AccountCommand) -> Result<()> {
                 (None, Some(key)) => {
                     key_address(&load_account_key(&key, keystore.as_deref())?).to_string()
                 }
-                _ => bail!("give an address or --key, not both"),
+                (Some(_), Some(_)) => bail!("give an address or --key, not both"),
+                (None, None) => bail!(
+                    "which account? give its address (groundwork account show gw1…) or --key NAME"
+                ),
             };
             let address: Address = address.parse().context("invalid address")?;
             let rpc = client.client()?;

@@ -264,6 +264,9 @@ fn load_secret(spec: &str, keystore: Option<&Path>) -> Result<SecretKey> {
         }
     }
     let path = Path::new(spec);
+    if path.is_dir() {
+        bail!("{spec} is a directory, not a key file: give the key file inside it, or a key name");
+    }
     if !path.is_file() {
         let dir = dir?;
         bail!(

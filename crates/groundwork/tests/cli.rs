@@ -276,3 +276,33 @@ fn genesis_check_warns_of_a_genesis_time_days_away() {
         "{stderr}"
     );
 }
+
+#[test]
+fn key_and_account_mistakes_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = groundwork()
+            .args(args)
+            .env("GROUNDWORK_HOME", dir.path())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let folder = dir.path().to_str().unwrap();
+    let stderr = run(&[
+        "account",
+        "show",
+        "--key",
+        folder,
+        "--rpc",
+        "http://127.0.0.1:9",
+    ]);
+    assert!(
+        stderr.contains("is a directory, not a key file"),
+        "{stderr}"
+    );
+    let stderr = run(&["account", "show", "--rpc", "http://127.0.0.1:9"]);
+    assert!(stderr.contains("which account?"), "{stderr}");
+    assert!(!stderr.contains("not both"), "{stderr}");
+}

@@ -200,6 +200,8 @@ impl Block<'_> {
 fn blocks(text: &str) -> Result<Vec<Block<'_>>, PemError> {
     let mut blocks = Vec::new();
     let mut open: Option<Block<'_>> = None;
+    // A byte-order mark, as some editors on Windows save, is not text.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for raw in text.lines() {
         let line = raw.trim();
         match open.as_mut() {
@@ -441,6 +443,15 @@ mod tests {
             "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
             Base64::encode_string(der)
         )
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_pem_is_ignored() {
+        let with_bom = format!("\u{feff}{ED25519_PEM}");
+        assert_eq!(
+            parse(&with_bom).unwrap().as_bytes(),
+            parse(ED25519_PEM).unwrap().as_bytes()
+        );
     }
 
     #[test]
