@@ -158,6 +158,27 @@ fn bad_rpc_input_gets_an_error_and_the_node_keeps_serving() {
     assert_eq!(code, 4_004);
     let (code, _) = error(&rpc.call("no_such_method", json!([])));
     assert_eq!(code, -32601);
+    // JSON-RPC 2.0: a notification gets no answer; an object id is an invalid request; a
+    // subscription over plain HTTP is refused by name; what is not JSON is HTTP 400.
+    let notification = r#"{"jsonrpc":"2.0","method":"chain_status","params":[]}"#;
+    assert_eq!(
+        rpc.raw(notification.to_string()),
+        (204, serde_json::Value::Null)
+    );
+    let object_id = r#"{"jsonrpc":"2.0","id":{"a":1},"method":"chain_status","params":[]}"#;
+    let (status, answer) = rpc.raw(object_id.to_string());
+    assert_eq!(
+        (status, answer["error"]["code"].as_i64()),
+        (400, Some(-32600))
+    );
+    let (code, message) = error(&rpc.call("chain_subscribeBlocks", json!([])));
+    assert_eq!(code, -32601);
+    assert!(message.contains("needs a WebSocket"), "{message}");
+    let (status, answer) = rpc.raw("not json".to_string());
+    assert_eq!(
+        (status, answer["error"]["code"].as_i64()),
+        (400, Some(-32700))
+    );
     // A method that takes no parameters refuses junk ones.
     let (code, message) = error(&rpc.call("chain_status", json!(["junk"])));
     assert_eq!(code, -32602, "{message}");

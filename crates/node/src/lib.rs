@@ -20,5 +20,6 @@ pub mod mempool;
 pub mod proof;
 pub mod rpc;
 pub mod rpc_limit;
+pub mod rpc_shape;
 pub mod service;
 pub mod storage;

@@ -14,6 +14,7 @@ use crate::engine::MarshalMailbox;
 use crate::executor::Prover;
 use crate::proof::ProofError;
 use crate::rpc_limit::{ConnectionLimiter, RateLimitLayer, RateLimiter, Watched};
+use crate::rpc_shape::JsonRpcRulesLayer;
 use commonware_consensus::types::Height;
 use groundwork_primitives::hash::{Digest, digest_from_hex, digest_hex};
 use groundwork_primitives::{Address, DeviceId, ResourceKind, Transaction};
@@ -1096,6 +1097,9 @@ pub async fn serve(
         .build();
     let builder = Server::builder()
         .set_config(server_config)
+        .set_http_middleware(tower::ServiceBuilder::new().layer(JsonRpcRulesLayer {
+            max_request_bytes: config.max_request_bytes,
+        }))
         .to_service_builder();
     let methods = module(RpcState {
         chain,
