@@ -30,30 +30,29 @@ use std::time::{Duration, Instant};
 #[derive(Subcommand)]
 pub enum BenchCommand {
     /// Heartbeat ingest through RPC, mempool, consensus, execution and storage.
-    ///
-    /// Example:
-    ///   groundwork bench ingest --devices 20000 --seconds 30
+    #[command(after_help = "Example:\n  groundwork bench ingest --devices 20000 --seconds 30")]
     Ingest(IngestArgs),
     /// Witness-report verification on one core, beside the raw ed25519 rate.
-    ///
-    /// Example:
-    ///   groundwork bench witness --beacons 600
+    #[command(after_help = "Example:\n  groundwork bench witness --beacons 600")]
     Witness(crate::bench_witness::WitnessArgs),
     /// Honest wireless devices against cheaters (spoofers, a co-located cluster, witness rings,
     /// RSSI inflaters): how much of what the cheaters try to take is withheld, and how much the
     /// honest devices lose.
-    ///
-    /// Example:
-    ///   groundwork bench coverage-attack --honest 200 --cheaters 50 --epochs 3
+    #[command(
+        after_help = "Example:\n  groundwork bench coverage-attack --honest 200 --cheaters 50 --epochs 3"
+    )]
     CoverageAttack(CoverageAttackArgs),
 }
 
 #[derive(Args)]
 pub struct CoverageAttackArgs {
+    /// Honest wireless devices in the simulation.
     #[arg(long, default_value_t = 200)]
     honest: usize,
+    /// Cheating wireless devices added to them.
     #[arg(long, default_value_t = 50)]
     cheaters: usize,
+    /// Epochs to simulate.
     #[arg(long, default_value_t = 3)]
     epochs: u64,
     /// Seed of placement, shadowing and report order.

@@ -14,22 +14,18 @@ pub enum CalcCommand {
     /// Free-space path loss between two antennas
     ///
     /// 20·log10(4π·d·f/c) with c = 2.998e8 m/s, rounded up to 0.01 dB.
-    ///
-    /// Example:
-    ///   groundwork calc fspl --distance-m 1000 --freq-hz 915000000
-    ///   groundwork calc fspl --distance-m 5000 --freq-hz 868100000 --json
+    #[command(
+        after_help = "Examples:\n  groundwork calc fspl --distance-m 1000 --freq-hz 915000000\n  groundwork calc fspl --distance-m 5000 --freq-hz 868100000 --json"
+    )]
     #[command(verbatim_doc_comment)]
     Fspl(FsplArgs),
     /// The strongest signal a witness can honestly receive from a beacon
     ///
     /// Transmit power plus both antenna gains (each floored to whole dB) minus the free-space
     /// path loss, to 0.01 dBm. A witness reporting a stronger signal fails the check.
-    ///
-    /// Example:
-    ///   groundwork calc expected-rssi --tx-power-dbm 27 --freq-hz 915000000 \
-    ///     --distance-m 1000 --tx-gain-ddbi 12 --rx-gain-ddbi 58
-    ///   groundwork calc expected-rssi --tx-power-dbm 20 --freq-hz 868000000 \
-    ///     --distance-m 5000 --tx-gain-ddbi -15 --rx-gain-ddbi 19 --json
+    #[command(
+        after_help = "Examples:\n  groundwork calc expected-rssi --tx-power-dbm 27 --freq-hz 915000000 \\\n    --distance-m 1000 --tx-gain-ddbi 12 --rx-gain-ddbi 58\n  groundwork calc expected-rssi --tx-power-dbm 20 --freq-hz 868000000 \\\n    --distance-m 5000 --tx-gain-ddbi -15 --rx-gain-ddbi 19 --json"
+    )]
     #[command(verbatim_doc_comment)]
     ExpectedRssi(ExpectedRssiArgs),
     /// Distance between two locations, in metres and in hexes
@@ -38,20 +34,18 @@ pub enum CalcCommand {
     /// H3 steps between their resolution-11 parents: a witness must be at least 8 steps from
     /// the beacon. The steps are null when H3 cannot count them (cells very far apart, or a
     /// path through a pentagon's distortion).
-    ///
-    /// Example:
-    ///   groundwork calc distance --from 8c1fb46741ae9ff --to 8c1fb4674d5c3ff
-    ///   groundwork calc distance --from 631061702822783487 --to 8c1fb4674d5c3ff --json
+    #[command(
+        after_help = "Examples:\n  groundwork calc distance --from 8c1fb46741ae9ff --to 8c1fb4674d5c3ff\n  groundwork calc distance --from 631061702822783487 --to 8c1fb4674d5c3ff --json"
+    )]
     #[command(verbatim_doc_comment)]
     Distance(DistanceArgs),
     /// Reward units of a beacon and of each of its witnesses (HIP-15)
     ///
     /// To 4 decimals, ties to even. A device's reward share is its unit times the density
     /// scale of the beacon's location.
-    ///
-    /// Example:
-    ///   groundwork calc reward-units --witnesses 5
-    ///   groundwork calc reward-units --witnesses 14 --json
+    #[command(
+        after_help = "Examples:\n  groundwork calc reward-units --witnesses 5\n  groundwork calc reward-units --witnesses 14 --json"
+    )]
     #[command(verbatim_doc_comment)]
     RewardUnits(RewardUnitsArgs),
     /// Density scale of each device location (HIP-17 with HIP-104's limits)
@@ -59,10 +53,9 @@ pub enum CalcCommand {
     /// The file lists one resolution-12 H3 cell per line, a cell repeated once per device
     /// there. Blank lines and text after '#' are ignored. Scales are to 4 decimals, ties to
     /// even.
-    ///
-    /// Example:
-    ///   groundwork calc hex-scale --cells devices.txt
-    ///   groundwork calc hex-scale --cells devices.txt --json
+    #[command(
+        after_help = "Examples:\n  groundwork calc hex-scale --cells devices.txt\n  groundwork calc hex-scale --cells devices.txt --json"
+    )]
     #[command(verbatim_doc_comment)]
     HexScale(HexScaleArgs),
 }

@@ -18,10 +18,11 @@ pub enum ChallengeCommand {
     /// The owner then has the answer window to show, with a fresh beacon heard by witnesses of
     /// other owners, that the device is where it says. If not, part of its bond is slashed and
     /// paid to you with your bond; if so, your bond goes to the owner.
-    ///
-    /// Example:
-    ///   groundwork challenge open --key carol --device gwd1… --evidence 3f2a…c9 --evidence 77b0…1e
+    #[command(
+        after_help = "Example:\n  groundwork challenge open --key carol --device gwd1… --evidence 3f2a…c9 --evidence 77b0…1e"
+    )]
     Open {
+        /// The challenged device's id (gwd1…).
         #[arg(long)]
         device: String,
         /// A beacon id (64 hex characters); repeat for more, up to 8.
@@ -36,12 +37,14 @@ pub enum ChallengeCommand {
     ///
     /// Send the answer once the beacon's witnesses have reported; the challenge resolves
     /// after the answer window and the witness window have passed.
-    ///
-    /// Example:
-    ///   groundwork challenge answer --key alice --challenge 9d41…0a --beacon 5c7e…b2
+    #[command(
+        after_help = "Example:\n  groundwork challenge answer --key alice --challenge 9d41…0a --beacon 5c7e…b2"
+    )]
     Answer {
+        /// The challenge's id (64 hex characters), as `challenge open` printed it.
         #[arg(long)]
         challenge: String,
+        /// The id of a beacon the device sent after the challenge opened (64 hex characters).
         #[arg(long)]
         beacon: String,
         #[command(flatten)]
@@ -50,19 +53,16 @@ pub enum ChallengeCommand {
         client: ClientArgs,
     },
     /// Show one challenge: evidence, answer and outcome, with the numbers behind each.
-    ///
-    /// Example:
-    ///   groundwork challenge show 9d41…0a
+    #[command(after_help = "Example:\n  groundwork challenge show 9d41…0a")]
     Show {
         id: String,
         #[command(flatten)]
         client: ClientArgs,
     },
     /// List every challenge of a device.
-    ///
-    /// Example:
-    ///   groundwork challenge list --device gwd1…
+    #[command(after_help = "Example:\n  groundwork challenge list --device gwd1…")]
     List {
+        /// The device's id (gwd1…).
         #[arg(long)]
         device: String,
         #[command(flatten)]
@@ -140,14 +140,19 @@ pub fn challenge(command: ChallengeCommand) -> Result<()> {
                 .iter()
                 .map(|e| parse_digest("--evidence", e))
                 .collect::<Result<Vec<_>>>()?;
-            let json_output = client.json;
+            // The id is known before sending, but names a challenge only once the chain has
+            // accepted the transaction: it is shown after that, never for a refusal.
+            let mut opened = None;
             send_at_nonce(&client, &signer, |sender, _, nonce| {
-                let id = challenge_id(sender, nonce);
-                if !json_output {
-                    println!("challenge id {}", digest_hex(&id));
-                }
+                opened = Some(challenge_id(sender, nonce));
                 Ok(AccountAction::ChallengeLocation { device, evidence })
-            })
+            })?;
+            if let Some(id) = opened
+                && !client.json
+            {
+                println!("challenge id {}", digest_hex(&id));
+            }
+            Ok(())
         }
         ChallengeCommand::Answer {
             challenge,

@@ -172,25 +172,25 @@ pub(crate) fn send_at_nonce(
 #[derive(Subcommand)]
 pub enum AccountCommand {
     /// Show an account's balance, nonce and data credits.
-    ///
-    /// Example:
-    ///   groundwork account show gw1qyqszqgpqyqszqgpqyqszqgpqyqszqgp5x7c4e
-    ///   groundwork account show --key alice --json
+    #[command(
+        after_help = "Examples:\n  groundwork account show gw10efk76c6t7xaqp9jrhwyzx0yy852axrvpaw3j0\n  groundwork account show --key alice --json"
+    )]
     Show {
         /// The account's address (or give --key).
         address: Option<String>,
         /// Show the account of this key (keystore name, PEM or key file).
         #[arg(long)]
         key: Option<String>,
+        /// Keystore directory (default: $GROUNDWORK_HOME/keys).
         #[arg(long)]
         keystore: Option<PathBuf>,
         #[command(flatten)]
         client: ClientArgs,
     },
     /// Send tokens to another account.
-    ///
-    /// Example:
-    ///   groundwork account transfer --key alice --to gw1… --amount 12.5
+    #[command(
+        after_help = "Example:\n  groundwork account transfer --key alice --to gw1… --amount 12.5"
+    )]
     Transfer {
         /// Recipient address.
         #[arg(long)]
@@ -271,10 +271,9 @@ pub fn account(command: AccountCommand) -> Result<()> {
 #[derive(Subcommand)]
 pub enum CreditsCommand {
     /// Burn tokens for data credits at the chain's fixed credit price.
-    ///
-    /// Example:
-    ///   groundwork credits buy --key alice --credits 1000
-    ///   groundwork credits buy --key alice --credits 50 --recipient gw1…
+    #[command(
+        after_help = "Examples:\n  groundwork credits buy --key alice --credits 1000\n  groundwork credits buy --key alice --credits 50 --recipient gw1…"
+    )]
     Buy {
         /// Data credits to mint.
         #[arg(long)]
@@ -338,10 +337,9 @@ pub enum DeviceCommand {
     /// Register a device: bonds tokens and records its kind and place.
     ///
     /// The device key signs the owner's address, proving the owner holds the device.
-    ///
-    /// Example:
-    ///   groundwork device register --key alice --device-key hotspot.pem --kind wireless \
-    ///       --lat 52.52 --lng 13.405
+    #[command(
+        after_help = "Example:\n  groundwork device register --key alice --device-key hotspot.pem --kind wireless \\\n      --lat 52.52 --lng 13.405"
+    )]
     Register {
         /// The device's key: keystore name or PKCS#8 PEM (ed25519 or P-256).
         #[arg(long)]
@@ -357,20 +355,18 @@ pub enum DeviceCommand {
         client: ClientArgs,
     },
     /// Show one device.
-    ///
-    /// Example:
-    ///   groundwork device show gwd1…
+    #[command(after_help = "Example:\n  groundwork device show gwd1…")]
     Show {
         device: String,
         #[command(flatten)]
         client: ClientArgs,
     },
     /// List devices by owner, by H3 cell (any resolution, children included), or both.
-    ///
-    /// Example:
-    ///   groundwork device list --owner gw1…
-    ///   groundwork device list --cell 85283473fffffff --limit 50
+    #[command(
+        after_help = "Examples:\n  groundwork device list --owner gw1…\n  groundwork device list --cell 85283473fffffff --limit 50"
+    )]
     List {
+        /// List only devices of this owner (gw1… address).
         #[arg(long)]
         owner: Option<String>,
         /// H3 cell of any resolution; devices in it or in its children are listed.
@@ -386,10 +382,11 @@ pub enum DeviceCommand {
         client: ClientArgs,
     },
     /// Assert a new location for a device.
-    ///
-    /// Example:
-    ///   groundwork device move --key alice --device gwd1… --lat 48.8566 --lng 2.3522
+    #[command(
+        after_help = "Example:\n  groundwork device move --key alice --device gwd1… --lat 48.8566 --lng 2.3522"
+    )]
     Move {
+        /// The device's id (gwd1…).
         #[arg(long)]
         device: String,
         #[command(flatten)]
@@ -400,12 +397,14 @@ pub enum DeviceCommand {
         client: ClientArgs,
     },
     /// Hand a device to a new owner.
-    ///
-    /// Example:
-    ///   groundwork device transfer --key alice --device gwd1… --to gw1…
+    #[command(
+        after_help = "Example:\n  groundwork device transfer --key alice --device gwd1… --to gw1…"
+    )]
     Transfer {
+        /// The device's id (gwd1…).
         #[arg(long)]
         device: String,
+        /// The new owner's address (gw1…).
         #[arg(long)]
         to: String,
         #[command(flatten)]
@@ -414,10 +413,9 @@ pub enum DeviceCommand {
         client: ClientArgs,
     },
     /// Retire a device; its bond returns after the unbonding period.
-    ///
-    /// Example:
-    ///   groundwork device decommission --key alice --device gwd1…
+    #[command(after_help = "Example:\n  groundwork device decommission --key alice --device gwd1…")]
     Decommission {
+        /// The device's id (gwd1…).
         #[arg(long)]
         device: String,
         #[command(flatten)]
@@ -559,12 +557,12 @@ pub fn device(command: DeviceCommand) -> Result<()> {
 #[derive(Subcommand)]
 pub enum RewardsCommand {
     /// Show what a device was paid for an epoch (default: the last ended epoch).
-    ///
-    /// Example:
-    ///   groundwork rewards show --device gwd1… --epoch 3
+    #[command(after_help = "Example:\n  groundwork rewards show --device gwd1… --epoch 3")]
     Show {
+        /// The device's id (gwd1…).
         #[arg(long)]
         device: String,
+        /// The epoch (default: the last ended epoch).
         #[arg(long)]
         epoch: Option<u64>,
         #[command(flatten)]
@@ -573,12 +571,12 @@ pub enum RewardsCommand {
     /// Explain a device's reward: every input and step, adding up to the amount paid.
     ///
     /// The node's numbers are recomputed here too, so a wrong explanation is caught.
-    ///
-    /// Example:
-    ///   groundwork rewards explain --device gwd1… --epoch 3
+    #[command(after_help = "Example:\n  groundwork rewards explain --device gwd1… --epoch 3")]
     Explain {
+        /// The device's id (gwd1…).
         #[arg(long)]
         device: String,
+        /// The epoch (default: the last ended epoch).
         #[arg(long)]
         epoch: Option<u64>,
         #[command(flatten)]
@@ -784,30 +782,27 @@ pub fn rewards(command: RewardsCommand) -> Result<()> {
 #[derive(Subcommand)]
 pub enum ChainCommand {
     /// Show the chain's height, epoch and state root.
-    ///
-    /// Example:
-    ///   groundwork chain status --rpc http://127.0.0.1:8645
+    #[command(after_help = "Example:\n  groundwork chain status --rpc http://127.0.0.1:8645")]
     Status {
         #[command(flatten)]
         client: ClientArgs,
     },
     /// Show a finalized block by height or hash (default: the latest).
-    ///
-    /// Example:
-    ///   groundwork chain block 42
-    ///   groundwork chain block 10bd503ba884403499484acf032d0d1eee011a36e904a21bbcee3f81e569a2e0
+    #[command(
+        after_help = "Examples:\n  groundwork chain block 42\n  groundwork chain block 10bd503ba884403499484acf032d0d1eee011a36e904a21bbcee3f81e569a2e0"
+    )]
     Block {
         block: Option<String>,
         #[command(flatten)]
         client: ClientArgs,
     },
     /// Fetch a state proof of an account or device (JSON, for `groundwork verify-proof`).
-    ///
-    /// Example:
-    ///   groundwork chain proof --account gw1… > proof.json
+    #[command(after_help = "Example:\n  groundwork chain proof --account gw1… > proof.json")]
     Proof {
+        /// Prove this account's record (gw1… address).
         #[arg(long, conflicts_with = "device", required_unless_present = "device")]
         account: Option<String>,
+        /// Prove this device's record (gwd1… id).
         #[arg(long)]
         device: Option<String>,
         #[command(flatten)]

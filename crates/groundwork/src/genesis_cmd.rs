@@ -16,16 +16,12 @@ use std::path::{Path, PathBuf};
 pub enum GenesisCommand {
     /// Write a genesis file, one key file per validator and a funded account key.
     ///
-    /// Example:
-    ///   groundwork genesis new --validators 4 --out ./testnet
-    ///
-    /// writes ./testnet/genesis.toml, ./testnet/validator-0.key … validator-3.key and
-    /// ./testnet/account.key. Key files are unencrypted: for local and test networks only.
+    /// With `--out ./testnet` it writes ./testnet/genesis.toml, ./testnet/validator-0.key …
+    /// and ./testnet/account.key. Key files are unencrypted: for local and test networks only.
+    #[command(after_help = "Example:\n  groundwork genesis new --validators 4 --out ./testnet")]
     New(NewArgs),
     /// Validate a genesis file and print its summary and digest.
-    ///
-    /// Example:
-    ///   groundwork genesis check ./testnet/genesis.toml
+    #[command(after_help = "Example:\n  groundwork genesis check ./testnet/genesis.toml")]
     Check {
         /// The genesis TOML file.
         file: PathBuf,

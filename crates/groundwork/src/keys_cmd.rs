@@ -48,11 +48,9 @@ enum Action {
     /// The passphrase is read from GROUNDWORK_PASSPHRASE, or asked twice on the terminal.
     /// With --mnemonic the key is derived from a new 24-word BIP39 mnemonic (SLIP-0010, path
     /// m/44'/7477'/0'/0'/0'), which is printed once: write it down.
-    ///
-    /// Example:
-    ///   groundwork keys new --name alice
-    ///   groundwork keys new --name sensor-7 --scheme p256
-    ///   groundwork keys new --name savings --mnemonic
+    #[command(
+        after_help = "Examples:\n  groundwork keys new --name alice\n  groundwork keys new --name sensor-7 --scheme p256\n  groundwork keys new --name savings --mnemonic"
+    )]
     #[command(verbatim_doc_comment)]
     New(NewArgs),
     /// Import a key from a PKCS#8 PEM file, a BIP39 mnemonic or a plain key file
@@ -61,32 +59,26 @@ enum Action {
     /// KEY" files are read too. The mnemonic is read from GROUNDWORK_MNEMONIC, the terminal,
     /// or standard input when it is not a terminal. Plain key files are those written by
     /// `groundwork genesis new`.
-    ///
-    /// Example:
-    ///   openssl genpkey -algorithm ed25519 -out alice.pem
-    ///   groundwork keys import --name alice --pem alice.pem
-    ///   groundwork keys import --name savings --mnemonic --derivation-path "m/44'/7477'/1'/0'/0'"
-    ///   groundwork keys import --name funded --key-file ./testnet/account.key
+    #[command(
+        after_help = "Examples:\n  openssl genpkey -algorithm ed25519 -out alice.pem\n  groundwork keys import --name alice --pem alice.pem\n  groundwork keys import --name savings --mnemonic --derivation-path \"m/44'/7477'/1'/0'/0'\"\n  groundwork keys import --name funded --key-file ./testnet/account.key"
+    )]
     #[command(verbatim_doc_comment)]
     Import(ImportArgs),
     /// Export a key as PKCS#8 PEM, or show the mnemonic it was made from
     ///
     /// Both are the key itself, unencrypted: anyone who reads them controls it. Files are
     /// written readable only by their owner.
-    ///
-    /// Example:
-    ///   groundwork keys export --name alice --format pem --out alice.pem
-    ///   openssl pkey -in alice.pem -pubout
-    ///   groundwork keys export --name savings --format mnemonic
+    #[command(
+        after_help = "Examples:\n  groundwork keys export --name alice --format pem --out alice.pem\n  openssl pkey -in alice.pem -pubout\n  groundwork keys export --name savings --format mnemonic"
+    )]
     #[command(verbatim_doc_comment)]
     Export(ExportArgs),
     /// List the keys in the keystore: name, scheme, address and device id
     ///
     /// Needs no passphrase: the public side of each key is stored in clear.
-    ///
-    /// Example:
-    ///   groundwork keys list
-    ///   groundwork keys list --json --keystore ./keys
+    #[command(
+        after_help = "Examples:\n  groundwork keys list\n  groundwork keys list --json --keystore ./keys"
+    )]
     #[command(verbatim_doc_comment)]
     List(ListArgs),
 }

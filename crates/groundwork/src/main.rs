@@ -33,73 +33,89 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a one-validator development chain with a funded account.
-    ///
-    /// Example:
-    ///   groundwork dev --devices 200
-    ///   groundwork dev --devices 200 --cheaters 50
-    ///   groundwork dev --data-dir ./devchain --block-time 500
+    #[command(
+        after_help = "Examples:\n  groundwork dev --devices 200\n  groundwork dev --devices 200 --cheaters 50\n  groundwork dev --data-dir ./devchain --block-time 500"
+    )]
     Dev(node_cmd::DevArgs),
     /// Run one validator of a network from its configuration file.
-    ///
-    /// Example:
-    ///   groundwork node --config ./groundwork-testnet/node-0.toml
+    #[command(after_help = "Example:\n  groundwork node --config ./groundwork-testnet/node-0.toml")]
     Node(node_cmd::NodeArgs),
     /// Start a network of validators on this machine, one process each.
-    ///
-    /// Example:
-    ///   groundwork testnet --validators 4 --dir ./testnet
+    #[command(after_help = "Example:\n  groundwork testnet --validators 4 --dir ./testnet")]
     Testnet(node_cmd::TestnetArgs),
     /// Create and check genesis files.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  groundwork genesis new --validators 4 --out ./net\n  groundwork genesis check ./net/genesis.toml"
+    )]
     Genesis(genesis_cmd::GenesisCommand),
     /// Manage keys: an encrypted keystore, PKCS#8 PEM and BIP39 mnemonics.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  groundwork keys new --name alice\n  groundwork keys import --name hotspot --pem hotspot.pem\n  groundwork keys list"
+    )]
     Keys(keys_cmd::KeysCommand),
     /// Accounts: balances and transfers.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  groundwork account show --key alice\n  groundwork account transfer --key alice --to gw1… --amount 12.5"
+    )]
     Account(client_cmd::AccountCommand),
     /// Data credits: burn tokens for credits at the chain's fixed price.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  groundwork credits buy --key alice --credits 1000"
+    )]
     Credits(client_cmd::CreditsCommand),
     /// Devices: register, inspect, move, hand over and retire.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  groundwork device register --key alice --device-key hotspot.pem --kind wireless --lat 52.52 --lng 13.405\n  groundwork device list --owner gw1…"
+    )]
     Device(client_cmd::DeviceCommand),
     /// Rewards: what a device was paid, and why.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  groundwork rewards show --device gwd1… --epoch 3\n  groundwork rewards explain --device gwd1… --epoch 3"
+    )]
     Rewards(client_cmd::RewardsCommand),
     /// Location challenges: post one with evidence, answer one, follow one.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  groundwork challenge list --device gwd1…\n  groundwork challenge show 9d41…0a"
+    )]
     Challenge(challenge_cmd::ChallengeCommand),
     /// The chain: status, blocks and state proofs.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  groundwork chain status\n  groundwork chain block 42"
+    )]
     Chain(client_cmd::ChainCommand),
     /// Check a state proof offline against a state root.
-    ///
-    /// Example:
-    ///   groundwork chain proof --account gw1… > proof.json
-    ///   groundwork verify-proof proof.json --root 3fda…e49b
+    #[command(
+        after_help = "Examples:\n  groundwork chain proof --account gw1… > proof.json\n  groundwork verify-proof proof.json --root 3fda…e49b"
+    )]
     VerifyProof(client_cmd::VerifyProofArgs),
     /// Coverage math offline: path loss, signal, distance, reward units, density.
     ///
     /// Computed by the same code as the chain.
-    ///
-    /// Example:
-    ///   groundwork calc reward-units --witnesses 5
+    #[command(after_help = "Example:\n  groundwork calc reward-units --witnesses 5")]
     #[command(subcommand)]
     Calc(calc_cmd::CalcCommand),
     /// Run the agent of one device: signed heartbeats on schedule, queued on disk while the
     /// node is unreachable.
-    ///
-    /// Example:
-    ///   groundwork agent --config agent.toml
+    #[command(after_help = "Example:\n  groundwork agent --config agent.toml")]
     Agent(agent_cmd::AgentArgs),
     /// Run a simulated fleet of devices against a node.
-    ///
-    /// Example:
-    ///   groundwork fleet --rpc http://127.0.0.1:8645 --devices 200 --key dev-account.key
+    #[command(
+        after_help = "Example:\n  groundwork fleet --rpc http://127.0.0.1:8645 --devices 200 --key dev-account.key"
+    )]
     Fleet(fleet::FleetArgs),
     /// Measure the node on this machine.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  groundwork bench ingest --devices 20000 --seconds 30\n  groundwork bench witness"
+    )]
     Bench(bench_cmd::BenchCommand),
 }
 

@@ -252,6 +252,7 @@ pub struct NodeArgs {
     /// The validator's configuration file (TOML); `groundwork testnet` writes examples.
     #[arg(long)]
     config: PathBuf,
+    /// Log level: error, warn, info, debug or trace.
     #[arg(long, default_value = "info")]
     log_level: tracing::Level,
 }

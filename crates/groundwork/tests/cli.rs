@@ -132,6 +132,51 @@ fn bad_arguments_are_refused_with_a_reason() {
 }
 
 /// Every command and subcommand teaches by example, and none is missing from this list.
+/// What every help text must get right: each example command on its own line (a long one
+/// continues after a trailing backslash), a description for every option, and example
+/// addresses that pass their own checksum.
+fn check_help_text(path: &[&str], help: &str) {
+    let mut in_examples = false;
+    for line in help.lines() {
+        if line.starts_with("Example") {
+            in_examples = true;
+            continue;
+        }
+        if in_examples && !line.trim().is_empty() {
+            let starts = line.matches("groundwork ").count();
+            assert!(starts <= 1, "{path:?}: examples run together: {line}");
+        }
+    }
+    for word in help.split(|c: char| c.is_whitespace() || c == '"' || c == ',') {
+        if word.starts_with("gw1") && word.len() > 20 && !word.contains('…') {
+            assert!(
+                word.parse::<groundwork_primitives::Address>().is_ok(),
+                "{path:?}: example address {word} fails its checksum"
+            );
+        }
+    }
+    // An option line with nothing after its name has no description (in `--help` layout the
+    // description follows on the next line).
+    let options: Vec<&str> = help
+        .lines()
+        .take_while(|l| !l.starts_with("Example"))
+        .collect();
+    for line in options.iter().copied() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("--") && line.starts_with("      ") && !trimmed.contains("  ") {
+            let next_is_text = options
+                .iter()
+                .skip_while(|l| **l != line)
+                .nth(1)
+                .is_some_and(|l| l.starts_with("          ") && !l.trim().is_empty());
+            assert!(
+                next_is_text,
+                "{path:?}: option without a description: {line}"
+            );
+        }
+    }
+}
+
 #[test]
 fn every_command_help_has_an_example() {
     let families: &[(&str, &[&str])] = &[
@@ -184,19 +229,19 @@ fn every_command_help_has_an_example() {
     let known: Vec<&str> = families.iter().map(|(f, _)| *f).collect();
     assert_eq!(listed, known, "commands in --help and in this test differ");
     for (family, subcommands) in families {
-        let paths: Vec<Vec<&str>> = if subcommands.is_empty() {
-            vec![vec![*family]]
-        } else {
-            subcommands.iter().map(|s| vec![*family, *s]).collect()
-        };
+        let mut paths: Vec<Vec<&str>> = vec![vec![*family]];
+        paths.extend(subcommands.iter().map(|s| vec![*family, *s]));
         for path in paths {
-            let output = groundwork().args(&path).arg("--help").output().unwrap();
-            let help = String::from_utf8_lossy(&output.stdout);
-            assert!(output.status.success(), "{path:?} --help failed");
-            assert!(
-                help.contains("Example"),
-                "{path:?} --help has no example:\n{help}"
-            );
+            for flag in ["--help", "-h"] {
+                let output = groundwork().args(&path).arg(flag).output().unwrap();
+                let help = String::from_utf8_lossy(&output.stdout);
+                assert!(output.status.success(), "{path:?} {flag} failed");
+                assert!(
+                    help.contains("Example"),
+                    "{path:?} {flag} has no example:\n{help}"
+                );
+                check_help_text(&path, &help);
+            }
         }
     }
 }

@@ -397,8 +397,10 @@ fn refused(error: &crate::chain::SubmitError) -> ErrorObjectOwned {
 fn decode_transaction(field: &str, text: &str) -> Result<(Transaction, usize), ErrorObjectOwned> {
     let bytes = hex::decode(text.trim_start_matches("0x"))
         .map_err(|e| invalid(field, format!("not hex: {e}")))?;
-    let transaction = Transaction::decode_untrusted(&bytes)
-        .map_err(|e| invalid(field, format!("not a transaction: {e}")))?;
+    let transaction = Transaction::decode_untrusted(&bytes).map_err(|e| {
+        let reason = groundwork_primitives::describe_decode_error(&e);
+        invalid(field, format!("not a transaction: {reason}"))
+    })?;
     Ok((transaction, bytes.len()))
 }
 

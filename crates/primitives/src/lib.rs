@@ -45,6 +45,21 @@ pub use transaction::{
 pub use commonware_codec as codec;
 
 /// Decodes a whole byte slice into `T`, rejecting trailing bytes.
+/// A decoding error in words a user can act on, without the codec's internals.
+pub fn describe_decode_error(error: &codec::Error) -> String {
+    use codec::Error;
+    match error {
+        Error::EndOfBuffer => "it ends too early: bytes are missing".to_string(),
+        Error::ExtraData(n) => format!("{n} unexpected bytes follow it"),
+        Error::InvalidVarint(_) | Error::InvalidUsize => "a length in it is malformed".to_string(),
+        Error::InvalidBool => "a yes/no field in it is neither 0 nor 1".to_string(),
+        Error::InvalidEnum(tag) => format!("it has an unknown type tag {tag}"),
+        Error::InvalidLength(n) => format!("a length in it ({n}) is out of range"),
+        Error::Invalid(what, why) => format!("its {what} is invalid: {why}"),
+        Error::Wrapped(what, _) => format!("its {what} value is not a valid {what} encoding"),
+    }
+}
+
 pub fn decode_exact<T: codec::Read<Cfg = ()>>(bytes: &[u8]) -> Result<T, codec::Error> {
     use codec::Decode;
     T::decode_cfg(codec::Copying(bytes), &())

@@ -115,7 +115,8 @@ pub enum TxError {
     WitnessTooFar { meters: u32, max: u32 },
     /// The reported signal is stronger than free space allows between the asserted locations.
     #[error(
-        "RSSI too strong: {rssi_dbm} dBm reported, free space allows at most {max_cdbm} cdBm over {meters} m"
+        "RSSI too strong: {rssi_dbm} dBm reported, free space allows at most {} dBm over {meters} m",
+        hundredths(*.max_cdbm)
     )]
     RssiTooStrong {
         rssi_dbm: i16,
@@ -188,6 +189,13 @@ pub enum TxError {
     /// The account cannot pay the fee, so the transaction cannot be included at all.
     #[error("cannot pay the fee: fee is {fee} base units, the account has {available}")]
     CannotPayFee { fee: Amount, available: Amount },
+}
+
+/// `-6635` as `-66.35`: a value kept in hundredths, shown in its unit, with integers only.
+fn hundredths(value: i32) -> String {
+    let sign = if value < 0 { "-" } else { "" };
+    let magnitude = value.unsigned_abs();
+    format!("{sign}{}.{:02}", magnitude / 100, magnitude % 100)
 }
 
 impl TxError {

@@ -133,7 +133,7 @@ impl SecretKey {
     pub fn device_key(&self) -> Result<DeviceKey, KeyError> {
         let invalid = |e: groundwork_primitives::codec::Error| KeyError::InvalidSecret {
             scheme: self.scheme().name(),
-            reason: e.to_string(),
+            reason: groundwork_primitives::describe_decode_error(&e),
         };
         match self {
             SecretKey::Ed25519(seed) => Ok(DeviceKey::Ed25519(

@@ -566,3 +566,16 @@ fn every_rejection_code_is_in_the_docs_table() {
         .collect();
     assert_eq!(in_docs, in_code, "docs/state.md's rejection-code table");
 }
+
+#[test]
+fn signal_errors_speak_one_unit() {
+    let error = TxError::RssiTooStrong {
+        rssi_dbm: -60,
+        max_cdbm: -6_635,
+        meters: 2_000,
+    };
+    let text = error.to_string();
+    assert!(text.contains("-60 dBm reported"), "{text}");
+    assert!(text.contains("at most -66.35 dBm"), "{text}");
+    assert!(!text.contains("cdBm"), "{text}");
+}
