@@ -348,3 +348,84 @@ fn a_second_node_on_a_data_dir_in_use_says_so_and_exits() {
     let height = rpc.height();
     wait_for_height(&rpc, height + 2, Duration::from_secs(30));
 }
+
+/// Runs `mount` with these arguments; false if this machine does not let the test mount.
+fn mount(args: &[&str]) -> bool {
+    std::process::Command::new("mount")
+        .args(args)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Unmounts when dropped, so a failing test leaves no mount behind.
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Runs `groundwork dev` on `data` until it exits (at most 60 s); its status and stderr.
+fn dev_until_exit(data: &std::path::Path, extra: &[&str]) -> (std::process::ExitStatus, String) {
+    let mut child = groundwork()
+        .args(["dev", "--block-time", "50", "--data-dir"])
+        .arg(data)
+        .args(["--rpc-addr", &format!("127.0.0.1:{}", free_port())])
+        .args(["--metrics-addr", &format!("127.0.0.1:{}", free_port())])
+        .args(["--p2p-addr", &format!("127.0.0.1:{}", free_port())])
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut status = None;
+    wait_until(Duration::from_secs(60), "the node to stop", || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    (status.unwrap(), stderr)
+}
+
+#[test]
+fn a_full_or_read_only_disk_stops_the_node_with_a_reason_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let point = dir.path().join("disk");
+    std::fs::create_dir(&point).unwrap();
+    if !mount(&[
+        "-t",
+        "tmpfs",
+        "-o",
+        "size=1200k",
+        "tmpfs",
+        point.to_str().unwrap(),
+    ]) {
+        // Mounting needs root (as CI has); say so rather than pass silently.
+        println!("skipped: this user cannot mount a small tmpfs for the test");
+        return;
+    }
+    let _mounted = Mounted(point.clone());
+    let data = point.join("dev");
+
+    // Disk full: one clean line naming the cause, status 1, no panic report.
+    let (status, stderr) = dev_until_exit(&data, &["--devices", "50"]);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("(disk full)"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // With room again, the node resumes from what it had.
+    assert!(mount(&["-o", "remount,size=256m", point.to_str().unwrap()]));
+    let (node, rpc) = start_dev(&data, 100);
+    wait_for_height(&rpc, 3, Duration::from_secs(30));
+    node.kill();
+
+    // Read-only: refused at once, naming the path and the cause.
+    assert!(mount(&["-o", "remount,ro", point.to_str().unwrap()]));
+    let (status, stderr) = dev_until_exit(&data, &[]);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("Read-only file system"), "{stderr}");
+    assert!(stderr.contains(data.to_str().unwrap()), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -67,6 +67,49 @@ pub enum ServiceError {
         "data directory {path} is in use by {holder}; stop that node first, or give this one another --data-dir"
     )]
     DataDirInUse { path: PathBuf, holder: String },
+    #[error("cannot write to the data directory: {path}")]
+    DataDirUnwritable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Why the data directory cannot take writes now, if it cannot: found by writing a small
+/// probe file, so it names what the operating system says.
+fn unwritable(data_dir: &std::path::Path) -> Option<&'static str> {
+    let probe = data_dir.join(".write-probe");
+    let result = std::fs::write(&probe, [0u8; 4096]);
+    let _ = std::fs::remove_file(&probe);
+    match result {
+        Ok(()) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::StorageFull => Some("disk full"),
+        Err(e) if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
+            Some("read-only file system")
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Some("permission denied"),
+        Err(_) => Some("write failed"),
+    }
+}
+
+/// Storage code below us (consensus journals, the state store) stops the process with a
+/// panic when a write fails. When that is because the data directory cannot take writes —
+/// the disk is full, or it became read-only — say so in one line and exit with status 1:
+/// what was committed before is on disk, and the node resumes from it once there is room.
+/// Any other panic is a bug and keeps the default report.
+fn stop_cleanly_on_storage_faults(data_dir: PathBuf) {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if let Some(cause) = unwritable(&data_dir) {
+            eprintln!(
+                "error: the node stopped: it cannot write to its data directory {} ({cause}). \
+                 Everything committed before is safe; make room (or make it writable) and start \
+                 the node again to resume.",
+                data_dir.display()
+            );
+            std::process::exit(1);
+        }
+        default(info);
+    }));
 }
 
 /// Name of the file in a data directory that the running node holds locked.
@@ -78,7 +121,7 @@ const LOCK_FILE: &str = "LOCK";
 fn lock_data_dir(data_dir: &std::path::Path) -> Result<std::fs::File, ServiceError> {
     use std::io::{Read, Seek, Write};
     let path = data_dir.join(LOCK_FILE);
-    let io_error = |source| ServiceError::DataDir {
+    let io_error = |source| ServiceError::DataDirUnwritable {
         path: path.clone(),
         source,
     };
@@ -144,6 +187,7 @@ pub fn run_until(
     })?;
     // Held until this function returns: one node per data directory.
     let _lock = lock_data_dir(&config.data_dir)?;
+    stop_cleanly_on_storage_faults(config.data_dir.clone());
     check_free("p2p", config.p2p_listen)?;
     check_free("metrics", config.metrics_addr)?;
     let runner = runtime::Runner::new(
