@@ -131,8 +131,9 @@ pub(crate) fn send_at_nonce(
     ));
     let hash = rpc.submit(&transaction).map_err(|error| match error {
         CallError::Rpc { code, message } if (5_000..6_000).contains(&code) => anyhow::anyhow!(
-            "not sent: the node refused the transaction, and nothing was charged: {message} \
+            "not sent: the node refused the transaction, and nothing was charged: {} \
              (code {}). The signed bytes stay void after block {valid_until}.",
+            status.in_tokens(&message),
             code - 5_000
         ),
         other => other.into(),
@@ -159,9 +160,10 @@ pub(crate) fn send_at_nonce(
     }
     if let Some((code, message)) = receipt.error {
         bail!(
-            "the chain rejected transaction {hash} in block {}: {message} (code {code}). \
+            "the chain rejected transaction {hash} in block {}: {} (code {code}). \
              It paid its fee and used its nonce, so it can never run again.",
-            receipt.height
+            receipt.height,
+            status.in_tokens(&message)
         );
     }
     Ok(())

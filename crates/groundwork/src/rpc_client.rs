@@ -58,6 +58,36 @@ impl ChainStatus {
             Err(_) => format!("{base_units} (base units)"),
         }
     }
+
+    /// A node's message with every `N base units` and every bare amount after `has` shown in
+    /// tokens, as the user typed them: `needs 5000000 base units, has 1998` becomes
+    /// `needs 5 GRND, has 0.001998 GRND`.
+    pub fn in_tokens(&self, message: &str) -> String {
+        let words: Vec<&str> = message.split(' ').collect();
+        let mut out: Vec<String> = Vec::with_capacity(words.len());
+        let mut i = 0;
+        while i < words.len() {
+            let word = words[i];
+            let digits = word.trim_end_matches([',', ')', '.']);
+            let tail = &word[digits.len()..];
+            let amount = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+            let unit_follows = words.get(i + 1) == Some(&"base")
+                && words.get(i + 2).is_some_and(|w| w.starts_with("units"));
+            if amount && unit_follows {
+                let after = &words[i + 2]["units".len()..];
+                out.push(format!("{}{after}", self.show(digits)));
+                i += 3;
+                continue;
+            }
+            if amount && i > 0 && words[i - 1] == "has" {
+                out.push(format!("{}{tail}", self.show(digits)));
+            } else {
+                out.push(word.to_string());
+            }
+            i += 1;
+        }
+        out.join(" ")
+    }
 }
 
 /// Where a transaction ended up.
@@ -230,5 +260,36 @@ impl RpcClient {
                 Err(other) => return Err(other),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_messages_are_shown_in_tokens() {
+        let status = ChainStatus {
+            chain_id: "groundwork-dev".parse().unwrap(),
+            height: 1,
+            block: Digest::from([0u8; 32]),
+            epoch: 0,
+            epoch_length_blocks: 30,
+            symbol: "GRND".to_string(),
+            decimals: 6,
+            raw: Value::Null,
+        };
+        assert_eq!(
+            status.in_tokens("insufficient balance: needs 5000000 base units, has 1998"),
+            "insufficient balance: needs 5 GRND, has 0.001998 GRND"
+        );
+        assert_eq!(
+            status.in_tokens("cannot pay the fee: fee is 1000 base units, the account has 0"),
+            "cannot pay the fee: fee is 0.001 GRND, the account has 0 GRND"
+        );
+        assert_eq!(
+            status.in_tokens("bad nonce: expected 1, got 0"),
+            "bad nonce: expected 1, got 0"
+        );
     }
 }
