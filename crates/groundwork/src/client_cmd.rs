@@ -9,7 +9,8 @@ use crate::rpc_client::{CallError, ChainStatus, DEFAULT_RPC_URL, RpcClient};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use groundwork_node::proof;
-use groundwork_primitives::hash::digest_from_hex;
+use groundwork_primitives::codec::Encode;
+use groundwork_primitives::hash::{digest_from_hex, digest_hex};
 use groundwork_primitives::keyfile::key_address;
 use groundwork_primitives::{
     AccountAction, AccountTransaction, Address, Amount, Cell, DeviceId, ResourceKind, Transaction,
@@ -26,7 +27,8 @@ use std::time::Duration;
 #[derive(Args, Clone)]
 pub struct ClientArgs {
     /// The node's JSON-RPC URL.
-    #[arg(long, env = "GROUNDWORK_RPC", default_value = DEFAULT_RPC_URL, global = true)]
+    #[arg(long, env = "GROUNDWORK_RPC", default_value = DEFAULT_RPC_URL, global = true,
+          value_parser = rpc_url)]
     pub rpc: String,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
@@ -59,6 +61,14 @@ pub struct SignerArgs {
     #[arg(long, value_name = "BLOCKS", default_value_t = crate::rpc_client::DEFAULT_VALIDITY_BLOCKS,
           value_parser = clap::value_parser!(u64).range(1..=groundwork_primitives::limits::MAX_TRANSACTION_LIFETIME_BLOCKS))]
     pub valid_for: u64,
+    /// Sign with this nonce instead of the account's next one (to replace a pending
+    /// transaction, or to sign several ahead).
+    #[arg(long)]
+    pub nonce: Option<u64>,
+    /// Print the signed transaction as hex and send nothing (submit it later with
+    /// `tx_submit`).
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 pub(crate) fn show_amount(status: &ChainStatus, args: &ClientArgs, value: &Value) -> String {
@@ -67,6 +77,23 @@ pub(crate) fn show_amount(status: &ChainStatus, args: &ClientArgs, value: &Value
         format!("{text} base units")
     } else {
         status.show(text)
+    }
+}
+
+/// `--rpc` / `GROUNDWORK_RPC`: an http(s) URL of a node, or `host:port`.
+fn rpc_url(text: &str) -> Result<String, String> {
+    let with_scheme = if text.contains("://") {
+        text.to_string()
+    } else {
+        format!("http://{text}")
+    };
+    match reqwest::Url::parse(&with_scheme) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+            Ok(with_scheme)
+        }
+        _ => Err(format!(
+            "{text:?} is not a node URL: expected http://host:port (as in {DEFAULT_RPC_URL})"
+        )),
     }
 }
 
@@ -119,7 +146,10 @@ pub(crate) fn send_at_nonce(
     let status = rpc.status()?;
     let key = load_account_key(&signer.key, signer.keystore.as_deref())?;
     let sender = key_address(&key);
-    let nonce = rpc.nonce(&sender.to_string())?;
+    let nonce = match signer.nonce {
+        Some(nonce) => nonce,
+        None => rpc.nonce(&sender.to_string())?,
+    };
     let action = build(&sender, &status, nonce)?;
     let valid_until = status.height.saturating_add(signer.valid_for);
     let transaction = Transaction::Account(AccountTransaction::sign(
@@ -129,6 +159,21 @@ pub(crate) fn send_at_nonce(
         valid_until,
         action,
     ));
+    if signer.dry_run {
+        let hex = hex::encode(transaction.encode());
+        if client.json {
+            print_json(
+                &json!({ "hash": digest_hex(&transaction.hash()), "tx": hex, "nonce": nonce, "valid_until": valid_until }),
+            )?;
+        } else {
+            println!("{hex}");
+            eprintln!(
+                "signed, not sent: transaction {} with nonce {nonce}, valid until block {valid_until}",
+                digest_hex(&transaction.hash())
+            );
+        }
+        return Ok(());
+    }
     let hash = rpc.submit(&transaction).map_err(|error| match error {
         CallError::Rpc { code, message } if (5_000..6_000).contains(&code) => anyhow::anyhow!(
             "not sent: the node refused the transaction, and nothing was charged: {} \

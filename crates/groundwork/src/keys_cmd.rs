@@ -244,6 +244,20 @@ pub fn load_device_key(spec: &str, keystore: Option<&Path>) -> Result<DeviceKey>
         .with_context(|| format!("key {spec:?} is not a usable device key"))
 }
 
+/// A plain key file is a secret in the clear: say so when other users may read it.
+fn warn_if_others_can_read(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = fs::metadata(path) {
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            eprintln!(
+                "warning: key file {} can be read by other users (mode {mode:o}); run chmod 600 on it",
+                path.display()
+            );
+        }
+    }
+}
+
 fn load_secret(spec: &str, keystore: Option<&Path>) -> Result<SecretKey> {
     // A path needs no keystore directory, so failing to find one is reported only if needed.
     let dir = keystore_dir(keystore);
@@ -266,6 +280,7 @@ fn load_secret(spec: &str, keystore: Option<&Path>) -> Result<SecretKey> {
             dir.display()
         );
     }
+    warn_if_others_can_read(path);
     let text = read_small_file(path)?;
     if text.contains("-----BEGIN") {
         pem::parse(&text).with_context(|| format!("{} is not a usable PEM key", path.display()))

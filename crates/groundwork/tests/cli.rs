@@ -351,3 +351,15 @@ fn key_and_account_mistakes_are_named() {
     assert!(stderr.contains("which account?"), "{stderr}");
     assert!(!stderr.contains("not both"), "{stderr}");
 }
+
+#[test]
+fn a_malformed_node_url_is_refused_by_name() {
+    let out = groundwork()
+        .args(["chain", "status"])
+        .env("GROUNDWORK_RPC", "ftp://example")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is not a node URL"), "{stderr}");
+}

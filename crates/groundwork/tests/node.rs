@@ -314,6 +314,39 @@ fn a_refused_transfer_never_executes_and_unfunded_spam_never_reaches_a_block() {
     assert_eq!(refused, 1_000);
     assert_eq!(carried, 1, "only the honest transfer");
     assert_eq!(balance(&rpc, &thief_target), 7);
+
+    // The wallet signs without sending on --dry-run, with the nonce it is given, and warns of
+    // a key file others can read.
+    let key_file = data.join("dev-account.key");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (ok, stdout, stderr) = run(
+        &[
+            "account",
+            "transfer",
+            "--key",
+            key_file.to_str().unwrap(),
+            "--to",
+            &thief_target.to_string(),
+            "--amount",
+            "1",
+            "--nonce",
+            "9",
+            "--dry-run",
+            "--rpc",
+            &rpc.url,
+        ],
+        &[],
+    );
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("can be read by other users"), "{stderr}");
+    let bytes = hex::decode(stdout.trim()).unwrap();
+    let Transaction::Account(signed) = Transaction::decode_untrusted(&bytes).unwrap() else {
+        panic!("not an account transaction");
+    };
+    assert_eq!(signed.nonce, 9);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(balance(&rpc, &thief_target), 7, "a dry run sends nothing");
 }
 
 #[test]
