@@ -223,6 +223,7 @@ fn ingest(args: IngestArgs) -> Result<()> {
         metrics_addr: free(())?,
         block_time: Duration::ZERO,
         log_level: tracing::Level::ERROR,
+        log_json: false,
         mempool: MempoolConfig {
             max_transactions: 400_000,
             max_nonce_gap: 64,

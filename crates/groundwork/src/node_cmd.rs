@@ -64,6 +64,9 @@ pub struct DevArgs {
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, default_value = "info")]
     log_level: tracing::Level,
+    /// Log format: text for people, json (one object per line) for log collectors.
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
     /// JSON-RPC calls per second allowed from one IP address (bursts of twice that); 0 = no limit.
     #[arg(long, default_value_t = groundwork_node::rpc::DEFAULT_REQUESTS_PER_SECOND)]
     rpc_rate_limit: u32,
@@ -158,6 +161,7 @@ pub fn dev(args: DevArgs) -> Result<()> {
         metrics_addr: args.metrics_addr,
         block_time: Duration::from_millis(args.block_time),
         log_level: args.log_level,
+        log_json: matches!(args.log_format, LogFormat::Json),
         mempool: MempoolConfig::default(),
     };
     service::run(config, move |endpoints: &Endpoints| {
@@ -247,6 +251,13 @@ pub struct BootstrapperEntry {
     pub address: SocketAddr,
 }
 
+/// How a node writes its logs (to stderr).
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 #[derive(Args)]
 pub struct NodeArgs {
     /// The validator's configuration file (TOML); `groundwork testnet` writes examples.
@@ -255,6 +266,9 @@ pub struct NodeArgs {
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, default_value = "info")]
     log_level: tracing::Level,
+    /// Log format: text for people, json (one object per line) for log collectors.
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
 }
 
 /// `groundwork node --config FILE`.
@@ -296,6 +310,7 @@ pub fn node(args: NodeArgs) -> Result<()> {
         metrics_addr: file.metrics_addr,
         block_time: Duration::from_millis(file.block_time_ms),
         log_level: args.log_level,
+        log_json: matches!(args.log_format, LogFormat::Json),
         mempool: MempoolConfig::default(),
     };
     service::run(config, |endpoints: &Endpoints| {

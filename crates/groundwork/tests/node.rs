@@ -179,6 +179,11 @@ fn bad_rpc_input_gets_an_error_and_the_node_keeps_serving() {
         (status, answer["error"]["code"].as_i64()),
         (400, Some(-32700))
     );
+    // GET /health: the height, and not syncing on a live dev chain.
+    let (status, health) = rpc.get("/health");
+    assert_eq!(status, 200, "{health}");
+    assert_eq!(health["syncing"], false);
+    assert!(health["height"].as_u64().unwrap() >= 1);
     // A method that takes no parameters refuses junk ones.
     let (code, message) = error(&rpc.call("chain_status", json!(["junk"])));
     assert_eq!(code, -32602, "{message}");

@@ -23,3 +23,4 @@ pub mod rpc_limit;
 pub mod rpc_shape;
 pub mod service;
 pub mod storage;
+pub mod telemetry;

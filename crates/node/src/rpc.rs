@@ -1070,6 +1070,30 @@ fn module(state: RpcState) -> Result<RpcModule<RpcState>, jsonrpsee::core::Regis
     Ok(module)
 }
 
+/// A node whose newest executed block is older than this is catching up.
+const SYNCING_AFTER_MS: u64 = 30_000;
+
+/// `GET /health`: the executed height and whether the node is catching up (its newest block is
+/// more than 30 s old by this machine's clock).
+fn health(chain: Arc<Chain>) -> crate::rpc_shape::Health {
+    Arc::new(move || {
+        let tip = chain.tip();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let behind_ms = now_ms.saturating_sub(tip.timestamp_ms);
+        let syncing = behind_ms > SYNCING_AFTER_MS;
+        let body = json!({
+            "status": if syncing { "syncing" } else { "ok" },
+            "height": tip.height,
+            "syncing": syncing,
+            "last_block_age_ms": behind_ms,
+        });
+        (body, !syncing)
+    })
+}
+
 /// Answers a connection over its address's limit with HTTP 429 and closes it.
 async fn refuse_connection(mut socket: tokio::net::TcpStream) {
     use tokio::io::AsyncWriteExt;
@@ -1101,6 +1125,7 @@ pub async fn serve(
         .set_config(server_config)
         .set_http_middleware(tower::ServiceBuilder::new().layer(JsonRpcRulesLayer {
             max_request_bytes: config.max_request_bytes,
+            health: health(chain.clone()),
         }))
         .to_service_builder();
     let methods = module(RpcState {

@@ -7,6 +7,9 @@
 //!   failing as an internal error;
 //! * requests that are not JSON-RPC at all are answered with HTTP 400, like parse errors.
 //!
+//! It also answers `GET /health` with the node's height and whether it is catching up, for
+//! load balancers and monitors.
+//!
 //! WebSocket upgrades and batches pass through unchanged (a batch's calls are checked by the
 //! server one by one).
 
@@ -27,10 +30,15 @@ const SUBSCRIPTION_METHODS: &[&str] = &[
     "chain_unsubscribeRewards",
 ];
 
+/// What `GET /health` answers: the body, and whether the node is healthy (HTTP 200) or
+/// still catching up (HTTP 503).
+pub type Health = std::sync::Arc<dyn Fn() -> (Value, bool) + Send + Sync>;
+
 /// The layer, for `Server::builder().set_http_middleware`.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct JsonRpcRulesLayer {
     pub max_request_bytes: u32,
+    pub health: Health,
 }
 
 impl<S> tower::Layer<S> for JsonRpcRulesLayer {
@@ -39,6 +47,7 @@ impl<S> tower::Layer<S> for JsonRpcRulesLayer {
         JsonRpcRules {
             inner,
             max_request_bytes: self.max_request_bytes,
+            health: self.health.clone(),
         }
     }
 }
@@ -47,6 +56,7 @@ impl<S> tower::Layer<S> for JsonRpcRulesLayer {
 pub struct JsonRpcRules<S> {
     inner: S,
     max_request_bytes: u32,
+    health: Health,
 }
 
 /// What the rules make of one request's body.
@@ -129,7 +139,12 @@ where
     fn call(&mut self, request: HttpRequest<B>) -> Self::Future {
         let mut inner = self.inner.clone();
         let max = self.max_request_bytes;
+        let health = self.health.clone();
         Box::pin(async move {
+            if request.method() == "GET" && request.uri().path() == "/health" {
+                let (body, healthy) = health();
+                return Ok(answer(if healthy { 200 } else { 503 }, body));
+            }
             if request.method() != "POST" {
                 return inner.call(request.map(HttpBody::new)).await;
             }

@@ -35,6 +35,8 @@ pub struct ServiceConfig {
     pub metrics_addr: SocketAddr,
     pub block_time: Duration,
     pub log_level: tracing::Level,
+    /// One JSON object per log line instead of text.
+    pub log_json: bool,
     pub mempool: MempoolConfig,
 }
 
@@ -197,15 +199,8 @@ pub fn run_until(
             .with_catch_panics(false),
     );
     runner.start(|context| async move {
-        runtime::telemetry::init(
-            context.child("telemetry"),
-            runtime::telemetry::Logs {
-                level: config.log_level,
-                json: false,
-            },
-            Some(config.metrics_addr),
-            None,
-        );
+        crate::telemetry::init_logs(config.log_level, config.log_json);
+        crate::telemetry::serve_metrics(context.child("metrics"), config.metrics_addr);
         let validators = config.genesis.validators.clone();
         let participants = Set::try_from(validators.clone())
             .map_err(|e| engine::NodeError::ValidatorSet(format!("{e:?}")))?;

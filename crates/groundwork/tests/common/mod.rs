@@ -37,6 +37,17 @@ impl Rpc {
         }
     }
 
+    /// `GET path`: the HTTP status and the JSON answer.
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().unwrap_or(Value::Null))
+    }
+
     /// Sends a raw body; returns the HTTP status and the JSON answer (if any). Status 0 means
     /// the server closed the connection before reading the whole body (as it may for an
     /// oversized one).
