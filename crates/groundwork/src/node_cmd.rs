@@ -75,9 +75,10 @@ pub struct DevArgs {
     #[arg(long, default_value_t = groundwork_node::rpc::DEFAULT_MAX_CONNECTIONS_PER_IP,
           value_parser = clap::value_parser!(u32).range(1..=i64::from(groundwork_node::rpc::DEFAULT_MAX_CONNECTIONS)))]
     rpc_connections_per_ip: u32,
-    /// Seconds a JSON-RPC connection may move no byte either way before it is closed.
+    /// Seconds a JSON-RPC connection may send nothing before it is closed (WebSocket clients
+    /// are pinged, so live subscribers stay); at most a day.
     #[arg(long, value_name = "SECONDS", default_value_t = groundwork_node::rpc::DEFAULT_IDLE_TIMEOUT.as_secs(),
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = clap::value_parser!(u64).range(1..=groundwork_node::rpc::MAX_IDLE_TIMEOUT.as_secs()))]
     rpc_idle_timeout: u64,
     /// Simulated devices to register and run in this process (several kinds, around real
     /// cities), owned by the dev account; 0 = none.

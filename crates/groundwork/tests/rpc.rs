@@ -273,7 +273,38 @@ fn idle_connections_from_one_address_cannot_lock_out_the_others() {
     }
     assert!(started.elapsed() < Duration::from_secs(5));
 
-    // Idle connections are closed after the idle timeout, and the address may connect again.
+    // A subscriber that reads stays connected though it hears nothing for longer than the
+    // idle timeout: its WebSocket library answers the server's pings.
+    let mut quiet = connect(port);
+    let nobody = "gw10efk76c6t7xaqp9jrhwyzx0yy852axrvpaw3j0";
+    subscribe(
+        &mut quiet,
+        "chain_subscribeRewards",
+        json!({ "owner": nobody }),
+    );
+    if let tungstenite::stream::MaybeTlsStream::Plain(stream) = quiet.get_ref() {
+        stream
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+    }
+    let listening = Instant::now();
+    let mut pings = 0;
+    while listening.elapsed() < Duration::from_secs(7) {
+        match quiet.read() {
+            Ok(Message::Ping(_)) => pings += 1,
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(other) => panic!("a reading subscriber was cut off: {other}"),
+        }
+    }
+    assert!(pings >= 2, "{pings} pings in 7 s");
+
+    // Idle connections are closed after the idle timeout (3 s; the server's pings go unanswered
+    // since nobody reads), and the address may connect again.
     let socket = held.first_mut().unwrap();
     socket
         .get_ref()

@@ -138,8 +138,8 @@ impl ChainApplication {
         };
         match verdict {
             Some(Ok(())) => true,
-            Some(Err((index, error))) => {
-                warn!(height, index, %error, "rejecting proposal: it carries a transaction no block may carry");
+            Some(Err(error)) => {
+                warn!(height, %error, "rejecting proposal: it does not execute on its parent");
                 false
             }
             None => {

@@ -39,17 +39,24 @@ pub struct BlockSummary {
 }
 
 /// Whether a block at `height` could carry `tx` as far as the mempool can tell from the
-/// latest state: inside its validity window, with the fee in its account.
+/// latest state: inside its validity window, with the fees of it and of the `queued`
+/// transactions its account already has pending in the account (so pending transactions
+/// are always paid for, and a key cannot fill the pool beyond what it can pay).
 fn account_admission(
     tx: &groundwork_primitives::AccountTransaction,
     height: u64,
     balance: groundwork_primitives::Amount,
     fee: groundwork_primitives::Amount,
+    queued: usize,
 ) -> Result<(), Box<TxError>> {
     groundwork_state::check_validity_window(tx, height).map_err(Box::new)?;
-    if balance < fee {
+    let count = u128::try_from(queued)
+        .unwrap_or(u128::MAX)
+        .saturating_add(1);
+    let fees = groundwork_primitives::Amount(fee.0.saturating_mul(count));
+    if balance < fees {
         return Err(Box::new(TxError::CannotPayFee {
-            fee,
+            fee: fees,
             available: balance,
         }));
     }
@@ -272,10 +279,21 @@ impl Chain {
         transactions: Vec<(Transaction, usize)>,
         signatures_valid: &[bool],
     ) -> Vec<Result<Digest, SubmitError>> {
+        // Reports already pending (a peer's gossip of what a client sent) skip the trial; the
+        // mempool refuses them as duplicates below.
+        let pending: Vec<bool> = {
+            let mempool = self.mempool.lock().unwrap_or_else(|p| p.into_inner());
+            transactions
+                .iter()
+                .map(|(tx, _)| mempool.contains(&tx.hash()))
+                .collect()
+        };
         let reports: Vec<Transaction> = transactions
             .iter()
-            .zip(signatures_valid)
-            .filter(|((tx, _), valid)| **valid && !matches!(tx, Transaction::Account(_)))
+            .zip(signatures_valid.iter().zip(&pending))
+            .filter(|((tx, _), (valid, pending))| {
+                **valid && !**pending && !matches!(tx, Transaction::Account(_))
+            })
             .map(|((tx, _), _)| tx.clone())
             .collect();
         let mut report_outcomes = if reports.is_empty() {
@@ -289,16 +307,21 @@ impl Chain {
         let fee = self.genesis.params.transaction_fee;
         let mut mempool = self.mempool.lock().unwrap_or_else(|p| p.into_inner());
         let mut results = Vec::with_capacity(transactions.len());
-        for ((transaction, bytes), valid) in transactions.into_iter().zip(signatures_valid) {
+        for (((transaction, bytes), valid), pending) in
+            transactions.into_iter().zip(signatures_valid).zip(pending)
+        {
             if !valid {
                 results.push(Err(MempoolError::BadSignature.into()));
                 continue;
             }
             let verdict = match &transaction {
                 Transaction::Account(tx) => {
-                    let balance = state.account(&tx.sender()).balance;
-                    account_admission(tx, height.saturating_add(1), balance, fee)
+                    let sender = tx.sender();
+                    let balance = state.account(&sender).balance;
+                    let queued = mempool.pending_from(&sender);
+                    account_admission(tx, height.saturating_add(1), balance, fee, queued)
                 }
+                _ if pending => Ok(()),
                 _ => match report_outcomes.next() {
                     Some(Err(error)) => Err(Box::new(error)),
                     _ => Ok(()),
@@ -392,28 +415,17 @@ impl Chain {
         })
     }
 
-    /// Whether every transaction of `block` may be carried by the block after the executed
-    /// tip, which must be its parent: `None` if the tip is another block. Signatures must
-    /// already be verified.
+    /// Whether `block` executes on the executed tip, which must be its parent (`None` if the
+    /// tip is another block): everything finalization will do, run now and rolled back.
     pub fn check_proposal(
         &self,
         block: &groundwork_primitives::Block,
-    ) -> Option<Result<(), (usize, TxError)>> {
+    ) -> Option<Result<(), groundwork_state::BlockError>> {
         self.with_state_mut(|state| {
             if state.chain_info().last_block != block.header.parent {
                 return None;
             }
-            let outcomes = state.trial_next_block(&block.transactions);
-            Some(
-                match outcomes
-                    .into_iter()
-                    .enumerate()
-                    .find_map(|(i, o)| o.err().map(|e| (i, e)))
-                {
-                    Some(refusal) => Err(refusal),
-                    None => Ok(()),
-                },
-            )
+            Some(state.check_block(block))
         })
     }
 

@@ -244,11 +244,30 @@ impl Mempool {
             .collect()
     }
 
-    /// Drops transactions a proposer found no block may carry.
+    /// Drops transactions a proposer found no block may carry. For an account transaction
+    /// that goes with every later nonce of its account, which could never be selected now.
     pub fn drop_unincludable(&mut self, hashes: &[Digest]) {
         for hash in hashes {
-            self.remove(hash);
+            let later: Vec<Digest> = match self.transactions.get(hash) {
+                Some(Pending {
+                    transaction: Transaction::Account(tx),
+                    ..
+                }) => self
+                    .accounts
+                    .get(&tx.sender())
+                    .map(|queue| queue.range(tx.nonce..).map(|(_, h)| *h).collect())
+                    .unwrap_or_default(),
+                _ => vec![*hash],
+            };
+            for hash in later {
+                self.remove(&hash);
+            }
         }
+    }
+
+    /// How many transactions of `sender` are pending.
+    pub fn pending_from(&self, sender: &Address) -> usize {
+        self.accounts.get(sender).map_or(0, BTreeMap::len)
     }
 
     /// Picks transactions for a block: device reports oldest first, then each account's run of
@@ -454,6 +473,19 @@ mod tests {
         assert_eq!(pool.len(), 2, "block 100 may still include them");
         pool.prune(&[], 100, zero);
         assert!(pool.is_empty(), "no block after 100 may");
+    }
+
+    #[test]
+    fn dropping_an_account_transaction_drops_its_later_nonces() {
+        let mut pool = Mempool::new(MempoolConfig::default());
+        let zero = |_: &Address| 0u64;
+        let first = pool.add(transfer(1, 0), 100, 0, zero).unwrap();
+        pool.add(transfer(1, 1), 100, 0, zero).unwrap();
+        pool.add(transfer(1, 2), 100, 0, zero).unwrap();
+        let other = pool.add(transfer(2, 0), 100, 0, zero).unwrap();
+        pool.drop_unincludable(&[first]);
+        assert_eq!(pool.len(), 1);
+        assert!(pool.contains(&other));
     }
 
     #[test]

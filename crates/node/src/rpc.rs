@@ -28,8 +28,8 @@ use groundwork_state::{State, account_key, device_key};
 use h3o::CellIndex;
 use jsonrpsee::core::middleware::RpcServiceBuilder;
 use jsonrpsee::server::{
-    BatchRequestConfig, PendingSubscriptionSink, RpcModule, Server, ServerConfig, ServerHandle,
-    SubscriptionSink, serve_with_graceful_shutdown, stop_channel,
+    BatchRequestConfig, PendingSubscriptionSink, PingConfig, RpcModule, Server, ServerConfig,
+    ServerHandle, SubscriptionSink, serve_with_graceful_shutdown, stop_channel,
 };
 use jsonrpsee::types::{ErrorObject, ErrorObjectOwned, Params};
 use serde::de::DeserializeOwned;
@@ -48,9 +48,12 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 256;
 /// Most simultaneous connections from one client IP: an eighth of the total, so one address
 /// can never lock the others out.
 pub const DEFAULT_MAX_CONNECTIONS_PER_IP: u32 = 32;
-/// A connection that moves no byte either way for this long is closed (a subscription on a
-/// live chain gets a block every few seconds, so it is never idle).
+/// A connection from which no byte arrives for this long is closed. WebSocket clients are
+/// pinged three times per timeout, so a live subscriber (whose library answers pings) is
+/// never idle, even between epochs; a client that only holds a socket open is.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest idle timeout a node accepts (a day).
+pub const MAX_IDLE_TIMEOUT: Duration = Duration::from_secs(86_400);
 const _: () = assert!(DEFAULT_MAX_CONNECTIONS_PER_IP < DEFAULT_MAX_CONNECTIONS);
 /// Most calls in one batch.
 pub const DEFAULT_MAX_BATCH: u32 = 64;
@@ -1102,7 +1105,17 @@ async fn refuse_connection(mut socket: tokio::net::TcpStream) {
         "HTTP/1.1 429 Too Many Requests\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{BODY}",
         BODY.len()
     );
-    let _ = tokio::time::timeout(Duration::from_secs(2), socket.write_all(answer.as_bytes())).await;
+    // Answer, close our side, and read what the client sent, so the kernel closes the
+    // connection gently instead of resetting it before the client has read the 429.
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        use tokio::io::AsyncReadExt;
+        socket.write_all(answer.as_bytes()).await?;
+        socket.shutdown().await?;
+        let mut sink = [0u8; 4_096];
+        while socket.read(&mut sink).await? > 0 {}
+        Ok::<(), std::io::Error>(())
+    })
+    .await;
 }
 
 /// Starts the RPC server (HTTP and WebSocket on `address`); it runs until the handle is
@@ -1120,6 +1133,12 @@ pub async fn serve(
         .max_connections(config.max_connections)
         .max_subscriptions_per_connection(MAX_SUBSCRIPTIONS_PER_CONNECTION)
         .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch))
+        .enable_ws_ping(
+            PingConfig::new()
+                .ping_interval((config.idle_timeout / 3).max(Duration::from_millis(100)))
+                .inactive_limit(config.idle_timeout)
+                .max_failures(3),
+        )
         .build();
     let builder = Server::builder()
         .set_config(server_config)

@@ -5,8 +5,8 @@
 //!   [`crate::rpc::code::RATE_LIMITED`]; the connection stays open, so a client that slows
 //!   down carries on.
 //! * Connections: at most [`ConnectionLimiter`]'s count open per address, well below the
-//!   server's total, so one address cannot take every slot; and a connection with no traffic
-//!   either way for the idle timeout is closed ([`Watched`]).
+//!   server's total, so one address cannot take every slot; and a connection from which nothing
+//!   arrives for the idle timeout is closed ([`Watched`]).
 
 use crate::rpc::code;
 use jsonrpsee::MethodResponse;
@@ -132,7 +132,9 @@ impl Drop for ConnectionPermit {
 
 /// A connection's stream. It holds the connection's [`ConnectionPermit`] for as long as the
 /// stream lives (a WebSocket outlives the HTTP request that upgraded it), and fails a read
-/// once no byte has moved either way for the idle limit, which closes the connection.
+/// once no byte has arrived from the client for the idle limit, which closes the connection.
+/// Only what the client sends counts: the server's own writes (pings, notifications) cannot
+/// keep a connection alive that nobody reads.
 pub struct Watched<S> {
     inner: S,
     idle_limit: Duration,
@@ -188,11 +190,19 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        let result = Pin::new(&mut self.inner).poll_write(cx, data);
-        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            self.touch();
-        }
-        result
+        Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, data)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {

@@ -599,6 +599,33 @@ impl State {
 
     /// Executes one block. On `Err` the state is exactly as before.
     pub fn execute(&mut self, block: &Block) -> Result<BlockOutcome, BlockError> {
+        let (receipts, epoch_ended) = self.run_block(block)?;
+        let write_set = self.finish_block();
+        Ok(BlockOutcome {
+            height: block.header.height,
+            block: block.digest(),
+            receipts,
+            write_set,
+            epoch_ended,
+        })
+    }
+
+    /// Whether `block` would execute, with everything [`Self::execute`] checks and does, the
+    /// epoch's end included; the state is left as it was either way. Validators ask this of a
+    /// proposal before they vote for it, since a finalized block that fails to execute would
+    /// stop every one of them.
+    pub fn check_block(&mut self, block: &Block) -> Result<(), BlockError> {
+        let result = self.run_block(block).map(|_| ());
+        self.rollback_block();
+        result
+    }
+
+    /// Runs a block into the block layer: receipts and the epoch it ended. On `Err` the
+    /// layers are rolled back.
+    fn run_block(&mut self, block: &Block) -> Result<(Vec<Receipt>, Option<u64>), BlockError> {
+        // Between blocks the layers are empty; make sure of it, so that nothing a panicked
+        // trial left behind can be committed with this block.
+        self.rollback_block();
         // Each transaction is hashed once: for the root check and for its receipt.
         let hashes: Vec<Digest> = block.transactions.iter().map(Transaction::hash).collect();
         self.check_header(block, &hashes)?;
@@ -636,14 +663,7 @@ impl State {
             }
         };
         self.commit_transaction();
-        let write_set = self.finish_block();
-        Ok(BlockOutcome {
-            height,
-            block: block_digest,
-            receipts,
-            write_set,
-            epoch_ended,
-        })
+        Ok((receipts, epoch_ended))
     }
 
     fn check_header(&self, block: &Block, hashes: &[Digest]) -> Result<(), BlockError> {
@@ -686,6 +706,7 @@ impl State {
     /// it were absent. Proposers build blocks from the `Ok` ones, and validators check a
     /// proposal with it before voting. The caller vouches that every signature was verified.
     pub fn trial_next_block(&mut self, transactions: &[Transaction]) -> Vec<TrialOutcome> {
+        self.rollback_block();
         let height = self.height().saturating_add(1);
         let outcomes = transactions
             .iter()
