@@ -87,16 +87,21 @@ fn genesis_new_writes_files_that_load_back_and_validate() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
 }
 
-#[test]
-fn genesis_check_names_the_bad_field() {
-    let dir = tempfile::tempdir().unwrap();
+/// `genesis new` into `dir`; the genesis file's path.
+fn new_genesis(dir: &std::path::Path) -> std::path::PathBuf {
     let made = groundwork()
         .args(["genesis", "new", "--out"])
-        .arg(dir.path())
+        .arg(dir)
         .output()
         .unwrap();
     assert!(made.status.success());
-    let path = dir.path().join("genesis.toml");
+    dir.join("genesis.toml")
+}
+
+#[test]
+fn genesis_check_names_the_bad_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = new_genesis(dir.path());
     let text = std::fs::read_to_string(&path)
         .unwrap()
         .replace("length_blocks = 60", "length_blocks = 0");
@@ -284,13 +289,7 @@ fn coordinates_off_the_globe_are_refused_before_anything_is_sent() {
 #[test]
 fn genesis_check_warns_of_a_genesis_time_days_away() {
     let dir = tempfile::tempdir().unwrap();
-    let made = groundwork()
-        .args(["genesis", "new", "--out"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(made.status.success());
-    let path = dir.path().join("genesis.toml");
+    let path = new_genesis(dir.path());
     let text = std::fs::read_to_string(&path).unwrap();
     let line = text
         .lines()

@@ -360,24 +360,8 @@ fn a_second_node_on_a_data_dir_in_use_says_so_and_exits() {
     let data = dir.path().join("dev");
     let (first, rpc) = start_dev(&data, 200);
     wait_for_height(&rpc, 1, Duration::from_secs(30));
-    let mut second = groundwork()
-        .args(["dev", "--data-dir"])
-        .arg(&data)
-        .args(["--rpc-addr", &format!("127.0.0.1:{}", free_port())])
-        .args(["--metrics-addr", &format!("127.0.0.1:{}", free_port())])
-        .args(["--p2p-addr", &format!("127.0.0.1:{}", free_port())])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut status = None;
-    wait_until(Duration::from_secs(20), "the second node to exit", || {
-        status = second.try_wait().unwrap();
-        status.is_some()
-    });
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut second.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert!(!status.unwrap().success());
+    let (status, stderr) = dev_until_exit(&data, &[]);
+    assert!(!status.success());
     assert!(
         stderr.contains("is in use by process") && stderr.contains(&first.0.id().to_string()),
         "{stderr}"
