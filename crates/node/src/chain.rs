@@ -269,8 +269,9 @@ impl Chain {
     /// Admits transactions, given whether each one's signature is valid, after the checks
     /// against the latest executed state that decide whether a block could carry them:
     ///
-    /// * an account transaction must be inside its validity window at the next height and its
-    ///   account must hold the fee (a later nonce's fee is checked again when proposed);
+    /// * an account transaction must be inside its validity window at the next height, and its
+    ///   account must hold the fees of it and of every transaction it already has pending
+    ///   (what its actions cost is checked when it is proposed);
     /// * device reports run, in order, as the next block would run them, and one that fails is
     ///   refused with the chain's reason: a failed device report pays nothing, so it has no
     ///   place in a block.
