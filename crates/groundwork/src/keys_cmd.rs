@@ -363,6 +363,14 @@ fn import(dir: &Path, args: ImportArgs) -> Result<()> {
         let secret = SecretKey::from_mnemonic(&mnemonic, "", &path)?;
         (secret, Some((mnemonic, path)))
     };
+    // One key, one name: a second name for the same key would make the keystore lie about
+    // how many keys it holds.
+    let public = secret.public_description()?;
+    if let Some((other, _, _)) = stored_keys(dir)?.into_iter().find(|(name, _, stored)| {
+        *name != args.name && stored.public().public_key == public.public_key
+    }) {
+        bail!("this key is already in the keystore as {other:?}; use that name");
+    }
     let passphrase = new_passphrase(&args.name)?;
     let keystore = Keystore::encrypt(
         &secret,
@@ -425,7 +433,9 @@ fn export(dir: &Path, args: ExportArgs) -> Result<()> {
     Ok(())
 }
 
-fn list(dir: &Path, args: ListArgs) -> Result<()> {
+/// Every readable key in the keystore, sorted by name; unreadable ones are skipped with a
+/// warning.
+fn stored_keys(dir: &Path) -> Result<Vec<(String, PathBuf, Keystore)>> {
     let mut entries = Vec::new();
     if dir.is_dir() {
         let listing =
@@ -450,6 +460,11 @@ fn list(dir: &Path, args: ListArgs) -> Result<()> {
         }
     }
     entries.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(entries)
+}
+
+fn list(dir: &Path, args: ListArgs) -> Result<()> {
+    let entries = stored_keys(dir)?;
     if args.json {
         let list: Vec<serde_json::Value> = entries
             .iter()
@@ -682,22 +697,35 @@ fn existing_passphrase(name: &str) -> Result<Zeroizing<String>> {
     }
 }
 
+/// Passphrases shorter than this draw a warning: argon2id slows guessing, but a short
+/// passphrase is still found quickly.
+const SHORT_PASSPHRASE_CHARS: usize = 12;
+
 fn new_passphrase(name: &str) -> Result<Zeroizing<String>> {
-    if let Some(passphrase) = passphrase_from_env()? {
+    let passphrase = if let Some(passphrase) = passphrase_from_env()? {
         if passphrase.is_empty() {
             bail!("{PASSPHRASE_ENV} is empty; a keystore needs a passphrase");
         }
-        return Ok(passphrase);
+        passphrase
+    } else {
+        let first = prompt(&format!("New passphrase for key {name:?}: "))?;
+        if first.is_empty() {
+            bail!("the passphrase must not be empty");
+        }
+        let second = prompt("Repeat the passphrase: ")?;
+        if *first != *second {
+            bail!("the two passphrases differ");
+        }
+        first
+    };
+    let length = passphrase.chars().count();
+    if length < SHORT_PASSPHRASE_CHARS {
+        eprintln!(
+            "warning: the passphrase has {length} characters; anyone who copies the key file \
+             can guess a short one. Use {SHORT_PASSPHRASE_CHARS} or more (several words)."
+        );
     }
-    let first = prompt(&format!("New passphrase for key {name:?}: "))?;
-    if first.is_empty() {
-        bail!("the passphrase must not be empty");
-    }
-    let second = prompt("Repeat the passphrase: ")?;
-    if *first != *second {
-        bail!("the two passphrases differ");
-    }
-    Ok(first)
+    Ok(passphrase)
 }
 
 /// A hidden prompt on the controlling terminal (not standard input, which may be a pipe).

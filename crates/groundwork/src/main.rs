@@ -120,6 +120,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // With --json, a failure is JSON too, on stdout where the answer would have been.
+    let json = std::env::args().any(|arg| arg == "--json");
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Dev(args) => node_cmd::dev(args),
@@ -141,6 +143,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if json => {
+            println!("{}", serde_json::json!({ "error": format!("{error:#}") }));
+            ExitCode::from(1)
+        }
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::from(1)

@@ -362,3 +362,17 @@ fn a_malformed_node_url_is_refused_by_name() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("is not a node URL"), "{stderr}");
 }
+
+#[test]
+fn with_json_a_failure_is_json_too() {
+    let out = groundwork()
+        .args(["chain", "status", "--json", "--rpc", "http://127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert!(
+        answer["error"].as_str().unwrap().contains("unreachable"),
+        "{answer}"
+    );
+}

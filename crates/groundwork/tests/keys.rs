@@ -212,8 +212,9 @@ fn openssl_p256_keys_import_and_export_with_the_same_device_id() {
             .unwrap()
             .starts_with("-----BEGIN EC PRIVATE KEY-----")
     );
+    // Into another keystore: one keystore holds a key under one name only.
     let output = succeed(
-        keys(&keystore)
+        keys(&dir.path().join("keys-sec1"))
             .env("GROUNDWORK_PASSPHRASE", PASSPHRASE)
             .args(["import", "--name", "sensor-sec1", "--pem"])
             .arg(&sec1),
@@ -232,7 +233,7 @@ fn openssl_p256_keys_import_and_export_with_the_same_device_id() {
     assert_eq!(openssl_public_der(&exported), spki);
 
     let listed = list_json(&keystore);
-    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(listed[0]["device_id"], expected_id.as_str());
     assert_eq!(listed[0]["address"], serde_json::Value::Null);
 }
@@ -509,4 +510,43 @@ fn without_a_terminal_the_passphrase_must_come_from_the_environment() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("GROUNDWORK_PASSPHRASE"), "{stderr}");
     assert!(!keystore.join("alice.json").exists());
+}
+
+#[test]
+fn a_key_imported_twice_names_its_first_name_and_short_passphrases_draw_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = dir.path().join("keys");
+    let pem = dir.path().join("key.pem");
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "ed25519",
+        "-out",
+        pem.to_str().unwrap(),
+    ]);
+    let imported = run(keys(&keystore)
+        .env("GROUNDWORK_PASSPHRASE", "short")
+        .args(["import", "--name", "alice", "--pem"])
+        .arg(&pem));
+    assert!(imported.status.success());
+    let stderr = String::from_utf8_lossy(&imported.stderr);
+    assert!(
+        stderr.contains("the passphrase has 5 characters"),
+        "{stderr}"
+    );
+    let quiet = run(keys(&keystore)
+        .env("GROUNDWORK_PASSPHRASE", PASSPHRASE)
+        .args(["new", "--name", "bob"]));
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("warning"));
+    let again = fail(
+        keys(&keystore)
+            .env("GROUNDWORK_PASSPHRASE", PASSPHRASE)
+            .args(["import", "--name", "alice-again", "--pem"])
+            .arg(&pem),
+    );
+    assert!(
+        again.contains("already in the keystore as \"alice\""),
+        "{again}"
+    );
+    assert!(!keystore.join("alice-again.json").exists());
 }
