@@ -148,7 +148,7 @@ pub(crate) fn send_at_nonce(
     let sender = key_address(&key);
     let nonce = match signer.nonce {
         Some(nonce) => nonce,
-        None => rpc.nonce(&sender.to_string())?,
+        None => rpc.pending_nonce(&sender.to_string())?,
     };
     let action = build(&sender, &status, nonce)?;
     let valid_until = status.height.saturating_add(signer.valid_for);

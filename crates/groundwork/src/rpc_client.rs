@@ -187,11 +187,22 @@ impl RpcClient {
     }
 
     /// The next nonce of an account.
+    /// The next nonce the chain expects of `address` (what has landed).
     pub fn nonce(&self, address: &str) -> Result<u64, CallError> {
+        self.account_nonce(address, "nonce")
+    }
+
+    /// The nonce to sign `address`'s next transaction with: past what it has pending at the
+    /// node, so quick sends in a row (`--no-wait`) each get their own.
+    pub fn pending_nonce(&self, address: &str) -> Result<u64, CallError> {
+        self.account_nonce(address, "pending_nonce")
+    }
+
+    fn account_nonce(&self, address: &str, field: &str) -> Result<u64, CallError> {
         let account = self.call("account_get", json!([address]))?;
-        account["nonce"].as_u64().ok_or(CallError::Malformed {
+        account[field].as_u64().ok_or(CallError::Malformed {
             method: "account_get".to_string(),
-            reason: "missing `nonce`".to_string(),
+            reason: format!("missing `{field}`"),
         })
     }
 

@@ -352,6 +352,31 @@ fn a_refused_transfer_never_executes_and_unfunded_spam_never_reaches_a_block() {
     assert_eq!(signed.nonce, 9);
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(balance(&rpc, &thief_target), 7, "a dry run sends nothing");
+
+    // Two quick sends in a row each get their own nonce (the node counts what is pending).
+    for _ in 0..2 {
+        run_ok(
+            &[
+                "account",
+                "transfer",
+                "--key",
+                key_file.to_str().unwrap(),
+                "--to",
+                &thief_target.to_string(),
+                "--amount",
+                "1",
+                "--no-wait",
+                "--rpc",
+                &rpc.url,
+            ],
+            &[],
+        );
+    }
+    wait_until(
+        Duration::from_secs(30),
+        "both quick transfers to land",
+        || balance(&rpc, &thief_target) == 7 + 2_000_000,
+    );
 }
 
 #[test]

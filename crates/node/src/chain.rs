@@ -430,6 +430,14 @@ impl Chain {
         })
     }
 
+    /// `address`'s next nonce counting what it has pending here: the nonce a wallet should
+    /// sign its next transaction with.
+    pub fn pending_nonce(&self, address: &Address) -> u64 {
+        let next = self.with_state(|state| state.account(address).nonce);
+        let mempool = self.mempool.lock().unwrap_or_else(|p| p.into_inner());
+        mempool.next_nonce_after_pending(address, next)
+    }
+
     pub fn mempool_len(&self) -> usize {
         self.mempool.lock().unwrap_or_else(|p| p.into_inner()).len()
     }

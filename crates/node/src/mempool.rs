@@ -265,6 +265,19 @@ impl Mempool {
         }
     }
 
+    /// `sender`'s next nonce counting its pending transactions: `next` (the state's) moved past
+    /// every pending nonce that follows it without a gap.
+    pub fn next_nonce_after_pending(&self, sender: &Address, next: u64) -> u64 {
+        let Some(queue) = self.accounts.get(sender) else {
+            return next;
+        };
+        let mut nonce = next;
+        while queue.contains_key(&nonce) {
+            nonce = nonce.saturating_add(1);
+        }
+        nonce
+    }
+
     /// How many transactions of `sender` are pending.
     pub fn pending_from(&self, sender: &Address) -> usize {
         self.accounts.get(sender).map_or(0, BTreeMap::len)

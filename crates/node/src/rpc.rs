@@ -447,7 +447,9 @@ fn account(state: &RpcState, params: &Params<'_>) -> RpcResult {
     let map = named(params, &["address"])?;
     let address = parse_address(&map, "address")?;
     let account = state.chain.with_state(|s| s.account(&address));
-    Ok(account_json(&address, &account))
+    let mut answer = account_json(&address, &account);
+    answer["pending_nonce"] = json!(state.chain.pending_nonce(&address));
+    Ok(answer)
 }
 
 fn transaction(state: &RpcState, text: String) -> RpcResult {
