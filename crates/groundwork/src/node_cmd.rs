@@ -432,23 +432,47 @@ pub fn testnet(args: TestnetArgs) -> Result<()> {
     wait_and_stop(children)
 }
 
+/// Says once for each validator that stopped on its own how it ended, so a testnet never
+/// looks healthy with a validator gone.
+fn report_stopped(children: &mut [(u16, Child)], reported: &mut [bool]) {
+    for ((i, child), told) in children.iter_mut().zip(reported.iter_mut()) {
+        if *told {
+            continue;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            *told = true;
+            let how = match (
+                status.code(),
+                std::os::unix::process::ExitStatusExt::signal(&status),
+            ) {
+                (Some(code), _) => format!("exited with status {code}"),
+                (None, Some(signal)) => format!("was killed by signal {signal}"),
+                (None, None) => "stopped".to_string(),
+            };
+            println!(
+                "validator {i} (pid {}) {how}; see node-{i}.log. The network keeps going while more than two thirds of the validators run.",
+                child.id()
+            );
+        }
+    }
+}
+
 fn wait_and_stop(mut children: Vec<(u16, Child)>) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting a runtime")?;
+    let mut reported = vec![false; children.len()];
     runtime.block_on(async {
-        #[cfg(unix)]
-        {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {},
-                _ = term.recv() => {},
+                _ = tokio::signal::ctrl_c() => break,
+                _ = term.recv() => break,
+                _ = tick.tick() => report_stopped(&mut children, &mut reported),
             }
         }
-        #[cfg(not(unix))]
-        tokio::signal::ctrl_c().await?;
         Ok::<(), std::io::Error>(())
     })?;
     for (i, child) in &mut children {

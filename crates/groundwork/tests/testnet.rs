@@ -28,7 +28,7 @@ fn testnet_keeps_finalizing_without_one_validator_and_it_catches_up() {
                 "--dir",
             ])
             .arg(&net)
-            .stdout(Stdio::null())
+            .stdout(std::fs::File::create(dir.path().join("testnet.out")).unwrap())
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
@@ -61,6 +61,13 @@ fn testnet_keeps_finalizing_without_one_validator_and_it_catches_up() {
         rpcs[2].try_status().is_none(),
         "validator 2 still answers after SIGKILL"
     );
+    // The testnet says so, with how it ended.
+    let said = format!("validator 2 (pid {pid}) was killed by signal 9");
+    wait_until(Duration::from_secs(10), "the testnet to report it", || {
+        std::fs::read_to_string(dir.path().join("testnet.out"))
+            .unwrap_or_default()
+            .contains(&said)
+    });
 
     let survivors = [&rpcs[0], &rpcs[1], &rpcs[3]];
     let height = survivors.iter().map(|r| r.height()).max().unwrap();
