@@ -482,11 +482,24 @@ fn print_device(status: &ChainStatus, client: &ClientArgs, d: &Value) {
     println!("scheme        {}", d["scheme"].as_str().unwrap_or("?"));
     println!("owner         {}", d["owner"].as_str().unwrap_or("?"));
     println!("kind          {}", d["kind"].as_str().unwrap_or("?"));
-    println!("location      {}", d["location"].as_str().unwrap_or("?"));
+    let location = d["location"].as_str().unwrap_or("?");
+    match location.parse::<Cell>() {
+        Ok(cell) => {
+            let centre = h3o::LatLng::from(cell.index());
+            println!(
+                "location      {location} (centre {:.5}, {:.5})",
+                centre.lat(),
+                centre.lng()
+            );
+        }
+        Err(_) => println!("location      {location}"),
+    }
     println!("status        {}", d["status"].as_str().unwrap_or("?"));
     println!("bond          {}", show_amount(status, client, &d["bond"]));
     println!("registered    block {}", d["registered_at_height"]);
-    println!("pending work  {} units this epoch", d["pending_work_units"]);
+    let units = d["pending_work_units"].as_u64().unwrap_or(0);
+    let plural = if units == 1 { "" } else { "s" };
+    println!("pending work  {units} unit{plural} this epoch");
 }
 
 pub fn device(command: DeviceCommand) -> Result<()> {
@@ -901,7 +914,10 @@ pub fn chain(command: ChainCommand) -> Result<()> {
             println!("height        {}", answer["height"]);
             println!("hash          {}", answer["hash"].as_str().unwrap_or("?"));
             println!("parent        {}", answer["parent"].as_str().unwrap_or("?"));
-            println!("timestamp_ms  {}", answer["timestamp_ms"]);
+            match answer["timestamp_ms"].as_u64() {
+                Some(ms) => println!("time          {} ({ms} ms)", crate::clock::iso8601(ms)),
+                None => println!("time          ?"),
+            }
             println!(
                 "state root    {} (after the parent)",
                 answer["state_root"].as_str().unwrap_or("?")
