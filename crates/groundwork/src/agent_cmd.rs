@@ -40,6 +40,13 @@ const MAX_QUEUED_REPORTS: usize = 1_024;
 /// Mempool code (offset by the RPC's 4000) for "device already has a heartbeat pending".
 const HEARTBEAT_PENDING: i64 = 4_106;
 
+/// The node's code for a heartbeat refused because its window already has one.
+fn window_taken_code() -> i64 {
+    let window_taken = groundwork_state::TxError::HeartbeatAlreadyInWindow { window: 0 };
+    i64::from(groundwork_node::rpc::code::TRANSACTION_UNINCLUDABLE_BASE)
+        + i64::from(window_taken.code())
+}
+
 #[derive(Args)]
 pub struct AgentArgs {
     /// The agent's configuration file (TOML). See docs/agent.md.
@@ -403,7 +410,8 @@ enum Sent {
     Accepted,
     /// Refused for good (the reason is logged); never retried.
     Refused,
-    /// The device's previous heartbeat is still pending: try again next tick.
+    /// The device's previous heartbeat is still pending, or its window already has one: a
+    /// queued report is tried again next tick.
     Later,
     /// The node could not be reached.
     Unreachable,
@@ -759,7 +767,13 @@ impl Agent {
                     "heartbeat_refused",
                     json!({ "code": code, "message": message, "block_height": report.block_height }),
                 );
-                Sent::Refused
+                // The window already has this device's heartbeat: a queued report may count in
+                // the next one, so it is kept (a fresh one is simply not sent again).
+                if code == window_taken_code() {
+                    Sent::Later
+                } else {
+                    Sent::Refused
+                }
             }
             Err(other) => {
                 self.logger.log(

@@ -120,7 +120,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // With --json, a failure is JSON too, on stdout where the answer would have been.
+    // With --json, a failure is JSON too, on stdout where the answer would have been (and in
+    // words on stderr, as always).
     let json = std::env::args().any(|arg| arg == "--json");
     let cli = Cli::parse();
     let result = match cli.command {
@@ -143,11 +144,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) if json => {
-            println!("{}", serde_json::json!({ "error": format!("{error:#}") }));
-            ExitCode::from(1)
-        }
         Err(error) => {
+            if json {
+                println!("{}", serde_json::json!({ "error": format!("{error:#}") }));
+            }
             eprintln!("error: {error:#}");
             ExitCode::from(1)
         }
