@@ -64,6 +64,17 @@ fn openssl(args: &[&str]) -> Vec<u8> {
 }
 
 /// The public key OpenSSL computes for a private key file, as DER SubjectPublicKeyInfo.
+/// A fresh ed25519 key from OpenSSL, as a PKCS#8 PEM file at `pem`.
+fn openssl_ed25519_pem(pem: &Path) {
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "ed25519",
+        "-out",
+        pem.to_str().unwrap(),
+    ]);
+}
+
 fn openssl_public_der(pem: &Path) -> Vec<u8> {
     openssl(&[
         "pkey",
@@ -99,13 +110,7 @@ fn openssl_ed25519_key_imports_and_exports_with_the_same_public_key() {
     let dir = tempfile::tempdir().unwrap();
     let keystore = dir.path().join("keys");
     let pem = dir.path().join("openssl.pem");
-    openssl(&[
-        "genpkey",
-        "-algorithm",
-        "ed25519",
-        "-out",
-        pem.to_str().unwrap(),
-    ]);
+    openssl_ed25519_pem(&pem);
     // SubjectPublicKeyInfo for ed25519 ends with the 32 raw public key bytes.
     let spki = openssl_public_der(&pem);
     let public = decode_exact::<AccountPublicKey>(&spki[spki.len() - 32..]).unwrap();
@@ -517,13 +522,7 @@ fn a_key_imported_twice_names_its_first_name_and_short_passphrases_draw_a_warnin
     let dir = tempfile::tempdir().unwrap();
     let keystore = dir.path().join("keys");
     let pem = dir.path().join("key.pem");
-    openssl(&[
-        "genpkey",
-        "-algorithm",
-        "ed25519",
-        "-out",
-        pem.to_str().unwrap(),
-    ]);
+    openssl_ed25519_pem(&pem);
     let imported = run(keys(&keystore)
         .env("GROUNDWORK_PASSPHRASE", "short")
         .args(["import", "--name", "alice", "--pem"])
