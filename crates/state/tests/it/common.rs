@@ -72,6 +72,42 @@ pub struct Harness {
     pub state: State,
     pub chain: ChainId,
     pub time_ms: u64,
+    /// Every block outcome so far, encoded: see [`Harness::record`].
+    trace: Vec<u8>,
+}
+
+/// With `GROUNDWORK_STATE_TRACE=<dir>` set, each harness writes one line to `<dir>/<test>`:
+/// the hash of every block outcome it saw (receipt codes and write-sets) and of its final
+/// entries. Running the suite before and after a refactor and diffing the two folders shows
+/// whether behaviour changed anywhere (`scripts/state-trace`).
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let Some(dir) = std::env::var_os("GROUNDWORK_STATE_TRACE") else {
+            return;
+        };
+        let mut buf = std::mem::take(&mut self.trace);
+        for (key, value) in self.state.entries() {
+            buf.extend_from_slice(&(key.len() as u32).to_be_bytes());
+            buf.extend_from_slice(&key);
+            buf.extend_from_slice(&(value.len() as u32).to_be_bytes());
+            buf.extend_from_slice(&value);
+        }
+        let name = std::thread::current()
+            .name()
+            .unwrap_or("unnamed")
+            .replace("::", ".");
+        let digest = groundwork_primitives::hash::hash(&buf);
+        let path = std::path::Path::new(&dir).join(name);
+        // Several harnesses in one test append one line each, in the order they end.
+        use std::io::Write as _;
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(file, "{}", hex::encode(digest.as_ref()));
+        }
+    }
 }
 
 impl Harness {
@@ -80,6 +116,39 @@ impl Harness {
             state: State::from_genesis(genesis),
             chain: genesis.params.chain_id.clone(),
             time_ms: genesis.genesis_time_ms,
+            trace: Vec::new(),
+        }
+    }
+
+    /// Appends a block's result to the trace: receipt codes and write-set, or the refusal.
+    fn record(&mut self, result: &Result<BlockOutcome, BlockError>) {
+        match result {
+            Ok(outcome) => {
+                self.trace.push(1);
+                for receipt in &outcome.receipts {
+                    let code = receipt.result.as_ref().err().map_or(0, TxError::code);
+                    self.trace.extend_from_slice(&code.to_be_bytes());
+                }
+                for write in &outcome.write_set {
+                    self.trace
+                        .extend_from_slice(&(write.key.len() as u32).to_be_bytes());
+                    self.trace.extend_from_slice(&write.key);
+                    match &write.value {
+                        Some(v) => {
+                            self.trace
+                                .extend_from_slice(&(v.len() as u32).to_be_bytes());
+                            self.trace.extend_from_slice(v);
+                        }
+                        None => self.trace.extend_from_slice(&u32::MAX.to_be_bytes()),
+                    }
+                }
+            }
+            Err(BlockError::UnincludableTransaction { index, error }) => {
+                self.trace.push(2);
+                self.trace.extend_from_slice(&(*index as u32).to_be_bytes());
+                self.trace.extend_from_slice(&error.code().to_be_bytes());
+            }
+            Err(_) => self.trace.push(3),
         }
     }
 
@@ -105,7 +174,9 @@ impl Harness {
     /// Executes a block of `transactions`; the block itself must be valid.
     pub fn execute(&mut self, transactions: Vec<Transaction>) -> BlockOutcome {
         let block = self.next_block(transactions);
-        let outcome = self.state.execute(&block).expect("valid block");
+        let result = self.state.execute(&block);
+        self.record(&result);
+        let outcome = result.expect("valid block");
         self.state
             .check_invariants()
             .expect("invariants hold after every block");
@@ -143,7 +214,9 @@ impl Harness {
     pub fn try_submit(&mut self, transaction: Transaction) -> Result<Result<(), TxError>, TxError> {
         let block = self.next_block(vec![transaction]);
         let before = self.state.state_digest();
-        match self.state.execute(&block) {
+        let result = self.state.execute(&block);
+        self.record(&result);
+        match result {
             Ok(outcome) => Ok(outcome.receipts[0].result.clone()),
             Err(BlockError::UnincludableTransaction { index: 0, error }) => {
                 assert_eq!(
