@@ -280,3 +280,24 @@ pub enum ExplainError {
     #[error("device {device} earned nothing in epoch {epoch}: it had no verified work")]
     NoReward { device: DeviceId, epoch: u64 },
 }
+
+/// A broken conservation law, found by [`crate::State::check_invariants`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InvariantViolation {
+    #[error("invariant broken: burned exceeds genesis plus minted")]
+    BurnedExceedsSupply,
+    #[error("invariant broken: the sum of {what} overflows")]
+    Overflow { what: &'static str },
+    #[error(
+        "invariant broken: the records sum to {counted}, the {counter} counter says {recorded}"
+    )]
+    CounterMismatch {
+        counter: &'static str,
+        counted: Amount,
+        recorded: Amount,
+    },
+    #[error(
+        "invariant broken: balances, bonds, escrow and treasury hold {held}, but the supply is {supply}"
+    )]
+    Unbalanced { held: Amount, supply: Amount },
+}

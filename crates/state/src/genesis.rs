@@ -715,6 +715,11 @@ impl Genesis {
 }
 
 impl Params {
+    /// The epoch a height belongs to. Epoch `e` holds heights `e·L+1 ..= (e+1)·L`.
+    pub fn epoch_of(&self, height: u64) -> u64 {
+        height.saturating_sub(1) / self.epoch_length_blocks
+    }
+
     /// Defaults for a local or test network with 1-second blocks: 1-minute epochs so rewards
     /// flow within the first minute, 6-decimal token, Helium-like data-credit price
     /// (10 base units = 0.00001 token per credit).

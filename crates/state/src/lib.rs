@@ -45,21 +45,27 @@ macro_rules! pair_key {
     };
 }
 
-pub mod challenge;
-pub mod coverage;
+mod core;
 pub mod error;
 pub mod genesis;
 pub mod machine;
+pub mod module;
+pub mod modules;
+mod queries;
 pub mod records;
 pub mod rewards;
 pub mod signatures;
 mod table;
 
-pub use error::{BlockError, ExplainError, TxError};
+// The service modules, by the names the node and the CLI know them by.
+pub use modules::challenges as challenge;
+pub use modules::coverage;
+
+pub use error::{BlockError, ExplainError, InvariantViolation, TxError};
 pub use genesis::{ChallengeParams, CoverageParams, Genesis, GenesisError, Params};
 pub use machine::{
-    BlockOutcome, InvariantViolation, LoadError, Receipt, State, StateWrite, TrialOutcome,
-    account_key, check_validity_window, device_key,
+    BlockOutcome, LoadError, Receipt, State, StateWrite, TrialOutcome, account_key,
+    check_validity_window, device_key,
 };
 pub use records::{Account, ChainInfo, Device, DeviceStatus, EpochSummary, RewardRecord};
 pub use rewards::RewardExplanation;

@@ -75,6 +75,41 @@ pub fn device_share(pool: Amount, units: u64, total_units: u64) -> Result<Amount
     Ok(Amount(scaled / u128::from(total_units)))
 }
 
+/// One epoch's emission split into program pools: the coverage pool first, then each resource
+/// kind's pool out of the rest. The one place the emission is split; each module's epoch step
+/// pays its pool and returns what it paid, and the remainder goes to the treasury.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgramPools {
+    pub emission: Amount,
+    pub halvings: u64,
+    /// `floor(emission × coverage.share_bps / 10 000)`.
+    pub coverage: Amount,
+    /// `emission − coverage`: what the kinds share.
+    pub kinds_emission: Amount,
+    /// Each kind's pool, indexed by kind.
+    pub kinds: [Amount; ResourceKind::COUNT],
+}
+
+impl ProgramPools {
+    pub fn of_epoch(params: &Params, epoch: u64) -> Result<Self, BlockError> {
+        let (emission, halvings) = epoch_emission(params, epoch);
+        let coverage = coverage_pool(emission, params.coverage.share_bps)?;
+        let kinds_emission = emission
+            .checked_sub(coverage)
+            .ok_or(BlockError::Invariant {
+                context: "coverage pool exceeds the emission",
+            })?;
+        let kinds = split_pools(kinds_emission, &params.reward_weights_bps)?;
+        Ok(Self {
+            emission,
+            halvings,
+            coverage,
+            kinds_emission,
+            kinds,
+        })
+    }
+}
+
 /// Why a device got what it got in one epoch: every input and every step.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RewardExplanation {

@@ -5,27 +5,116 @@
 //! `commit_transaction` folds the transaction layer into the block layer; `finish_block`
 //! folds the block layer into committed data and returns the block's changes, which become
 //! the write-set. Ordered maps only: iteration order is part of consensus.
+//!
+//! A table is declared once, as a field built with its key prefix and name. [`AnyTable`] is
+//! what the state machine does to every table alike (layers, write-sets, dumps, loading), so
+//! a module lists its tables once and nothing else names them.
 
+use crate::machine::{LoadError, StateWrite};
+use commonware_codec::{Copying, Decode, Encode, Read, Write};
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug)]
 pub(crate) struct Table<K, V> {
+    /// The first byte of every state key of this table; on disk and in proofs.
+    prefix: u8,
+    /// A short name, for errors and the table listing.
+    name: &'static str,
     committed: BTreeMap<K, V>,
     block: BTreeMap<K, Option<V>>,
     transaction: BTreeMap<K, Option<V>>,
 }
 
-impl<K: Ord + Clone, V: Clone> Default for Table<K, V> {
-    fn default() -> Self {
+/// The state key of `key` in the table with `prefix`: the prefix, then the encoded key.
+pub(crate) fn prefixed(prefix: u8, key: &impl Write) -> Vec<u8> {
+    let mut buf = vec![prefix];
+    key.write(&mut buf);
+    buf
+}
+
+/// What the state machine does to every table alike, whatever its key and value types.
+pub(crate) trait AnyTable {
+    fn prefix(&self) -> u8;
+    fn name(&self) -> &'static str;
+    fn commit_transaction(&mut self);
+    fn rollback_transaction(&mut self);
+    fn rollback_block(&mut self);
+    /// Folds the block layer into committed data and appends its changes to `writes`.
+    fn finish_block_into(&mut self, writes: &mut Vec<StateWrite>);
+    /// Appends every committed entry as (state key, value) bytes.
+    fn dump_into(&self, out: &mut Vec<(Vec<u8>, Vec<u8>)>);
+    /// Decodes one stored entry of this table (its key still prefixed) into committed data.
+    fn load(&mut self, key: &[u8], value: &[u8]) -> Result<(), LoadError>;
+}
+
+impl<K, V> AnyTable for Table<K, V>
+where
+    K: Ord + Clone + Write + Read,
+    K::Cfg: Default,
+    V: Clone + Encode + Read,
+    V::Cfg: Default,
+{
+    fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn commit_transaction(&mut self) {
+        Table::commit_transaction(self);
+    }
+
+    fn rollback_transaction(&mut self) {
+        Table::rollback_transaction(self);
+    }
+
+    fn rollback_block(&mut self) {
+        Table::rollback_block(self);
+    }
+
+    fn finish_block_into(&mut self, writes: &mut Vec<StateWrite>) {
+        for (key, value) in self.finish_block() {
+            writes.push(StateWrite {
+                key: prefixed(self.prefix, &key),
+                value: value.map(|v| v.encode().to_vec()),
+            });
+        }
+    }
+
+    fn dump_into(&self, out: &mut Vec<(Vec<u8>, Vec<u8>)>) {
+        for (key, value) in &self.committed {
+            out.push((prefixed(self.prefix, key), value.encode().to_vec()));
+        }
+    }
+
+    fn load(&mut self, key: &[u8], value: &[u8]) -> Result<(), LoadError> {
+        let malformed = |part: &'static str, reason: String| LoadError::Malformed {
+            key: hex::encode(key),
+            reason: format!("{} {part}: {reason}", AnyTable::name(self)),
+        };
+        let body = key.get(1..).unwrap_or_default();
+        let table_key = K::decode_cfg(Copying(body), &K::Cfg::default())
+            .map_err(|e| malformed("key", e.to_string()))?;
+        let record = V::decode_cfg(Copying(value), &V::Cfg::default())
+            .map_err(|e| malformed("value", e.to_string()))?;
+        self.committed.insert(table_key, record);
+        Ok(())
+    }
+}
+
+impl<K: Ord + Clone, V: Clone> Table<K, V> {
+    pub const fn new(prefix: u8, name: &'static str) -> Self {
         Self {
+            prefix,
+            name,
             committed: BTreeMap::new(),
             block: BTreeMap::new(),
             transaction: BTreeMap::new(),
         }
     }
-}
 
-impl<K: Ord + Clone, V: Clone> Table<K, V> {
     pub fn get(&self, key: &K) -> Option<&V> {
         if let Some(entry) = self.transaction.get(key) {
             return entry.as_ref();
@@ -102,7 +191,7 @@ mod tests {
 
     #[test]
     fn layers_shadow_and_roll_back() {
-        let mut t: Table<u8, u8> = Table::default();
+        let mut t: Table<u8, u8> = Table::new(0xFF, "test");
         t.insert_committed(1, 10);
         t.put(1, 11);
         t.put(2, 20);

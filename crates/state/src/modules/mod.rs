@@ -1,0 +1,13 @@
+//! Service modules: each owns a block of table prefixes, its tables, its transactions' checks
+//! and effects, its block and epoch steps and its `explain` section (see [`crate::module`]).
+//!
+//! | module | prefixes | what it pays or holds |
+//! |---|---|---|
+//! | `core` (under every module) | `0x01..=0x0F` | balances, bonds, escrow and supply counters |
+//! | [`uptime`] | `0x10..=0x1F` | each kind's pool, by heartbeat windows |
+//! | [`coverage`] | `0x20..=0x2F` | the coverage pool, by beacons and witness reports |
+//! | [`challenges`] | `0x30..=0x3F` | challenge bonds in escrow; slashes through the core |
+
+pub mod challenges;
+pub mod coverage;
+pub mod uptime;

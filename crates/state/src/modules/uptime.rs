@@ -1,0 +1,162 @@
+//! Uptime: heartbeats, the baseline every resource kind earns today.
+//!
+//! A device earns one work unit per heartbeat window in which it sends a heartbeat naming a
+//! recent block newer than the one its last heartbeat named. At an epoch's end each kind's
+//! pool is split among that kind's devices by work units (see [`crate::rewards`]).
+
+use crate::core::Core;
+use crate::error::{BlockError, TxError};
+use crate::genesis::Params;
+use crate::module::{Module, ModuleInfo};
+use crate::records::RewardRecord;
+use crate::rewards::device_share;
+use crate::table::{AnyTable, Table};
+use groundwork_primitives::{Amount, DeviceId, HeartbeatTransaction, ResourceKind};
+
+/// Table prefixes of the uptime module. On disk and in proofs: never renumber.
+pub mod prefix {
+    pub const EPOCH_WORK: u8 = 0x10;
+    pub const REWARD: u8 = 0x11;
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Uptime {
+    /// Work units per device in the open epoch.
+    epoch_work: Table<(u64, DeviceId), u64>,
+    /// Each device's reward per ended epoch.
+    rewards: Table<(u64, DeviceId), RewardRecord>,
+}
+
+impl Module for Uptime {
+    const INFO: ModuleInfo = ModuleInfo {
+        name: "uptime",
+        prefixes: 0x10..=0x1F,
+    };
+
+    fn tables(&self) -> Vec<&dyn AnyTable> {
+        vec![&self.epoch_work, &self.rewards]
+    }
+
+    fn tables_mut(&mut self) -> Vec<&mut dyn AnyTable> {
+        vec![&mut self.epoch_work, &mut self.rewards]
+    }
+}
+
+/// What an epoch's uptime payout did, for the epoch summary.
+#[derive(Clone, Debug)]
+pub(crate) struct UptimePayout {
+    pub paid: Amount,
+    pub total_units: [u64; ResourceKind::COUNT],
+    pub devices_rewarded: u64,
+}
+
+impl Uptime {
+    pub(crate) fn new() -> Self {
+        Self {
+            epoch_work: Table::new(prefix::EPOCH_WORK, "epoch work"),
+            rewards: Table::new(prefix::REWARD, "rewards"),
+        }
+    }
+
+    pub(crate) fn reward(&self, epoch: u64, device: &DeviceId) -> Option<RewardRecord> {
+        self.rewards.get(&(epoch, device.clone())).cloned()
+    }
+
+    /// Work units a device has so far in `epoch`.
+    pub(crate) fn work(&self, epoch: u64, device: &DeviceId) -> u64 {
+        self.epoch_work
+            .get(&(epoch, device.clone()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub(crate) fn apply_heartbeat(
+        &mut self,
+        core: &mut Core,
+        params: &Params,
+        tx: &HeartbeatTransaction,
+        height: u64,
+        preverified: bool,
+    ) -> Result<(), TxError> {
+        let record = core.active_device(&tx.device)?;
+        if !preverified && !tx.verify_signature(&params.chain_id) {
+            return Err(TxError::BadSignature);
+        }
+        let referenced_height =
+            core.check_recent_block(&tx.recent_block, height, params.heartbeat_max_age_blocks)?;
+        let window = height.saturating_sub(1) / params.heartbeat_window_blocks;
+        if record.last_heartbeat_window == Some(window) {
+            return Err(TxError::HeartbeatAlreadyInWindow { window });
+        }
+        if let Some(last) = record.last_heartbeat_block_height
+            && referenced_height <= last
+        {
+            return Err(TxError::HeartbeatNotNewer {
+                referenced_height,
+                last_height: last,
+            });
+        }
+        core.note_heartbeat(&tx.device, window, referenced_height)?;
+        let key = (params.epoch_of(height), tx.device.clone());
+        let units = self.epoch_work.get(&key).copied().unwrap_or(0);
+        let units = units
+            .checked_add(1)
+            .ok_or(TxError::AmountOverflow { what: "work units" })?;
+        self.epoch_work.put(key, units);
+        Ok(())
+    }
+
+    /// Pays each kind's pool to its devices by work units, records a [`RewardRecord`] per
+    /// device and clears the epoch's work.
+    pub(crate) fn end_epoch(
+        &mut self,
+        core: &mut Core,
+        epoch: u64,
+        pools: &[Amount; ResourceKind::COUNT],
+    ) -> Result<UptimePayout, BlockError> {
+        let mut work = Vec::new();
+        let mut total_units = [0u64; ResourceKind::COUNT];
+        for key in self.epoch_work.keys() {
+            if key.0 != epoch {
+                return Err(BlockError::Invariant {
+                    context: "work recorded for an epoch that is not closing",
+                });
+            }
+            let units = self.epoch_work.get(&key).copied().unwrap_or(0);
+            let device = core.device(&key.1).ok_or(BlockError::Invariant {
+                context: "work for an unknown device",
+            })?;
+            let total = &mut total_units[device.kind.index()];
+            *total = total.checked_add(units).ok_or(BlockError::Arithmetic {
+                context: "kind work units",
+            })?;
+            self.epoch_work.delete(key.clone());
+            work.push((key.1, device, units));
+        }
+
+        let mut paid = Amount::ZERO;
+        for (id, device, units) in &work {
+            let kind = device.kind;
+            let pool = pools[kind.index()];
+            let amount = device_share(pool, *units, total_units[kind.index()])?;
+            core.pay_reward(&device.owner, amount)?;
+            paid = paid
+                .checked_add(amount)
+                .ok_or(BlockError::Arithmetic { context: "paid" })?;
+            let record = RewardRecord {
+                owner: device.owner,
+                kind,
+                work_units: *units,
+                kind_total_units: total_units[kind.index()],
+                pool,
+                amount,
+            };
+            self.rewards.put((epoch, id.clone()), record);
+        }
+        Ok(UptimePayout {
+            paid,
+            total_units,
+            devices_rewarded: work.len() as u64,
+        })
+    }
+}

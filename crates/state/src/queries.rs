@@ -1,0 +1,204 @@
+//! What the state answers: the read side that the node's RPC, the CLI and tests use. Each
+//! query asks the module that owns the table.
+
+use crate::error::ExplainError;
+use crate::genesis::Params;
+use crate::machine::State;
+use crate::modules::challenges::Challenge;
+use crate::modules::coverage::{
+    BeaconRecord, CoverageActivity, CoverageExplanation, CoverageReward, CoverageSummary,
+    WitnessRecord,
+};
+use crate::records::{Account, ChainInfo, Device, EpochSummary, RewardRecord};
+use crate::rewards::{ProgramPools, RewardExplanation};
+use groundwork_primitives::hash::Digest;
+use groundwork_primitives::keys::AccountPublicKey;
+use groundwork_primitives::{Address, Block, BlockHeader, DeviceId, Transaction};
+
+impl State {
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    pub fn validators(&self) -> &[AccountPublicKey] {
+        &self.validators
+    }
+
+    /// Digest of block 0 (see [`crate::Genesis::block_header`]), the parent of block 1.
+    pub fn genesis_digest(&self) -> Digest {
+        self.genesis_digest
+    }
+
+    pub fn chain_info(&self) -> ChainInfo {
+        self.core.chain_info()
+    }
+
+    pub fn height(&self) -> u64 {
+        self.core.height()
+    }
+
+    /// An account; a never-seen address is an empty account.
+    pub fn account(&self, address: &Address) -> Account {
+        self.core.account(address)
+    }
+
+    pub fn device(&self, device: &DeviceId) -> Option<Device> {
+        self.core.device(device)
+    }
+
+    /// All devices, in id order.
+    pub fn devices(&self) -> impl Iterator<Item = (&DeviceId, &Device)> {
+        self.core.devices()
+    }
+
+    pub fn epoch_summary(&self, epoch: u64) -> Option<EpochSummary> {
+        self.core.epoch_summary(epoch)
+    }
+
+    pub fn reward(&self, epoch: u64, device: &DeviceId) -> Option<RewardRecord> {
+        self.uptime.reward(epoch, device)
+    }
+
+    /// Work units a device has so far in the open epoch.
+    pub fn pending_work(&self, device: &DeviceId) -> u64 {
+        let epoch = self.epoch_of(self.height().saturating_add(1));
+        self.uptime.work(epoch, device)
+    }
+
+    /// The epoch a height belongs to. Epoch `e` holds heights `e·L+1 ..= (e+1)·L`.
+    pub fn epoch_of(&self, height: u64) -> u64 {
+        self.params.epoch_of(height)
+    }
+
+    /// Number of epochs that have ended.
+    pub fn epochs_ended(&self) -> u64 {
+        self.height() / self.params.epoch_length_blocks
+    }
+
+    /// The hash of a recent block by height, if still in the heartbeat history.
+    pub fn recent_block(&self, height: u64) -> Option<Digest> {
+        self.core.recent_block(height)
+    }
+
+    /// The header fields of the next block, for proposers and tests. `state_root` is the
+    /// authenticated root the node computed after the current height.
+    pub fn next_header(
+        &self,
+        proposer: AccountPublicKey,
+        timestamp_ms: u64,
+        state_root: Digest,
+        transactions: &[Transaction],
+    ) -> BlockHeader {
+        let info = self.chain_info();
+        BlockHeader {
+            parent: info.last_block,
+            height: info.height.saturating_add(1),
+            timestamp_ms,
+            proposer,
+            state_root,
+            transactions_root: Block::compute_transactions_root(transactions),
+        }
+    }
+
+    /// Explains a device's reward for an ended epoch: every input and step.
+    pub fn explain(
+        &self,
+        device: &DeviceId,
+        epoch: u64,
+    ) -> Result<RewardExplanation, ExplainError> {
+        let ended = self.epochs_ended();
+        if epoch >= ended {
+            return Err(ExplainError::EpochNotEnded {
+                epoch,
+                current: self.epoch_of(self.height().saturating_add(1)),
+            });
+        }
+        let record = self
+            .reward(epoch, device)
+            .ok_or_else(|| ExplainError::NoReward {
+                device: device.clone(),
+                epoch,
+            })?;
+        // The pools of an ended epoch were computable when it ended, so this cannot fail.
+        let pools =
+            ProgramPools::of_epoch(&self.params, epoch).map_err(|_| ExplainError::NoReward {
+                device: device.clone(),
+                epoch,
+            })?;
+        let mut explanation = RewardExplanation {
+            epoch,
+            device: device.to_string(),
+            owner: record.owner.to_string(),
+            kind: record.kind,
+            initial_emission: self.params.initial_emission_per_epoch,
+            halving_interval_epochs: self.params.halving_interval_epochs,
+            halvings: pools.halvings,
+            emission: pools.emission,
+            coverage_share_bps: self.params.coverage.share_bps,
+            kinds_emission: pools.kinds_emission,
+            weight_bps: self.params.reward_weights_bps[record.kind.index()],
+            pool: record.pool,
+            work_units: record.work_units,
+            kind_total_units: record.kind_total_units,
+            amount: record.amount,
+            steps: Vec::new(),
+        };
+        explanation.describe();
+        Ok(explanation)
+    }
+
+    // ---- coverage ------------------------------------------------------------------------
+
+    /// A beacon by its id (the payload its radio sent).
+    pub fn beacon(&self, id: &Digest) -> Option<BeaconRecord> {
+        self.coverage.beacon(id)
+    }
+
+    /// The `index`-th valid witness report of a beacon.
+    pub fn witness_record(&self, beacon: &Digest, index: u8) -> Option<WitnessRecord> {
+        self.coverage.witness_record(beacon, index)
+    }
+
+    /// A wireless device's beacon and witness history (empty for other devices).
+    pub fn coverage_activity(&self, device: &DeviceId) -> CoverageActivity {
+        self.coverage.activity(device)
+    }
+
+    /// Explains a device's coverage reward for an ended epoch (while its beacons are retained).
+    pub fn explain_coverage(&self, device: &DeviceId, epoch: u64) -> Option<CoverageExplanation> {
+        self.coverage.explain(device, epoch)
+    }
+
+    /// A device's coverage reward for an epoch.
+    pub fn coverage_reward(&self, epoch: u64, device: &DeviceId) -> Option<CoverageReward> {
+        self.coverage.reward(epoch, device)
+    }
+
+    /// The totals of an epoch's coverage rewards.
+    pub fn coverage_summary(&self, epoch: u64) -> Option<CoverageSummary> {
+        self.coverage.summary(epoch)
+    }
+
+    /// Beacons whose rewards were settled in `epoch` (kept for
+    /// [`crate::coverage::BEACON_RETENTION_EPOCHS`]).
+    pub fn rewarded_beacons(&self, epoch: u64) -> Vec<Digest> {
+        self.coverage.rewarded_beacons(epoch)
+    }
+
+    // ---- challenges ----------------------------------------------------------------------
+
+    /// A challenge by id.
+    pub fn challenge(&self, id: &Digest) -> Option<Challenge> {
+        self.challenges.challenge(id)
+    }
+
+    /// The open or upheld challenge that currently binds a device, if any.
+    pub fn device_challenge(&self, device: &DeviceId) -> Option<(Digest, Challenge)> {
+        self.challenges.device_challenge(device)
+    }
+
+    /// Every challenge ever posted against a device, oldest first.
+    pub fn challenges_of(&self, device: &DeviceId) -> Vec<(Digest, Challenge)> {
+        self.challenges.challenges_of(device)
+    }
+}
