@@ -24,8 +24,7 @@ use clap::Args;
 use commonware_codec::Encode;
 use groundwork_primitives::hash::{digest_from_hex, digest_hex};
 use groundwork_primitives::{
-    BeaconRadio, BeaconTransaction, DeviceKey, HeartbeatTransaction, Transaction, WitnessReading,
-    WitnessTransaction,
+    BeaconRadio, CoverageReport, DeviceKey, Transaction, UptimeReport, WitnessReading, beacon_id,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -527,7 +526,7 @@ impl Agent {
         let known = self.known.as_ref()?;
         let chain = self.chain.as_ref()?;
         let block = digest_from_hex(&known.block)?;
-        let tx = Transaction::Heartbeat(HeartbeatTransaction::sign(&self.key, chain, block));
+        let tx = Transaction::Device(UptimeReport::sign_heartbeat(&self.key, chain, block));
         Some(QueuedReport {
             tx: hex::encode(tx.encode()),
             block: known.block.clone(),
@@ -554,9 +553,9 @@ impl Agent {
             return;
         };
         let height = known.height;
-        let tx = BeaconTransaction::sign(&self.key, chain, block, radio);
-        let beacon = digest_hex(&tx.beacon_id());
-        match self.rpc.submit(&Transaction::Beacon(tx)) {
+        let tx = CoverageReport::sign_beacon(&self.key, chain, block, radio);
+        let beacon = digest_hex(&beacon_id(&tx.device, &block));
+        match self.rpc.submit(&Transaction::Device(tx)) {
             Ok(hash) => {
                 self.logger.log(
                     "info",
@@ -623,8 +622,8 @@ impl Agent {
                             frequency_hz: h.frequency_hz,
                             antenna_gain_ddbi: radio.antenna_gain_ddbi,
                         };
-                        let tx = WitnessTransaction::sign(&self.key, &chain, beacon, reading);
-                        match self.rpc.submit(&Transaction::Witness(tx)) {
+                        let tx = CoverageReport::sign_witness(&self.key, &chain, beacon, reading);
+                        match self.rpc.submit(&Transaction::Device(tx)) {
                             Ok(hash) => self.logger.log(
                                 "info",
                                 "witness_sent",

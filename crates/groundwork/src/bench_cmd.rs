@@ -18,8 +18,8 @@ use groundwork_primitives::codec::Encode;
 use groundwork_primitives::hash::digest_from_hex;
 use groundwork_primitives::keyfile::key_address;
 use groundwork_primitives::{
-    AccountAction, AccountKey, AccountTransaction, Amount, Cell, ChainId, DeviceKey,
-    HeartbeatTransaction, KeyScheme, ResourceKind, Transaction,
+    AccountKey, AccountTransaction, Amount, Cell, ChainId, CoreCall, DeviceKey, KeyScheme,
+    ResourceKind, Transaction, UptimeReport,
 };
 use rand_core::SeedableRng;
 use serde_json::{Value, json};
@@ -267,7 +267,7 @@ fn ingest(args: IngestArgs) -> Result<()> {
                 if next >= devices.len() {
                     break;
                 }
-                let action = AccountAction::register_device(
+                let action = CoreCall::register_device(
                     &chain,
                     &key_address(key),
                     &devices[next],
@@ -370,7 +370,7 @@ fn ingest(args: IngestArgs) -> Result<()> {
             if pending_by_device[index] || last_window[index] == Some(current_window) {
                 continue;
             }
-            let tx = Transaction::Heartbeat(HeartbeatTransaction::sign(device, &chain, recent));
+            let tx = Transaction::Device(UptimeReport::sign_heartbeat(device, &chain, recent));
             batch.push((tx.hash(), hex::encode(tx.encode())));
             batch_devices.push(index);
             if batch.len() >= 20 * args.batch {

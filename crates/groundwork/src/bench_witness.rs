@@ -15,8 +15,8 @@ use commonware_cryptography::Signer;
 use groundwork_primitives::keyfile::key_address;
 use groundwork_primitives::limits::MAX_TRANSACTION_LIFETIME_BLOCKS;
 use groundwork_primitives::{
-    AccountAction, AccountKey, AccountTransaction, Amount, BeaconRadio, BeaconTransaction, Cell,
-    DeviceKey, KeyScheme, ResourceKind, Transaction, WitnessReading, WitnessTransaction,
+    AccountKey, AccountTransaction, Amount, BeaconRadio, Cell, CoreCall, CoverageReport, DeviceKey,
+    DeviceTransaction, KeyScheme, ResourceKind, Transaction, WitnessReading, beacon_id,
 };
 use groundwork_state::coverage::MAX_REWARDED_WITNESSES;
 use groundwork_state::{Genesis, State};
@@ -64,7 +64,7 @@ pub fn witness(args: WitnessArgs) -> Result<()> {
     let mut registrations = Vec::new();
     let mut nonce = 0u64;
     let mut register = |key: &DeviceKey, at: Cell, out: &mut Vec<Transaction>| {
-        let action = AccountAction::register_device(
+        let action = CoreCall::register_device(
             &chain_id,
             &key_address(&owner),
             key,
@@ -117,11 +117,11 @@ pub fn witness(args: WitnessArgs) -> Result<()> {
         .state
         .recent_block(chain.state.height())
         .context("no recent block")?;
-    let beacons: Vec<BeaconTransaction> = clusters
+    let beacons: Vec<DeviceTransaction> = clusters
         .iter()
-        .map(|(b, _)| BeaconTransaction::sign(b, &chain_id, entropy, RADIO))
+        .map(|(b, _)| CoverageReport::sign_beacon(b, &chain_id, entropy, RADIO))
         .collect();
-    let outcome = chain.execute(beacons.iter().cloned().map(Transaction::Beacon).collect())?;
+    let outcome = chain.execute(beacons.iter().cloned().map(Transaction::Device).collect())?;
     if let Some(r) = outcome.receipts.iter().find(|r| r.result.is_err()) {
         bail!("a beacon failed: {:?}", r.result);
     }
@@ -137,10 +137,10 @@ pub fn witness(args: WitnessArgs) -> Result<()> {
         .zip(&beacons)
         .flat_map(|((_, witnesses), beacon)| {
             witnesses.iter().map(|w| {
-                Transaction::Witness(WitnessTransaction::sign(
+                Transaction::Device(CoverageReport::sign_witness(
                     w,
                     &chain_id,
-                    beacon.beacon_id(),
+                    beacon_id(&beacon.device, &entropy),
                     reading,
                 ))
             })

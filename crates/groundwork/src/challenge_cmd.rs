@@ -6,7 +6,7 @@ use crate::client_cmd::{
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use groundwork_primitives::hash::{Digest, digest_from_hex, digest_hex};
-use groundwork_primitives::{AccountAction, challenge_id};
+use groundwork_primitives::{ChallengeCall, challenge_id};
 use serde_json::{Value, json};
 
 #[derive(Subcommand)]
@@ -145,7 +145,7 @@ pub fn challenge(command: ChallengeCommand) -> Result<()> {
             let mut opened = None;
             send_at_nonce(&client, &signer, |sender, _, nonce| {
                 opened = Some(challenge_id(sender, nonce));
-                Ok(AccountAction::ChallengeLocation { device, evidence })
+                Ok(ChallengeCall::Open { device, evidence })
             })?;
             if let Some(id) = opened
                 && !client.json
@@ -163,7 +163,7 @@ pub fn challenge(command: ChallengeCommand) -> Result<()> {
             let challenge = parse_digest("--challenge", &challenge)?;
             let beacon = parse_digest("--beacon", &beacon)?;
             send_at_nonce(&client, &signer, |_, _, _| {
-                Ok(AccountAction::AnswerChallenge { challenge, beacon })
+                Ok(ChallengeCall::Answer { challenge, beacon })
             })
         }
         ChallengeCommand::Show { id, client } => {

@@ -13,7 +13,7 @@ use groundwork_primitives::codec::Encode;
 use groundwork_primitives::hash::{digest_from_hex, digest_hex};
 use groundwork_primitives::keyfile::key_address;
 use groundwork_primitives::{
-    AccountAction, AccountTransaction, Address, Amount, Cell, DeviceId, ResourceKind, Transaction,
+    AccountTransaction, Address, Amount, Call, Cell, CoreCall, DeviceId, ResourceKind, Transaction,
     decode_exact,
 };
 use groundwork_state::coverage::share_of;
@@ -127,20 +127,20 @@ pub(crate) fn print_json(value: &Value) -> Result<()> {
 
 /// Signs `action` with the signer's key at its next nonce, submits it, and (unless told not
 /// to) waits for its block. Fails if the chain rejected it.
-fn send(
+fn send<C: Into<Call>>(
     client: &ClientArgs,
     signer: &SignerArgs,
-    build: impl FnOnce(&Address, &ChainStatus) -> Result<AccountAction>,
+    build: impl FnOnce(&Address, &ChainStatus) -> Result<C>,
 ) -> Result<()> {
     send_at_nonce(client, signer, |sender, status, _| build(sender, status))
 }
 
 /// [`send`], with the nonce the transaction will carry given to `build` (a challenge's id
 /// derives from it).
-pub(crate) fn send_at_nonce(
+pub(crate) fn send_at_nonce<C: Into<Call>>(
     client: &ClientArgs,
     signer: &SignerArgs,
-    build: impl FnOnce(&Address, &ChainStatus, u64) -> Result<AccountAction>,
+    build: impl FnOnce(&Address, &ChainStatus, u64) -> Result<C>,
 ) -> Result<()> {
     let rpc = client.client()?;
     let status = rpc.status()?;
@@ -307,7 +307,7 @@ pub fn account(command: AccountCommand) -> Result<()> {
             send(&client, &signer, |_, status| {
                 let to: Address = to.parse().context("invalid --to address")?;
                 let amount = parse_amount(&amount, status, base_units)?;
-                Ok(AccountAction::Transfer { to, amount })
+                Ok(CoreCall::Transfer { to, amount })
             })
         }
     }
@@ -347,7 +347,7 @@ pub fn credits(command: CreditsCommand) -> Result<()> {
             Some(text) => text.parse().context("invalid --recipient address")?,
             None => *sender,
         };
-        Ok(AccountAction::BurnForCredits { recipient, credits })
+        Ok(CoreCall::BurnForCredits { recipient, credits })
     })
 }
 
@@ -523,7 +523,7 @@ pub fn device(command: DeviceCommand) -> Result<()> {
                 println!("device id {}", device.id());
             }
             send(&client, &signer, |owner, status| {
-                Ok(AccountAction::register_device(
+                Ok(CoreCall::register_device(
                     &status.chain_id,
                     owner,
                     &device,
@@ -584,7 +584,7 @@ pub fn device(command: DeviceCommand) -> Result<()> {
             let device = parse_device(&device)?;
             let location = location.cell()?;
             send(&client, &signer, |_, _| {
-                Ok(AccountAction::AssertLocation { device, location })
+                Ok(CoreCall::AssertLocation { device, location })
             })
         }
         DeviceCommand::Transfer {
@@ -596,7 +596,7 @@ pub fn device(command: DeviceCommand) -> Result<()> {
             let device = parse_device(&device)?;
             let new_owner: Address = to.parse().context("invalid --to address")?;
             send(&client, &signer, |_, _| {
-                Ok(AccountAction::TransferDevice { device, new_owner })
+                Ok(CoreCall::TransferDevice { device, new_owner })
             })
         }
         DeviceCommand::Decommission {
@@ -606,7 +606,7 @@ pub fn device(command: DeviceCommand) -> Result<()> {
         } => {
             let device = parse_device(&device)?;
             send(&client, &signer, |_, _| {
-                Ok(AccountAction::DecommissionDevice { device })
+                Ok(CoreCall::DecommissionDevice { device })
             })
         }
     }

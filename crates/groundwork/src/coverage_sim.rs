@@ -22,8 +22,8 @@ use commonware_cryptography::Signer;
 use groundwork_primitives::keyfile::key_address;
 use groundwork_primitives::limits::MAX_TRANSACTION_LIFETIME_BLOCKS;
 use groundwork_primitives::{
-    AccountAction, AccountKey, AccountTransaction, Amount, BeaconRadio, BeaconTransaction, Cell,
-    DeviceKey, KeyScheme, ResourceKind, Transaction, WitnessReading, WitnessTransaction,
+    AccountKey, AccountTransaction, Amount, BeaconRadio, Cell, CoreCall, CoverageReport, DeviceKey,
+    DeviceTransaction, KeyScheme, ResourceKind, Transaction, WitnessReading, beacon_id,
 };
 use groundwork_state::{CoverageParams, Genesis, State};
 use rand_chacha::ChaCha8Rng;
@@ -182,7 +182,7 @@ fn run(radios: &[Radio], epochs: u64, seed: u64) -> Result<Run> {
         .iter()
         .map(|r| {
             let owner = &owners[r.owner];
-            let action = AccountAction::register_device(
+            let action = CoreCall::register_device(
                 &chain_id,
                 &key_address(owner),
                 &r.key,
@@ -208,11 +208,11 @@ fn run(radios: &[Radio], epochs: u64, seed: u64) -> Result<Run> {
             .state
             .recent_block(chain.state.height())
             .context("no recent block")?;
-        let beacons: Vec<BeaconTransaction> = radios
+        let beacons: Vec<DeviceTransaction> = radios
             .iter()
-            .map(|r| BeaconTransaction::sign(&r.key, &chain_id, entropy, RADIO))
+            .map(|r| CoverageReport::sign_beacon(&r.key, &chain_id, entropy, RADIO))
             .collect();
-        chain.propose(beacons.iter().cloned().map(Transaction::Beacon).collect())?;
+        chain.propose(beacons.iter().cloned().map(Transaction::Device).collect())?;
         let mut reports = Vec::new();
         for (b, beacon) in beacons.iter().enumerate() {
             let beaconer = &radios[b];
@@ -245,10 +245,10 @@ fn run(radios: &[Radio], epochs: u64, seed: u64) -> Result<Run> {
                     frequency_hz: FREQUENCY_HZ,
                     antenna_gain_ddbi: 0,
                 };
-                reports.push(Transaction::Witness(WitnessTransaction::sign(
+                reports.push(Transaction::Device(CoverageReport::sign_witness(
                     &radios[w].key,
                     &chain_id,
-                    beacon.beacon_id(),
+                    beacon_id(&beacon.device, &entropy),
                     reading,
                 )));
             }

@@ -23,9 +23,9 @@ use groundwork_primitives::keyfile::key_address;
 use groundwork_primitives::keys::KeyScheme;
 use groundwork_primitives::limits::MAX_CHALLENGE_EVIDENCE;
 use groundwork_primitives::{
-    AccountAction, AccountKey, AccountTransaction, Address, Amount, BeaconRadio, BeaconTransaction,
-    Cell, DeviceKey, HeartbeatTransaction, ResourceKind, Transaction, WitnessReading,
-    WitnessTransaction, challenge_id,
+    AccountKey, AccountTransaction, Address, Amount, BeaconRadio, Cell, ChallengeCall, CoreCall,
+    CoverageReport, DeviceKey, DeviceTransaction, ResourceKind, Transaction, UptimeReport,
+    WitnessReading, challenge_id,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use rand_chacha::ChaCha8Rng;
@@ -333,7 +333,7 @@ fn fund(rpc: &RpcClient, owners: &[AccountKey], devices_each: usize) -> Result<(
         if balance >= need.0 {
             continue;
         }
-        let action = AccountAction::Transfer {
+        let action = CoreCall::Transfer {
             to: address,
             amount: Amount(need.0 - balance),
         };
@@ -413,7 +413,7 @@ fn register(
             let take = queue.len().min(REGISTRATIONS_PER_ROUND);
             let owner = &owners[o];
             for (k, device) in queue.drain(..take).enumerate() {
-                let action = AccountAction::register_device(
+                let action = CoreCall::register_device(
                     &status.chain_id,
                     &key_address(owner),
                     &device.key,
@@ -548,7 +548,7 @@ pub fn drive(
                 let beats: Vec<Transaction> = fleet
                     .iter()
                     .map(|d| {
-                        Transaction::Heartbeat(HeartbeatTransaction::sign(
+                        Transaction::Device(UptimeReport::sign_heartbeat(
                             &d.key,
                             &status.chain_id,
                             status.block,
@@ -626,7 +626,7 @@ struct Radio {
     rng: ChaCha8Rng,
     last_fired: Option<u64>,
     /// Beacons sent at a height, waiting to land before they are witnessed.
-    pending: Option<(u64, Vec<BeaconTransaction>)>,
+    pending: Option<(u64, Vec<DeviceTransaction>)>,
     /// Recent rounds: the height they were sent at and each wireless device's beacon id, for
     /// the watcher to inspect and owners to answer challenges with.
     rounds: Vec<Round>,
@@ -665,6 +665,9 @@ impl Radio {
             }
             let mut reports = Vec::new();
             for (b, beacon) in beacons.iter().enumerate() {
+                let Some(id) = beacon.beacon_id() else {
+                    continue;
+                };
                 let mut heard = Vec::new();
                 for (w, witness) in wireless.iter().enumerate() {
                     if w == b {
@@ -683,10 +686,10 @@ impl Radio {
                         frequency_hz: crate::radio::FREQUENCY_HZ,
                         antenna_gain_ddbi: 0,
                     };
-                    reports.push(Transaction::Witness(WitnessTransaction::sign(
+                    reports.push(Transaction::Device(CoverageReport::sign_witness(
                         &wireless[w].key,
                         &status.chain_id,
-                        beacon.beacon_id(),
+                        id,
                         reading,
                     )));
                 }
@@ -705,19 +708,22 @@ impl Radio {
         {
             return Ok(());
         }
-        let beacons: Vec<BeaconTransaction> = wireless
+        let beacons: Vec<DeviceTransaction> = wireless
             .iter()
-            .map(|d| BeaconTransaction::sign(&d.key, &status.chain_id, status.block, SIM_RADIO))
+            .map(|d| CoverageReport::sign_beacon(&d.key, &status.chain_id, status.block, SIM_RADIO))
             .collect();
         let transactions: Vec<Transaction> =
-            beacons.iter().cloned().map(Transaction::Beacon).collect();
+            beacons.iter().cloned().map(Transaction::Device).collect();
         for chunk in transactions.chunks(SUBMIT_BATCH) {
             let _ = rpc.submit_batch(chunk)?;
         }
         self.last_fired = Some(status.height);
         self.rounds.push(Round {
             fired: status.height,
-            beacons: beacons.iter().map(BeaconTransaction::beacon_id).collect(),
+            beacons: beacons
+                .iter()
+                .filter_map(DeviceTransaction::beacon_id)
+                .collect(),
             inspected: false,
         });
         if self.rounds.len() > ROUNDS_KEPT {
@@ -793,7 +799,7 @@ impl Radio {
                 {
                     continue;
                 }
-                let action = AccountAction::ChallengeLocation {
+                let action = ChallengeCall::Open {
                     device: wireless[device].key.id(),
                     evidence: beacons.into_iter().take(MAX_CHALLENGE_EVIDENCE).collect(),
                 };
@@ -857,7 +863,7 @@ impl Radio {
             };
             let owner = &owners[device.owner];
             let nonce = rpc.nonce(&key_address(owner).to_string())?;
-            let action = AccountAction::AnswerChallenge {
+            let action = ChallengeCall::Answer {
                 challenge: digest_from_hex(&id).context("challenge id from the node")?,
                 beacon: *beacon,
             };

@@ -8,7 +8,7 @@ use commonware_cryptography::Signer;
 use groundwork_primitives::codec::Encode;
 use groundwork_primitives::keyfile::{key_address, read_key_file};
 use groundwork_primitives::{
-    AccountAction, AccountKey, AccountTransaction, Address, Amount, ChainId, Transaction,
+    AccountKey, AccountTransaction, Address, Amount, ChainId, CoreCall, Transaction,
 };
 use serde_json::json;
 use std::time::Duration;
@@ -30,7 +30,7 @@ fn transfer_hex(
         chain,
         nonce,
         1_000,
-        AccountAction::Transfer {
+        CoreCall::Transfer {
             to,
             amount: Amount(amount),
         },
@@ -134,7 +134,7 @@ fn bad_rpc_input_gets_an_error_and_the_node_keeps_serving() {
         &chain,
         0,
         1_000,
-        AccountAction::Transfer {
+        CoreCall::Transfer {
             to,
             amount: Amount(1),
         },

@@ -50,7 +50,7 @@ pub enum MempoolError {
     #[error("another transaction with nonce {nonce} from this account is pending")]
     NonceTaken { nonce: u64 },
     #[error("device already has a {kind} pending")]
-    ReportPending { kind: &'static str },
+    ReportPending { kind: String },
     #[error("mempool is full ({max} transactions)")]
     Full { max: usize },
 }
@@ -75,21 +75,27 @@ struct Pending {
     bytes: usize,
 }
 
-/// What a device may have pending at once: one of each, with a witness report per beacon.
+/// What a device may have pending at once: one report of each module message, and of a
+/// message with a subject (a witness report names its beacon) one per subject.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Slot {
-    Heartbeat,
-    Beacon,
-    Witness(Digest),
+struct Slot {
+    module: u8,
+    message: &'static str,
+    subject: Option<Digest>,
 }
 
 /// The device slot a device transaction occupies; `None` for account transactions.
 fn slot(transaction: &Transaction) -> Option<(DeviceId, Slot)> {
     match transaction {
         Transaction::Account(_) => None,
-        Transaction::Heartbeat(tx) => Some((tx.device.clone(), Slot::Heartbeat)),
-        Transaction::Beacon(tx) => Some((tx.device.clone(), Slot::Beacon)),
-        Transaction::Witness(tx) => Some((tx.witness.clone(), Slot::Witness(tx.beacon))),
+        Transaction::Device(tx) => {
+            let slot = Slot {
+                module: tx.report.module_byte(),
+                message: tx.report.name(),
+                subject: tx.report.subject(),
+            };
+            Some((tx.device.clone(), slot))
+        }
     }
 }
 
@@ -370,8 +376,7 @@ mod tests {
     use groundwork_primitives::hash::hash;
     use groundwork_primitives::keys::account_address;
     use groundwork_primitives::{
-        AccountAction, AccountTransaction, Amount, ChainId, DeviceKey, HeartbeatTransaction,
-        KeyScheme,
+        AccountTransaction, Amount, ChainId, CoreCall, DeviceKey, KeyScheme, UptimeReport,
     };
 
     fn chain() -> ChainId {
@@ -380,7 +385,7 @@ mod tests {
 
     fn transfer(seed: u64, nonce: u64) -> Transaction {
         let key = ed25519::PrivateKey::from_seed(seed);
-        let action = AccountAction::Transfer {
+        let action = CoreCall::Transfer {
             to: account_address(&key.public_key()),
             amount: Amount(1),
         };
@@ -388,7 +393,7 @@ mod tests {
     }
 
     fn heartbeat(seed: u64) -> Transaction {
-        Transaction::Heartbeat(HeartbeatTransaction::sign(
+        Transaction::Device(UptimeReport::sign_heartbeat(
             &DeviceKey::from_seed(KeyScheme::Ed25519, seed),
             &chain(),
             hash(b"b"),
@@ -425,13 +430,16 @@ mod tests {
             Err(MempoolError::NonceTooLow { next: 1, got: 0 })
         );
         assert!(pool.add(heartbeat(1), 100, 0, zero).is_ok());
-        let Transaction::Heartbeat(mut again) = heartbeat(1) else {
-            unreachable!()
-        };
-        again.recent_block = hash(b"other");
+        let again = UptimeReport::sign_heartbeat(
+            &DeviceKey::from_seed(KeyScheme::Ed25519, 1),
+            &chain(),
+            hash(b"other"),
+        );
         assert_eq!(
-            pool.add(Transaction::Heartbeat(again), 100, 0, zero),
-            Err(MempoolError::ReportPending { kind: "heartbeat" })
+            pool.add(Transaction::Device(again), 100, 0, zero),
+            Err(MempoolError::ReportPending {
+                kind: "uptime/heartbeat".to_string()
+            })
         );
     }
 
@@ -445,7 +453,7 @@ mod tests {
         pool.add(heartbeat(9), 100, 0, zero).unwrap();
         let picked = pool.select(100, 10_000, zero);
         assert_eq!(picked.len(), 3, "nonce 3 waits for nonce 2");
-        assert!(matches!(picked[0], Transaction::Heartbeat(_)));
+        assert!(matches!(picked[0], Transaction::Device(_)));
         assert_eq!(pool.select(2, 10_000, zero).len(), 2);
         assert_eq!(pool.select(100, 250, zero).len(), 2);
     }

@@ -14,7 +14,7 @@ use commonware_utils::{NZU32, NZUsize};
 use groundwork_node::engine::{self, Channels, Node, NodeConfig, channel};
 use groundwork_node::mempool::MempoolConfig;
 use groundwork_primitives::keys::account_address;
-use groundwork_primitives::{AccountAction, AccountTransaction, Address, Amount, Transaction};
+use groundwork_primitives::{AccountTransaction, Address, Amount, CoreCall, Transaction};
 use groundwork_state::{Genesis, Params};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -141,7 +141,7 @@ fn submit_transfer(node: &Node, from: u64, nonce: u64, amount: u128) {
         &genesis().params.chain_id,
         nonce,
         node.chain.tip().height + 1_000,
-        AccountAction::Transfer {
+        CoreCall::Transfer {
             to,
             amount: Amount(amount),
         },

@@ -3,7 +3,7 @@
 use crate::hash::{Digest, hash, merkle_root};
 use crate::keys::AccountPublicKey;
 use crate::limits::{MAX_BLOCK_BYTES, MAX_TRANSACTIONS_PER_BLOCK};
-use crate::transaction::Transaction;
+use crate::tx::Transaction;
 use commonware_codec::{Buf, Encode, EncodeSize, Error as CodecError, RangeCfg, Read, Write};
 
 /// A block header.

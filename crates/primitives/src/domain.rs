@@ -1,5 +1,5 @@
 //! Signing domains. Every signature in Groundwork is made over `namespace ‖ message`, where the
-//! namespace names the protocol, the chain id and the message type. A signature made for one
+//! namespace names the protocol, the chain id, the module and the message. A signature made for one
 //! purpose or one chain therefore never verifies for another (commonware's `union_unique`
 //! length-prefixes the namespace, so no namespace is a prefix of another's encoding).
 
@@ -9,62 +9,6 @@ use std::str::FromStr;
 
 /// Longest chain id, in bytes.
 pub const MAX_CHAIN_ID_LENGTH: usize = 32;
-
-/// The message types that are signed. The tag strings are part of the protocol: never rename.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Domain {
-    Transfer,
-    BurnForCredits,
-    RegisterDevice,
-    AssertLocation,
-    TransferDevice,
-    DecommissionDevice,
-    /// Signed by a device key over its future owner's address: proof the owner holds the device.
-    DeviceOwnership,
-    Heartbeat,
-    /// A wireless device's beacon report.
-    Beacon,
-    /// A wireless device's report of a beacon it received.
-    Witness,
-    /// A bonded challenge against a device's asserted location.
-    ChallengeLocation,
-    /// A device owner's answer to a location challenge.
-    AnswerChallenge,
-}
-
-impl Domain {
-    pub const ALL: [Domain; 12] = [
-        Domain::Transfer,
-        Domain::BurnForCredits,
-        Domain::RegisterDevice,
-        Domain::AssertLocation,
-        Domain::TransferDevice,
-        Domain::DecommissionDevice,
-        Domain::DeviceOwnership,
-        Domain::Heartbeat,
-        Domain::Beacon,
-        Domain::Witness,
-        Domain::ChallengeLocation,
-        Domain::AnswerChallenge,
-    ];
-
-    pub fn tag(self) -> &'static str {
-        match self {
-            Domain::Transfer => "transfer",
-            Domain::BurnForCredits => "burn-for-credits",
-            Domain::RegisterDevice => "register-device",
-            Domain::AssertLocation => "assert-location",
-            Domain::TransferDevice => "transfer-device",
-            Domain::DecommissionDevice => "decommission-device",
-            Domain::DeviceOwnership => "device-ownership",
-            Domain::Heartbeat => "heartbeat",
-            Domain::Beacon => "beacon",
-            Domain::Witness => "witness",
-            Domain::ChallengeLocation => "challenge-location",
-            Domain::AnswerChallenge => "answer-challenge",
-        }
-    }
-}
 
 /// Why a text is not a chain id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -84,9 +28,10 @@ impl ChainId {
         &self.0
     }
 
-    /// The namespace a message of type `domain` is signed under on this chain.
-    pub fn namespace(&self, domain: Domain) -> Vec<u8> {
-        format!("groundwork/{}/{}", self.0, domain.tag()).into_bytes()
+    /// The namespace `module`'s message `message` is signed under on this chain:
+    /// `groundwork/<chain>/<module>/<message>`.
+    pub fn namespace(&self, module: &str, message: &str) -> Vec<u8> {
+        format!("groundwork/{}/{module}/{message}", self.0).into_bytes()
     }
 }
 
@@ -148,13 +93,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn namespaces_differ_by_chain_and_type() {
+    fn namespaces_differ_by_chain_module_and_message() {
         let a: ChainId = "groundwork-a".parse().unwrap();
         let b: ChainId = "groundwork-b".parse().unwrap();
         let mut all = Vec::new();
         for chain in [&a, &b] {
-            for domain in Domain::ALL {
-                all.push(chain.namespace(domain));
+            for (module, message) in [
+                ("core", "transfer"),
+                ("uptime", "transfer"),
+                ("core", "heartbeat"),
+            ] {
+                all.push(chain.namespace(module, message));
             }
         }
         let count = all.len();

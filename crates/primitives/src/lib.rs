@@ -23,22 +23,23 @@ pub mod keyfile;
 pub mod keys;
 pub mod limits;
 pub mod resource;
-pub mod transaction;
+pub mod tx;
 
 pub use address::{Address, AddressError};
 pub use amount::{Amount, AmountError};
 pub use block::{Block, BlockHeader};
 pub use cell::{Cell, CellError, LOCATION_RESOLUTION};
-pub use domain::{ChainId, ChainIdError, Domain};
+pub use domain::{ChainId, ChainIdError};
 pub use hash::{Digest, hash, hash_parts};
 pub use keys::{
     AccountKey, AccountPublicKey, AccountSignature, DeviceId, DeviceKey, DeviceSignature, KeyError,
     KeyScheme,
 };
 pub use resource::ResourceKind;
-pub use transaction::{
-    AccountAction, AccountTransaction, BeaconRadio, BeaconTransaction, HeartbeatTransaction,
-    Transaction, Validity, WitnessReading, WitnessTransaction, challenge_id,
+pub use tx::{
+    AccountTransaction, BeaconRadio, Call, ChallengeCall, CoreCall, CoverageReport,
+    DeviceTransaction, Message, Report, Transaction, UptimeReport, Validity, WitnessReading,
+    beacon_id, challenge_id,
 };
 
 /// Re-exported so dependants use the exact codec this crate encodes with.

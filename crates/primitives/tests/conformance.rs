@@ -8,9 +8,8 @@ use groundwork_primitives::codec::Encode;
 use groundwork_primitives::hash::{digest_hex, hash};
 use groundwork_primitives::keys::account_address;
 use groundwork_primitives::{
-    AccountAction, AccountTransaction, Amount, BeaconRadio, BeaconTransaction, Block, BlockHeader,
-    Cell, ChainId, DeviceKey, HeartbeatTransaction, KeyScheme, ResourceKind, Transaction,
-    WitnessReading, WitnessTransaction,
+    AccountTransaction, Amount, BeaconRadio, Block, BlockHeader, Cell, ChainId, CoreCall,
+    CoverageReport, DeviceKey, KeyScheme, ResourceKind, Transaction, UptimeReport, WitnessReading,
 };
 
 fn chain() -> ChainId {
@@ -28,7 +27,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
         &chain(),
         7,
         1_000,
-        AccountAction::Transfer {
+        CoreCall::Transfer {
             to: owner,
             amount: Amount(123_456_789),
         },
@@ -38,14 +37,14 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
         &chain(),
         8,
         1_000,
-        AccountAction::register_device(&chain(), &owner, &device, ResourceKind::Sensor, location),
+        CoreCall::register_device(&chain(), &owner, &device, ResourceKind::Sensor, location),
     ));
-    let heartbeat = Transaction::Heartbeat(HeartbeatTransaction::sign(
+    let heartbeat = Transaction::Device(UptimeReport::sign_heartbeat(
         &device,
         &chain(),
         hash(b"recent block"),
     ));
-    let beacon = BeaconTransaction::sign(
+    let beacon = CoverageReport::sign_beacon(
         &device,
         &chain(),
         hash(b"entropy block"),
@@ -55,10 +54,10 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
             antenna_gain_ddbi: 12,
         },
     );
-    let witness = Transaction::Witness(WitnessTransaction::sign(
+    let witness = Transaction::Device(CoverageReport::sign_witness(
         &DeviceKey::from_seed(KeyScheme::Ed25519, 3),
         &chain(),
-        beacon.beacon_id(),
+        beacon.beacon_id().unwrap(),
         WitnessReading {
             rssi_dbm: -108,
             snr_cdb: -520,
@@ -66,7 +65,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
             antenna_gain_ddbi: 30,
         },
     ));
-    let beacon = Transaction::Beacon(beacon);
+    let beacon = Transaction::Device(beacon);
     let transactions = vec![transfer.clone(), register.clone(), heartbeat.clone()];
     let header = BlockHeader {
         parent: hash(b"parent"),
@@ -83,6 +82,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
         ("heartbeat", heartbeat.encode().to_vec()),
         ("beacon", beacon.encode().to_vec()),
         ("witness", witness.encode().to_vec()),
+        ("message-names", message_names(&device, &owner).into_bytes()),
         (
             "block",
             Block {
@@ -95,6 +95,90 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
+/// Every module's message names, one `module/message byte/name` a line: they are part of every
+/// signing namespace, so renaming or renumbering one is a protocol change.
+fn message_names(device: &DeviceKey, owner: &groundwork_primitives::Address) -> String {
+    use groundwork_primitives::{Call, ChallengeCall, Report};
+    let digest = hash(b"any");
+    let location = Cell::new(0x8c1fb46622dd3ff).unwrap();
+    let calls: Vec<Call> = vec![
+        CoreCall::Transfer {
+            to: *owner,
+            amount: Amount(1),
+        }
+        .into(),
+        CoreCall::BurnForCredits {
+            recipient: *owner,
+            credits: 1,
+        }
+        .into(),
+        CoreCall::register_device(&chain(), owner, device, ResourceKind::Sensor, location).into(),
+        CoreCall::AssertLocation {
+            device: device.id(),
+            location,
+        }
+        .into(),
+        CoreCall::TransferDevice {
+            device: device.id(),
+            new_owner: *owner,
+        }
+        .into(),
+        CoreCall::DecommissionDevice {
+            device: device.id(),
+        }
+        .into(),
+        ChallengeCall::Open {
+            device: device.id(),
+            evidence: vec![digest],
+        }
+        .into(),
+        ChallengeCall::Answer {
+            challenge: digest,
+            beacon: digest,
+        }
+        .into(),
+    ];
+    let reports: Vec<Report> = vec![
+        UptimeReport::Heartbeat {
+            recent_block: digest,
+        }
+        .into(),
+        CoverageReport::Beacon {
+            entropy_block: digest,
+            radio: BeaconRadio {
+                tx_power_dbm: 0,
+                frequency_hz: 0,
+                antenna_gain_ddbi: 0,
+            },
+        }
+        .into(),
+        CoverageReport::Witness {
+            beacon: digest,
+            reading: WitnessReading {
+                rssi_dbm: 0,
+                snr_cdb: 0,
+                frequency_hz: 0,
+                antenna_gain_ddbi: 0,
+            },
+        }
+        .into(),
+    ];
+    let line = |module_byte: u8, message_byte: u8, name: String| {
+        format!("{module_byte}/{message_byte} {name}\n")
+    };
+    let mut out = String::new();
+    for call in &calls {
+        let bytes = call.encode();
+        out += &line(bytes[0], bytes[1], call.full_name());
+    }
+    for report in &reports {
+        let bytes = report.encode();
+        out += &line(bytes[0], bytes[1], report.full_name());
+    }
+    out += "0/- core/device-ownership\n";
+    out
+}
+
 const PINNED: &[(&str, &str)] = &[
     (
         "address",
@@ -102,27 +186,31 @@ const PINNED: &[(&str, &str)] = &[
     ),
     (
         "transfer",
-        "2208b60e0b424a1fac64160326f0fce1d6be861de69f58d840fe1218982e642c",
+        "de2bb9d903f2ff218b6aa73f14a5350545de9e95eb1ea7bd9d3637168a508c64",
     ),
     (
         "register-device",
-        "e59d1f74297be49f6b54663339a3c86d118d93d04fa33b20e609a26aa414f747",
+        "7d0c3bbc58920c6dd091e809ab549c06e0343a1f3d92206f81828d77a762b591",
     ),
     (
         "heartbeat",
-        "a259c22809aaf6c9bae7cce624f9c4a173d072fafb7af00e01287656bf650540",
+        "ccff4d7096941ee9bbd0567e547cc1dd6b7ef53cd3933add88d63abe3e3b9bb7",
     ),
     (
         "beacon",
-        "6dc8633ef0693f918b4b4241917c5cac7f72bd4904083c982e7dc6708b000ef2",
+        "ceb48d23dc5302befc9e1667c011c23746d39e5fa718cd316725341dc70a6658",
     ),
     (
         "witness",
-        "093166b827cb313849162827cf633ce073e91b57a11b4591c6be5491b065a09d",
+        "7264d5884146c5d396bdf8e30d13b75c5054efca601ded4e71bf530e114e1489",
+    ),
+    (
+        "message-names",
+        "bf1410b6fd2f52bcf3e0f068d3ee9c374bbe64e20bfe960fd099cb133e696ebd",
     ),
     (
         "block",
-        "4ce606647e4d94d65ae8d2b785fe186e670be5764e60121db4b770327fa9e86d",
+        "089bb5af9b79405f53925f5db1fc49d068a42c0e3bf2ee283fe68ed0d39052e9",
     ),
 ];
 

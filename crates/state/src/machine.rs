@@ -32,7 +32,8 @@ use groundwork_primitives::hash::{Digest, hash, merkle_root};
 use groundwork_primitives::keys::AccountPublicKey;
 use groundwork_primitives::limits::{MAX_TRANSACTION_LIFETIME_BLOCKS, MAX_TRANSACTIONS_PER_BLOCK};
 use groundwork_primitives::{
-    AccountAction, AccountTransaction, Address, Amount, Block, DeviceId, Transaction, Validity,
+    AccountTransaction, Address, Amount, Block, Call, ChallengeCall, DeviceId, DeviceTransaction,
+    Report, Transaction, Validity,
 };
 
 /// Every table prefix, by module. On disk and in proofs: never renumber.
@@ -356,25 +357,11 @@ impl State {
         check: SignatureCheck,
     ) -> TrialOutcome {
         let preverified = check.covers(transaction);
-        let (core, params) = (&mut self.core, &self.params);
         let report = match transaction {
             Transaction::Account(tx) => {
                 return self.run_account_transaction(tx, height, preverified);
             }
-            Transaction::Heartbeat(tx) => {
-                self.uptime
-                    .apply_heartbeat(core, params, tx, height, preverified)
-            }
-            Transaction::Beacon(tx) => {
-                let challenges = &self.challenges;
-                self.coverage
-                    .apply_beacon(core, challenges, params, tx, height, preverified)
-            }
-            Transaction::Witness(tx) => {
-                let challenges = &self.challenges;
-                self.coverage
-                    .apply_witness(core, challenges, params, tx, height, preverified)
-            }
+            Transaction::Device(tx) => self.apply_report(tx, height, preverified),
         };
         // A device report pays no fee, so one that fails has no place in a block.
         match report {
@@ -385,6 +372,32 @@ impl State {
             Err(error) => {
                 self.rollback_transaction();
                 Err(error)
+            }
+        }
+    }
+
+    /// A device report: the envelope (an active device, its signature), then the module's
+    /// checks and effects. The device is looked up before its signature is checked, so a
+    /// report from nowhere costs no signature check.
+    fn apply_report(
+        &mut self,
+        tx: &DeviceTransaction,
+        height: u64,
+        preverified: bool,
+    ) -> Result<(), TxError> {
+        let device = self.core.active_device(&tx.device)?;
+        if !preverified && !tx.verify_signature(&self.params.chain_id) {
+            return Err(TxError::BadSignature);
+        }
+        let (core, params, id) = (&mut self.core, &self.params, &tx.device);
+        match &tx.report {
+            Report::Uptime(report) => self
+                .uptime
+                .apply_report(core, params, id, &device, report, height),
+            Report::Coverage(report) => {
+                let challenges = &self.challenges;
+                self.coverage
+                    .apply_report(core, challenges, params, id, &device, report, height)
             }
         }
     }
@@ -411,7 +424,7 @@ impl State {
             return Err(error);
         }
         self.commit_transaction();
-        let result = self.apply_action(&tx.sender(), tx.nonce, &tx.action, height);
+        let result = self.apply_call(&tx.sender(), tx.nonce, &tx.call, height);
         if result.is_ok() {
             self.commit_transaction();
         } else {
@@ -420,44 +433,18 @@ impl State {
         Ok(result)
     }
 
-    /// Dispatches a paid account action to the module that owns it.
-    fn apply_action(
+    /// Dispatches a paid call to the module that owns it.
+    fn apply_call(
         &mut self,
         sender: &Address,
         nonce: u64,
-        action: &AccountAction,
+        call: &Call,
         height: u64,
     ) -> Result<(), TxError> {
         let (core, params) = (&mut self.core, &self.params);
-        match action {
-            AccountAction::Transfer { to, amount } => core.transfer_action(sender, to, *amount),
-            AccountAction::BurnForCredits { recipient, credits } => {
-                core.buy_credits(params, sender, recipient, *credits)
-            }
-            AccountAction::RegisterDevice {
-                device,
-                kind,
-                location,
-                ownership_proof,
-            } => core.register_device(
-                params,
-                sender,
-                device,
-                *kind,
-                *location,
-                ownership_proof,
-                height,
-            ),
-            AccountAction::AssertLocation { device, location } => {
-                core.assert_location(&mut self.challenges, sender, device, *location)
-            }
-            AccountAction::TransferDevice { device, new_owner } => {
-                core.transfer_device(&self.challenges, sender, device, new_owner)
-            }
-            AccountAction::DecommissionDevice { device } => {
-                core.decommission_device(params, &self.challenges, sender, device, height)
-            }
-            AccountAction::ChallengeLocation { device, evidence } => {
+        match call {
+            Call::Core(call) => core.apply_call(params, &mut self.challenges, sender, call, height),
+            Call::Challenges(ChallengeCall::Open { device, evidence }) => {
                 self.challenges.open_challenge(
                     core,
                     &self.coverage,
@@ -470,7 +457,7 @@ impl State {
                     height,
                 )
             }
-            AccountAction::AnswerChallenge { challenge, beacon } => self
+            Call::Challenges(ChallengeCall::Answer { challenge, beacon }) => self
                 .challenges
                 .answer_challenge(&self.coverage, sender, challenge, beacon, height),
         }

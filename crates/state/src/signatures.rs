@@ -9,7 +9,7 @@
 use commonware_cryptography::{BatchEntry, BatchVerifier, ed25519};
 use commonware_parallel::Sequential;
 use groundwork_primitives::hash::Digest;
-use groundwork_primitives::{ChainId, DeviceId, DeviceSignature, Domain, Transaction};
+use groundwork_primitives::{ChainId, DeviceId, DeviceSignature, DeviceTransaction, Transaction};
 use rand_core::SeedableRng;
 
 /// Verifies every ed25519 signature of a block's transactions (accounts, and devices with
@@ -31,16 +31,16 @@ pub fn batch_verify_ed25519(
     for transaction in transactions {
         match transaction {
             Transaction::Account(tx) => items.push(Item {
-                namespace: chain_id.namespace(tx.action.domain()),
+                namespace: tx.namespace(chain_id),
                 payload: tx.signing_payload(),
                 key: tx.signer.clone(),
                 signature: tx.signature.clone(),
             }),
-            device_tx => {
-                if let Some((domain, payload, key, signature)) = ed25519_device_parts(device_tx) {
+            Transaction::Device(tx) => {
+                if let Some((key, signature)) = ed25519_device_parts(tx) {
                     items.push(Item {
-                        namespace: chain_id.namespace(domain),
-                        payload,
+                        namespace: tx.namespace(chain_id),
+                        payload: tx.signing_payload(),
                         key: key.clone(),
                         signature: signature.clone(),
                     });
@@ -65,36 +65,13 @@ pub fn batch_verify_ed25519(
     )
 }
 
-/// The signing domain, payload, key and signature of a device transaction signed with ed25519;
-/// `None` for account transactions and P-256 devices (which are checked one by one).
+/// The key and signature of a device transaction signed with ed25519; `None` for P-256
+/// devices (which are checked one by one).
 fn ed25519_device_parts(
-    transaction: &Transaction,
-) -> Option<(Domain, Vec<u8>, &ed25519::PublicKey, &ed25519::Signature)> {
-    let (domain, payload, device, signature) = match transaction {
-        Transaction::Account(_) => return None,
-        Transaction::Heartbeat(tx) => (
-            Domain::Heartbeat,
-            tx.signing_payload(),
-            &tx.device,
-            &tx.signature,
-        ),
-        Transaction::Beacon(tx) => (
-            Domain::Beacon,
-            tx.signing_payload(),
-            &tx.device,
-            &tx.signature,
-        ),
-        Transaction::Witness(tx) => (
-            Domain::Witness,
-            tx.signing_payload(),
-            &tx.witness,
-            &tx.signature,
-        ),
-    };
-    match (device, signature) {
-        (DeviceId::Ed25519(key), DeviceSignature::Ed25519(signature)) => {
-            Some((domain, payload, key, signature))
-        }
+    tx: &DeviceTransaction,
+) -> Option<(&ed25519::PublicKey, &ed25519::Signature)> {
+    match (&tx.device, &tx.signature) {
+        (DeviceId::Ed25519(key), DeviceSignature::Ed25519(signature)) => Some((key, signature)),
         _ => None,
     }
 }
@@ -106,7 +83,7 @@ fn ed25519_device_parts(
 pub fn in_ed25519_batch(transaction: &Transaction) -> bool {
     match transaction {
         Transaction::Account(_) => true,
-        device_tx => ed25519_device_parts(device_tx).is_some(),
+        Transaction::Device(tx) => ed25519_device_parts(tx).is_some(),
     }
 }
 

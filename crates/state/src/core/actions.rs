@@ -5,9 +5,9 @@ use super::Core;
 use crate::error::TxError;
 use crate::genesis::Params;
 use crate::records::{Device, DeviceStatus};
-use groundwork_primitives::transaction::device_ownership_message;
+use groundwork_primitives::tx::device_ownership_message;
 use groundwork_primitives::{
-    Address, Amount, Cell, DeviceId, DeviceSignature, Domain, ResourceKind,
+    Address, Amount, Cell, CoreCall, DeviceId, DeviceSignature, ResourceKind,
 };
 
 /// A module with a say over changes to devices: it may refuse them while it holds a claim on
@@ -22,7 +22,47 @@ pub(crate) trait DeviceGuard {
 }
 
 impl Core {
-    pub(crate) fn transfer_action(
+    /// Applies one of the core's calls, its fee already paid.
+    pub(crate) fn apply_call(
+        &mut self,
+        params: &Params,
+        guard: &mut impl DeviceGuard,
+        sender: &Address,
+        call: &CoreCall,
+        height: u64,
+    ) -> Result<(), TxError> {
+        match call {
+            CoreCall::Transfer { to, amount } => self.transfer_action(sender, to, *amount),
+            CoreCall::BurnForCredits { recipient, credits } => {
+                self.buy_credits(params, sender, recipient, *credits)
+            }
+            CoreCall::RegisterDevice {
+                device,
+                kind,
+                location,
+                ownership_proof,
+            } => self.register_device(
+                params,
+                sender,
+                device,
+                *kind,
+                *location,
+                ownership_proof,
+                height,
+            ),
+            CoreCall::AssertLocation { device, location } => {
+                self.assert_location(guard, sender, device, *location)
+            }
+            CoreCall::TransferDevice { device, new_owner } => {
+                self.transfer_device(guard, sender, device, new_owner)
+            }
+            CoreCall::DecommissionDevice { device } => {
+                self.decommission_device(params, guard, sender, device, height)
+            }
+        }
+    }
+
+    fn transfer_action(
         &mut self,
         sender: &Address,
         to: &Address,
@@ -36,7 +76,7 @@ impl Core {
         self.transfer(sender, to, amount)
     }
 
-    pub(crate) fn buy_credits(
+    fn buy_credits(
         &mut self,
         params: &Params,
         sender: &Address,
@@ -64,7 +104,7 @@ impl Core {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn register_device(
+    fn register_device(
         &mut self,
         params: &Params,
         sender: &Address,
@@ -79,7 +119,7 @@ impl Core {
                 device: device.clone(),
             });
         }
-        let namespace = params.chain_id.namespace(Domain::DeviceOwnership);
+        let namespace = CoreCall::ownership_namespace(&params.chain_id);
         if !device.verify(
             &namespace,
             &device_ownership_message(sender),
@@ -105,7 +145,7 @@ impl Core {
         Ok(())
     }
 
-    pub(crate) fn assert_location(
+    fn assert_location(
         &mut self,
         guard: &mut impl DeviceGuard,
         sender: &Address,
@@ -122,7 +162,7 @@ impl Core {
         Ok(())
     }
 
-    pub(crate) fn transfer_device(
+    fn transfer_device(
         &mut self,
         guard: &impl DeviceGuard,
         sender: &Address,
@@ -136,7 +176,7 @@ impl Core {
         Ok(())
     }
 
-    pub(crate) fn decommission_device(
+    fn decommission_device(
         &mut self,
         params: &Params,
         guard: &impl DeviceGuard,

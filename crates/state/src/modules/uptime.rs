@@ -8,10 +8,10 @@ use crate::core::Core;
 use crate::error::{BlockError, TxError};
 use crate::genesis::Params;
 use crate::module::{Module, ModuleInfo};
-use crate::records::RewardRecord;
+use crate::records::{Device, RewardRecord};
 use crate::rewards::device_share;
 use crate::table::{AnyTable, Table};
-use groundwork_primitives::{Amount, DeviceId, HeartbeatTransaction, ResourceKind};
+use groundwork_primitives::{Amount, DeviceId, ResourceKind, UptimeReport};
 
 /// Table prefixes of the uptime module. On disk and in proofs: never renumber.
 pub mod prefix {
@@ -70,20 +70,19 @@ impl Uptime {
             .unwrap_or(0)
     }
 
-    pub(crate) fn apply_heartbeat(
+    /// A report from `device`, active and with its signature checked.
+    pub(crate) fn apply_report(
         &mut self,
         core: &mut Core,
         params: &Params,
-        tx: &HeartbeatTransaction,
+        id: &DeviceId,
+        record: &Device,
+        report: &UptimeReport,
         height: u64,
-        preverified: bool,
     ) -> Result<(), TxError> {
-        let record = core.active_device(&tx.device)?;
-        if !preverified && !tx.verify_signature(&params.chain_id) {
-            return Err(TxError::BadSignature);
-        }
+        let UptimeReport::Heartbeat { recent_block } = report;
         let referenced_height =
-            core.check_recent_block(&tx.recent_block, height, params.heartbeat_max_age_blocks)?;
+            core.check_recent_block(recent_block, height, params.heartbeat_max_age_blocks)?;
         let window = height.saturating_sub(1) / params.heartbeat_window_blocks;
         if record.last_heartbeat_window == Some(window) {
             return Err(TxError::HeartbeatAlreadyInWindow { window });
@@ -96,8 +95,8 @@ impl Uptime {
                 last_height: last,
             });
         }
-        core.note_heartbeat(&tx.device, window, referenced_height)?;
-        let key = (params.epoch_of(height), tx.device.clone());
+        core.note_heartbeat(id, window, referenced_height)?;
+        let key = (params.epoch_of(height), id.clone());
         let units = self.epoch_work.get(&key).copied().unwrap_or(0);
         let units = units
             .checked_add(1)

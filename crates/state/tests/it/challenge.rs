@@ -10,7 +10,8 @@ use crate::common::*;
 use crate::coverage::{beacon, paying_harness, register_at, witness};
 use groundwork_primitives::hash::Digest;
 use groundwork_primitives::{
-    AccountAction, Amount, Cell, DeviceKey, KeyScheme, ResourceKind, Transaction, challenge_id,
+    Amount, Cell, ChallengeCall, CoreCall, DeviceKey, KeyScheme, ResourceKind, Transaction,
+    challenge_id,
 };
 use groundwork_state::challenge::ChallengeStatus;
 use groundwork_state::{ChallengeParams, TxError};
@@ -58,7 +59,7 @@ fn challenge(
 ) -> Transaction {
     h.signed(
         &account(challenger),
-        AccountAction::ChallengeLocation {
+        ChallengeCall::Open {
             device: device.id(),
             evidence,
         },
@@ -68,7 +69,7 @@ fn challenge(
 fn answer(h: &Harness, owner: u64, id: Digest, beacon: Digest) -> Transaction {
     h.signed(
         &account(owner),
-        AccountAction::AnswerChallenge {
+        ChallengeCall::Answer {
             challenge: id,
             beacon,
         },
@@ -95,19 +96,19 @@ fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
         register_at(&mut h, 2 + i as u64, w, ResourceKind::Wireless, berlin(i));
     }
     let loud = beacon(&h, &spoofer);
-    h.execute(vec![Transaction::Beacon(loud.clone())]);
+    h.execute(vec![Transaction::Device(loud.clone())]);
     assert_eq!(h.submit(witness(&h, &witnesses[0], &loud, -100)), Ok(()));
     // A second beacon heard only faintly: real, but no evidence of anything.
     h.empty_blocks(5);
     let faint = beacon(&h, &spoofer);
-    h.execute(vec![Transaction::Beacon(faint.clone())]);
+    h.execute(vec![Transaction::Device(faint.clone())]);
     assert_eq!(h.submit(witness(&h, &witnesses[1], &faint, -120)), Ok(()));
 
     // Refused challenges change nothing but the fees their senders paid (the harness checks
     // invariants after every block).
     let challengers = [address(&account(6)), address(&account(1))];
     let before = h.entries_except_accounts(&challengers);
-    let weak = h.submit(challenge(&h, 6, &spoofer, vec![faint.beacon_id()]));
+    let weak = h.submit(challenge(&h, 6, &spoofer, vec![faint.beacon_id().unwrap()]));
     let Err(TxError::WeakEvidence {
         loudest_excess_cdb,
         min_cdb,
@@ -130,17 +131,22 @@ fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
             &h,
             6,
             &spoofer,
-            vec![loud.beacon_id(), loud.beacon_id()]
+            vec![loud.beacon_id().unwrap(), loud.beacon_id().unwrap()]
         )),
         Err(TxError::DuplicateEvidence { .. })
     ));
     assert_eq!(
-        h.submit(challenge(&h, 1, &spoofer, vec![loud.beacon_id()])),
+        h.submit(challenge(&h, 1, &spoofer, vec![loud.beacon_id().unwrap()])),
         Err(TxError::SelfChallenge)
     );
     // Evidence must involve the challenged device: the loud beacon is not witnesses[1]'s.
     assert!(matches!(
-        h.submit(challenge(&h, 6, &witnesses[1], vec![loud.beacon_id()])),
+        h.submit(challenge(
+            &h,
+            6,
+            &witnesses[1],
+            vec![loud.beacon_id().unwrap()]
+        )),
         Err(TxError::EvidenceNotFound { .. })
     ));
     assert_eq!(h.entries_except_accounts(&challengers), before);
@@ -148,7 +154,12 @@ fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
     // The real challenge, citing both beacons: the loud one carries it.
     let id = next_id(&h, 6);
     let challenger_before = h.balance(&account(6));
-    let tx = challenge(&h, 6, &spoofer, vec![faint.beacon_id(), loud.beacon_id()]);
+    let tx = challenge(
+        &h,
+        6,
+        &spoofer,
+        vec![faint.beacon_id().unwrap(), loud.beacon_id().unwrap()],
+    );
     assert_eq!(h.submit(tx), Ok(()));
     let opened = h.state.height();
     assert_eq!(
@@ -177,7 +188,7 @@ fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
     // challenge lands.
     let moved = h.signed(
         &account(1),
-        AccountAction::AssertLocation {
+        CoreCall::AssertLocation {
             device: spoofer.id(),
             location: berlin(3),
         },
@@ -188,7 +199,7 @@ fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
     ));
     let retire = h.signed(
         &account(1),
-        AccountAction::DecommissionDevice {
+        CoreCall::DecommissionDevice {
             device: spoofer.id(),
         },
     );
@@ -197,7 +208,7 @@ fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
         Err(TxError::ChallengePending { .. })
     ));
     assert!(matches!(
-        h.submit(challenge(&h, 5, &spoofer, vec![loud.beacon_id()])),
+        h.submit(challenge(&h, 5, &spoofer, vec![loud.beacon_id().unwrap()])),
         Err(TxError::ChallengePending { .. })
     ));
 
@@ -223,12 +234,12 @@ fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
     // The location is disputed until the owner asserts a different one: beacons, a new
     // challenge and re-asserting the same place are refused.
     assert!(matches!(
-        h.submit(challenge(&h, 5, &spoofer, vec![loud.beacon_id()])),
+        h.submit(challenge(&h, 5, &spoofer, vec![loud.beacon_id().unwrap()])),
         Err(TxError::LocationDisputed { .. })
     ));
     let same = h.signed(
         &account(1),
-        AccountAction::AssertLocation {
+        CoreCall::AssertLocation {
             device: spoofer.id(),
             location: brandenburg(),
         },
@@ -237,25 +248,25 @@ fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
         h.submit(same),
         Err(TxError::LocationDisputed { .. })
     ));
-    let refused = h.submit(Transaction::Beacon(beacon(&h, &spoofer)));
+    let refused = h.submit(Transaction::Device(beacon(&h, &spoofer)));
     assert!(
         matches!(refused, Err(TxError::LocationDisputed { .. })),
         "{refused:?}"
     );
     let moved = h.signed(
         &account(1),
-        AccountAction::AssertLocation {
+        CoreCall::AssertLocation {
             device: spoofer.id(),
             location: berlin(3),
         },
     );
     assert_eq!(h.submit(moved), Ok(()));
-    assert_eq!(h.submit(Transaction::Beacon(beacon(&h, &spoofer))), Ok(()));
+    assert_eq!(h.submit(Transaction::Device(beacon(&h, &spoofer))), Ok(()));
     assert!(h.state.device_challenge(&spoofer.id()).is_none());
     assert_eq!(h.state.challenges_of(&spoofer.id()).len(), 1);
     // Evidence from before the move says nothing about the new place.
     assert!(matches!(
-        h.submit(challenge(&h, 6, &spoofer, vec![loud.beacon_id()])),
+        h.submit(challenge(&h, 6, &spoofer, vec![loud.beacon_id().unwrap()])),
         Err(TxError::EvidenceNotFound { .. })
     ));
 }
@@ -282,18 +293,18 @@ fn an_answered_challenge_of_an_honest_device_is_rejected_and_pays_the_owner() {
         );
     }
     let old = beacon(&h, &honest);
-    h.execute(vec![Transaction::Beacon(old.clone())]);
+    h.execute(vec![Transaction::Device(old.clone())]);
     assert_eq!(h.submit(witness(&h, &inflater, &old, -100)), Ok(()));
 
     // The inflater's owner cannot cite its own device's report: a challenger makes no evidence.
     assert!(matches!(
-        h.submit(challenge(&h, 5, &honest, vec![old.beacon_id()])),
+        h.submit(challenge(&h, 5, &honest, vec![old.beacon_id().unwrap()])),
         Err(TxError::EvidenceNotFound { .. })
     ));
     let id = next_id(&h, 6);
     let challenger_before = h.balance(&account(6));
     assert_eq!(
-        h.submit(challenge(&h, 6, &honest, vec![old.beacon_id()])),
+        h.submit(challenge(&h, 6, &honest, vec![old.beacon_id().unwrap()])),
         Ok(())
     );
     let record = h.state.challenge(&id).unwrap();
@@ -302,26 +313,26 @@ fn an_answered_challenge_of_an_honest_device_is_rejected_and_pays_the_owner() {
     // Refused answers: not the owner, a beacon from before the challenge, another device's
     // beacon, an unknown challenge.
     assert!(matches!(
-        h.submit(answer(&h, 2, id, old.beacon_id())),
+        h.submit(answer(&h, 2, id, old.beacon_id().unwrap())),
         Err(TxError::NotDeviceOwner { .. })
     ));
     assert_eq!(
-        h.submit(answer(&h, 1, id, old.beacon_id())),
+        h.submit(answer(&h, 1, id, old.beacon_id().unwrap())),
         Err(TxError::BadAnswer {
             reason: "the beacon is not newer than the challenge"
         })
     );
     let other = beacon(&h, &witnesses[0]);
-    h.execute(vec![Transaction::Beacon(other.clone())]);
+    h.execute(vec![Transaction::Device(other.clone())]);
     assert_eq!(
-        h.submit(answer(&h, 1, id, other.beacon_id())),
+        h.submit(answer(&h, 1, id, other.beacon_id().unwrap())),
         Err(TxError::BadAnswer {
             reason: "the beacon was not sent by the challenged device"
         })
     );
     let unknown = groundwork_primitives::hash::hash(b"no such challenge");
     assert!(matches!(
-        h.submit(answer(&h, 1, unknown, old.beacon_id())),
+        h.submit(answer(&h, 1, unknown, old.beacon_id().unwrap())),
         Err(TxError::UnknownChallenge { .. })
     ));
 
@@ -329,15 +340,18 @@ fn an_answered_challenge_of_an_honest_device_is_rejected_and_pays_the_owner() {
     // about −83 to −86 dBm, so the signals are weaker than typical: nothing suspicious).
     h.advance_to(record.opened_at + 5);
     let fresh = beacon(&h, &honest);
-    h.execute(vec![Transaction::Beacon(fresh.clone())]);
+    h.execute(vec![Transaction::Device(fresh.clone())]);
     let reports: Vec<Transaction> = witnesses
         .iter()
         .map(|w| witness(&h, w, &fresh, -100))
         .collect();
     assert!(h.execute(reports).receipts.iter().all(|r| r.result.is_ok()));
-    assert_eq!(h.submit(answer(&h, 1, id, fresh.beacon_id())), Ok(()));
     assert_eq!(
-        h.submit(answer(&h, 1, id, fresh.beacon_id())),
+        h.submit(answer(&h, 1, id, fresh.beacon_id().unwrap())),
+        Ok(())
+    );
+    assert_eq!(
+        h.submit(answer(&h, 1, id, fresh.beacon_id().unwrap())),
         Err(TxError::AlreadyAnswered)
     );
 
@@ -357,7 +371,7 @@ fn an_answered_challenge_of_an_honest_device_is_rejected_and_pays_the_owner() {
     assert!(h.state.device_challenge(&honest.id()).is_none());
     // Closed challenges take no answers.
     assert_eq!(
-        h.submit(answer(&h, 1, id, fresh.beacon_id())),
+        h.submit(answer(&h, 1, id, fresh.beacon_id().unwrap())),
         Err(TxError::ChallengeClosed {
             answer_by: record.answer_by
         })
@@ -377,7 +391,7 @@ fn an_answer_heard_only_by_the_owners_devices_does_not_count() {
     let neighbour = device(KeyScheme::Ed25519, 94);
     register_at(&mut h, 2, &neighbour, ResourceKind::Wireless, berlin(3));
     let loud = beacon(&h, &spoofer);
-    h.execute(vec![Transaction::Beacon(loud.clone())]);
+    h.execute(vec![Transaction::Device(loud.clone())]);
     let reports = vec![
         witness(&h, &own[0], &loud, -100),
         witness(&h, &neighbour, &loud, -100),
@@ -386,24 +400,32 @@ fn an_answer_heard_only_by_the_owners_devices_does_not_count() {
     // A beacon heard loudly only by the owner's own device is no evidence.
     h.empty_blocks(5);
     let own_only = beacon(&h, &spoofer);
-    h.execute(vec![Transaction::Beacon(own_only.clone())]);
+    h.execute(vec![Transaction::Device(own_only.clone())]);
     assert_eq!(h.submit(witness(&h, &own[0], &own_only, -100)), Ok(()));
     assert!(matches!(
-        h.submit(challenge(&h, 6, &spoofer, vec![own_only.beacon_id()])),
+        h.submit(challenge(
+            &h,
+            6,
+            &spoofer,
+            vec![own_only.beacon_id().unwrap()]
+        )),
         Err(TxError::EvidenceNotFound { .. })
     ));
     let id = next_id(&h, 6);
     assert_eq!(
-        h.submit(challenge(&h, 6, &spoofer, vec![loud.beacon_id()])),
+        h.submit(challenge(&h, 6, &spoofer, vec![loud.beacon_id().unwrap()])),
         Ok(())
     );
     let record = h.state.challenge(&id).unwrap();
     h.advance_to(record.opened_at + 5);
     let fresh = beacon(&h, &spoofer);
-    h.execute(vec![Transaction::Beacon(fresh.clone())]);
+    h.execute(vec![Transaction::Device(fresh.clone())]);
     let reports: Vec<Transaction> = own.iter().map(|w| witness(&h, w, &fresh, -125)).collect();
     assert!(h.execute(reports).receipts.iter().all(|r| r.result.is_ok()));
-    assert_eq!(h.submit(answer(&h, 1, id, fresh.beacon_id())), Ok(()));
+    assert_eq!(
+        h.submit(answer(&h, 1, id, fresh.beacon_id().unwrap())),
+        Ok(())
+    );
     h.advance_to(record.resolves_at);
     let resolved = h.state.challenge(&id).unwrap();
     assert_eq!(resolved.answer_witnesses, 0);

@@ -5,8 +5,8 @@ use commonware_cryptography::{Signer, ed25519};
 use groundwork_primitives::hash::Digest;
 use groundwork_primitives::keys::account_address;
 use groundwork_primitives::{
-    AccountAction, AccountKey, AccountTransaction, Address, Amount, Block, Cell, ChainId,
-    DeviceKey, HeartbeatTransaction, KeyScheme, ResourceKind, Transaction,
+    AccountKey, AccountTransaction, Address, Amount, Block, Call, Cell, ChainId, CoreCall,
+    DeviceKey, KeyScheme, ResourceKind, Transaction, UptimeReport,
 };
 use groundwork_state::machine::prefix;
 use groundwork_state::{BlockError, BlockOutcome, Genesis, Params, State, TxError};
@@ -239,13 +239,13 @@ impl Harness {
     }
 
     /// Signs `action` from `key` with its next nonce.
-    pub fn signed(&self, key: &AccountKey, action: AccountAction) -> Transaction {
+    pub fn signed(&self, key: &AccountKey, call: impl Into<Call>) -> Transaction {
         Transaction::Account(AccountTransaction::sign(
             key,
             &self.chain,
             self.nonce(key),
             self.valid_until(),
-            action,
+            call,
         ))
     }
 
@@ -257,7 +257,7 @@ impl Harness {
     pub fn transfer(&self, from: &AccountKey, to: Address, amount: u128) -> Transaction {
         self.signed(
             from,
-            AccountAction::Transfer {
+            CoreCall::Transfer {
                 to,
                 amount: Amount(amount),
             },
@@ -270,7 +270,7 @@ impl Harness {
         device: &DeviceKey,
         kind: ResourceKind,
     ) -> Transaction {
-        let action = AccountAction::register_device(
+        let action = CoreCall::register_device(
             &self.chain,
             &address(owner),
             device,
@@ -287,7 +287,7 @@ impl Harness {
             .state
             .recent_block(height)
             .expect("block still in history");
-        Transaction::Heartbeat(HeartbeatTransaction::sign(device, &self.chain, block))
+        Transaction::Device(UptimeReport::sign_heartbeat(device, &self.chain, block))
     }
 
     /// Every committed entry except the chain-info record and the block-hash history, which

@@ -8,8 +8,8 @@
 
 use crate::common::*;
 use groundwork_primitives::{
-    AccountAction, BeaconRadio, BeaconTransaction, Cell, DeviceKey, KeyScheme, ResourceKind,
-    Transaction, WitnessReading, WitnessTransaction,
+    BeaconRadio, Cell, CoreCall, CoverageReport, DeviceKey, DeviceTransaction, KeyScheme,
+    ResourceKind, Transaction, WitnessReading,
 };
 use groundwork_state::coverage::MAX_REWARDED_WITNESSES;
 use groundwork_state::{CoverageParams, TxError};
@@ -66,25 +66,25 @@ pub(crate) fn register_at(
     at: Cell,
 ) {
     let owner_key = account(owner);
-    let action = AccountAction::register_device(&h.chain, &address(&owner_key), device, kind, at);
+    let action = CoreCall::register_device(&h.chain, &address(&owner_key), device, kind, at);
     assert_eq!(h.submit(h.signed(&owner_key, action)), Ok(()));
 }
 
-pub(crate) fn beacon(h: &Harness, device: &DeviceKey) -> BeaconTransaction {
+pub(crate) fn beacon(h: &Harness, device: &DeviceKey) -> DeviceTransaction {
     let entropy = h.state.recent_block(h.state.height()).unwrap();
-    BeaconTransaction::sign(device, &h.chain, entropy, RADIO)
+    CoverageReport::sign_beacon(device, &h.chain, entropy, RADIO)
 }
 
 pub(crate) fn witness(
     h: &Harness,
     device: &DeviceKey,
-    beacon: &BeaconTransaction,
+    beacon: &DeviceTransaction,
     rssi: i16,
 ) -> Transaction {
-    Transaction::Witness(WitnessTransaction::sign(
+    Transaction::Device(CoverageReport::sign_witness(
         device,
         &h.chain,
-        beacon.beacon_id(),
+        beacon.beacon_id().unwrap(),
         reading(rssi),
     ))
 }
@@ -154,8 +154,11 @@ fn scene() -> Scene {
 fn a_valid_beacon_and_witness_are_recorded_with_their_numbers() {
     let mut s = scene();
     let b = beacon(&s.h, &s.beaconer);
-    assert_eq!(s.h.submit(Transaction::Beacon(b.clone())), Ok(()));
-    let record = s.h.state.beacon(&b.beacon_id()).expect("beacon stored");
+    assert_eq!(s.h.submit(Transaction::Device(b.clone())), Ok(()));
+    let record =
+        s.h.state
+            .beacon(&b.beacon_id().unwrap())
+            .expect("beacon stored");
     assert_eq!(record.beaconer, s.beaconer.id());
     assert_eq!(record.witnesses, 0);
 
@@ -163,7 +166,7 @@ fn a_valid_beacon_and_witness_are_recorded_with_their_numbers() {
     assert_eq!(s.h.submit(witness(&s.h, &s.near, &b, -95)), Ok(()));
     let stored =
         s.h.state
-            .witness_record(&b.beacon_id(), 0)
+            .witness_record(&b.beacon_id().unwrap(), 0)
             .expect("witness stored");
     assert_eq!(stored.witness, s.near.id());
     assert!(
@@ -182,7 +185,10 @@ fn a_valid_beacon_and_witness_are_recorded_with_their_numbers() {
         "{}",
         stored.max_rssi_cdbm
     );
-    assert_eq!(s.h.state.beacon(&b.beacon_id()).unwrap().witnesses, 1);
+    assert_eq!(
+        s.h.state.beacon(&b.beacon_id().unwrap()).unwrap().witnesses,
+        1
+    );
     let beaconer = s.h.state.coverage_activity(&s.beaconer.id());
     let near = s.h.state.coverage_activity(&s.near.id());
     assert_eq!(beaconer.last_witnessed_height, near.last_witness_height);
@@ -193,7 +199,7 @@ fn a_valid_beacon_and_witness_are_recorded_with_their_numbers() {
 fn every_witness_check_names_its_reason_and_changes_nothing() {
     let mut s = scene();
     let b = beacon(&s.h, &s.beaconer);
-    assert_eq!(s.h.submit(Transaction::Beacon(b.clone())), Ok(()));
+    assert_eq!(s.h.submit(Transaction::Device(b.clone())), Ok(()));
 
     // Self-witness.
     s.h.assert_rejected(witness(&s.h, &s.beaconer, &b, -95), TxError::SelfWitness);
@@ -227,10 +233,10 @@ fn every_witness_check_names_its_reason_and_changes_nothing() {
     // Another frequency.
     let mut off = reading(-95);
     off.frequency_hz += 100_001;
-    let tx = Transaction::Witness(WitnessTransaction::sign(
+    let tx = Transaction::Device(CoverageReport::sign_witness(
         &s.near,
         &s.h.chain,
-        b.beacon_id(),
+        b.beacon_id().unwrap(),
         off,
     ));
     s.h.assert_rejected(
@@ -243,10 +249,10 @@ fn every_witness_check_names_its_reason_and_changes_nothing() {
     // Exactly 100 kHz off is still the same channel.
     let mut edge = reading(-95);
     edge.frequency_hz -= 100_000;
-    let tx = Transaction::Witness(WitnessTransaction::sign(
+    let tx = Transaction::Device(CoverageReport::sign_witness(
         &s.near,
         &s.h.chain,
-        b.beacon_id(),
+        b.beacon_id().unwrap(),
         edge,
     ));
     assert_eq!(s.h.submit(tx), Ok(()));
@@ -257,7 +263,7 @@ fn every_witness_check_names_its_reason_and_changes_nothing() {
         panic!("expected NotWireless")
     };
     // An unknown beacon.
-    let ghost = BeaconTransaction::sign(
+    let ghost = CoverageReport::sign_beacon(
         &s.near,
         &s.h.chain,
         groundwork_primitives::hash(b"x"),
@@ -280,14 +286,14 @@ fn every_witness_check_names_its_reason_and_changes_nothing() {
 fn beacons_respect_the_interval_and_need_fresh_entropy() {
     let mut s = scene();
     let first = beacon(&s.h, &s.beaconer);
-    assert_eq!(s.h.submit(Transaction::Beacon(first.clone())), Ok(()));
+    assert_eq!(s.h.submit(Transaction::Device(first.clone())), Ok(()));
     let beaconed_at = s.h.state.height();
     // Again on the same block: the same payload.
-    s.h.assert_rejected(Transaction::Beacon(first), TxError::DuplicateBeacon);
+    s.h.assert_rejected(Transaction::Device(first), TxError::DuplicateBeacon);
     // A new block, but inside the 5-block interval.
     let soon = beacon(&s.h, &s.beaconer);
     s.h.assert_rejected(
-        Transaction::Beacon(soon),
+        Transaction::Device(soon),
         TxError::BeaconTooSoon {
             last_height: beaconed_at,
             next_height: beaconed_at + 5,
@@ -296,18 +302,18 @@ fn beacons_respect_the_interval_and_need_fresh_entropy() {
     // Stale entropy: a block older than the allowed age (3).
     s.h.advance_to(beaconed_at + 6);
     let old = s.h.state.recent_block(s.h.state.height() - 4).unwrap();
-    let stale = BeaconTransaction::sign(&s.beaconer, &s.h.chain, old, RADIO);
-    let Err(TxError::StaleBlockHash { age: 5, .. }) = s.h.submit(Transaction::Beacon(stale)) else {
+    let stale = CoverageReport::sign_beacon(&s.beaconer, &s.h.chain, old, RADIO);
+    let Err(TxError::StaleBlockHash { age: 5, .. }) = s.h.submit(Transaction::Device(stale)) else {
         panic!("expected StaleBlockHash")
     };
     // A sensor cannot beacon.
-    let Err(TxError::NotWireless { .. }) = s.h.submit(Transaction::Beacon(beacon(&s.h, &s.sensor)))
+    let Err(TxError::NotWireless { .. }) = s.h.submit(Transaction::Device(beacon(&s.h, &s.sensor)))
     else {
         panic!("expected NotWireless")
     };
     // After the interval, with fresh entropy, it can.
     assert_eq!(
-        s.h.submit(Transaction::Beacon(beacon(&s.h, &s.beaconer))),
+        s.h.submit(Transaction::Device(beacon(&s.h, &s.beaconer))),
         Ok(())
     );
 }
@@ -333,7 +339,7 @@ fn only_the_first_valid_witnesses_count() {
         register_at(&mut h, 2, w, ResourceKind::Wireless, at);
     }
     let b = beacon(&h, &beaconer);
-    let mut block = vec![Transaction::Beacon(b.clone())];
+    let mut block = vec![Transaction::Device(b.clone())];
     let (counted, late) = witnesses.split_at(usize::from(MAX_REWARDED_WITNESSES));
     block.extend(counted.iter().map(|w| witness(&h, w, &b, -110)));
     let outcome = h.execute(block);
@@ -346,7 +352,7 @@ fn only_the_first_valid_witnesses_count() {
         },
     );
     assert_eq!(
-        h.state.beacon(&b.beacon_id()).unwrap().witnesses,
+        h.state.beacon(&b.beacon_id().unwrap()).unwrap().witnesses,
         MAX_REWARDED_WITNESSES
     );
 }
@@ -392,7 +398,7 @@ fn coverage_rewards_follow_units_scales_and_reciprocity() {
 
     // A beacons; B and C witness. Then B beacons; A and C witness.
     let beacon_a = beacon(&h, &a);
-    let block = vec![Transaction::Beacon(beacon_a.clone())];
+    let block = vec![Transaction::Device(beacon_a.clone())];
     assert!(h.execute(block).receipts.iter().all(|r| r.result.is_ok()));
     let block = vec![
         witness(&h, &b, &beacon_a, -100),
@@ -400,7 +406,7 @@ fn coverage_rewards_follow_units_scales_and_reciprocity() {
     ];
     assert!(h.execute(block).receipts.iter().all(|r| r.result.is_ok()));
     let beacon_b = beacon(&h, &b);
-    let block = vec![Transaction::Beacon(beacon_b.clone())];
+    let block = vec![Transaction::Device(beacon_b.clone())];
     assert!(h.execute(block).receipts.iter().all(|r| r.result.is_ok()));
     let block = vec![
         witness(&h, &a, &beacon_b, -100),
@@ -473,7 +479,7 @@ fn a_closed_ring_of_one_owner_earns_nothing_and_explain_names_the_rule() {
     }
     for (i, beaconer) in ring.iter().enumerate() {
         let b = beacon(&h, beaconer);
-        h.execute(vec![Transaction::Beacon(b.clone())]);
+        h.execute(vec![Transaction::Device(b.clone())]);
         let reports: Vec<Transaction> = ring
             .iter()
             .enumerate()
@@ -526,7 +532,7 @@ fn a_device_whose_reports_are_out_of_line_with_its_peers_earns_nothing() {
     let inflater = &keys[3];
     for b in 0..4 {
         let beacon_tx = beacon(&h, &keys[b]);
-        h.execute(vec![Transaction::Beacon(beacon_tx.clone())]);
+        h.execute(vec![Transaction::Device(beacon_tx.clone())]);
         let reports: Vec<Transaction> = (0..4)
             .filter(|w| *w != b)
             .map(|w| {
@@ -606,8 +612,8 @@ fn pairs_whose_signal_never_varies_are_left_out() {
         );
     }
     for round in 0..4i16 {
-        let beacons: Vec<BeaconTransaction> = keys.iter().map(|k| beacon(&h, k)).collect();
-        let block = beacons.iter().cloned().map(Transaction::Beacon).collect();
+        let beacons: Vec<DeviceTransaction> = keys.iter().map(|k| beacon(&h, k)).collect();
+        let block = beacons.iter().cloned().map(Transaction::Device).collect();
         assert!(h.execute(block).receipts.iter().all(|r| r.result.is_ok()));
         let mut reports = Vec::new();
         for (b, beacon_tx) in beacons.iter().enumerate() {

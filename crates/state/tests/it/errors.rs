@@ -4,8 +4,8 @@ use crate::common::*;
 use commonware_cryptography::Signer;
 use groundwork_primitives::hash::hash;
 use groundwork_primitives::{
-    AccountAction, AccountTransaction, Address, Amount, DeviceSignature, Domain,
-    HeartbeatTransaction, KeyScheme, ResourceKind, Transaction,
+    AccountTransaction, Address, Amount, CoreCall, DeviceSignature, KeyScheme, ResourceKind,
+    Transaction, UptimeReport,
 };
 use groundwork_state::TxError;
 
@@ -25,7 +25,7 @@ fn signature_for_another_chain_is_rejected() {
     let mut h = Harness::standard();
     let (alice, bob) = (account(1), account(2));
     let other_chain = "groundwork-other".parse().unwrap();
-    let action = AccountAction::Transfer {
+    let action = CoreCall::Transfer {
         to: address(&bob),
         amount: Amount(5),
     };
@@ -42,7 +42,7 @@ fn signature_for_another_message_type_is_rejected() {
     };
     // Same payload bytes, signed under the burn-for-credits domain.
     tx.signature = alice.sign(
-        &h.chain.namespace(Domain::BurnForCredits),
+        &h.chain.namespace("core", "burn-for-credits"),
         &tx.signing_payload(),
     );
     h.assert_rejected(Transaction::Account(tx), TxError::BadSignature);
@@ -119,7 +119,7 @@ fn a_failed_transfer_never_executes_later() {
 fn a_transaction_is_valid_only_in_its_window() {
     let mut h = Harness::standard();
     let (alice, bob) = (account(1), account(2));
-    let action = AccountAction::Transfer {
+    let action = CoreCall::Transfer {
         to: address(&bob),
         amount: Amount(5),
     };
@@ -167,7 +167,7 @@ fn amount_overflow_is_rejected() {
     );
     let tx = h.signed(
         &alice,
-        AccountAction::BurnForCredits {
+        CoreCall::BurnForCredits {
             recipient: address(&bob),
             credits: u64::MAX,
         },
@@ -196,7 +196,7 @@ fn zero_amounts_are_rejected() {
     );
     let tx = h.signed(
         &alice,
-        AccountAction::BurnForCredits {
+        CoreCall::BurnForCredits {
             recipient: address(&bob),
             credits: 0,
         },
@@ -209,10 +209,7 @@ fn unknown_device_is_rejected() {
     let mut h = Harness::standard();
     let alice = account(1);
     let ghost = device(KeyScheme::Ed25519, 77);
-    let tx = h.signed(
-        &alice,
-        AccountAction::DecommissionDevice { device: ghost.id() },
-    );
+    let tx = h.signed(&alice, CoreCall::DecommissionDevice { device: ghost.id() });
     h.assert_rejected(tx, TxError::UnknownDevice { device: ghost.id() });
     h.empty_blocks(1);
     let heartbeat = h.heartbeat(&ghost, 1);
@@ -226,14 +223,14 @@ fn device_signature_not_by_the_device_key_is_rejected() {
     let real = device(KeyScheme::P256, 1);
     let impostor = device(KeyScheme::P256, 2);
     // The impostor key signs the ownership proof for the real device's id.
-    let action = AccountAction::register_device(
+    let action = CoreCall::register_device(
         &h.chain,
         &address(&alice),
         &impostor,
         ResourceKind::Sensor,
         cell(1.0, 1.0),
     );
-    let AccountAction::RegisterDevice {
+    let CoreCall::RegisterDevice {
         kind,
         location,
         ownership_proof,
@@ -242,7 +239,7 @@ fn device_signature_not_by_the_device_key_is_rejected() {
     else {
         unreachable!()
     };
-    let forged = AccountAction::RegisterDevice {
+    let forged = CoreCall::RegisterDevice {
         device: real.id(),
         kind,
         location,
@@ -253,7 +250,7 @@ fn device_signature_not_by_the_device_key_is_rejected() {
 
     // A proof made for another owner does not transfer to the signer either.
     let bob = account(2);
-    let for_bob = AccountAction::register_device(
+    let for_bob = CoreCall::register_device(
         &h.chain,
         &address(&bob),
         &real,
@@ -268,12 +265,12 @@ fn device_signature_not_by_the_device_key_is_rejected() {
         h.submit(h.register(&alice, &real, ResourceKind::Sensor)),
         Ok(())
     );
-    let Transaction::Heartbeat(mut heartbeat) = h.heartbeat(&real, 1) else {
+    let Transaction::Device(mut heartbeat) = h.heartbeat(&real, 1) else {
         unreachable!()
     };
     let payload = heartbeat.signing_payload();
-    heartbeat.signature = impostor.sign(&h.chain.namespace(Domain::Heartbeat), &payload);
-    h.assert_rejected(Transaction::Heartbeat(heartbeat), TxError::BadSignature);
+    heartbeat.signature = impostor.sign(&h.chain.namespace("uptime", "heartbeat"), &payload);
+    h.assert_rejected(Transaction::Device(heartbeat), TxError::BadSignature);
 }
 
 #[test]
@@ -311,15 +308,15 @@ fn only_the_owner_may_manage_a_device() {
         Ok(())
     );
     for action in [
-        AccountAction::AssertLocation {
+        CoreCall::AssertLocation {
             device: sensor.id(),
             location: cell(2.0, 2.0),
         },
-        AccountAction::TransferDevice {
+        CoreCall::TransferDevice {
             device: sensor.id(),
             new_owner: address(&bob),
         },
-        AccountAction::DecommissionDevice {
+        CoreCall::DecommissionDevice {
             device: sensor.id(),
         },
     ] {
@@ -345,10 +342,17 @@ fn stale_or_unknown_heartbeat_block_is_rejected() {
     h.advance_to(9);
     // Height 10 executes it; max age 3, so block 6 (age 4) is stale but still remembered.
     let stale = h.heartbeat(&sensor, 3);
-    let Transaction::Heartbeat(ref hb) = stale else {
+    let Transaction::Device(ref hb) = stale else {
         unreachable!()
     };
-    assert_eq!(h.state.recent_block(6), Some(hb.recent_block));
+    assert_eq!(
+        h.state.recent_block(6),
+        Some(match &hb.report {
+            groundwork_primitives::Report::Uptime(UptimeReport::Heartbeat { recent_block }) =>
+                *recent_block,
+            _ => unreachable!(),
+        })
+    );
     h.assert_rejected(
         stale,
         TxError::StaleBlockHash {
@@ -359,7 +363,7 @@ fn stale_or_unknown_heartbeat_block_is_rejected() {
     );
 
     let made_up = hash(b"a block that never was");
-    let tx = Transaction::Heartbeat(HeartbeatTransaction::sign(&sensor, &h.chain, made_up));
+    let tx = Transaction::Device(UptimeReport::sign_heartbeat(&sensor, &h.chain, made_up));
     h.assert_rejected(
         tx,
         TxError::UnknownBlockHash {
@@ -440,7 +444,7 @@ fn heartbeat_from_a_decommissioned_device_is_rejected() {
     );
     let tx = h.signed(
         &alice,
-        AccountAction::DecommissionDevice {
+        CoreCall::DecommissionDevice {
             device: sensor.id(),
         },
     );
@@ -465,7 +469,7 @@ fn heartbeat_from_a_decommissioned_device_is_rejected() {
     );
     let move_it = h.signed(
         &alice,
-        AccountAction::AssertLocation {
+        CoreCall::AssertLocation {
             device: sensor.id(),
             location: cell(3.0, 3.0),
         },
@@ -488,17 +492,18 @@ fn a_device_signature_of_the_wrong_scheme_is_rejected() {
         h.submit(h.register(&alice, &sensor, ResourceKind::Sensor)),
         Ok(())
     );
-    let Transaction::Heartbeat(mut hb) = h.heartbeat(&sensor, 1) else {
+    let Transaction::Device(mut hb) = h.heartbeat(&sensor, 1) else {
         unreachable!()
     };
     let p256 = device(KeyScheme::P256, 5);
-    let DeviceSignature::P256(sig) =
-        p256.sign(&h.chain.namespace(Domain::Heartbeat), &hb.signing_payload())
-    else {
+    let DeviceSignature::P256(sig) = p256.sign(
+        &h.chain.namespace("uptime", "heartbeat"),
+        &hb.signing_payload(),
+    ) else {
         unreachable!()
     };
     hb.signature = DeviceSignature::P256(sig);
-    h.assert_rejected(Transaction::Heartbeat(hb), TxError::BadSignature);
+    h.assert_rejected(Transaction::Device(hb), TxError::BadSignature);
 }
 
 #[test]

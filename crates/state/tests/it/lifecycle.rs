@@ -1,7 +1,7 @@
 //! The happy paths of every transaction, with balances checked to the base unit.
 
 use crate::common::*;
-use groundwork_primitives::{AccountAction, Amount, KeyScheme, ResourceKind};
+use groundwork_primitives::{Amount, CoreCall, KeyScheme, ResourceKind};
 use groundwork_state::DeviceStatus;
 
 #[test]
@@ -33,7 +33,7 @@ fn transactions_from_one_account_in_one_block_apply_in_nonce_order() {
         &h.chain,
         1,
         h.valid_until(),
-        second.action,
+        second.call,
     );
     let outcome = h.execute(vec![
         first,
@@ -49,7 +49,7 @@ fn burning_for_credits_mints_credits_and_shrinks_supply() {
     let (alice, bob) = (account(1), account(2));
     let tx = h.signed(
         &alice,
-        AccountAction::BurnForCredits {
+        CoreCall::BurnForCredits {
             recipient: address(&bob),
             credits: 100,
         },
@@ -85,7 +85,7 @@ fn device_lifecycle_locks_moves_transfers_and_returns_the_bond() {
     assert_eq!(
         h.submit(h.signed(
             &alice,
-            AccountAction::AssertLocation {
+            CoreCall::AssertLocation {
                 device: meter.id(),
                 location: there
             }
@@ -94,7 +94,7 @@ fn device_lifecycle_locks_moves_transfers_and_returns_the_bond() {
     );
     assert_eq!(h.state.device(&meter.id()).unwrap().location, there);
 
-    let give = AccountAction::TransferDevice {
+    let give = CoreCall::TransferDevice {
         device: meter.id(),
         new_owner: address(&bob),
     };
@@ -104,7 +104,7 @@ fn device_lifecycle_locks_moves_transfers_and_returns_the_bond() {
     // Decommissioned at height 4 (epoch 0): unbonding 1 epoch, so the bond returns to the
     // current owner at the end of epoch 1 (height 8).
     assert_eq!(h.state.height(), 3);
-    let retire = AccountAction::DecommissionDevice { device: meter.id() };
+    let retire = CoreCall::DecommissionDevice { device: meter.id() };
     assert_eq!(h.submit(h.signed(&bob, retire)), Ok(()));
     assert_eq!(
         h.state.device(&meter.id()).unwrap().status,

@@ -6,8 +6,8 @@ use crate::common::*;
 use commonware_cryptography::Signer;
 use groundwork_primitives::hash::hash;
 use groundwork_primitives::{
-    AccountAction, AccountTransaction, Amount, Block, DeviceKey, HeartbeatTransaction, KeyScheme,
-    ResourceKind, Transaction,
+    AccountTransaction, Amount, Block, CoreCall, DeviceKey, KeyScheme, ResourceKind, Transaction,
+    UptimeReport,
 };
 use groundwork_state::{BlockError, BlockOutcome, State};
 use proptest::prelude::*;
@@ -123,14 +123,14 @@ fn build(h: &Harness, plan: &[Planned]) -> Vec<Transaction> {
                     .state
                     .recent_block(height)
                     .unwrap_or_else(|| hash(b"pruned"));
-                Transaction::Heartbeat(HeartbeatTransaction::sign(
+                Transaction::Device(UptimeReport::sign_heartbeat(
                     &device_key(*device),
                     &h.chain,
                     block,
                 ))
             }
-            (Op::HeartbeatUnknownBlock { device }, _) => Transaction::Heartbeat(
-                HeartbeatTransaction::sign(&device_key(*device), &h.chain, hash(b"nowhere")),
+            (Op::HeartbeatUnknownBlock { device }, _) => Transaction::Device(
+                UptimeReport::sign_heartbeat(&device_key(*device), &h.chain, hash(b"nowhere")),
             ),
             (op, Some(seed)) => {
                 let key = account(seed);
@@ -138,30 +138,30 @@ fn build(h: &Harness, plan: &[Planned]) -> Vec<Transaction> {
                 let nonce = *next + p.nonce_skew;
                 *next += 1;
                 let action = match op {
-                    Op::Transfer { to, amount, .. } => AccountAction::Transfer {
+                    Op::Transfer { to, amount, .. } => CoreCall::Transfer {
                         to: address(&account(*to)),
                         amount: Amount(*amount),
                     },
-                    Op::Burn { to, credits, .. } => AccountAction::BurnForCredits {
+                    Op::Burn { to, credits, .. } => CoreCall::BurnForCredits {
                         recipient: address(&account(*to)),
                         credits: *credits,
                     },
-                    Op::Register { device, kind, .. } => AccountAction::register_device(
+                    Op::Register { device, kind, .. } => CoreCall::register_device(
                         &h.chain,
                         &address(&key),
                         &device_key(*device),
                         ResourceKind::ALL[*kind],
                         cell(40.0, -74.0),
                     ),
-                    Op::Move { device, lat, .. } => AccountAction::AssertLocation {
+                    Op::Move { device, lat, .. } => CoreCall::AssertLocation {
                         device: device_key(*device).id(),
                         location: cell(f64::from(*lat) / 2.0, 10.0),
                     },
-                    Op::GiveDevice { device, to, .. } => AccountAction::TransferDevice {
+                    Op::GiveDevice { device, to, .. } => CoreCall::TransferDevice {
                         device: device_key(*device).id(),
                         new_owner: address(&account(*to)),
                     },
-                    Op::Decommission { device, .. } => AccountAction::DecommissionDevice {
+                    Op::Decommission { device, .. } => CoreCall::DecommissionDevice {
                         device: device_key(*device).id(),
                     },
                     Op::Heartbeat { .. } | Op::HeartbeatUnknownBlock { .. } => unreachable!(),
@@ -187,17 +187,9 @@ fn forge(tx: Transaction) -> Transaction {
             a.signature = account(999).sign(b"forged", b"forged");
             Transaction::Account(a)
         }
-        Transaction::Heartbeat(mut hb) => {
-            hb.signature = device(KeyScheme::Ed25519, 999).sign(b"forged", b"forged");
-            Transaction::Heartbeat(hb)
-        }
-        Transaction::Beacon(mut b) => {
-            b.signature = device(KeyScheme::Ed25519, 999).sign(b"forged", b"forged");
-            Transaction::Beacon(b)
-        }
-        Transaction::Witness(mut w) => {
-            w.signature = device(KeyScheme::Ed25519, 999).sign(b"forged", b"forged");
-            Transaction::Witness(w)
+        Transaction::Device(mut report) => {
+            report.signature = device(KeyScheme::Ed25519, 999).sign(b"forged", b"forged");
+            Transaction::Device(report)
         }
     }
 }

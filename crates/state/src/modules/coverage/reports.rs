@@ -6,9 +6,39 @@ use crate::error::TxError;
 use crate::genesis::Params;
 use crate::modules::challenges::Challenges;
 use crate::records::Device;
-use groundwork_primitives::{BeaconTransaction, ResourceKind, WitnessTransaction};
+use groundwork_primitives::{CoverageReport, ResourceKind, beacon_id};
 
 impl Coverage {
+    /// A report from `device`, active and with its signature checked.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn apply_report(
+        &mut self,
+        core: &Core,
+        challenges: &Challenges,
+        params: &Params,
+        id: &DeviceId,
+        device: &Device,
+        report: &CoverageReport,
+        height: u64,
+    ) -> Result<(), TxError> {
+        if device.kind != ResourceKind::Wireless {
+            return Err(TxError::NotWireless {
+                device: id.clone(),
+                kind: device.kind.name(),
+            });
+        }
+        challenges.check_location_undisputed(id)?;
+        match report {
+            CoverageReport::Beacon {
+                entropy_block,
+                radio,
+            } => self.apply_beacon(core, params, id, device, entropy_block, radio, height),
+            CoverageReport::Witness { beacon, reading } => {
+                self.apply_witness(id, device, beacon, reading, params, height)
+            }
+        }
+    }
+
     /// The active wireless device `id`, or why it may not take part in coverage.
     pub(crate) fn coverage_device(core: &Core, id: &DeviceId) -> Result<Device, TxError> {
         let device = core.active_device(id)?;
@@ -21,27 +51,24 @@ impl Coverage {
         Ok(device)
     }
 
-    pub(crate) fn apply_beacon(
+    #[allow(clippy::too_many_arguments)]
+    fn apply_beacon(
         &mut self,
         core: &Core,
-        challenges: &Challenges,
         params: &Params,
-        tx: &BeaconTransaction,
+        beaconer: &DeviceId,
+        device: &Device,
+        entropy_block: &Digest,
+        radio: &BeaconRadio,
         height: u64,
-        preverified: bool,
     ) -> Result<(), TxError> {
-        let device = Self::coverage_device(core, &tx.device)?;
-        challenges.check_location_undisputed(&tx.device)?;
-        if !preverified && !tx.verify_signature(&params.chain_id) {
-            return Err(TxError::BadSignature);
-        }
-        core.check_recent_block(&tx.entropy_block, height, params.heartbeat_max_age_blocks)?;
-        let id = tx.beacon_id();
+        core.check_recent_block(entropy_block, height, params.heartbeat_max_age_blocks)?;
+        let id = beacon_id(beaconer, entropy_block);
         if self.beacon(&id).is_some() {
             // The same device and entropy block: the same payload again.
             return Err(TxError::DuplicateBeacon);
         }
-        let mut activity = self.activity(&tx.device);
+        let mut activity = self.activity(beaconer);
         let interval = params.coverage.beacon_interval_blocks;
         if let Some(last) = activity.last_beacon_height {
             let next = last.saturating_add(interval);
@@ -53,41 +80,34 @@ impl Coverage {
             }
         }
         activity.last_beacon_height = Some(height);
-        self.put_activity(tx.device.clone(), activity);
+        self.put_activity(beaconer.clone(), activity);
         self.pending_beacons.put(HeightBeacon(height, id), 0);
         self.beacons.put(
             id,
             BeaconRecord {
-                beaconer: tx.device.clone(),
+                beaconer: beaconer.clone(),
                 height,
                 location: device.location,
-                radio: tx.radio,
+                radio: *radio,
                 witnesses: 0,
             },
         );
         Ok(())
     }
 
-    pub(crate) fn apply_witness(
+    fn apply_witness(
         &mut self,
-        core: &Core,
-        challenges: &Challenges,
+        id: &DeviceId,
+        witness: &Device,
+        heard: &Digest,
+        reading: &WitnessReading,
         params: &Params,
-        tx: &WitnessTransaction,
         height: u64,
-        preverified: bool,
     ) -> Result<(), TxError> {
-        let witness = Self::coverage_device(core, &tx.witness)?;
-        challenges.check_location_undisputed(&tx.witness)?;
-        if !preverified && !tx.verify_signature(&params.chain_id) {
-            return Err(TxError::BadSignature);
-        }
-        let mut beacon = self
-            .beacon(&tx.beacon)
-            .ok_or_else(|| TxError::UnknownBeacon {
-                beacon: groundwork_primitives::hash::digest_hex(&tx.beacon),
-            })?;
-        if beacon.beaconer == tx.witness {
+        let mut beacon = self.beacon(heard).ok_or_else(|| TxError::UnknownBeacon {
+            beacon: groundwork_primitives::hash::digest_hex(heard),
+        })?;
+        if &beacon.beaconer == id {
             return Err(TxError::SelfWitness);
         }
         let window = params.coverage.witness_window_blocks;
@@ -100,13 +120,13 @@ impl Coverage {
         }
         for index in 0..beacon.witnesses {
             if self
-                .witness_record(&tx.beacon, index)
-                .is_some_and(|w| w.witness == tx.witness)
+                .witness_record(heard, index)
+                .is_some_and(|w| &w.witness == id)
             {
                 return Err(TxError::DuplicateWitness);
             }
         }
-        let link = check_link(&beacon, &witness, tx)?;
+        let link = check_link(&beacon, witness, reading)?;
         if beacon.witnesses >= MAX_REWARDED_WITNESSES {
             return Err(TxError::WitnessLimitReached {
                 max: MAX_REWARDED_WITNESSES,
@@ -114,12 +134,12 @@ impl Coverage {
         }
         let index = beacon.witnesses;
         self.witnesses.put(
-            BeaconWitness(tx.beacon, index),
+            BeaconWitness(*heard, index),
             WitnessRecord {
-                witness: tx.witness.clone(),
+                witness: id.clone(),
                 height,
                 location: witness.location,
-                reading: tx.reading,
+                reading: *reading,
                 distance_m: link.distance_m,
                 grid_distance_res11: link.grid_distance_res11,
                 max_rssi_cdbm: link.max_rssi_cdbm,
@@ -127,10 +147,10 @@ impl Coverage {
         );
         beacon.witnesses = index + 1;
         let beaconer = beacon.beaconer.clone();
-        self.beacons.put(tx.beacon, beacon);
-        let mut mine = self.activity(&tx.witness);
+        self.beacons.put(*heard, beacon);
+        let mut mine = self.activity(id);
         mine.last_witness_height = Some(height);
-        self.put_activity(tx.witness.clone(), mine);
+        self.put_activity(id.clone(), mine);
         let mut theirs = self.activity(&beaconer);
         theirs.last_witnessed_height = Some(height);
         self.put_activity(beaconer, theirs);
@@ -150,9 +170,9 @@ struct Link {
 fn check_link(
     beacon: &BeaconRecord,
     witness: &Device,
-    tx: &WitnessTransaction,
+    reading: &WitnessReading,
 ) -> Result<Link, TxError> {
-    let delta = beacon.radio.frequency_hz.abs_diff(tx.reading.frequency_hz);
+    let delta = beacon.radio.frequency_hz.abs_diff(reading.frequency_hz);
     if delta > MAX_FREQUENCY_DELTA_HZ {
         return Err(TxError::FrequencyMismatch {
             delta_hz: delta,
@@ -183,14 +203,14 @@ fn check_link(
         beacon.radio.frequency_hz,
         distance,
         i32::from(beacon.radio.antenna_gain_ddbi),
-        i32::from(tx.reading.antenna_gain_ddbi),
+        i32::from(reading.antenna_gain_ddbi),
     )
     .map_err(|e| TxError::Geometry {
         reason: e.to_string(),
     })?;
-    if groundwork_coverage::rssi_exceeds_free_space(i32::from(tx.reading.rssi_dbm), max_rssi) {
+    if groundwork_coverage::rssi_exceeds_free_space(i32::from(reading.rssi_dbm), max_rssi) {
         return Err(TxError::RssiTooStrong {
-            rssi_dbm: tx.reading.rssi_dbm,
+            rssi_dbm: reading.rssi_dbm,
             max_cdbm: max_rssi,
             meters: distance,
         });
