@@ -26,6 +26,7 @@ use groundwork_primitives::hash::{digest_from_hex, digest_hex};
 use groundwork_primitives::{
     BeaconRadio, CoverageReport, DeviceKey, Transaction, UptimeReport, WitnessReading, beacon_id,
 };
+use groundwork_state::UptimeError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::fs;
@@ -41,7 +42,8 @@ const HEARTBEAT_PENDING: i64 = 4_106;
 
 /// The node's code for a heartbeat refused because its window already has one.
 fn window_taken_code() -> i64 {
-    let window_taken = groundwork_state::TxError::HeartbeatAlreadyInWindow { window: 0 };
+    let window_taken =
+        groundwork_state::TxError::Uptime(UptimeError::HeartbeatAlreadyInWindow { window: 0 });
     i64::from(groundwork_node::rpc::code::TRANSACTION_UNINCLUDABLE_BASE)
         + i64::from(window_taken.code())
 }

@@ -7,6 +7,7 @@ use crate::mempool::{Mempool, MempoolConfig, MempoolError};
 use commonware_utils::channel::{mpsc, watch};
 use groundwork_primitives::hash::Digest;
 use groundwork_primitives::{Address, Transaction};
+use groundwork_state::CoreError;
 use groundwork_state::signatures::verify_signatures;
 use groundwork_state::{BlockOutcome, Genesis, State, TxError};
 use std::collections::{BTreeMap, VecDeque};
@@ -55,10 +56,10 @@ fn account_admission(
         .saturating_add(1);
     let fees = groundwork_primitives::Amount(fee.0.saturating_mul(count));
     if balance < fees {
-        return Err(Box::new(TxError::CannotPayFee {
+        return Err(Box::new(TxError::Core(CoreError::CannotPayFee {
             fee: fees,
             available: balance,
-        }));
+        })));
     }
     Ok(())
 }
@@ -401,7 +402,7 @@ impl Chain {
             for (transaction, outcome) in candidates.into_iter().zip(outcomes) {
                 match outcome {
                     Ok(_) => chosen.push(transaction),
-                    Err(TxError::BadNonce { .. }) => {}
+                    Err(TxError::Core(CoreError::BadNonce { .. })) => {}
                     Err(error) => {
                         debug!(transaction = %transaction.hash(), %error, "dropped from the mempool");
                         dropped.push(transaction.hash());

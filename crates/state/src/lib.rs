@@ -61,7 +61,10 @@ mod table;
 pub use modules::challenges as challenge;
 pub use modules::coverage;
 
-pub use error::{BlockError, ExplainError, InvariantViolation, TxError};
+pub use error::{
+    BlockError, ChallengeError, CoreError, CoverageError, ExplainError, GeometryCause,
+    InvariantViolation, TxError, UptimeError,
+};
 pub use genesis::{ChallengeParams, CoverageParams, Genesis, GenesisError, Params};
 pub use machine::{
     BlockOutcome, LoadError, Receipt, State, StateWrite, TrialOutcome, account_key,

@@ -19,6 +19,7 @@
 //! an outcome (a batch that fails is re-checked one signature at a time).
 
 use crate::core::Core;
+use crate::error::CoreError;
 use crate::error::{BlockError, InvariantViolation, TxError};
 use crate::genesis::{Genesis, Params};
 use crate::module::Module;
@@ -89,15 +90,15 @@ pub type TrialOutcome = Result<Result<(), TxError>, TxError>;
 pub fn check_validity_window(tx: &AccountTransaction, height: u64) -> Result<(), TxError> {
     match tx.validity_at(height) {
         Validity::Valid => Ok(()),
-        Validity::Expired => Err(TxError::Expired {
+        Validity::Expired => Err(TxError::Core(CoreError::Expired {
             valid_until: tx.valid_until,
             height,
-        }),
-        Validity::TooFarAhead => Err(TxError::ValidTooLong {
+        })),
+        Validity::TooFarAhead => Err(TxError::Core(CoreError::ValidTooLong {
             valid_until: tx.valid_until,
             height,
             max_blocks: MAX_TRANSACTION_LIFETIME_BLOCKS,
-        }),
+        })),
     }
 }
 
@@ -387,7 +388,7 @@ impl State {
     ) -> Result<(), TxError> {
         let device = self.core.active_device(&tx.device)?;
         if !preverified && !tx.verify_signature(&self.params.chain_id) {
-            return Err(TxError::BadSignature);
+            return Err(TxError::Core(CoreError::BadSignature));
         }
         let (core, params, id) = (&mut self.core, &self.params, &tx.device);
         match &tx.report {
@@ -412,7 +413,7 @@ impl State {
         preverified: bool,
     ) -> TrialOutcome {
         let charged = if !preverified && !tx.verify_signature(&self.params.chain_id) {
-            Err(TxError::BadSignature)
+            Err(TxError::Core(CoreError::BadSignature))
         } else {
             check_validity_window(tx, height).and_then(|()| {
                 self.core

@@ -2,6 +2,7 @@
 //! decommissioning. Each checks, charges and applies in that order; the fee was taken before.
 
 use super::Core;
+use crate::error::CoreError;
 use crate::error::TxError;
 use crate::genesis::Params;
 use crate::records::{Device, DeviceStatus};
@@ -69,9 +70,9 @@ impl Core {
         amount: Amount,
     ) -> Result<(), TxError> {
         if amount == Amount::ZERO {
-            return Err(TxError::ZeroAmount {
+            return Err(TxError::Core(CoreError::ZeroAmount {
                 what: "transfer amount",
-            });
+            }));
         }
         self.transfer(sender, to, amount)
     }
@@ -84,22 +85,22 @@ impl Core {
         credits: u64,
     ) -> Result<(), TxError> {
         if credits == 0 {
-            return Err(TxError::ZeroAmount { what: "credits" });
+            return Err(TxError::Core(CoreError::ZeroAmount { what: "credits" }));
         }
         self.account(recipient)
             .credits
             .checked_add(credits)
-            .ok_or(TxError::AmountOverflow {
+            .ok_or(TxError::Core(CoreError::AmountOverflow {
                 what: "recipient's data credits",
-            })?;
+            }))?;
         let cost = params
             .data_credit_price
             .0
             .checked_mul(u128::from(credits))
             .map(Amount)
-            .ok_or(TxError::AmountOverflow {
+            .ok_or(TxError::Core(CoreError::AmountOverflow {
                 what: "credits × price",
-            })?;
+            }))?;
         self.burn_for_credits(sender, recipient, cost, credits)
     }
 
@@ -115,9 +116,9 @@ impl Core {
         height: u64,
     ) -> Result<(), TxError> {
         if self.devices.get(device).is_some() {
-            return Err(TxError::DeviceAlreadyRegistered {
+            return Err(TxError::Core(CoreError::DeviceAlreadyRegistered {
                 device: device.clone(),
-            });
+            }));
         }
         let namespace = CoreCall::ownership_namespace(&params.chain_id);
         if !device.verify(
@@ -125,9 +126,9 @@ impl Core {
             &device_ownership_message(sender),
             ownership_proof,
         ) {
-            return Err(TxError::BadDeviceSignature {
+            return Err(TxError::Core(CoreError::BadDeviceSignature {
                 device: device.clone(),
-            });
+            }));
         }
         let bond = params.device_bond;
         self.lock_bond(sender, bond)?;
@@ -189,9 +190,9 @@ impl Core {
         let release_epoch = params
             .epoch_of(height)
             .checked_add(params.unbonding_epochs)
-            .ok_or(TxError::AmountOverflow {
+            .ok_or(TxError::Core(CoreError::AmountOverflow {
                 what: "release epoch",
-            })?;
+            }))?;
         record.status = DeviceStatus::Unbonding { release_epoch };
         self.unbonding
             .put((release_epoch, device.clone()), record.bond);

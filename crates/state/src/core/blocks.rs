@@ -1,6 +1,7 @@
 //! Block history: the recent blocks a report may name as chain entropy, and the head.
 
 use super::Core;
+use crate::error::CoreError;
 use crate::error::TxError;
 use groundwork_primitives::hash::Digest;
 
@@ -22,20 +23,18 @@ impl Core {
         height: u64,
         max_age: u64,
     ) -> Result<u64, TxError> {
-        let referenced_height =
-            self.height_by_block
-                .get(block)
-                .copied()
-                .ok_or_else(|| TxError::UnknownBlockHash {
-                    block: hex::encode(block.as_ref()),
-                })?;
+        let referenced_height = self
+            .height_by_block
+            .get(block)
+            .copied()
+            .ok_or(TxError::Core(CoreError::UnknownBlockHash { block: *block }))?;
         let age = height.saturating_sub(referenced_height);
         if age > max_age {
-            return Err(TxError::StaleBlockHash {
+            return Err(TxError::Core(CoreError::StaleBlockHash {
                 referenced_height,
                 age,
                 max_age,
-            });
+            }));
         }
         Ok(referenced_height)
     }

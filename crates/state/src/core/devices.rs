@@ -1,6 +1,7 @@
 //! Device records: lookups, the one "active device" gate, and bonds coming back.
 
 use super::Core;
+use crate::error::CoreError;
 use crate::error::{BlockError, TxError};
 use crate::records::{Device, DeviceStatus};
 use groundwork_primitives::{Address, Amount, DeviceId};
@@ -19,12 +20,12 @@ impl Core {
     pub(crate) fn active_device(&self, id: &DeviceId) -> Result<Device, TxError> {
         let device = self
             .device(id)
-            .ok_or_else(|| TxError::UnknownDevice { device: id.clone() })?;
+            .ok_or_else(|| TxError::Core(CoreError::UnknownDevice { device: id.clone() }))?;
         if device.status != DeviceStatus::Active {
-            return Err(TxError::DeviceNotActive {
+            return Err(TxError::Core(CoreError::DeviceNotActive {
                 device: id.clone(),
                 status: device.status.name(),
-            });
+            }));
         }
         Ok(device)
     }
@@ -37,15 +38,17 @@ impl Core {
     ) -> Result<Device, TxError> {
         let record = self
             .device(id)
-            .ok_or_else(|| TxError::UnknownDevice { device: id.clone() })?;
+            .ok_or_else(|| TxError::Core(CoreError::UnknownDevice { device: id.clone() }))?;
         if record.owner != *owner {
-            return Err(TxError::NotDeviceOwner { device: id.clone() });
+            return Err(TxError::Core(CoreError::NotDeviceOwner {
+                device: id.clone(),
+            }));
         }
         if record.status != DeviceStatus::Active {
-            return Err(TxError::DeviceNotActive {
+            return Err(TxError::Core(CoreError::DeviceNotActive {
                 device: id.clone(),
                 status: record.status.name(),
-            });
+            }));
         }
         Ok(record)
     }

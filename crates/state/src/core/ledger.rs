@@ -2,12 +2,13 @@
 //! Each method changes the records and the counters together.
 
 use super::{Core, Singleton};
+use crate::error::CoreError;
 use crate::error::{BlockError, TxError};
 use crate::genesis::BASIS_POINTS_TOTAL;
 use crate::records::{Account, ChainInfo, DeviceStatus};
 use groundwork_primitives::{Address, Amount, DeviceId};
 
-/// An amount that would not fit; `what` names it. Becomes [`TxError::AmountOverflow`] in a
+/// An amount that would not fit; `what` names it. Becomes [`TxError::Core(CoreError::AmountOverflow)`] in a
 /// transaction and [`BlockError::Arithmetic`] in a block step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Overflow {
@@ -16,7 +17,7 @@ pub(crate) struct Overflow {
 
 impl From<Overflow> for TxError {
     fn from(o: Overflow) -> Self {
-        TxError::AmountOverflow { what: o.what }
+        TxError::Core(CoreError::AmountOverflow { what: o.what })
     }
 }
 
@@ -99,13 +100,12 @@ impl Core {
     /// Takes from a balance, or refuses with what it has.
     pub(super) fn debit(&mut self, from: &Address, amount: Amount) -> Result<(), TxError> {
         self.update_account(from, |a| {
-            a.balance = a
-                .balance
-                .checked_sub(amount)
-                .ok_or(TxError::InsufficientBalance {
+            a.balance = a.balance.checked_sub(amount).ok_or(TxError::Core(
+                CoreError::InsufficientBalance {
                     needed: amount,
                     available: a.balance,
-                })?;
+                },
+            ))?;
             Ok(())
         })
     }
@@ -132,20 +132,23 @@ impl Core {
     ) -> Result<(), TxError> {
         let account = self.account(sender);
         if nonce != account.nonce {
-            return Err(TxError::BadNonce {
+            return Err(TxError::Core(CoreError::BadNonce {
                 expected: account.nonce,
                 got: nonce,
-            });
+            }));
         }
         self.update_account(sender, |a| {
-            a.balance = a.balance.checked_sub(fee).ok_or(TxError::CannotPayFee {
-                fee,
-                available: a.balance,
-            })?;
+            a.balance =
+                a.balance
+                    .checked_sub(fee)
+                    .ok_or(TxError::Core(CoreError::CannotPayFee {
+                        fee,
+                        available: a.balance,
+                    }))?;
             a.nonce = a
                 .nonce
                 .checked_add(1)
-                .ok_or(TxError::AmountOverflow { what: "nonce" })?;
+                .ok_or(TxError::Core(CoreError::AmountOverflow { what: "nonce" }))?;
             Ok::<(), TxError>(())
         })?;
         self.update_info(|info| {
@@ -169,12 +172,12 @@ impl Core {
             Ok::<(), Overflow>(())
         })?;
         self.update_account(recipient, |a| {
-            a.credits = a
-                .credits
-                .checked_add(credits)
-                .ok_or(TxError::AmountOverflow {
-                    what: "data credits",
-                })?;
+            a.credits =
+                a.credits
+                    .checked_add(credits)
+                    .ok_or(TxError::Core(CoreError::AmountOverflow {
+                        what: "data credits",
+                    }))?;
             Ok(())
         })
     }

@@ -8,9 +8,11 @@
 mod actions;
 mod blocks;
 mod devices;
+mod error;
 mod ledger;
 
 pub(crate) use actions::DeviceGuard;
+pub use error::CoreError;
 pub(crate) use ledger::EpochSummaryParts;
 
 use crate::error::InvariantViolation;

@@ -14,6 +14,7 @@ use groundwork_primitives::{
     challenge_id,
 };
 use groundwork_state::challenge::ChallengeStatus;
+use groundwork_state::{ChallengeError, CoreError};
 use groundwork_state::{ChallengeParams, TxError};
 
 const CHALLENGE_BOND: u128 = 5_000;
@@ -109,10 +110,10 @@ fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
     let challengers = [address(&account(6)), address(&account(1))];
     let before = h.entries_except_accounts(&challengers);
     let weak = h.submit(challenge(&h, 6, &spoofer, vec![faint.beacon_id().unwrap()]));
-    let Err(TxError::WeakEvidence {
+    let Err(TxError::Challenges(ChallengeError::WeakEvidence {
         loudest_excess_cdb,
         min_cdb,
-    }) = weak
+    })) = weak
     else {
         panic!("expected WeakEvidence, got {weak:?}")
     };
@@ -124,7 +125,7 @@ fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
     let unknown = groundwork_primitives::hash::hash(b"no such beacon");
     assert!(matches!(
         h.submit(challenge(&h, 6, &spoofer, vec![unknown])),
-        Err(TxError::EvidenceNotFound { .. })
+        Err(TxError::Challenges(ChallengeError::EvidenceNotFound { .. }))
     ));
     assert!(matches!(
         h.submit(challenge(
@@ -133,11 +134,13 @@ fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
             &spoofer,
             vec![loud.beacon_id().unwrap(), loud.beacon_id().unwrap()]
         )),
-        Err(TxError::DuplicateEvidence { .. })
+        Err(TxError::Challenges(
+            ChallengeError::DuplicateEvidence { .. }
+        ))
     ));
     assert_eq!(
         h.submit(challenge(&h, 1, &spoofer, vec![loud.beacon_id().unwrap()])),
-        Err(TxError::SelfChallenge)
+        Err(TxError::Challenges(ChallengeError::SelfChallenge))
     );
     // Evidence must involve the challenged device: the loud beacon is not witnesses[1]'s.
     assert!(matches!(
@@ -147,7 +150,7 @@ fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
             &witnesses[1],
             vec![loud.beacon_id().unwrap()]
         )),
-        Err(TxError::EvidenceNotFound { .. })
+        Err(TxError::Challenges(ChallengeError::EvidenceNotFound { .. }))
     ));
     assert_eq!(h.entries_except_accounts(&challengers), before);
 
@@ -195,7 +198,7 @@ fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
     );
     assert!(matches!(
         h.submit(moved),
-        Err(TxError::ChallengePending { .. })
+        Err(TxError::Challenges(ChallengeError::ChallengePending { .. }))
     ));
     let retire = h.signed(
         &account(1),
@@ -205,11 +208,11 @@ fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
     );
     assert!(matches!(
         h.submit(retire),
-        Err(TxError::ChallengePending { .. })
+        Err(TxError::Challenges(ChallengeError::ChallengePending { .. }))
     ));
     assert!(matches!(
         h.submit(challenge(&h, 5, &spoofer, vec![loud.beacon_id().unwrap()])),
-        Err(TxError::ChallengePending { .. })
+        Err(TxError::Challenges(ChallengeError::ChallengePending { .. }))
     ));
 
     // Nobody answers. At resolution half the 1 000 device bond is slashed: half of that to the
@@ -235,7 +238,7 @@ fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
     // challenge and re-asserting the same place are refused.
     assert!(matches!(
         h.submit(challenge(&h, 5, &spoofer, vec![loud.beacon_id().unwrap()])),
-        Err(TxError::LocationDisputed { .. })
+        Err(TxError::Challenges(ChallengeError::LocationDisputed { .. }))
     ));
     let same = h.signed(
         &account(1),
@@ -246,11 +249,14 @@ fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
     );
     assert!(matches!(
         h.submit(same),
-        Err(TxError::LocationDisputed { .. })
+        Err(TxError::Challenges(ChallengeError::LocationDisputed { .. }))
     ));
     let refused = h.submit(Transaction::Device(beacon(&h, &spoofer)));
     assert!(
-        matches!(refused, Err(TxError::LocationDisputed { .. })),
+        matches!(
+            refused,
+            Err(TxError::Challenges(ChallengeError::LocationDisputed { .. }))
+        ),
         "{refused:?}"
     );
     let moved = h.signed(
@@ -267,7 +273,7 @@ fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
     // Evidence from before the move says nothing about the new place.
     assert!(matches!(
         h.submit(challenge(&h, 6, &spoofer, vec![loud.beacon_id().unwrap()])),
-        Err(TxError::EvidenceNotFound { .. })
+        Err(TxError::Challenges(ChallengeError::EvidenceNotFound { .. }))
     ));
 }
 
@@ -299,7 +305,7 @@ fn an_answered_challenge_of_an_honest_device_is_rejected_and_pays_the_owner() {
     // The inflater's owner cannot cite its own device's report: a challenger makes no evidence.
     assert!(matches!(
         h.submit(challenge(&h, 5, &honest, vec![old.beacon_id().unwrap()])),
-        Err(TxError::EvidenceNotFound { .. })
+        Err(TxError::Challenges(ChallengeError::EvidenceNotFound { .. }))
     ));
     let id = next_id(&h, 6);
     let challenger_before = h.balance(&account(6));
@@ -314,26 +320,26 @@ fn an_answered_challenge_of_an_honest_device_is_rejected_and_pays_the_owner() {
     // beacon, an unknown challenge.
     assert!(matches!(
         h.submit(answer(&h, 2, id, old.beacon_id().unwrap())),
-        Err(TxError::NotDeviceOwner { .. })
+        Err(TxError::Core(CoreError::NotDeviceOwner { .. }))
     ));
     assert_eq!(
         h.submit(answer(&h, 1, id, old.beacon_id().unwrap())),
-        Err(TxError::BadAnswer {
+        Err(TxError::Challenges(ChallengeError::BadAnswer {
             reason: "the beacon is not newer than the challenge"
-        })
+        }))
     );
     let other = beacon(&h, &witnesses[0]);
     h.execute(vec![Transaction::Device(other.clone())]);
     assert_eq!(
         h.submit(answer(&h, 1, id, other.beacon_id().unwrap())),
-        Err(TxError::BadAnswer {
+        Err(TxError::Challenges(ChallengeError::BadAnswer {
             reason: "the beacon was not sent by the challenged device"
-        })
+        }))
     );
     let unknown = groundwork_primitives::hash::hash(b"no such challenge");
     assert!(matches!(
         h.submit(answer(&h, 1, unknown, old.beacon_id().unwrap())),
-        Err(TxError::UnknownChallenge { .. })
+        Err(TxError::Challenges(ChallengeError::UnknownChallenge { .. }))
     ));
 
     // The real answer: a fresh beacon, heard 2-3 km away at about −100 dBm (typical there is
@@ -352,7 +358,7 @@ fn an_answered_challenge_of_an_honest_device_is_rejected_and_pays_the_owner() {
     );
     assert_eq!(
         h.submit(answer(&h, 1, id, fresh.beacon_id().unwrap())),
-        Err(TxError::AlreadyAnswered)
+        Err(TxError::Challenges(ChallengeError::AlreadyAnswered))
     );
 
     let owner_before = h.balance(&account(1));
@@ -372,9 +378,9 @@ fn an_answered_challenge_of_an_honest_device_is_rejected_and_pays_the_owner() {
     // Closed challenges take no answers.
     assert_eq!(
         h.submit(answer(&h, 1, id, fresh.beacon_id().unwrap())),
-        Err(TxError::ChallengeClosed {
+        Err(TxError::Challenges(ChallengeError::ChallengeClosed {
             answer_by: record.answer_by
-        })
+        }))
     );
 }
 
@@ -409,7 +415,7 @@ fn an_answer_heard_only_by_the_owners_devices_does_not_count() {
             &spoofer,
             vec![own_only.beacon_id().unwrap()]
         )),
-        Err(TxError::EvidenceNotFound { .. })
+        Err(TxError::Challenges(ChallengeError::EvidenceNotFound { .. }))
     ));
     let id = next_id(&h, 6);
     assert_eq!(

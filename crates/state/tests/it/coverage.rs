@@ -12,6 +12,7 @@ use groundwork_primitives::{
     ResourceKind, Transaction, WitnessReading,
 };
 use groundwork_state::coverage::MAX_REWARDED_WITNESSES;
+use groundwork_state::{CoreError, CoverageError};
 use groundwork_state::{CoverageParams, TxError};
 
 pub(crate) const RADIO: BeaconRadio = BeaconRadio {
@@ -202,9 +203,12 @@ fn every_witness_check_names_its_reason_and_changes_nothing() {
     assert_eq!(s.h.submit(Transaction::Device(b.clone())), Ok(()));
 
     // Self-witness.
-    s.h.assert_rejected(witness(&s.h, &s.beaconer, &b, -95), TxError::SelfWitness);
+    s.h.assert_rejected(
+        witness(&s.h, &s.beaconer, &b, -95),
+        TxError::Coverage(CoverageError::SelfWitness),
+    );
     // Too close: 80 m apart is a res-11 grid distance well under 8.
-    let Err(TxError::WitnessTooClose { grid_distance, min }) =
+    let Err(TxError::Coverage(CoverageError::WitnessTooClose { grid_distance, min })) =
         s.h.submit(witness(&s.h, &s.too_close, &b, -60))
     else {
         panic!("expected WitnessTooClose")
@@ -212,7 +216,7 @@ fn every_witness_check_names_its_reason_and_changes_nothing() {
     assert!(grid_distance < 8 && min == 8, "{grid_distance}");
     // Too far: Hamburg.
     let result = s.h.submit(witness(&s.h, &s.too_far, &b, -120));
-    let Err(TxError::WitnessTooFar { meters, max }) = result else {
+    let Err(TxError::Coverage(CoverageError::WitnessTooFar { meters, max })) = result else {
         panic!("expected WitnessTooFar, got {result:?}")
     };
     assert!(
@@ -220,11 +224,11 @@ fn every_witness_check_names_its_reason_and_changes_nothing() {
         "{meters}"
     );
     // Stronger than free space allows.
-    let Err(TxError::RssiTooStrong {
+    let Err(TxError::Coverage(CoverageError::RssiTooStrong {
         rssi_dbm,
         max_cdbm,
         meters,
-    }) = s.h.submit(witness(&s.h, &s.near, &b, -50))
+    })) = s.h.submit(witness(&s.h, &s.near, &b, -50))
     else {
         panic!("expected RssiTooStrong")
     };
@@ -241,10 +245,10 @@ fn every_witness_check_names_its_reason_and_changes_nothing() {
     ));
     s.h.assert_rejected(
         tx,
-        TxError::FrequencyMismatch {
+        TxError::Coverage(CoverageError::FrequencyMismatch {
             delta_hz: 100_001,
             max_hz: 100_000,
-        },
+        }),
     );
     // Exactly 100 kHz off is still the same channel.
     let mut edge = reading(-95);
@@ -257,9 +261,14 @@ fn every_witness_check_names_its_reason_and_changes_nothing() {
     ));
     assert_eq!(s.h.submit(tx), Ok(()));
     // Twice.
-    s.h.assert_rejected(witness(&s.h, &s.near, &b, -96), TxError::DuplicateWitness);
+    s.h.assert_rejected(
+        witness(&s.h, &s.near, &b, -96),
+        TxError::Coverage(CoverageError::DuplicateWitness),
+    );
     // Not a wireless device.
-    let Err(TxError::NotWireless { .. }) = s.h.submit(witness(&s.h, &s.sensor, &b, -95)) else {
+    let Err(TxError::Coverage(CoverageError::NotWireless { .. })) =
+        s.h.submit(witness(&s.h, &s.sensor, &b, -95))
+    else {
         panic!("expected NotWireless")
     };
     // An unknown beacon.
@@ -269,13 +278,14 @@ fn every_witness_check_names_its_reason_and_changes_nothing() {
         groundwork_primitives::hash(b"x"),
         RADIO,
     );
-    let Err(TxError::UnknownBeacon { .. }) = s.h.submit(witness(&s.h, &s.too_far, &ghost, -95))
+    let Err(TxError::Coverage(CoverageError::UnknownBeacon { .. })) =
+        s.h.submit(witness(&s.h, &s.too_far, &ghost, -95))
     else {
         panic!("expected UnknownBeacon")
     };
     // Late: more than 10 blocks after the beacon.
     s.h.empty_blocks(10);
-    let Err(TxError::LateWitness { max_blocks: 10, .. }) =
+    let Err(TxError::Coverage(CoverageError::LateWitness { max_blocks: 10, .. })) =
         s.h.submit(witness(&s.h, &s.too_far, &b, -95))
     else {
         panic!("expected LateWitness")
@@ -289,25 +299,31 @@ fn beacons_respect_the_interval_and_need_fresh_entropy() {
     assert_eq!(s.h.submit(Transaction::Device(first.clone())), Ok(()));
     let beaconed_at = s.h.state.height();
     // Again on the same block: the same payload.
-    s.h.assert_rejected(Transaction::Device(first), TxError::DuplicateBeacon);
+    s.h.assert_rejected(
+        Transaction::Device(first),
+        TxError::Coverage(CoverageError::DuplicateBeacon),
+    );
     // A new block, but inside the 5-block interval.
     let soon = beacon(&s.h, &s.beaconer);
     s.h.assert_rejected(
         Transaction::Device(soon),
-        TxError::BeaconTooSoon {
+        TxError::Coverage(CoverageError::BeaconTooSoon {
             last_height: beaconed_at,
             next_height: beaconed_at + 5,
-        },
+        }),
     );
     // Stale entropy: a block older than the allowed age (3).
     s.h.advance_to(beaconed_at + 6);
     let old = s.h.state.recent_block(s.h.state.height() - 4).unwrap();
     let stale = CoverageReport::sign_beacon(&s.beaconer, &s.h.chain, old, RADIO);
-    let Err(TxError::StaleBlockHash { age: 5, .. }) = s.h.submit(Transaction::Device(stale)) else {
+    let Err(TxError::Core(CoreError::StaleBlockHash { age: 5, .. })) =
+        s.h.submit(Transaction::Device(stale))
+    else {
         panic!("expected StaleBlockHash")
     };
     // A sensor cannot beacon.
-    let Err(TxError::NotWireless { .. }) = s.h.submit(Transaction::Device(beacon(&s.h, &s.sensor)))
+    let Err(TxError::Coverage(CoverageError::NotWireless { .. })) =
+        s.h.submit(Transaction::Device(beacon(&s.h, &s.sensor)))
     else {
         panic!("expected NotWireless")
     };
@@ -347,9 +363,9 @@ fn only_the_first_valid_witnesses_count() {
     // One more is a report that fails, so no block may carry it.
     h.assert_unincludable(
         witness(&h, &late[0], &b, -110),
-        TxError::WitnessLimitReached {
+        TxError::Coverage(CoverageError::WitnessLimitReached {
             max: MAX_REWARDED_WITNESSES,
-        },
+        }),
     );
     assert_eq!(
         h.state.beacon(&b.beacon_id().unwrap()).unwrap().witnesses,

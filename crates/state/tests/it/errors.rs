@@ -8,6 +8,7 @@ use groundwork_primitives::{
     Transaction, UptimeReport,
 };
 use groundwork_state::TxError;
+use groundwork_state::{CoreError, CoverageError, UptimeError};
 
 #[test]
 fn bad_signature_is_rejected() {
@@ -17,7 +18,10 @@ fn bad_signature_is_rejected() {
         unreachable!()
     };
     tx.signature = bob.sign(b"anything", b"else");
-    h.assert_rejected(Transaction::Account(tx), TxError::BadSignature);
+    h.assert_rejected(
+        Transaction::Account(tx),
+        TxError::Core(CoreError::BadSignature),
+    );
 }
 
 #[test]
@@ -30,7 +34,10 @@ fn signature_for_another_chain_is_rejected() {
         amount: Amount(5),
     };
     let tx = AccountTransaction::sign(&alice, &other_chain, 0, h.valid_until(), action);
-    h.assert_rejected(Transaction::Account(tx), TxError::BadSignature);
+    h.assert_rejected(
+        Transaction::Account(tx),
+        TxError::Core(CoreError::BadSignature),
+    );
 }
 
 #[test]
@@ -45,7 +52,10 @@ fn signature_for_another_message_type_is_rejected() {
         &h.chain.namespace("core", "burn-for-credits"),
         &tx.signing_payload(),
     );
-    h.assert_rejected(Transaction::Account(tx), TxError::BadSignature);
+    h.assert_rejected(
+        Transaction::Account(tx),
+        TxError::Core(CoreError::BadSignature),
+    );
 }
 
 #[test]
@@ -56,10 +66,10 @@ fn reused_nonce_is_rejected() {
     assert_eq!(h.submit(first.clone()), Ok(()));
     h.assert_rejected(
         first,
-        TxError::BadNonce {
+        TxError::Core(CoreError::BadNonce {
             expected: 1,
             got: 0,
-        },
+        }),
     );
 }
 
@@ -70,20 +80,20 @@ fn insufficient_balance_is_rejected() {
     let tx = h.transfer(&alice, address(&bob), START_BALANCE);
     h.assert_rejected(
         tx,
-        TxError::InsufficientBalance {
+        TxError::Core(CoreError::InsufficientBalance {
             needed: Amount(START_BALANCE),
             available: Amount(START_BALANCE - FEE),
-        },
+        }),
     );
     // A never-funded account cannot even pay the fee.
     let stranger = account(99);
     let tx = h.transfer(&stranger, address(&bob), 1);
     h.assert_rejected(
         tx,
-        TxError::CannotPayFee {
+        TxError::Core(CoreError::CannotPayFee {
             fee: Amount(FEE),
             available: Amount(0),
-        },
+        }),
     );
 }
 
@@ -97,19 +107,19 @@ fn a_failed_transfer_never_executes_later() {
     let too_much = h.transfer(&alice, address(&carol), START_BALANCE);
     assert_eq!(
         h.submit(too_much.clone()),
-        Err(TxError::InsufficientBalance {
+        Err(TxError::Core(CoreError::InsufficientBalance {
             needed: Amount(START_BALANCE),
             available: Amount(START_BALANCE - FEE),
-        })
+        }))
     );
     assert_eq!(h.nonce(&alice), 1);
     assert_eq!(h.submit(h.transfer(&bob, address(&alice), 100_000)), Ok(()));
     h.assert_unincludable(
         too_much,
-        TxError::BadNonce {
+        TxError::Core(CoreError::BadNonce {
             expected: 1,
             got: 0,
-        },
+        }),
     );
     assert_eq!(h.balance(&carol), START_BALANCE);
     assert_eq!(h.balance(&alice), START_BALANCE - FEE + 100_000);
@@ -128,21 +138,21 @@ fn a_transaction_is_valid_only_in_its_window() {
     h.empty_blocks(2);
     h.assert_unincludable(
         Transaction::Account(short),
-        TxError::Expired {
+        TxError::Core(CoreError::Expired {
             valid_until: height + 2,
             height: height + 3,
-        },
+        }),
     );
     let max = groundwork_primitives::limits::MAX_TRANSACTION_LIFETIME_BLOCKS;
     let height = h.state.height();
     let long = AccountTransaction::sign(&alice, &h.chain, 0, height + 2 + max, action.clone());
     h.assert_unincludable(
         Transaction::Account(long),
-        TxError::ValidTooLong {
+        TxError::Core(CoreError::ValidTooLong {
             valid_until: height + 2 + max,
             height: height + 1,
             max_blocks: max,
-        },
+        }),
     );
     // The last valid height itself is fine, and so is the longest window.
     let edge = AccountTransaction::sign(&alice, &h.chain, 0, height + 1, action.clone());
@@ -160,10 +170,10 @@ fn amount_overflow_is_rejected() {
     let tx = h.transfer(&alice, address(&bob), u128::MAX);
     h.assert_rejected(
         tx,
-        TxError::InsufficientBalance {
+        TxError::Core(CoreError::InsufficientBalance {
             needed: Amount(u128::MAX),
             available: Amount(START_BALANCE - FEE),
-        },
+        }),
     );
     let tx = h.signed(
         &alice,
@@ -176,10 +186,10 @@ fn amount_overflow_is_rejected() {
     let cost = u128::from(u64::MAX) * CREDIT_PRICE;
     h.assert_rejected(
         tx,
-        TxError::InsufficientBalance {
+        TxError::Core(CoreError::InsufficientBalance {
             needed: Amount(cost),
             available: Amount(START_BALANCE - 2 * FEE),
-        },
+        }),
     );
 }
 
@@ -190,9 +200,9 @@ fn zero_amounts_are_rejected() {
     let tx = h.transfer(&alice, address(&bob), 0);
     h.assert_rejected(
         tx,
-        TxError::ZeroAmount {
+        TxError::Core(CoreError::ZeroAmount {
             what: "transfer amount",
-        },
+        }),
     );
     let tx = h.signed(
         &alice,
@@ -201,7 +211,7 @@ fn zero_amounts_are_rejected() {
             credits: 0,
         },
     );
-    h.assert_rejected(tx, TxError::ZeroAmount { what: "credits" });
+    h.assert_rejected(tx, TxError::Core(CoreError::ZeroAmount { what: "credits" }));
 }
 
 #[test]
@@ -210,10 +220,16 @@ fn unknown_device_is_rejected() {
     let alice = account(1);
     let ghost = device(KeyScheme::Ed25519, 77);
     let tx = h.signed(&alice, CoreCall::DecommissionDevice { device: ghost.id() });
-    h.assert_rejected(tx, TxError::UnknownDevice { device: ghost.id() });
+    h.assert_rejected(
+        tx,
+        TxError::Core(CoreError::UnknownDevice { device: ghost.id() }),
+    );
     h.empty_blocks(1);
     let heartbeat = h.heartbeat(&ghost, 1);
-    h.assert_rejected(heartbeat, TxError::UnknownDevice { device: ghost.id() });
+    h.assert_rejected(
+        heartbeat,
+        TxError::Core(CoreError::UnknownDevice { device: ghost.id() }),
+    );
 }
 
 #[test]
@@ -246,7 +262,10 @@ fn device_signature_not_by_the_device_key_is_rejected() {
         ownership_proof,
     };
     let tx = h.signed(&alice, forged);
-    h.assert_rejected(tx, TxError::BadDeviceSignature { device: real.id() });
+    h.assert_rejected(
+        tx,
+        TxError::Core(CoreError::BadDeviceSignature { device: real.id() }),
+    );
 
     // A proof made for another owner does not transfer to the signer either.
     let bob = account(2);
@@ -258,7 +277,10 @@ fn device_signature_not_by_the_device_key_is_rejected() {
         cell(1.0, 1.0),
     );
     let tx = h.signed(&alice, for_bob);
-    h.assert_rejected(tx, TxError::BadDeviceSignature { device: real.id() });
+    h.assert_rejected(
+        tx,
+        TxError::Core(CoreError::BadDeviceSignature { device: real.id() }),
+    );
 
     // A heartbeat signed by another key is a bad signature.
     assert_eq!(
@@ -270,7 +292,10 @@ fn device_signature_not_by_the_device_key_is_rejected() {
     };
     let payload = heartbeat.signing_payload();
     heartbeat.signature = impostor.sign(&h.chain.namespace("uptime", "heartbeat"), &payload);
-    h.assert_rejected(Transaction::Device(heartbeat), TxError::BadSignature);
+    h.assert_rejected(
+        Transaction::Device(heartbeat),
+        TxError::Core(CoreError::BadSignature),
+    );
 }
 
 #[test]
@@ -285,16 +310,16 @@ fn duplicate_registration_is_rejected() {
     let again = h.register(&alice, &sensor, ResourceKind::Sensor);
     h.assert_rejected(
         again,
-        TxError::DeviceAlreadyRegistered {
+        TxError::Core(CoreError::DeviceAlreadyRegistered {
             device: sensor.id(),
-        },
+        }),
     );
     let by_bob = h.register(&bob, &sensor, ResourceKind::Sensor);
     h.assert_rejected(
         by_bob,
-        TxError::DeviceAlreadyRegistered {
+        TxError::Core(CoreError::DeviceAlreadyRegistered {
             device: sensor.id(),
-        },
+        }),
     );
 }
 
@@ -323,9 +348,9 @@ fn only_the_owner_may_manage_a_device() {
         let tx = h.signed(&bob, action);
         h.assert_rejected(
             tx,
-            TxError::NotDeviceOwner {
+            TxError::Core(CoreError::NotDeviceOwner {
                 device: sensor.id(),
-            },
+            }),
         );
     }
 }
@@ -355,20 +380,18 @@ fn stale_or_unknown_heartbeat_block_is_rejected() {
     );
     h.assert_rejected(
         stale,
-        TxError::StaleBlockHash {
+        TxError::Core(CoreError::StaleBlockHash {
             referenced_height: 6,
             age: 4,
             max_age: 3,
-        },
+        }),
     );
 
     let made_up = hash(b"a block that never was");
     let tx = Transaction::Device(UptimeReport::sign_heartbeat(&sensor, &h.chain, made_up));
     h.assert_rejected(
         tx,
-        TxError::UnknownBlockHash {
-            block: hex::encode(made_up.as_ref()),
-        },
+        TxError::Core(CoreError::UnknownBlockHash { block: made_up }),
     );
 }
 
@@ -391,7 +414,9 @@ fn second_heartbeat_in_one_window_is_rejected() {
         h.state.execute(&both).map(|_| ()),
         Err(groundwork_state::BlockError::UnincludableTransaction {
             index: 1,
-            error: Box::new(TxError::HeartbeatAlreadyInWindow { window: 2 })
+            error: Box::new(TxError::Uptime(UptimeError::HeartbeatAlreadyInWindow {
+                window: 2
+            }))
         })
     );
     assert_eq!(h.state.pending_work(&sensor.id()), 0);
@@ -399,7 +424,10 @@ fn second_heartbeat_in_one_window_is_rejected() {
     assert_eq!(h.state.pending_work(&sensor.id()), 1);
     // Height 6 is still window 2.
     let third = h.heartbeat(&sensor, 1);
-    h.assert_rejected(third, TxError::HeartbeatAlreadyInWindow { window: 2 });
+    h.assert_rejected(
+        third,
+        TxError::Uptime(UptimeError::HeartbeatAlreadyInWindow { window: 2 }),
+    );
 }
 
 #[test]
@@ -420,10 +448,10 @@ fn a_replayed_heartbeat_is_not_credited_again() {
     // rule stops the same bytes earning a second unit.
     h.assert_rejected(
         original,
-        TxError::HeartbeatNotNewer {
+        TxError::Uptime(UptimeError::HeartbeatNotNewer {
             referenced_height: 4,
             last_height: 4,
-        },
+        }),
     );
     assert_eq!(h.state.pending_work(&sensor.id()), 1);
     // A fresh heartbeat naming a newer block is credited (height 8, still window 3, the last
@@ -452,20 +480,20 @@ fn heartbeat_from_a_decommissioned_device_is_rejected() {
     let heartbeat = h.heartbeat(&sensor, 1);
     h.assert_rejected(
         heartbeat,
-        TxError::DeviceNotActive {
+        TxError::Core(CoreError::DeviceNotActive {
             device: sensor.id(),
             status: "unbonding",
-        },
+        }),
     );
     // Once the bond is back the device is decommissioned for good.
     h.advance_to(12);
     let heartbeat = h.heartbeat(&sensor, 1);
     h.assert_rejected(
         heartbeat,
-        TxError::DeviceNotActive {
+        TxError::Core(CoreError::DeviceNotActive {
             device: sensor.id(),
             status: "decommissioned",
-        },
+        }),
     );
     let move_it = h.signed(
         &alice,
@@ -476,10 +504,10 @@ fn heartbeat_from_a_decommissioned_device_is_rejected() {
     );
     h.assert_rejected(
         move_it,
-        TxError::DeviceNotActive {
+        TxError::Core(CoreError::DeviceNotActive {
             device: sensor.id(),
             status: "decommissioned",
-        },
+        }),
     );
 }
 
@@ -503,7 +531,10 @@ fn a_device_signature_of_the_wrong_scheme_is_rejected() {
         unreachable!()
     };
     hb.signature = DeviceSignature::P256(sig);
-    h.assert_rejected(Transaction::Device(hb), TxError::BadSignature);
+    h.assert_rejected(
+        Transaction::Device(hb),
+        TxError::Core(CoreError::BadSignature),
+    );
 }
 
 #[test]
@@ -545,20 +576,37 @@ fn bad_block_changes_nothing() {
 
 #[test]
 fn every_rejection_code_is_in_the_docs_table() {
-    // The code table is read from `TxError::code` itself, so a new error cannot be left out of
-    // docs/state.md, nor a number drift.
-    let source = include_str!("../../src/error.rs");
+    // The code table is read from each module error's `code` itself, so a new error cannot be
+    // left out of docs/state.md, nor a number drift.
+    let sources = [
+        ("CoreError::", include_str!("../../src/core/error.rs")),
+        (
+            "UptimeError::",
+            include_str!("../../src/modules/uptime/error.rs"),
+        ),
+        (
+            "CoverageError::",
+            include_str!("../../src/modules/coverage/error.rs"),
+        ),
+        (
+            "ChallengeError::",
+            include_str!("../../src/modules/challenges/error.rs"),
+        ),
+    ];
     let docs = include_str!("../../../../docs/state.md");
-    let in_code: Vec<(u16, String)> = source
-        .lines()
-        .filter_map(|line| {
-            let rest = line.trim().strip_prefix("TxError::")?;
-            let (name, code) = rest.split_once("=>")?;
-            let name = name.split([' ', '{']).next()?.to_string();
-            let code = code.trim().trim_end_matches(',').parse().ok()?;
-            Some((code, name))
+    let mut in_code: Vec<(u16, String)> = sources
+        .iter()
+        .flat_map(|(prefix, source)| {
+            source.lines().filter_map(move |line| {
+                let rest = line.trim().strip_prefix(prefix)?;
+                let (name, code) = rest.split_once("=>")?;
+                let name = name.split([' ', '{']).next()?.to_string();
+                let code = code.trim().trim_end_matches(',').parse().ok()?;
+                Some((code, name))
+            })
         })
         .collect();
+    in_code.sort();
     assert!(in_code.len() >= 41, "read {} codes", in_code.len());
     let in_docs: Vec<(u16, String)> = docs
         .lines()
@@ -574,11 +622,11 @@ fn every_rejection_code_is_in_the_docs_table() {
 
 #[test]
 fn signal_errors_speak_one_unit() {
-    let error = TxError::RssiTooStrong {
+    let error = TxError::Coverage(CoverageError::RssiTooStrong {
         rssi_dbm: -60,
         max_cdbm: -6_635,
         meters: 2_000,
-    };
+    });
     let text = error.to_string();
     assert!(text.contains("-60 dBm reported"), "{text}");
     assert!(text.contains("at most -66.35 dBm"), "{text}");

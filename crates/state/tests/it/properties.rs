@@ -9,6 +9,7 @@ use groundwork_primitives::{
     AccountTransaction, Amount, Block, CoreCall, DeviceKey, KeyScheme, ResourceKind, Transaction,
     UptimeReport,
 };
+use groundwork_state::CoreError;
 use groundwork_state::{BlockError, BlockOutcome, State};
 use proptest::prelude::*;
 
@@ -280,7 +281,7 @@ fn a_block_with_a_forged_signature_is_refused_whole() {
         h.state.execute(&block).map(|_| ()),
         Err(BlockError::UnincludableTransaction {
             index: 1,
-            error: Box::new(groundwork_state::TxError::BadSignature)
+            error: Box::new(groundwork_state::TxError::Core(CoreError::BadSignature))
         })
     );
     assert_eq!(h.state.state_digest(), before);
@@ -317,7 +318,7 @@ fn a_p256_device_report_with_an_ed25519_signature_is_not_vouched_for_by_the_batc
         h.state.execute(&refused).map(|_| ()),
         Err(BlockError::UnincludableTransaction {
             index: 1,
-            error: Box::new(groundwork_state::TxError::BadSignature)
+            error: Box::new(groundwork_state::TxError::Core(CoreError::BadSignature))
         })
     );
     assert_eq!(h.state.state_digest(), before);

@@ -26,15 +26,18 @@
 //! Files: [`open`] checks a challenge's evidence and an owner's answer, [`resolve`] settles
 //! each challenge when it is due.
 
+mod error;
 mod open;
 mod resolve;
+
+pub use error::ChallengeError;
 
 use crate::core::DeviceGuard;
 use crate::error::{InvariantViolation, TxError};
 use crate::module::{Module, ModuleInfo};
 use crate::table::{AnyTable, Table};
 use commonware_codec::{Buf, EncodeSize, Error as CodecError, Read, ReadExt, Write};
-use groundwork_primitives::hash::{Digest, digest_hex};
+use groundwork_primitives::hash::Digest;
 use groundwork_primitives::impl_struct_codec;
 use groundwork_primitives::limits::MAX_CHALLENGE_EVIDENCE;
 use groundwork_primitives::{Address, Amount, Cell, DeviceId};
@@ -338,9 +341,11 @@ impl Challenges {
     /// Refuses a change to a device while a challenge of it is open.
     pub(crate) fn check_not_challenged(&self, device: &DeviceId) -> Result<(), TxError> {
         match self.device_challenge(device) {
-            Some((id, c)) if c.status == ChallengeStatus::Open => Err(TxError::ChallengePending {
-                challenge: digest_hex(&id),
-            }),
+            Some((id, c)) if c.status == ChallengeStatus::Open => {
+                Err(TxError::Challenges(ChallengeError::ChallengePending {
+                    challenge: id,
+                }))
+            }
             _ => Ok(()),
         }
     }
@@ -349,9 +354,9 @@ impl Challenges {
     pub(crate) fn check_location_undisputed(&self, device: &DeviceId) -> Result<(), TxError> {
         match self.device_challenge(device) {
             Some((id, c)) if matches!(c.status, ChallengeStatus::Upheld { .. }) => {
-                Err(TxError::LocationDisputed {
-                    challenge: digest_hex(&id),
-                })
+                Err(TxError::Challenges(ChallengeError::LocationDisputed {
+                    challenge: id,
+                }))
             }
             _ => Ok(()),
         }
@@ -367,9 +372,9 @@ impl Challenges {
             Some((id, c))
                 if matches!(c.status, ChallengeStatus::Upheld { .. }) && c.location == location =>
             {
-                Err(TxError::LocationDisputed {
-                    challenge: digest_hex(&id),
-                })
+                Err(TxError::Challenges(ChallengeError::LocationDisputed {
+                    challenge: id,
+                }))
             }
             _ => Ok(()),
         }

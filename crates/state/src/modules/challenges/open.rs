@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::core::Core;
+use crate::error::{ChallengeError, CoreError, CoverageError};
 use crate::genesis::ChallengeParams;
 use crate::modules::coverage::Coverage;
 use std::collections::BTreeSet;
@@ -91,29 +92,25 @@ impl Challenges {
         height: u64,
     ) -> Result<(), TxError> {
         if params.bond == Amount::ZERO {
-            return Err(TxError::ChallengesDisabled);
+            return Err(TxError::Challenges(ChallengeError::ChallengesDisabled));
         }
         let device = Coverage::coverage_device(core, device_id)?;
         if &device.owner == challenger {
-            return Err(TxError::SelfChallenge);
+            return Err(TxError::Challenges(ChallengeError::SelfChallenge));
         }
         if let Some((id, c)) = self.device_challenge(device_id) {
             return Err(if c.status == ChallengeStatus::Open {
-                TxError::ChallengePending {
-                    challenge: digest_hex(&id),
-                }
+                TxError::Challenges(ChallengeError::ChallengePending { challenge: id })
             } else {
-                TxError::LocationDisputed {
-                    challenge: digest_hex(&id),
-                }
+                TxError::Challenges(ChallengeError::LocationDisputed { challenge: id })
             });
         }
         let links = Self::check_evidence(core, coverage, challenger, device_id, &device, cited)?;
         core.escrow(challenger, params.bond)?;
 
-        let overflow = TxError::AmountOverflow {
+        let overflow = TxError::Core(CoreError::AmountOverflow {
             what: "challenge height",
-        };
+        });
         let answer_by = height
             .checked_add(params.answer_window_blocks)
             .ok_or(overflow.clone())?;
@@ -159,9 +156,9 @@ impl Challenges {
         let mut links = Vec::with_capacity(cited.len());
         for beacon in cited {
             if !seen.insert(*beacon) {
-                return Err(TxError::DuplicateEvidence {
-                    beacon: digest_hex(beacon),
-                });
+                return Err(TxError::Challenges(ChallengeError::DuplicateEvidence {
+                    beacon: *beacon,
+                }));
             }
             let link = Self::evidence_link(
                 core,
@@ -171,17 +168,17 @@ impl Challenges {
                 device.location,
                 [&device.owner, challenger],
             )
-            .ok_or_else(|| TxError::EvidenceNotFound {
-                beacon: digest_hex(beacon),
-            })?;
+            .ok_or(TxError::Challenges(ChallengeError::EvidenceNotFound {
+                beacon: *beacon,
+            }))?;
             links.push(link);
         }
         let loudest = links.iter().map(|l| l.excess_cdb).max().unwrap_or(i64::MIN);
         if !groundwork_coverage::too_loud_for_distance(loudest) {
-            return Err(TxError::WeakEvidence {
+            return Err(TxError::Challenges(ChallengeError::WeakEvidence {
                 loudest_excess_cdb: loudest,
                 min_cdb: groundwork_coverage::LOCATION_MARGIN_CDB,
-            });
+            }));
         }
         Ok(links)
     }
@@ -195,38 +192,39 @@ impl Challenges {
         beacon: &Digest,
         height: u64,
     ) -> Result<(), TxError> {
-        let mut challenge = self
-            .challenge(id)
-            .ok_or_else(|| TxError::UnknownChallenge {
-                challenge: digest_hex(id),
-            })?;
+        let mut challenge =
+            self.challenge(id)
+                .ok_or(TxError::Challenges(ChallengeError::UnknownChallenge {
+                    challenge: *id,
+                }))?;
         if &challenge.owner != sender {
-            return Err(TxError::NotDeviceOwner {
+            return Err(TxError::Core(CoreError::NotDeviceOwner {
                 device: challenge.device.clone(),
-            });
+            }));
         }
         if challenge.status != ChallengeStatus::Open || height > challenge.answer_by {
-            return Err(TxError::ChallengeClosed {
+            return Err(TxError::Challenges(ChallengeError::ChallengeClosed {
                 answer_by: challenge.answer_by,
-            });
+            }));
         }
         if challenge.answer.is_some() {
-            return Err(TxError::AlreadyAnswered);
+            return Err(TxError::Challenges(ChallengeError::AlreadyAnswered));
         }
-        let record = coverage
-            .beacon(beacon)
-            .ok_or_else(|| TxError::UnknownBeacon {
-                beacon: digest_hex(beacon),
-            })?;
+        let record =
+            coverage
+                .beacon(beacon)
+                .ok_or(TxError::Coverage(CoverageError::UnknownBeacon {
+                    beacon: *beacon,
+                }))?;
         if record.beaconer != challenge.device {
-            return Err(TxError::BadAnswer {
+            return Err(TxError::Challenges(ChallengeError::BadAnswer {
                 reason: "the beacon was not sent by the challenged device",
-            });
+            }));
         }
         if record.height <= challenge.opened_at {
-            return Err(TxError::BadAnswer {
+            return Err(TxError::Challenges(ChallengeError::BadAnswer {
                 reason: "the beacon is not newer than the challenge",
-            });
+            }));
         }
         challenge.answer = Some(*beacon);
         self.challenges.put(*id, challenge);

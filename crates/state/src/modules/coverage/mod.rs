@@ -14,10 +14,12 @@
 //! works out each beacon's shares and pays the coverage pool at an epoch's end, and
 //! [`explain`] shows a device's coverage reward afterwards.
 
+mod error;
 mod explain;
 mod reports;
 mod settle;
 
+pub use error::{CoverageError, GeometryCause};
 pub use explain::CoverageExplanation;
 pub(crate) use settle::Settlement;
 

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::core::Core;
+use crate::error::CoverageError;
 use crate::error::TxError;
 use crate::genesis::Params;
 use crate::modules::challenges::Challenges;
@@ -22,10 +23,10 @@ impl Coverage {
         height: u64,
     ) -> Result<(), TxError> {
         if device.kind != ResourceKind::Wireless {
-            return Err(TxError::NotWireless {
+            return Err(TxError::Coverage(CoverageError::NotWireless {
                 device: id.clone(),
                 kind: device.kind.name(),
-            });
+            }));
         }
         challenges.check_location_undisputed(id)?;
         match report {
@@ -43,10 +44,10 @@ impl Coverage {
     pub(crate) fn coverage_device(core: &Core, id: &DeviceId) -> Result<Device, TxError> {
         let device = core.active_device(id)?;
         if device.kind != ResourceKind::Wireless {
-            return Err(TxError::NotWireless {
+            return Err(TxError::Coverage(CoverageError::NotWireless {
                 device: id.clone(),
                 kind: device.kind.name(),
-            });
+            }));
         }
         Ok(device)
     }
@@ -66,17 +67,17 @@ impl Coverage {
         let id = beacon_id(beaconer, entropy_block);
         if self.beacon(&id).is_some() {
             // The same device and entropy block: the same payload again.
-            return Err(TxError::DuplicateBeacon);
+            return Err(TxError::Coverage(CoverageError::DuplicateBeacon));
         }
         let mut activity = self.activity(beaconer);
         let interval = params.coverage.beacon_interval_blocks;
         if let Some(last) = activity.last_beacon_height {
             let next = last.saturating_add(interval);
             if height < next {
-                return Err(TxError::BeaconTooSoon {
+                return Err(TxError::Coverage(CoverageError::BeaconTooSoon {
                     last_height: last,
                     next_height: next,
-                });
+                }));
             }
         }
         activity.last_beacon_height = Some(height);
@@ -104,33 +105,35 @@ impl Coverage {
         params: &Params,
         height: u64,
     ) -> Result<(), TxError> {
-        let mut beacon = self.beacon(heard).ok_or_else(|| TxError::UnknownBeacon {
-            beacon: groundwork_primitives::hash::digest_hex(heard),
-        })?;
+        let mut beacon =
+            self.beacon(heard)
+                .ok_or(TxError::Coverage(CoverageError::UnknownBeacon {
+                    beacon: *heard,
+                }))?;
         if &beacon.beaconer == id {
-            return Err(TxError::SelfWitness);
+            return Err(TxError::Coverage(CoverageError::SelfWitness));
         }
         let window = params.coverage.witness_window_blocks;
         let after = height.saturating_sub(beacon.height);
         if after > window {
-            return Err(TxError::LateWitness {
+            return Err(TxError::Coverage(CoverageError::LateWitness {
                 blocks_after: after,
                 max_blocks: window,
-            });
+            }));
         }
         for index in 0..beacon.witnesses {
             if self
                 .witness_record(heard, index)
                 .is_some_and(|w| &w.witness == id)
             {
-                return Err(TxError::DuplicateWitness);
+                return Err(TxError::Coverage(CoverageError::DuplicateWitness));
             }
         }
         let link = check_link(&beacon, witness, reading)?;
         if beacon.witnesses >= MAX_REWARDED_WITNESSES {
-            return Err(TxError::WitnessLimitReached {
+            return Err(TxError::Coverage(CoverageError::WitnessLimitReached {
                 max: MAX_REWARDED_WITNESSES,
-            });
+            }));
         }
         let index = beacon.witnesses;
         self.witnesses.put(
@@ -174,29 +177,27 @@ fn check_link(
 ) -> Result<Link, TxError> {
     let delta = beacon.radio.frequency_hz.abs_diff(reading.frequency_hz);
     if delta > MAX_FREQUENCY_DELTA_HZ {
-        return Err(TxError::FrequencyMismatch {
+        return Err(TxError::Coverage(CoverageError::FrequencyMismatch {
             delta_hz: delta,
             max_hz: MAX_FREQUENCY_DELTA_HZ,
-        });
+        }));
     }
     let distance = groundwork_coverage::distance_m(beacon.location, witness.location);
     if distance > MAX_WITNESS_DISTANCE_M {
-        return Err(TxError::WitnessTooFar {
+        return Err(TxError::Coverage(CoverageError::WitnessTooFar {
             meters: distance,
             max: MAX_WITNESS_DISTANCE_M,
-        });
+        }));
     }
     // A grid distance H3 cannot count (across a pentagon) makes the report invalid, as it
     // did in Helium's verifier.
     let grid = groundwork_coverage::grid_distance_res11(beacon.location, witness.location)
-        .map_err(|e| TxError::Geometry {
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| TxError::Coverage(CoverageError::Geometry { cause: e.into() }))?;
     if grid < MIN_GRID_DISTANCE_RES11 {
-        return Err(TxError::WitnessTooClose {
+        return Err(TxError::Coverage(CoverageError::WitnessTooClose {
             grid_distance: grid,
             min: MIN_GRID_DISTANCE_RES11,
-        });
+        }));
     }
     let max_rssi = groundwork_coverage::expected_rssi_cdbm(
         i32::from(beacon.radio.tx_power_dbm),
@@ -205,15 +206,13 @@ fn check_link(
         i32::from(beacon.radio.antenna_gain_ddbi),
         i32::from(reading.antenna_gain_ddbi),
     )
-    .map_err(|e| TxError::Geometry {
-        reason: e.to_string(),
-    })?;
+    .map_err(|e| TxError::Coverage(CoverageError::Geometry { cause: e.into() }))?;
     if groundwork_coverage::rssi_exceeds_free_space(i32::from(reading.rssi_dbm), max_rssi) {
-        return Err(TxError::RssiTooStrong {
+        return Err(TxError::Coverage(CoverageError::RssiTooStrong {
             rssi_dbm: reading.rssi_dbm,
             max_cdbm: max_rssi,
             meters: distance,
-        });
+        }));
     }
     Ok(Link {
         distance_m: distance,

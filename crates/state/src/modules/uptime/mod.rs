@@ -4,7 +4,12 @@
 //! recent block newer than the one its last heartbeat named. At an epoch's end each kind's
 //! pool is split among that kind's devices by work units (see [`crate::rewards`]).
 
+mod error;
+
+pub use error::UptimeError;
+
 use crate::core::Core;
+use crate::error::CoreError;
 use crate::error::{BlockError, TxError};
 use crate::genesis::Params;
 use crate::module::{Module, ModuleInfo};
@@ -85,22 +90,26 @@ impl Uptime {
             core.check_recent_block(recent_block, height, params.heartbeat_max_age_blocks)?;
         let window = height.saturating_sub(1) / params.heartbeat_window_blocks;
         if record.last_heartbeat_window == Some(window) {
-            return Err(TxError::HeartbeatAlreadyInWindow { window });
+            return Err(TxError::Uptime(UptimeError::HeartbeatAlreadyInWindow {
+                window,
+            }));
         }
         if let Some(last) = record.last_heartbeat_block_height
             && referenced_height <= last
         {
-            return Err(TxError::HeartbeatNotNewer {
+            return Err(TxError::Uptime(UptimeError::HeartbeatNotNewer {
                 referenced_height,
                 last_height: last,
-            });
+            }));
         }
         core.note_heartbeat(id, window, referenced_height)?;
         let key = (params.epoch_of(height), id.clone());
         let units = self.epoch_work.get(&key).copied().unwrap_or(0);
         let units = units
             .checked_add(1)
-            .ok_or(TxError::AmountOverflow { what: "work units" })?;
+            .ok_or(TxError::Core(CoreError::AmountOverflow {
+                what: "work units",
+            }))?;
         self.epoch_work.put(key, units);
         Ok(())
     }
