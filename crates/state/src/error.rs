@@ -16,32 +16,35 @@ pub use crate::modules::coverage::{CoverageError, GeometryCause};
 pub use crate::modules::uptime::UptimeError;
 use groundwork_primitives::{Amount, DeviceId};
 
-/// Why a transaction was rejected: the error of the module that rejected it. Each module's
-/// codes lie in its own block (`ModuleInfo::codes`); the codes of the first modules, 1–41,
-/// keep the numbers they had before modules had blocks, and new modules get blocks of 100
-/// from 1000, clear of the node's mempool codes (101–107).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum TxError {
-    #[error(transparent)]
-    Core(#[from] CoreError),
-    #[error(transparent)]
-    Uptime(#[from] UptimeError),
-    #[error(transparent)]
-    Coverage(#[from] CoverageError),
-    #[error(transparent)]
-    Challenges(#[from] ChallengeError),
+/// Declares `TxError` from one line per module: `Module(ModuleError)`.
+macro_rules! tx_errors {
+    ($(#[$doc:meta])* $($module:ident($error:ty),)+) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+        pub enum TxError {
+            $(#[error(transparent)] $module(#[from] $error),)+
+        }
+
+        impl TxError {
+            /// The stable numeric code, as stored with receipts and returned over RPC.
+            pub fn code(&self) -> u16 {
+                match self {
+                    $(TxError::$module(e) => e.code(),)+
+                }
+            }
+        }
+    };
 }
 
-impl TxError {
-    /// The stable numeric code, as stored with receipts and returned over RPC.
-    pub fn code(&self) -> u16 {
-        match self {
-            TxError::Core(e) => e.code(),
-            TxError::Uptime(e) => e.code(),
-            TxError::Coverage(e) => e.code(),
-            TxError::Challenges(e) => e.code(),
-        }
-    }
+tx_errors! {
+    /// Why a transaction was rejected: the error of the module that rejected it. Each module's
+    /// codes lie in its own block; the codes of the first modules, 1–41, keep the numbers they
+    /// had before modules had blocks (docs/state.md lists them), and a new module gets a block
+    /// of 100 from 1000, clear of the node's mempool codes (101–107).
+    Core(CoreError),
+    Uptime(UptimeError),
+    Coverage(CoverageError),
+    Challenges(ChallengeError),
 }
 
 /// Why a whole block was rejected. The state is unchanged.

@@ -206,26 +206,39 @@ impl State {
         Ok(state)
     }
 
+    /// The core and every module, in registration order: the one list every per-module walk
+    /// (tables, escrow, the module listing) is made from.
+    pub(crate) fn modules(&self) -> [&dyn Module; 4] {
+        [&self.core, &self.uptime, &self.coverage, &self.challenges]
+    }
+
+    fn modules_mut(&mut self) -> [&mut dyn Module; 4] {
+        [
+            &mut self.core,
+            &mut self.uptime,
+            &mut self.coverage,
+            &mut self.challenges,
+        ]
+    }
+
     /// Every table of every module, in registration order.
     pub(crate) fn tables(&self) -> Vec<&dyn AnyTable> {
-        let mut tables = self.core.tables();
-        tables.extend(self.uptime.tables());
-        tables.extend(self.coverage.tables());
-        tables.extend(self.challenges.tables());
-        tables
+        self.modules()
+            .into_iter()
+            .flat_map(|m| m.tables())
+            .collect()
     }
 
     fn tables_mut(&mut self) -> Vec<&mut dyn AnyTable> {
-        let mut tables = self.core.tables_mut();
-        tables.extend(self.uptime.tables_mut());
-        tables.extend(self.coverage.tables_mut());
-        tables.extend(self.challenges.tables_mut());
-        tables
+        self.modules_mut()
+            .into_iter()
+            .flat_map(|m| m.tables_mut())
+            .collect()
     }
 
     /// Every module's identity and prefix block, in registration order.
-    pub fn modules() -> [crate::module::ModuleInfo; 4] {
-        [Core::INFO, Uptime::INFO, Coverage::INFO, Challenges::INFO]
+    pub fn module_infos(&self) -> Vec<crate::module::ModuleInfo> {
+        self.modules().iter().map(|m| m.info()).collect()
     }
 
     // ---- execution -----------------------------------------------------------------------
@@ -563,14 +576,9 @@ impl State {
             .total_supply()
             .ok_or(InvariantViolation::BurnedExceedsSupply)?;
         let mut escrow = Amount::ZERO;
-        for held in [
-            self.core.held()?,
-            self.uptime.held()?,
-            self.coverage.held()?,
-            self.challenges.held()?,
-        ] {
+        for module in self.modules() {
             escrow = escrow
-                .checked_add(held)
+                .checked_add(module.held()?)
                 .ok_or(InvariantViolation::Overflow { what: "escrow" })?;
         }
         if escrow != info.escrowed {

@@ -7,8 +7,9 @@
 //! each hook names the other modules it reads as arguments (as Cosmos keepers take other
 //! keepers); a uniform hook signature would hide those reads behind a shared context.
 //!
-//! Registering a module: a field in [`crate::State`], an arm in its dispatch, its hook calls,
-//! and a line in [`State::modules`](crate::State).
+//! Registering a module in the state machine: a field of `State` and its initial value, a line
+//! in each of `State::modules` and `State::modules_mut` (which give every table, escrow and
+//! module list), an arm in the dispatch, its hook calls, and a line in `TxError`.
 
 use crate::error::InvariantViolation;
 use crate::table::AnyTable;
@@ -27,7 +28,7 @@ pub struct ModuleInfo {
 
 /// What the state machine does to every module alike.
 pub(crate) trait Module {
-    const INFO: ModuleInfo;
+    fn info(&self) -> ModuleInfo;
 
     /// The module's tables, each declared once.
     fn tables(&self) -> Vec<&dyn AnyTable>;
@@ -42,39 +43,38 @@ pub(crate) trait Module {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::core::Core;
-    use crate::modules::{challenges::Challenges, coverage::Coverage, uptime::Uptime};
+    use crate::genesis::{Genesis, Params};
     use std::collections::BTreeMap;
-
-    /// Checks one module's tables against its block, and records their prefixes.
-    fn check<M: Module>(module: &M, owners: &mut BTreeMap<u8, String>) {
-        let info = M::INFO;
-        for table in module.tables() {
-            let prefix = table.prefix();
-            assert!(
-                info.prefixes.contains(&prefix),
-                "table {} of {} has prefix {prefix:#04x}, outside its block {:?}",
-                table.name(),
-                info.name,
-                info.prefixes
-            );
-            let owner = format!("{}/{}", info.name, table.name());
-            if let Some(earlier) = owners.insert(prefix, owner.clone()) {
-                panic!("prefix {prefix:#04x} is used by {earlier} and {owner}");
-            }
-        }
-    }
 
     #[test]
     fn prefixes_are_unique_and_inside_each_modules_block() {
+        let genesis = Genesis {
+            params: Params::local("groundwork-test".parse().unwrap()),
+            genesis_time_ms: 0,
+            balances: Vec::new(),
+            validators: Vec::new(),
+        };
+        let state = crate::State::from_genesis(&genesis);
         let mut owners = BTreeMap::new();
-        check(&Core::empty(), &mut owners);
-        check(&Uptime::new(), &mut owners);
-        check(&Coverage::new(), &mut owners);
-        check(&Challenges::new(), &mut owners);
-        assert_eq!(owners.len(), 20);
-        let blocks = crate::State::modules();
+        for module in state.modules() {
+            let info = module.info();
+            for table in module.tables() {
+                let prefix = table.prefix();
+                assert!(
+                    info.prefixes.contains(&prefix),
+                    "table {} of {} has prefix {prefix:#04x}, outside its block {:?}",
+                    table.name(),
+                    info.name,
+                    info.prefixes
+                );
+                let owner = format!("{}/{}", info.name, table.name());
+                if let Some(earlier) = owners.insert(prefix, owner.clone()) {
+                    panic!("prefix {prefix:#04x} is used by {earlier} and {owner}");
+                }
+            }
+        }
+        assert_eq!(owners.len(), state.tables().len());
+        let blocks = state.module_infos();
         for (i, a) in blocks.iter().enumerate() {
             for b in &blocks[i + 1..] {
                 let disjoint =

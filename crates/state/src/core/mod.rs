@@ -62,10 +62,12 @@ pub(crate) struct Core {
 }
 
 impl Module for Core {
-    const INFO: ModuleInfo = ModuleInfo {
-        name: "core",
-        prefixes: 0x01..=0x0F,
-    };
+    fn info(&self) -> ModuleInfo {
+        ModuleInfo {
+            name: "core",
+            prefixes: 0x01..=0x0F,
+        }
+    }
 
     fn tables(&self) -> Vec<&dyn AnyTable> {
         vec![

@@ -249,10 +249,12 @@ pub(crate) struct Challenges {
 }
 
 impl Module for Challenges {
-    const INFO: ModuleInfo = ModuleInfo {
-        name: "challenges",
-        prefixes: 0x30..=0x3F,
-    };
+    fn info(&self) -> ModuleInfo {
+        ModuleInfo {
+            name: "challenges",
+            prefixes: 0x30..=0x3F,
+        }
+    }
 
     fn tables(&self) -> Vec<&dyn AnyTable> {
         vec![

@@ -262,10 +262,12 @@ pub(crate) struct Coverage {
 }
 
 impl Module for Coverage {
-    const INFO: ModuleInfo = ModuleInfo {
-        name: "coverage",
-        prefixes: 0x20..=0x2F,
-    };
+    fn info(&self) -> ModuleInfo {
+        ModuleInfo {
+            name: "coverage",
+            prefixes: 0x20..=0x2F,
+        }
+    }
 
     fn tables(&self) -> Vec<&dyn AnyTable> {
         vec![

@@ -33,10 +33,12 @@ pub(crate) struct Uptime {
 }
 
 impl Module for Uptime {
-    const INFO: ModuleInfo = ModuleInfo {
-        name: "uptime",
-        prefixes: 0x10..=0x1F,
-    };
+    fn info(&self) -> ModuleInfo {
+        ModuleInfo {
+            name: "uptime",
+            prefixes: 0x10..=0x1F,
+        }
+    }
 
     fn tables(&self) -> Vec<&dyn AnyTable> {
         vec![&self.epoch_work, &self.rewards]
