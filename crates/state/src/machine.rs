@@ -208,12 +208,12 @@ impl State {
 
     /// The core and every module, in registration order: the one list every per-module walk
     /// (tables, escrow, the module listing) is made from.
-    pub(crate) fn modules(&self) -> [&dyn Module; 4] {
-        [&self.core, &self.uptime, &self.coverage, &self.challenges]
+    pub(crate) fn modules(&self) -> Vec<&dyn Module> {
+        vec![&self.core, &self.uptime, &self.coverage, &self.challenges]
     }
 
-    fn modules_mut(&mut self) -> [&mut dyn Module; 4] {
-        [
+    fn modules_mut(&mut self) -> Vec<&mut dyn Module> {
+        vec![
             &mut self.core,
             &mut self.uptime,
             &mut self.coverage,
