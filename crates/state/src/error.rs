@@ -45,6 +45,7 @@ tx_errors! {
     Uptime(UptimeError),
     Coverage(CoverageError),
     Challenges(ChallengeError),
+    Memo(crate::modules::memo::MemoError),
 }
 
 /// Why a whole block was rejected. The state is unchanged.

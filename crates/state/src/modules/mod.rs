@@ -10,4 +10,5 @@
 
 pub mod challenges;
 pub mod coverage;
+pub mod memo;
 pub mod uptime;

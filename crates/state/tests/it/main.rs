@@ -7,5 +7,6 @@ mod coverage;
 mod errors;
 mod genesis;
 mod lifecycle;
+mod memo;
 mod properties;
 mod rewards;
