@@ -45,7 +45,6 @@ tx_errors! {
     Uptime(UptimeError),
     Coverage(CoverageError),
     Challenges(ChallengeError),
-    Memo(crate::modules::memo::MemoError),
 }
 
 /// Why a whole block was rejected. The state is unchanged.

@@ -132,7 +132,6 @@ pub struct State {
     pub(crate) uptime: Uptime,
     pub(crate) coverage: Coverage,
     pub(crate) challenges: Challenges,
-    pub(crate) memo: crate::modules::memo::Memo,
 }
 
 /// Why stored entries could not be loaded back into a state.
@@ -154,7 +153,6 @@ impl State {
             uptime: Uptime::new(),
             coverage: Coverage::new(),
             challenges: Challenges::new(),
-            memo: crate::modules::memo::Memo::new(),
         }
     }
 
@@ -211,13 +209,7 @@ impl State {
     /// The core and every module, in registration order: the one list every per-module walk
     /// (tables, escrow, the module listing) is made from.
     pub(crate) fn modules(&self) -> Vec<&dyn Module> {
-        vec![
-            &self.core,
-            &self.uptime,
-            &self.coverage,
-            &self.challenges,
-            &self.memo,
-        ]
+        vec![&self.core, &self.uptime, &self.coverage, &self.challenges]
     }
 
     fn modules_mut(&mut self) -> Vec<&mut dyn Module> {
@@ -226,7 +218,6 @@ impl State {
             &mut self.uptime,
             &mut self.coverage,
             &mut self.challenges,
-            &mut self.memo,
         ]
     }
 
@@ -480,7 +471,6 @@ impl State {
                     height,
                 )
             }
-            Call::Memo(call) => self.memo.apply_call(sender, call),
             Call::Challenges(ChallengeCall::Answer { challenge, beacon }) => self
                 .challenges
                 .answer_challenge(&self.coverage, sender, challenge, beacon, height),

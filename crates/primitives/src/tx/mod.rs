@@ -21,7 +21,6 @@ mod challenges;
 mod core;
 mod coverage;
 mod device;
-pub mod memo;
 mod uptime;
 
 pub use self::core::{CoreCall, device_ownership_message};
@@ -128,7 +127,6 @@ module_messages! {
     Call {
         Core(CoreCall) = 0,
         Challenges(ChallengeCall) = 3,
-        Memo(memo::MemoCall) = 4,
     }
 }
 

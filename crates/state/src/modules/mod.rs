@@ -10,5 +10,4 @@
 
 pub mod challenges;
 pub mod coverage;
-pub mod memo;
 pub mod uptime;

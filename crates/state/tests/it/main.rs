@@ -7,6 +7,5 @@ mod coverage;
 mod errors;
 mod genesis;
 mod lifecycle;
-mod memo;
 mod properties;
 mod rewards;
