@@ -1,9 +1,7 @@
 //! Real processes: `groundwork dev` survives SIGKILL, a four-validator testnet survives losing
 //! a validator, and bad RPC input never takes a node down.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use commonware_cryptography::Signer;
 use groundwork_primitives::codec::Encode;
 use groundwork_primitives::keyfile::{key_address, read_key_file};

@@ -1,8 +1,6 @@
 //! `groundwork keys` against temporary keystores, with OpenSSL as the independent reference for
 //! PEM files. Keystores use the default argon2id parameters, as real ones do.
 
-mod common;
-
 use groundwork_primitives::keyfile::{key_address, read_key_file};
 use groundwork_primitives::keys::account_address;
 use groundwork_primitives::{AccountPublicKey, DeviceId, decode_exact};
@@ -18,7 +16,7 @@ const ABANDON_ABOUT: &str = "abandon abandon abandon abandon abandon abandon aba
 /// The binary with a clean environment for key handling: no inherited passphrase, mnemonic or
 /// home directory.
 fn keys(keystore: &Path) -> Command {
-    let mut command = common::groundwork();
+    let mut command = crate::common::groundwork();
     command
         .env_remove("GROUNDWORK_PASSPHRASE")
         .env_remove("GROUNDWORK_MNEMONIC")
@@ -448,7 +446,7 @@ fn genesis_key_files_import_and_names_are_never_overwritten() {
     let keystore = dir.path().join("keys");
     let network = dir.path().join("network");
     succeed(
-        common::groundwork()
+        crate::common::groundwork()
             .args(["genesis", "new", "--out"])
             .arg(&network),
     );

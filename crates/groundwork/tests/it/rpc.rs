@@ -1,9 +1,7 @@
 //! The RPC server against a real dev node: WebSocket subscriptions, limits (rate, batch,
 //! body), and bad parameters answered with errors that name the field.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use tungstenite::Message;

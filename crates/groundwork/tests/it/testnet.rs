@@ -1,9 +1,7 @@
 //! Real processes: `groundwork testnet --validators 4` on loopback. One validator is SIGKILLed;
 //! the other three keep finalizing; the restarted one catches up to the same state root.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use std::process::Stdio;
 use std::time::Duration;

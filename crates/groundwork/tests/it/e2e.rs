@@ -5,9 +5,7 @@
 //! stale ones are dropped unsent) until rewards are paid and explained. State proofs are
 //! checked offline.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use groundwork_primitives::Transaction;
 use groundwork_primitives::hash::digest_hex;
 use serde_json::{Value, json};

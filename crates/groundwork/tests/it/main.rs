@@ -1,0 +1,11 @@
+//! Tests of the `groundwork` binary as a user runs it: real processes, real files, real
+//! sockets. One test binary, so the dependency tree is linked once.
+
+mod calc;
+mod cli;
+mod common;
+mod e2e;
+mod keys;
+mod node;
+mod rpc;
+mod testnet;
