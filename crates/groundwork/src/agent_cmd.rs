@@ -37,8 +37,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Most reports kept while offline; the oldest go first (they would be stale anyway).
 const MAX_QUEUED_REPORTS: usize = 1_024;
-/// Mempool code (offset by the RPC's 4000) for "device already has a heartbeat pending".
-const HEARTBEAT_PENDING: i64 = 4_106;
+/// The node's code for a report refused because the device already has one pending.
+fn report_pending_code() -> i64 {
+    let pending = groundwork_node::mempool::MempoolError::ReportPending {
+        kind: String::new(),
+    };
+    i64::from(groundwork_node::rpc::code::TRANSACTION_REFUSED_BASE) + i64::from(pending.code())
+}
 
 /// The node's code for a heartbeat refused because its window already has one.
 fn window_taken_code() -> i64 {
@@ -758,7 +763,7 @@ impl Agent {
                 );
                 Sent::Accepted
             }
-            Err(CallError::Rpc { code, .. }) if code == HEARTBEAT_PENDING => {
+            Err(CallError::Rpc { code, .. }) if code == report_pending_code() => {
                 self.logger.log("debug", "heartbeat_pending", json!({}));
                 Sent::Later
             }

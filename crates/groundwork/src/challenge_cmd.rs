@@ -170,7 +170,7 @@ pub fn challenge(command: ChallengeCommand) -> Result<()> {
             let id = parse_digest("challenge id", &id)?;
             let answer = client
                 .client()?
-                .call("challenge_get", json!({ "id": digest_hex(&id) }))?;
+                .call("challenges_get", json!({ "id": digest_hex(&id) }))?;
             if client.json {
                 return print_json(&answer);
             }
@@ -180,7 +180,7 @@ pub fn challenge(command: ChallengeCommand) -> Result<()> {
             let device = parse_device(&device)?;
             let answer = client
                 .client()?
-                .call("challenge_list", json!({ "device": device.to_string() }))?;
+                .call("challenges_list", json!({ "device": device.to_string() }))?;
             if client.json {
                 return print_json(&answer);
             }

@@ -948,7 +948,7 @@ pub fn chain(command: ChainCommand) -> Result<()> {
                 (None, Some(d)) => json!({ "device": d }),
                 (None, None) => bail!("give --account or --device"),
             };
-            print_json(&rpc.call("state_proof", params)?)
+            print_json(&rpc.call("state_getProof", params)?)
         }
     }
 }

@@ -766,7 +766,7 @@ impl Radio {
             let mut links: std::collections::BTreeMap<usize, (usize, Vec<Digest>)> =
                 Default::default();
             for beacon in &round.beacons {
-                let Ok(answer) = rpc.call("coverage_beacon", json!([digest_hex(beacon)])) else {
+                let Ok(answer) = rpc.call("coverage_getBeacon", json!([digest_hex(beacon)])) else {
                     continue;
                 };
                 let beaconer = answer["beaconer"].as_str().and_then(|b| index.get(b));
@@ -846,7 +846,7 @@ impl Radio {
             let Some(id) = challenge_of(rpc, device)? else {
                 continue;
             };
-            let challenge = rpc.call("challenge_get", json!({ "id": id }))?;
+            let challenge = rpc.call("challenges_get", json!({ "id": id }))?;
             let opened = challenge["opened_at"].as_u64().unwrap_or(u64::MAX);
             if challenge["status"] != "open" || !challenge["answer"].is_null() {
                 continue;
@@ -939,7 +939,7 @@ fn report_cheaters(
             .unwrap_or(0u128);
         let entry = by_role.entry(device.role.name()).or_default();
         entry.0 += paid;
-        let challenges = rpc.call("challenge_list", json!({ "device": id }))?;
+        let challenges = rpc.call("challenges_list", json!({ "device": id }))?;
         for c in challenges["challenges"].as_array().into_iter().flatten() {
             match c["status"].as_str() {
                 Some("open") => entry.1[0] += 1,

@@ -450,10 +450,10 @@ fn wireless_agents_beacon_and_witness_what_the_radio_heard() {
     );
     std::fs::write(&heard, &line).unwrap();
     wait_until(Duration::from_secs(10), "the witness stored", || {
-        let answer = rpc.call("coverage_beacon", json!([beacon]));
+        let answer = rpc.call("coverage_getBeacon", json!([beacon]));
         answer["result"]["witnesses"][0]["witness"] == json!(b)
     });
-    let stored = rpc.ok("coverage_beacon", json!([beacon]));
+    let stored = rpc.ok("coverage_getBeacon", json!([beacon]));
     assert_eq!(stored["beaconer"], json!(a));
     let report = &stored["witnesses"][0];
     assert_eq!(report["rssi_dbm"], json!(-95));

@@ -170,6 +170,7 @@ fn limits_and_bad_parameters_are_answered_and_the_node_keeps_serving() {
         ("epoch_get", json!({"epoch": "first"}), "epoch"),
         ("epoch_get", json!({"era": 1}), "era"),
         ("state_proof", json!({}), "account"),
+        ("state_getProof", json!({}), "account"),
         ("chain_getBlock", json!([[1]]), "block"),
     ] {
         let (code, message) = error(&rpc.call(method, params.clone()));
