@@ -4,6 +4,8 @@
 //! Amounts are strings of base units because TOML integers stop at 2^63 and balances are u128.
 //! Every invalid field is refused with an error naming it.
 
+pub use crate::modules::challenges::ChallengeParams;
+pub use crate::modules::coverage::CoverageParams;
 use commonware_codec::{Encode, Write};
 use commonware_cryptography::Signer;
 use groundwork_primitives::hash::{Digest, hash};
@@ -51,7 +53,7 @@ pub enum GenesisError {
     InvalidField { field: String, reason: String },
 }
 
-fn invalid(field: impl Into<String>, reason: impl Into<String>) -> GenesisError {
+pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> GenesisError {
     GenesisError::InvalidField {
         field: field.into(),
         reason: reason.into(),
@@ -88,62 +90,6 @@ pub struct Params {
     pub coverage: CoverageParams,
     /// Location challenges.
     pub challenges: ChallengeParams,
-}
-
-/// Location challenge parameters (see `groundwork_state::challenge`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ChallengeParams {
-    /// Tokens a challenger locks. Zero turns challenges off.
-    pub bond: Amount,
-    /// Blocks after a challenge lands in which the device's owner may answer.
-    pub answer_window_blocks: u64,
-    /// Share of the device bond an upheld challenge slashes, in basis points; half goes to the
-    /// challenger, half to the treasury.
-    pub slash_bps: u16,
-    /// Witnesses held by neither the owner nor the challenger that must hear the answer.
-    pub min_answer_witnesses: u8,
-}
-
-impl ChallengeParams {
-    /// Challenges off.
-    pub fn disabled() -> Self {
-        Self {
-            bond: Amount::ZERO,
-            answer_window_blocks: 1_440,
-            slash_bps: 5_000,
-            min_answer_witnesses: 3,
-        }
-    }
-}
-
-/// Wireless proof-of-coverage parameters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CoverageParams {
-    /// Share of each epoch's emission paid for coverage (beacons and witnesses), in basis
-    /// points, taken before the split by resource kind. 0 turns coverage rewards off.
-    pub share_bps: u16,
-    /// The witnesses' part of the coverage pool, in basis points; beaconers share the rest.
-    pub witness_share_bps: u16,
-    /// A wireless device may beacon once per this many blocks.
-    pub beacon_interval_blocks: u64,
-    /// A witness report must land at most this many blocks after its beacon.
-    pub witness_window_blocks: u64,
-    /// Reciprocity: a beaconer must have validly witnessed another device's beacon, and a
-    /// witness must have had its own beacon validly witnessed, within this many blocks.
-    pub reciprocity_window_blocks: u64,
-}
-
-impl CoverageParams {
-    /// Coverage rewards off; beacons and witnesses are still verified.
-    pub fn disabled() -> Self {
-        Self {
-            share_bps: 0,
-            witness_share_bps: 8_000,
-            beacon_interval_blocks: 21_600,
-            witness_window_blocks: 4,
-            reciprocity_window_blocks: 172_800,
-        }
-    }
 }
 
 /// A validated genesis.
@@ -439,95 +385,26 @@ impl Genesis {
 
         let coverage = match file.coverage {
             None => CoverageParams::disabled(),
-            Some(c) => {
-                for (field, bps) in [
-                    ("coverage.share_bps", c.share_bps),
-                    ("coverage.witness_share_bps", c.witness_share_bps),
-                ] {
-                    if u32::from(bps) > BASIS_POINTS_TOTAL {
-                        return Err(invalid(
-                            field,
-                            format!("{bps} is more than {BASIS_POINTS_TOTAL} basis points"),
-                        ));
-                    }
-                }
-                for (field, blocks) in [
-                    ("coverage.beacon_interval_blocks", c.beacon_interval_blocks),
-                    ("coverage.witness_window_blocks", c.witness_window_blocks),
-                    (
-                        "coverage.reciprocity_window_blocks",
-                        c.reciprocity_window_blocks,
-                    ),
-                ] {
-                    if blocks == 0 || blocks > MAX_COVERAGE_WINDOW_BLOCKS {
-                        return Err(invalid(
-                            field,
-                            format!("must be between 1 and {MAX_COVERAGE_WINDOW_BLOCKS}"),
-                        ));
-                    }
-                }
-                CoverageParams {
-                    share_bps: c.share_bps,
-                    witness_share_bps: c.witness_share_bps,
-                    beacon_interval_blocks: c.beacon_interval_blocks,
-                    witness_window_blocks: c.witness_window_blocks,
-                    reciprocity_window_blocks: c.reciprocity_window_blocks,
-                }
-            }
+            Some(c) => CoverageParams {
+                share_bps: c.share_bps,
+                witness_share_bps: c.witness_share_bps,
+                beacon_interval_blocks: c.beacon_interval_blocks,
+                witness_window_blocks: c.witness_window_blocks,
+                reciprocity_window_blocks: c.reciprocity_window_blocks,
+            },
         };
+        coverage.validate()?;
         let challenges = match file.challenges {
             None => ChallengeParams::disabled(),
             Some(c) => {
-                // The answer beacon must still be in state when the challenge resolves: beacons
-                // stay for BEACON_RETENTION_EPOCHS epochs after the one that settles them.
-                let longest = epochs
-                    .length_blocks
-                    .saturating_mul(crate::coverage::BEACON_RETENTION_EPOCHS);
-                let needed = c
-                    .answer_window_blocks
-                    .saturating_add(coverage.witness_window_blocks);
-                // The owner must be able to beacon once inside the window, however recently
-                // the device beaconed before the challenge.
-                if c.answer_window_blocks < coverage.beacon_interval_blocks {
-                    return Err(invalid(
-                        "challenges.answer_window_blocks",
-                        format!(
-                            "{} is shorter than the beacon interval ({} blocks): a device could not answer",
-                            c.answer_window_blocks, coverage.beacon_interval_blocks
-                        ),
-                    ));
-                }
-                if c.answer_window_blocks == 0 || needed > longest {
-                    return Err(invalid(
-                        "challenges.answer_window_blocks",
-                        format!(
-                            "must be at least 1, and with the witness window at most {longest} blocks ({} epochs)",
-                            crate::coverage::BEACON_RETENTION_EPOCHS
-                        ),
-                    ));
-                }
-                if u32::from(c.slash_bps) > BASIS_POINTS_TOTAL {
-                    return Err(invalid(
-                        "challenges.slash_bps",
-                        format!(
-                            "{} is more than {BASIS_POINTS_TOTAL} basis points",
-                            c.slash_bps
-                        ),
-                    ));
-                }
-                let max = crate::coverage::MAX_REWARDED_WITNESSES;
-                if c.min_answer_witnesses == 0 || c.min_answer_witnesses > max {
-                    return Err(invalid(
-                        "challenges.min_answer_witnesses",
-                        format!("must be between 1 and {max}"),
-                    ));
-                }
-                ChallengeParams {
+                let challenges = ChallengeParams {
                     bond: parse_positive_amount("challenges.bond", &c.bond)?,
                     answer_window_blocks: c.answer_window_blocks,
                     slash_bps: c.slash_bps,
                     min_answer_witnesses: c.min_answer_witnesses,
-                }
+                };
+                challenges.validate(epochs.length_blocks, &coverage)?;
+                challenges
             }
         };
         let params = Params {

@@ -61,6 +61,7 @@ mod table;
 pub use modules::challenges as challenge;
 pub use modules::coverage;
 
+pub use core::{CoreParams, TokenSymbol};
 pub use error::{
     BlockError, ChallengeError, CoreError, CoverageError, ExplainError, GeometryCause,
     InvariantViolation, TxError, UptimeError,

@@ -141,6 +141,8 @@ pub enum LoadError {
     Malformed { key: String, reason: String },
     #[error("stored state has no chain-info record")]
     MissingChainInfo,
+    #[error("stored state has no {module} parameters")]
+    MissingParams { module: &'static str },
 }
 
 impl State {
@@ -170,8 +172,13 @@ impl State {
             bonded: Amount::ZERO,
             escrowed: Amount::ZERO,
         };
-        let core = Core::genesis(info, &genesis.balances, genesis_digest);
-        Self::empty(genesis, core)
+        let params = &genesis.params;
+        let core_params = crate::core::CoreParams::of(params);
+        let core = Core::genesis(core_params, info, &genesis.balances, genesis_digest);
+        let mut state = Self::empty(genesis, core);
+        state.coverage.set_genesis_params(params.coverage);
+        state.challenges.set_genesis_params(params.challenges);
+        state
     }
 
     /// Rebuilds a state from the entries [`State::entries`] produced (in any order), e.g. as
@@ -203,6 +210,13 @@ impl State {
         if !state.core.has_chain_info() {
             return Err(LoadError::MissingChainInfo);
         }
+        // The parameters come from the stored sections, which proofs cover (and governance
+        // may have changed), not from the genesis file.
+        let missing = |module| LoadError::MissingParams { module };
+        let core = state.core.params().ok_or(missing("core"))?;
+        state.params.coverage = state.coverage.params().ok_or(missing("coverage"))?;
+        state.params.challenges = state.challenges.params().ok_or(missing("challenges"))?;
+        core.apply_to(&mut state.params);
         Ok(state)
     }
 

@@ -10,10 +10,12 @@ mod blocks;
 mod devices;
 mod error;
 mod ledger;
+mod params;
 
 pub(crate) use actions::DeviceGuard;
 pub use error::CoreError;
 pub(crate) use ledger::EpochSummaryParts;
+pub use params::{CoreParams, TokenSymbol};
 
 use crate::error::InvariantViolation;
 use crate::module::{Module, ModuleInfo};
@@ -32,6 +34,7 @@ pub mod prefix {
     pub const UNBONDING: u8 = 0x05;
     pub const BLOCK_BY_HEIGHT: u8 = 0x06;
     pub const HEIGHT_BY_BLOCK: u8 = 0x07;
+    pub const CORE_PARAMS: u8 = 0x08;
 }
 
 /// The key of a table with exactly one record: encodes to nothing after the prefix.
@@ -59,6 +62,8 @@ pub(crate) struct Core {
     unbonding: Table<(u64, DeviceId), Amount>,
     block_by_height: Table<u64, Digest>,
     height_by_block: Table<Digest, u64>,
+    /// The core's section of the chain parameters.
+    params: Table<Singleton, CoreParams>,
 }
 
 impl Module for Core {
@@ -78,6 +83,7 @@ impl Module for Core {
             &self.unbonding,
             &self.block_by_height,
             &self.height_by_block,
+            &self.params,
         ]
     }
 
@@ -90,6 +96,7 @@ impl Module for Core {
             &mut self.unbonding,
             &mut self.block_by_height,
             &mut self.height_by_block,
+            &mut self.params,
         ]
     }
 }
@@ -104,17 +111,20 @@ impl Core {
             unbonding: Table::new(prefix::UNBONDING, "unbonding"),
             block_by_height: Table::new(prefix::BLOCK_BY_HEIGHT, "block by height"),
             height_by_block: Table::new(prefix::HEIGHT_BY_BLOCK, "height by block"),
+            params: Table::new(prefix::CORE_PARAMS, "core params"),
         }
     }
 
     /// The core at height 0: the chain counters, the genesis balances and block 0.
     pub(crate) fn genesis(
+        params: CoreParams,
         info: ChainInfo,
         balances: &[(Address, Amount)],
         genesis_block: Digest,
     ) -> Self {
         let mut core = Self::empty();
         core.info.insert_committed(Singleton, info);
+        core.params.insert_committed(Singleton, params);
         for (address, amount) in balances {
             let account = Account {
                 balance: *amount,
@@ -130,6 +140,11 @@ impl Core {
     /// Whether the chain-info record is present (a loaded state must have it).
     pub(crate) fn has_chain_info(&self) -> bool {
         self.info.get(&Singleton).is_some()
+    }
+
+    /// The core's section of the parameters, as stored.
+    pub(crate) fn params(&self) -> Option<CoreParams> {
+        self.params.get(&Singleton).cloned()
     }
 
     pub(crate) fn epoch_summary(&self, epoch: u64) -> Option<EpochSummary> {

@@ -245,3 +245,32 @@ fn challenge_parameters_load_back_and_bad_ones_are_refused_by_name() {
         assert_eq!(refused_field(&bad), field, "{replacement}");
     }
 }
+
+#[test]
+fn parameters_live_in_state_and_a_reload_takes_them_from_there() {
+    use groundwork_state::machine::prefix::{CHALLENGE_PARAMS, CORE_PARAMS, COVERAGE_PARAMS};
+    use groundwork_state::{LoadError, State};
+    let genesis = genesis_with(params(), 4);
+    let state = State::from_genesis(&genesis);
+    let entries = state.entries();
+    for prefix in [CORE_PARAMS, COVERAGE_PARAMS, CHALLENGE_PARAMS] {
+        assert!(
+            entries.iter().any(|(k, _)| k == &vec![prefix]),
+            "no parameters under {prefix:#04x}"
+        );
+    }
+    // A store is read with its own parameters, whatever the genesis file now says.
+    let mut edited = genesis.clone();
+    edited.params.transaction_fee = groundwork_primitives::Amount(999);
+    edited.params.coverage.share_bps = 1;
+    let reloaded = State::from_entries(&edited, entries.clone()).unwrap();
+    assert_eq!(reloaded.params(), state.params());
+    let without: Vec<_> = entries
+        .into_iter()
+        .filter(|(k, _)| k[0] != COVERAGE_PARAMS)
+        .collect();
+    assert_eq!(
+        State::from_entries(&genesis, without).err(),
+        Some(LoadError::MissingParams { module: "coverage" })
+    );
+}

@@ -28,9 +28,11 @@
 
 mod error;
 mod open;
+mod params;
 mod resolve;
 
 pub use error::ChallengeError;
+pub use params::ChallengeParams;
 
 use crate::core::DeviceGuard;
 use crate::error::{InvariantViolation, TxError};
@@ -235,6 +237,7 @@ pub mod prefix {
     pub const OPEN_CHALLENGE: u8 = 0x31;
     pub const DEVICE_CHALLENGE: u8 = 0x32;
     pub const CHALLENGE_HISTORY: u8 = 0x33;
+    pub const CHALLENGE_PARAMS: u8 = 0x34;
 }
 
 #[derive(Clone, Debug)]
@@ -246,6 +249,8 @@ pub(crate) struct Challenges {
     device_challenges: Table<DeviceId, Digest>,
     /// Every challenge of each device, with the height it was posted.
     history: Table<DeviceChallenge, u64>,
+    /// The module's section of the chain parameters.
+    params: Table<crate::core::Singleton, ChallengeParams>,
 }
 
 impl Module for Challenges {
@@ -262,6 +267,7 @@ impl Module for Challenges {
             &self.open,
             &self.device_challenges,
             &self.history,
+            &self.params,
         ]
     }
 
@@ -271,6 +277,7 @@ impl Module for Challenges {
             &mut self.open,
             &mut self.device_challenges,
             &mut self.history,
+            &mut self.params,
         ]
     }
 
@@ -307,12 +314,23 @@ impl DeviceGuard for Challenges {
 }
 
 impl Challenges {
+    /// The module's section of the parameters, as stored.
+    pub(crate) fn params(&self) -> Option<ChallengeParams> {
+        self.params.get(&crate::core::Singleton).copied()
+    }
+
+    /// Sets the module's section at genesis.
+    pub(crate) fn set_genesis_params(&mut self, params: ChallengeParams) {
+        self.params.insert_committed(crate::core::Singleton, params);
+    }
+
     pub(crate) fn new() -> Self {
         Self {
             challenges: Table::new(prefix::CHALLENGE, "challenges"),
             open: Table::new(prefix::OPEN_CHALLENGE, "open challenges"),
             device_challenges: Table::new(prefix::DEVICE_CHALLENGE, "device challenges"),
             history: Table::new(prefix::CHALLENGE_HISTORY, "challenge history"),
+            params: Table::new(prefix::CHALLENGE_PARAMS, "challenge params"),
         }
     }
 

@@ -16,11 +16,13 @@
 
 mod error;
 mod explain;
+mod params;
 mod reports;
 mod settle;
 
 pub use error::{CoverageError, GeometryCause};
 pub use explain::CoverageExplanation;
+pub use params::CoverageParams;
 pub(crate) use settle::Settlement;
 
 use crate::module::{Module, ModuleInfo};
@@ -247,6 +249,7 @@ pub mod prefix {
     pub const REWARDED_BEACON: u8 = 0x24;
     pub const COVERAGE_REWARD: u8 = 0x25;
     pub const COVERAGE_EPOCH: u8 = 0x26;
+    pub const COVERAGE_PARAMS: u8 = 0x27;
 }
 
 #[derive(Clone, Debug)]
@@ -259,6 +262,8 @@ pub(crate) struct Coverage {
     rewarded_beacons: Table<EpochBeacon, SettledBeacon>,
     rewards: Table<(u64, DeviceId), CoverageReward>,
     epochs: Table<u64, CoverageSummary>,
+    /// The module's section of the chain parameters.
+    params: Table<crate::core::Singleton, CoverageParams>,
 }
 
 impl Module for Coverage {
@@ -278,6 +283,7 @@ impl Module for Coverage {
             &self.rewarded_beacons,
             &self.rewards,
             &self.epochs,
+            &self.params,
         ]
     }
 
@@ -290,11 +296,22 @@ impl Module for Coverage {
             &mut self.rewarded_beacons,
             &mut self.rewards,
             &mut self.epochs,
+            &mut self.params,
         ]
     }
 }
 
 impl Coverage {
+    /// The module's section of the parameters, as stored.
+    pub(crate) fn params(&self) -> Option<CoverageParams> {
+        self.params.get(&crate::core::Singleton).copied()
+    }
+
+    /// Sets the module's section at genesis.
+    pub(crate) fn set_genesis_params(&mut self, params: CoverageParams) {
+        self.params.insert_committed(crate::core::Singleton, params);
+    }
+
     pub(crate) fn new() -> Self {
         Self {
             beacons: Table::new(prefix::BEACON, "beacons"),
@@ -304,6 +321,7 @@ impl Coverage {
             rewarded_beacons: Table::new(prefix::REWARDED_BEACON, "rewarded beacons"),
             rewards: Table::new(prefix::COVERAGE_REWARD, "coverage rewards"),
             epochs: Table::new(prefix::COVERAGE_EPOCH, "coverage epochs"),
+            params: Table::new(prefix::COVERAGE_PARAMS, "coverage params"),
         }
     }
 

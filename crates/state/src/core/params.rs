@@ -1,0 +1,125 @@
+//! The chain parameters in state: each module keeps its own section in a table of its own, so
+//! state proofs cover them and governance can change them later. [`State`](crate::State) keeps
+//! the assembled [`Params`] beside the tables, rebuilt from them when a state is loaded.
+
+use crate::genesis::Params;
+use commonware_codec::{Buf, EncodeSize, Error as CodecError, Read, ReadExt, Write};
+use groundwork_primitives::impl_struct_codec;
+use groundwork_primitives::{Amount, ChainId, ResourceKind};
+
+/// Longest token symbol, in bytes (genesis allows 1 to 12 of A-Z and 0-9).
+const MAX_SYMBOL_BYTES: usize = 12;
+
+/// A token symbol as stored: its length, then its ASCII bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenSymbol(pub String);
+
+impl Write for TokenSymbol {
+    fn write(&self, buf: &mut impl bytes::BufMut) {
+        let bytes = self.0.as_bytes();
+        let len = bytes.len().min(MAX_SYMBOL_BYTES);
+        (len as u8).write(buf);
+        buf.put_slice(&bytes[..len]);
+    }
+}
+
+impl EncodeSize for TokenSymbol {
+    fn encode_size(&self) -> usize {
+        1 + self.0.len().min(MAX_SYMBOL_BYTES)
+    }
+}
+
+impl Read for TokenSymbol {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        let len = usize::from(u8::read(buf)?);
+        if len == 0 || len > MAX_SYMBOL_BYTES {
+            return Err(CodecError::InvalidLength(len));
+        }
+        if buf.remaining() < len {
+            return Err(CodecError::EndOfBuffer);
+        }
+        let mut bytes = vec![0u8; len];
+        buf.copy_to_slice(&mut bytes);
+        if !bytes
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
+            return Err(CodecError::Invalid("TokenSymbol", "not A-Z and 0-9"));
+        }
+        String::from_utf8(bytes)
+            .map(TokenSymbol)
+            .map_err(|_| CodecError::Invalid("TokenSymbol", "not ASCII"))
+    }
+}
+
+/// The core's section of the parameters: the chain, the token, epochs, emission, fees.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoreParams {
+    pub chain_id: ChainId,
+    pub token_symbol: TokenSymbol,
+    pub token_decimals: u8,
+    pub epoch_length_blocks: u64,
+    pub heartbeat_window_blocks: u64,
+    pub heartbeat_max_age_blocks: u64,
+    pub unbonding_epochs: u64,
+    pub initial_emission_per_epoch: Amount,
+    pub halving_interval_epochs: u64,
+    pub reward_weights_bps: [u16; ResourceKind::COUNT],
+    pub transaction_fee: Amount,
+    pub device_bond: Amount,
+    pub data_credit_price: Amount,
+}
+impl_struct_codec!(CoreParams {
+    chain_id,
+    token_symbol,
+    token_decimals,
+    epoch_length_blocks,
+    heartbeat_window_blocks,
+    heartbeat_max_age_blocks,
+    unbonding_epochs,
+    initial_emission_per_epoch,
+    halving_interval_epochs,
+    reward_weights_bps,
+    transaction_fee,
+    device_bond,
+    data_credit_price
+});
+
+impl CoreParams {
+    /// The core's section of `params`.
+    pub fn of(params: &Params) -> Self {
+        Self {
+            chain_id: params.chain_id.clone(),
+            token_symbol: TokenSymbol(params.token_symbol.clone()),
+            token_decimals: params.token_decimals,
+            epoch_length_blocks: params.epoch_length_blocks,
+            heartbeat_window_blocks: params.heartbeat_window_blocks,
+            heartbeat_max_age_blocks: params.heartbeat_max_age_blocks,
+            unbonding_epochs: params.unbonding_epochs,
+            initial_emission_per_epoch: params.initial_emission_per_epoch,
+            halving_interval_epochs: params.halving_interval_epochs,
+            reward_weights_bps: params.reward_weights_bps,
+            transaction_fee: params.transaction_fee,
+            device_bond: params.device_bond,
+            data_credit_price: params.data_credit_price,
+        }
+    }
+
+    /// Puts this section into `params`, leaving the modules' sections as they are.
+    pub fn apply_to(self, params: &mut Params) {
+        params.chain_id = self.chain_id;
+        params.token_symbol = self.token_symbol.0;
+        params.token_decimals = self.token_decimals;
+        params.epoch_length_blocks = self.epoch_length_blocks;
+        params.heartbeat_window_blocks = self.heartbeat_window_blocks;
+        params.heartbeat_max_age_blocks = self.heartbeat_max_age_blocks;
+        params.unbonding_epochs = self.unbonding_epochs;
+        params.initial_emission_per_epoch = self.initial_emission_per_epoch;
+        params.halving_interval_epochs = self.halving_interval_epochs;
+        params.reward_weights_bps = self.reward_weights_bps;
+        params.transaction_fee = self.transaction_fee;
+        params.device_bond = self.device_bond;
+        params.data_credit_price = self.data_credit_price;
+    }
+}
