@@ -226,6 +226,173 @@ fn parse_positive_amount(field: &str, text: &str) -> Result<Amount, GenesisError
     Ok(amount)
 }
 
+/// The token's symbol and decimals.
+fn check_token(token: &TokenSection) -> Result<(), GenesisError> {
+    let symbol = &token.symbol;
+    let symbol_ok = (1..=12).contains(&symbol.len())
+        && symbol
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if !symbol_ok {
+        return Err(invalid(
+            "token.symbol",
+            format!("{symbol:?} must be 1 to 12 characters of A-Z and 0-9"),
+        ));
+    }
+    if token.decimals > MAX_TOKEN_DECIMALS {
+        return Err(invalid(
+            "token.decimals",
+            format!("{} is more than {MAX_TOKEN_DECIMALS}", token.decimals),
+        ));
+    }
+
+    Ok(())
+}
+
+/// The funded accounts, sorted, each once, their total within [`MAX_GENESIS_SUPPLY`].
+fn parse_balances(entries: &[BalanceEntry]) -> Result<Vec<(Address, Amount)>, GenesisError> {
+    if entries.len() > MAX_GENESIS_BALANCES {
+        return Err(invalid(
+            "balances",
+            format!("more than {MAX_GENESIS_BALANCES} entries"),
+        ));
+    }
+    let mut balances = Vec::with_capacity(entries.len());
+    let mut seen = BTreeSet::new();
+    let mut total: u128 = 0;
+    for (i, entry) in entries.iter().enumerate() {
+        let field = format!("balances[{i}].address");
+        let address: Address = entry
+            .address
+            .parse()
+            .map_err(|e| invalid(&field, format!("{e}")))?;
+        if !seen.insert(address) {
+            return Err(invalid(field, format!("{address} appears more than once")));
+        }
+        let amount = parse_positive_amount(&format!("balances[{i}].amount"), &entry.amount)?;
+        total = total
+            .checked_add(amount.0)
+            .filter(|t| *t <= MAX_GENESIS_SUPPLY)
+            .ok_or_else(|| {
+                invalid(
+                    format!("balances[{i}].amount"),
+                    "total genesis supply exceeds 2^100 base units",
+                )
+            })?;
+        balances.push((address, amount));
+    }
+    balances.sort();
+
+    Ok(balances)
+}
+
+/// The validators' keys, in file order, each once.
+fn parse_validators(entries: &[ValidatorEntry]) -> Result<Vec<AccountPublicKey>, GenesisError> {
+    if entries.is_empty() {
+        return Err(invalid("validators", "at least one validator is required"));
+    }
+    if entries.len() > MAX_VALIDATORS {
+        return Err(invalid(
+            "validators",
+            format!("more than {MAX_VALIDATORS} validators"),
+        ));
+    }
+    let mut validators = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        let field = format!("validators[{i}].public_key");
+        let key = account_public_key_from_hex(&entry.public_key)
+            .map_err(|e| invalid(&field, format!("{e}")))?;
+        if validators.contains(&key) {
+            return Err(invalid(field, "duplicate validator"));
+        }
+        validators.push(key);
+    }
+
+    Ok(validators)
+}
+
+/// Epoch length, heartbeat window and age, unbonding.
+fn check_epochs(epochs: &EpochSection) -> Result<(), GenesisError> {
+    if epochs.length_blocks == 0 || epochs.length_blocks > MAX_EPOCH_LENGTH_BLOCKS {
+        return Err(invalid(
+            "epochs.length_blocks",
+            format!("must be between 1 and {MAX_EPOCH_LENGTH_BLOCKS}"),
+        ));
+    }
+    if epochs.heartbeat_window_blocks == 0
+        || !epochs
+            .length_blocks
+            .is_multiple_of(epochs.heartbeat_window_blocks)
+    {
+        return Err(invalid(
+            "epochs.heartbeat_window_blocks",
+            format!(
+                "must be at least 1 and divide epochs.length_blocks ({})",
+                epochs.length_blocks
+            ),
+        ));
+    }
+    if epochs.heartbeat_max_age_blocks == 0
+        || epochs.heartbeat_max_age_blocks > MAX_HEARTBEAT_AGE_BLOCKS
+    {
+        return Err(invalid(
+            "epochs.heartbeat_max_age_blocks",
+            format!("must be between 1 and {MAX_HEARTBEAT_AGE_BLOCKS}"),
+        ));
+    }
+    if epochs.unbonding_epochs > MAX_UNBONDING_EPOCHS {
+        return Err(invalid(
+            "epochs.unbonding_epochs",
+            format!("must be at most {MAX_UNBONDING_EPOCHS}"),
+        ));
+    }
+
+    Ok(())
+}
+
+/// The initial emission, checked.
+fn parse_emission(emission: &EmissionSection) -> Result<Amount, GenesisError> {
+    let initial = parse_amount("emission.initial_per_epoch", &emission.initial_per_epoch)?;
+    if initial.0 > MAX_INITIAL_EMISSION {
+        return Err(invalid(
+            "emission.initial_per_epoch",
+            "must be at most 2^96 base units",
+        ));
+    }
+    if emission.halving_interval_epochs == 0 {
+        return Err(invalid(
+            "emission.halving_interval_epochs",
+            "must be at least 1",
+        ));
+    }
+
+    Ok(initial)
+}
+
+/// The reward weights by kind, which must sum to 100 %.
+fn parse_weights(w: &WeightsSection) -> Result<[u16; ResourceKind::COUNT], GenesisError> {
+    let reward_weights_bps = [
+        w.wireless,
+        w.storage,
+        w.compute,
+        w.sensor,
+        w.energy,
+        w.ev_charger,
+        w.vehicle,
+    ];
+    let sum: u32 = reward_weights_bps.iter().map(|&x| u32::from(x)).sum();
+    if sum != BASIS_POINTS_TOTAL {
+        return Err(invalid(
+            "reward_weights_bps",
+            format!(
+                "weights sum to {sum} basis points, they must sum to {BASIS_POINTS_TOTAL} (100%)"
+            ),
+        ));
+    }
+
+    Ok(reward_weights_bps)
+}
+
 impl Genesis {
     /// Parses and validates a genesis TOML document.
     pub fn from_toml(text: &str) -> Result<Self, GenesisError> {
@@ -240,148 +407,13 @@ impl Genesis {
             .chain_id
             .parse()
             .map_err(|e| invalid("chain_id", format!("{e}")))?;
-
-        let symbol = file.token.symbol;
-        let symbol_ok = (1..=12).contains(&symbol.len())
-            && symbol
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-        if !symbol_ok {
-            return Err(invalid(
-                "token.symbol",
-                format!("{symbol:?} must be 1 to 12 characters of A-Z and 0-9"),
-            ));
-        }
-        if file.token.decimals > MAX_TOKEN_DECIMALS {
-            return Err(invalid(
-                "token.decimals",
-                format!("{} is more than {MAX_TOKEN_DECIMALS}", file.token.decimals),
-            ));
-        }
-
-        if file.balances.len() > MAX_GENESIS_BALANCES {
-            return Err(invalid(
-                "balances",
-                format!("more than {MAX_GENESIS_BALANCES} entries"),
-            ));
-        }
-        let mut balances = Vec::with_capacity(file.balances.len());
-        let mut seen = BTreeSet::new();
-        let mut total: u128 = 0;
-        for (i, entry) in file.balances.iter().enumerate() {
-            let field = format!("balances[{i}].address");
-            let address: Address = entry
-                .address
-                .parse()
-                .map_err(|e| invalid(&field, format!("{e}")))?;
-            if !seen.insert(address) {
-                return Err(invalid(field, format!("{address} appears more than once")));
-            }
-            let amount = parse_positive_amount(&format!("balances[{i}].amount"), &entry.amount)?;
-            total = total
-                .checked_add(amount.0)
-                .filter(|t| *t <= MAX_GENESIS_SUPPLY)
-                .ok_or_else(|| {
-                    invalid(
-                        format!("balances[{i}].amount"),
-                        "total genesis supply exceeds 2^100 base units",
-                    )
-                })?;
-            balances.push((address, amount));
-        }
-        balances.sort();
-
-        if file.validators.is_empty() {
-            return Err(invalid("validators", "at least one validator is required"));
-        }
-        if file.validators.len() > MAX_VALIDATORS {
-            return Err(invalid(
-                "validators",
-                format!("more than {MAX_VALIDATORS} validators"),
-            ));
-        }
-        let mut validators = Vec::with_capacity(file.validators.len());
-        for (i, entry) in file.validators.iter().enumerate() {
-            let field = format!("validators[{i}].public_key");
-            let key = account_public_key_from_hex(&entry.public_key)
-                .map_err(|e| invalid(&field, format!("{e}")))?;
-            if validators.contains(&key) {
-                return Err(invalid(field, "duplicate validator"));
-            }
-            validators.push(key);
-        }
-
-        let epochs = file.epochs;
-        if epochs.length_blocks == 0 || epochs.length_blocks > MAX_EPOCH_LENGTH_BLOCKS {
-            return Err(invalid(
-                "epochs.length_blocks",
-                format!("must be between 1 and {MAX_EPOCH_LENGTH_BLOCKS}"),
-            ));
-        }
-        if epochs.heartbeat_window_blocks == 0
-            || !epochs
-                .length_blocks
-                .is_multiple_of(epochs.heartbeat_window_blocks)
-        {
-            return Err(invalid(
-                "epochs.heartbeat_window_blocks",
-                format!(
-                    "must be at least 1 and divide epochs.length_blocks ({})",
-                    epochs.length_blocks
-                ),
-            ));
-        }
-        if epochs.heartbeat_max_age_blocks == 0
-            || epochs.heartbeat_max_age_blocks > MAX_HEARTBEAT_AGE_BLOCKS
-        {
-            return Err(invalid(
-                "epochs.heartbeat_max_age_blocks",
-                format!("must be between 1 and {MAX_HEARTBEAT_AGE_BLOCKS}"),
-            ));
-        }
-        if epochs.unbonding_epochs > MAX_UNBONDING_EPOCHS {
-            return Err(invalid(
-                "epochs.unbonding_epochs",
-                format!("must be at most {MAX_UNBONDING_EPOCHS}"),
-            ));
-        }
-
-        let initial = parse_amount(
-            "emission.initial_per_epoch",
-            &file.emission.initial_per_epoch,
-        )?;
-        if initial.0 > MAX_INITIAL_EMISSION {
-            return Err(invalid(
-                "emission.initial_per_epoch",
-                "must be at most 2^96 base units",
-            ));
-        }
-        if file.emission.halving_interval_epochs == 0 {
-            return Err(invalid(
-                "emission.halving_interval_epochs",
-                "must be at least 1",
-            ));
-        }
-
-        let w = file.reward_weights_bps;
-        let reward_weights_bps = [
-            w.wireless,
-            w.storage,
-            w.compute,
-            w.sensor,
-            w.energy,
-            w.ev_charger,
-            w.vehicle,
-        ];
-        let sum: u32 = reward_weights_bps.iter().map(|&x| u32::from(x)).sum();
-        if sum != BASIS_POINTS_TOTAL {
-            return Err(invalid(
-                "reward_weights_bps",
-                format!(
-                    "weights sum to {sum} basis points, they must sum to {BASIS_POINTS_TOTAL} (100%)"
-                ),
-            ));
-        }
+        check_token(&file.token)?;
+        let balances = parse_balances(&file.balances)?;
+        let validators = parse_validators(&file.validators)?;
+        let epochs = &file.epochs;
+        check_epochs(epochs)?;
+        let initial = parse_emission(&file.emission)?;
+        let reward_weights_bps = parse_weights(&file.reward_weights_bps)?;
 
         let coverage = match file.coverage {
             None => CoverageParams::disabled(),
@@ -409,7 +441,7 @@ impl Genesis {
         };
         let params = Params {
             chain_id,
-            token_symbol: symbol,
+            token_symbol: file.token.symbol.clone(),
             token_decimals: file.token.decimals,
             epoch_length_blocks: epochs.length_blocks,
             heartbeat_window_blocks: epochs.heartbeat_window_blocks,
