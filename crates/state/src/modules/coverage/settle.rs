@@ -29,6 +29,51 @@ impl Settlement {
     fn out_of_line(&self, device: &DeviceId) -> bool {
         self.tallies.get(device).is_some_and(PeerTally::out_of_line)
     }
+
+    /// The collusion rule that leaves `report` of the beacon `record` out, worked out now. A
+    /// report inside a closed ring shows nothing but the ring; one from a device out of line
+    /// with its peers, or from a pair whose signal never varies, shows fabrication; one
+    /// implausibly strong for its distance a spoofed place or an inflated signal. None counts.
+    fn exclusion(&self, record: &BeaconRecord, report: &WitnessRecord) -> Option<CollusionRule> {
+        if self.rings.contains(&report.witness) && self.rings.contains(&record.beaconer) {
+            return Some(CollusionRule::ClosedRing);
+        }
+        if self.out_of_line(&report.witness) {
+            return Some(CollusionRule::OutOfLine);
+        }
+        let pair = (record.beaconer.clone(), report.witness.clone());
+        if self.steady_pairs.contains(&pair) {
+            return Some(CollusionRule::SteadySignal);
+        }
+        let plausible = groundwork_coverage::plausible_rssi_cdbm(
+            i32::from(record.radio.tx_power_dbm),
+            record.radio.frequency_hz,
+            report.distance_m,
+            i32::from(record.radio.antenna_gain_ddbi),
+            i32::from(report.reading.antenna_gain_ddbi),
+        );
+        plausible
+            .is_ok_and(|max| i32::from(report.reading.rssi_dbm) * 100 > max)
+            .then_some(CollusionRule::ImplausibleSignal)
+    }
+}
+
+impl SettledBeacon {
+    /// The collusion rule settlement fixed for the `index`-th witness report, if any.
+    fn exclusion(&self, index: usize) -> Option<CollusionRule> {
+        let bit = |mask: u16, at: usize| at < 16 && mask & (1 << at) != 0;
+        if bit(self.excluded, index) {
+            Some(CollusionRule::ClosedRing)
+        } else if bit(self.out_of_line, index + 1) {
+            Some(CollusionRule::OutOfLine)
+        } else if bit(self.steady, index) {
+            Some(CollusionRule::SteadySignal)
+        } else if bit(self.implausible, index) {
+            Some(CollusionRule::ImplausibleSignal)
+        } else {
+            None
+        }
+    }
 }
 
 impl Coverage {
@@ -152,51 +197,12 @@ impl Coverage {
             .reports_with_deviations(id, &record)
             .into_iter()
             .unzip();
-        // A report inside a closed ring shows nothing but the ring; one from a device out of
-        // line with its peers, or from a pair whose signal never varies, shows fabrication;
-        // one implausibly strong for its distance a spoofed place or an inflated signal. None
-        // counts.
         let excluded: Vec<Option<CollusionRule>> = reports
             .iter()
             .enumerate()
             .map(|(index, report)| match settled {
-                Some(fixed) if fixed.excluded & (1 << index) != 0 => {
-                    Some(CollusionRule::ClosedRing)
-                }
-                Some(fixed) if fixed.out_of_line & (1 << (index + 1)) != 0 => {
-                    Some(CollusionRule::OutOfLine)
-                }
-                Some(fixed) if fixed.steady & (1 << index) != 0 => {
-                    Some(CollusionRule::SteadySignal)
-                }
-                Some(fixed) if fixed.implausible & (1 << index) != 0 => {
-                    Some(CollusionRule::ImplausibleSignal)
-                }
-                Some(_) => None,
-                None if now.rings.contains(&report.witness)
-                    && now.rings.contains(&record.beaconer) =>
-                {
-                    Some(CollusionRule::ClosedRing)
-                }
-                None if now.out_of_line(&report.witness) => Some(CollusionRule::OutOfLine),
-                None if now
-                    .steady_pairs
-                    .contains(&(record.beaconer.clone(), report.witness.clone())) =>
-                {
-                    Some(CollusionRule::SteadySignal)
-                }
-                None => {
-                    let plausible = groundwork_coverage::plausible_rssi_cdbm(
-                        i32::from(record.radio.tx_power_dbm),
-                        record.radio.frequency_hz,
-                        report.distance_m,
-                        i32::from(record.radio.antenna_gain_ddbi),
-                        i32::from(report.reading.antenna_gain_ddbi),
-                    );
-                    plausible
-                        .is_ok_and(|max| i32::from(report.reading.rssi_dbm) * 100 > max)
-                        .then_some(CollusionRule::ImplausibleSignal)
-                }
+                Some(fixed) => fixed.exclusion(index),
+                None => now.exclusion(&record, report),
             })
             .collect();
         let counted = excluded.iter().filter(|e| e.is_none()).count();
