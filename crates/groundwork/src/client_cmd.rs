@@ -16,7 +16,6 @@ use groundwork_primitives::{
     AccountTransaction, Address, Amount, Call, Cell, CoreCall, DeviceId, ResourceKind, Transaction,
     decode_exact,
 };
-use groundwork_state::coverage::share_of;
 use groundwork_state::{Account, Device, account_key, device_key};
 use serde_json::{Value, json};
 use std::io::Read as _;
@@ -647,21 +646,16 @@ pub enum RewardsCommand {
 /// Recomputes a `rewards_explain` answer's amount from its inputs, in integers.
 fn recompute_explanation(e: &Value) -> Option<u128> {
     let input = |name: &str| e["inputs"][name].as_u64();
-    let initial: u128 = e["inputs"]["initial_emission"].as_str()?.parse().ok()?;
-    let halvings = input("halvings")?;
-    let emission = if halvings >= 128 {
-        0
-    } else {
-        initial >> halvings
+    let bps = |name: &str| input(name).and_then(|v| u16::try_from(v).ok());
+    let inputs = groundwork_state::rewards::KindRewardInputs {
+        initial_emission: Amount(e["inputs"]["initial_emission"].as_str()?.parse().ok()?),
+        halvings: input("halvings")?,
+        coverage_share_bps: bps("coverage_share_bps")?,
+        weight_bps: bps("weight_bps")?,
+        work_units: input("work_units")?,
+        kind_total_units: input("kind_total_units")?,
     };
-    let coverage = emission.checked_mul(u128::from(input("coverage_share_bps")?))? / 10_000;
-    let kinds = emission.checked_sub(coverage)?;
-    let pool = kinds.checked_mul(u128::from(input("weight_bps")?))? / 10_000;
-    let total = input("kind_total_units")?;
-    if total == 0 {
-        return Some(0);
-    }
-    Some(pool.checked_mul(u128::from(input("work_units")?))? / u128::from(total))
+    groundwork_state::rewards::recompute_kind_reward(&inputs).map(|a| a.0)
 }
 
 /// Calls a `(device, epoch)` method; returns the client too, for follow-up calls.
@@ -687,16 +681,15 @@ fn recompute_coverage(c: &Value) -> Option<u128> {
             _ => witness = witness.checked_add(units)?,
         }
     }
-    let part = |pool: &str, units: u64, total: &str| -> Option<u128> {
-        let pool: u128 = c[pool].as_str()?.parse().ok()?;
-        let total = c[total].as_u64()?;
-        Some(share_of(pool, units, total))
+    let amount = |name: &str| -> Option<Amount> { Some(Amount(c[name].as_str()?.parse().ok()?)) };
+    let summary = groundwork_state::coverage::CoverageSummary {
+        beacon_pool: amount("beacon_pool")?,
+        witness_pool: amount("witness_pool")?,
+        total_beacon_units: c["total_beacon_units"].as_u64()?,
+        total_witness_units: c["total_witness_units"].as_u64()?,
+        ..Default::default()
     };
-    part("beacon_pool", beacon, "total_beacon_units")?.checked_add(part(
-        "witness_pool",
-        witness,
-        "total_witness_units",
-    )?)
+    Some(summary.amount_for(beacon, witness).0)
 }
 
 pub fn rewards(command: RewardsCommand) -> Result<()> {

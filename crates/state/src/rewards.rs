@@ -110,6 +110,37 @@ impl ProgramPools {
     }
 }
 
+/// What a device's uptime reward for one epoch is worked out from, as `explain` shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KindRewardInputs {
+    pub initial_emission: Amount,
+    pub halvings: u64,
+    pub coverage_share_bps: u16,
+    pub weight_bps: u16,
+    pub work_units: u64,
+    pub kind_total_units: u64,
+}
+
+/// The reward rule (module docs) from its inputs alone: the one formula the state machine,
+/// `explain` and a client checking an explanation all use. `None` if an input is out of range.
+pub fn recompute_kind_reward(inputs: &KindRewardInputs) -> Option<Amount> {
+    let emission = if inputs.halvings >= 128 {
+        0
+    } else {
+        inputs.initial_emission.0 >> inputs.halvings
+    };
+    let bps =
+        |x: u128, w: u16| Some(x.checked_mul(u128::from(w))? / u128::from(BASIS_POINTS_TOTAL));
+    let coverage = bps(emission, inputs.coverage_share_bps)?;
+    let pool = bps(emission.checked_sub(coverage)?, inputs.weight_bps)?;
+    if inputs.kind_total_units == 0 {
+        return Some(Amount::ZERO);
+    }
+    let share =
+        pool.checked_mul(u128::from(inputs.work_units))? / u128::from(inputs.kind_total_units);
+    Some(Amount(share))
+}
+
 /// Why a device got what it got in one epoch: every input and every step.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RewardExplanation {
@@ -138,21 +169,14 @@ impl RewardExplanation {
     /// Recomputes the amount from the explanation's own inputs; equals `amount` when the
     /// explanation is honest.
     pub fn recompute(&self) -> Option<Amount> {
-        let emission = if self.halvings >= 128 {
-            0
-        } else {
-            self.initial_emission.0 >> self.halvings
-        };
-        let coverage = emission.checked_mul(u128::from(self.coverage_share_bps))?
-            / u128::from(BASIS_POINTS_TOTAL);
-        let kinds = emission.checked_sub(coverage)?;
-        let pool = kinds.checked_mul(u128::from(self.weight_bps))? / u128::from(BASIS_POINTS_TOTAL);
-        if self.kind_total_units == 0 {
-            return Some(Amount::ZERO);
-        }
-        let share =
-            pool.checked_mul(u128::from(self.work_units))? / u128::from(self.kind_total_units);
-        Some(Amount(share))
+        recompute_kind_reward(&KindRewardInputs {
+            initial_emission: self.initial_emission,
+            halvings: self.halvings,
+            coverage_share_bps: self.coverage_share_bps,
+            weight_bps: self.weight_bps,
+            work_units: self.work_units,
+            kind_total_units: self.kind_total_units,
+        })
     }
 
     pub(crate) fn describe(&mut self) {

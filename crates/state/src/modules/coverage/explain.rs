@@ -2,7 +2,7 @@
 //! what settlement fixed.
 
 use super::BeaconShare;
-use super::{Coverage, CoverageReward, CoverageSummary, Settlement, share_of};
+use super::{Coverage, CoverageReward, CoverageSummary, Settlement};
 use groundwork_primitives::DeviceId;
 
 /// Why a device got its coverage reward for an epoch: every beacon it took part in, with the
@@ -46,18 +46,7 @@ impl Coverage {
                 (b, w.saturating_add(s.units))
             }
         });
-        let recomputed = groundwork_primitives::Amount(
-            share_of(
-                summary.beacon_pool.0,
-                beacon_units,
-                summary.total_beacon_units,
-            )
-            .saturating_add(share_of(
-                summary.witness_pool.0,
-                witness_units,
-                summary.total_witness_units,
-            )),
-        );
+        let recomputed = summary.amount_for(beacon_units, witness_units);
         Some(CoverageExplanation {
             epoch,
             reward,

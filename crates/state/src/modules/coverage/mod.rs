@@ -425,6 +425,23 @@ impl_struct_codec!(CoverageSummary {
     paid
 });
 
+impl CoverageSummary {
+    /// What a device with these units gets of the epoch's pools: its share of the beaconers'
+    /// pool plus its share of the witnesses'. The one formula settlement, `explain` and a
+    /// client checking an explanation all use.
+    pub fn amount_for(
+        &self,
+        beacon_units: u64,
+        witness_units: u64,
+    ) -> groundwork_primitives::Amount {
+        groundwork_primitives::Amount(
+            share_of(self.beacon_pool.0, beacon_units, self.total_beacon_units).saturating_add(
+                share_of(self.witness_pool.0, witness_units, self.total_witness_units),
+            ),
+        )
+    }
+}
+
 /// `floor(pool × units / total)`, exact while `total < 2^31`; beyond that both are scaled down
 /// by the same power of two first, so the product always fits in 128 bits (pools are below
 /// 2^97). Deterministic either way; the rounding loss is below one part in 2^30.

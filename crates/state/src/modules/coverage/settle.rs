@@ -436,22 +436,8 @@ impl Coverage {
     ) -> Result<Amount, BlockError> {
         let mut paid = Amount::ZERO;
         for (device, mut reward) in rewards {
-            let beacon_part = share_of(
-                summary.beacon_pool.0,
-                reward.beacon_units,
-                summary.total_beacon_units,
-            );
-            let witness_part = share_of(
-                summary.witness_pool.0,
-                reward.witness_units,
-                summary.total_witness_units,
-            );
-            let amount = beacon_part
-                .checked_add(witness_part)
-                .ok_or(BlockError::Arithmetic {
-                    context: "coverage reward",
-                })?;
-            reward.amount = Amount(amount);
+            // Each pool is below 2^97, so the sum of two shares cannot overflow.
+            reward.amount = summary.amount_for(reward.beacon_units, reward.witness_units);
             core.pay_reward(&reward.owner, reward.amount)?;
             paid = paid
                 .checked_add(reward.amount)
