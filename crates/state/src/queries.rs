@@ -166,7 +166,7 @@ impl State {
 
     /// Explains a device's coverage reward for an ended epoch (while its beacons are retained).
     pub fn explain_coverage(&self, device: &DeviceId, epoch: u64) -> Option<CoverageExplanation> {
-        self.coverage.explain(device, epoch)
+        self.coverage.explain(&self.params.coverage, device, epoch)
     }
 
     /// A device's coverage reward for an epoch.

@@ -15,36 +15,18 @@ pub(super) fn register(
 
 /// A coverage explanation as JSON: every beacon the device took part in, the checks its
 /// reports passed with their numbers, and the pool arithmetic.
-pub(super) fn coverage_json(s: &State, e: &CoverageExplanation) -> Value {
-    let window = s.params().coverage.witness_window_blocks;
+pub(super) fn coverage_json(e: &CoverageExplanation) -> Value {
     let shares: Vec<Value> = e
         .shares
         .iter()
         .map(|share| {
-            let beacon = s.beacon(&share.beacon);
             let report = share.report.as_ref().map(|r| {
-                let beacon_height = beacon.as_ref().map(|b| b.height).unwrap_or(r.height);
-                let beacon_freq = beacon.as_ref().map(|b| b.radio.frequency_hz).unwrap_or(0);
-                let delta = beacon_freq.abs_diff(r.reading.frequency_hz);
                 json!({
                     "location": r.location.to_string(),
                     "height": r.height,
                     "rssi_dbm": r.reading.rssi_dbm,
                     "snr_cdb": r.reading.snr_cdb,
-                    "checks": [
-                        {"check": "not a self-witness", "passed": true},
-                        {"check": "within the witness window", "passed": true,
-                         "blocks_after": r.height.saturating_sub(beacon_height), "max": window},
-                        {"check": "frequency within 100 kHz", "passed": true,
-                         "delta_hz": delta, "max": MAX_FREQUENCY_DELTA_HZ},
-                        {"check": "res-11 grid distance at least 8", "passed": true,
-                         "grid_distance": r.grid_distance_res11, "min": MIN_GRID_DISTANCE_RES11},
-                        {"check": "distance at most 100 km", "passed": true,
-                         "meters": r.distance_m, "max": MAX_WITNESS_DISTANCE_M},
-                        {"check": "RSSI within free space", "passed": true,
-                         "rssi_cdbm": i32::from(r.reading.rssi_dbm) * 100, "max_cdbm": r.max_rssi_cdbm},
-                        {"check": "among the first 14 valid witnesses", "passed": true},
-                    ],
+                    "checks": share.checks.iter().map(check_json).collect::<Vec<_>>(),
                     "peer_deviation_cdb": share.peer_deviation_cdb,
                     "peer_deviant": share.peer_deviation_cdb.map(coverage_rules::deviates),
                 })
@@ -81,14 +63,19 @@ pub(super) fn coverage_json(s: &State, e: &CoverageExplanation) -> Value {
         "total_beacon_units": m.total_beacon_units,
         "total_witness_units": m.total_witness_units,
         "shares": shares,
-        "steps": [
-            format!("reports compared with the other reports of the same beacon: {} comparable, {} more than {} cdB louder than the median of the others; more than half of at least {} makes the device out of line and leaves all its shares out ({})", r.peers.comparable, r.peers.deviant, coverage_rules::PEER_MARGIN_CDB, coverage_rules::MIN_COMPARABLE_REPORTS, if r.peers.out_of_line() { "out of line" } else { "in line" }),
-            format!("units are HIP-15 unit × the beaconer's hex scale (× the witness's own hex scale for a report; all in 1/10 000), summed over this device's beacons ({}) and witness reports ({}); shares failing reciprocity count 0 ({} here)", r.beacons, r.witnesses, r.reciprocity_misses),
-            format!("beacon part = floor({} × {} / {})", m.beacon_pool, r.beacon_units, m.total_beacon_units),
-            format!("witness part = floor({} × {} / {})", m.witness_pool, r.witness_units, m.total_witness_units),
-            format!("coverage reward = {} base units, paid to {}", r.amount, r.owner),
-        ],
+        "steps": e.steps,
     })
+}
+
+/// One check of a report: `{"check", "passed", <measured name>: value, <limit name>: limit}`.
+fn check_json(check: &groundwork_state::coverage::ReportCheck) -> Value {
+    let mut out = Map::new();
+    out.insert("check".to_string(), json!(check.check));
+    out.insert("passed".to_string(), json!(true));
+    for (name, value) in check.measured.iter().chain(&check.limit) {
+        out.insert((*name).to_string(), json!(value));
+    }
+    Value::Object(out)
 }
 
 /// A beacon with its valid witness reports and the numbers their checks used.

@@ -29,10 +29,7 @@ use commonware_consensus::types::Height;
 use groundwork_primitives::hash::{Digest, digest_from_hex, digest_hex};
 use groundwork_primitives::{Address, DeviceId, ResourceKind, Transaction};
 use groundwork_state::challenge::{Challenge, ChallengeStatus};
-use groundwork_state::coverage::{
-    self as coverage_rules, CoverageExplanation, MAX_FREQUENCY_DELTA_HZ, MAX_WITNESS_DISTANCE_M,
-    MIN_GRID_DISTANCE_RES11,
-};
+use groundwork_state::coverage::{self as coverage_rules, CoverageExplanation};
 use groundwork_state::{Account, Device, DeviceStatus, EpochSummary, RewardRecord};
 use groundwork_state::{State, account_key, device_key};
 use h3o::CellIndex;

@@ -130,7 +130,7 @@ pub(super) fn explain(state: &RpcState, params: &Params<'_>) -> RpcResult {
         let epoch = ended_epoch(s, &map)?;
         let coverage = s
             .explain_coverage(&id, epoch)
-            .map(|c| coverage::coverage_json(s, &c));
+            .map(|c| coverage::coverage_json(&c));
         let mut answer = match s.explain(&id, epoch) {
             Ok(e) => json!({
                 "epoch": e.epoch,

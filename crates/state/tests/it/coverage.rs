@@ -468,6 +468,30 @@ fn coverage_rewards_follow_units_scales_and_reciprocity() {
         "{}",
         report.distance_m
     );
+    // Each check the report passed comes with its number and its limit, built in state.
+    let distance = as_witness
+        .checks
+        .iter()
+        .find(|c| c.check == "distance at most 100 km")
+        .unwrap();
+    assert_eq!(
+        distance.measured,
+        Some(("meters", i64::from(report.distance_m)))
+    );
+    assert_eq!(distance.limit, Some(("max", 100_000)));
+    assert_eq!(as_witness.checks.len(), 7);
+    assert!(
+        explained
+            .shares
+            .iter()
+            .any(|s| s.as_beaconer && s.checks.is_empty())
+    );
+    let paid = format!("coverage reward = {} base units", reward_a.amount);
+    assert!(
+        explained.steps.iter().any(|s| s.starts_with(&paid)),
+        "{:?}",
+        explained.steps
+    );
     let explained_c = h.state.explain_coverage(&c.id(), 0).unwrap();
     assert!(
         explained_c

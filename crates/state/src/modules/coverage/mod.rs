@@ -238,6 +238,17 @@ pub struct BeaconShare {
     /// reports, in centi-dB, with every signal brought to 100 m along the typical slope
     /// (`groundwork_coverage::peer_deviations`); `None` with too few other reports.
     pub peer_deviation_cdb: Option<i64>,
+    /// For a witness, in `explain`: each check its report passed, with its numbers.
+    pub checks: Vec<ReportCheck>,
+}
+
+/// One check a witness report passed, as `explain` shows it: what was checked, the measured
+/// value and the limit it was held to, each under a name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportCheck {
+    pub check: String,
+    pub measured: Option<(&'static str, i64)>,
+    pub limit: Option<(&'static str, i64)>,
 }
 
 /// Table prefixes of the coverage module. On disk and in proofs: never renumber.

@@ -233,6 +233,7 @@ impl Coverage {
                 units: units(unit, reciprocity && beaconer_excluded.is_none()),
                 report: None,
                 peer_deviation_cdb: None,
+                checks: Vec::new(),
             },
         ));
         let unit = groundwork_coverage::witness_unit(u32::from(counted));
@@ -265,6 +266,7 @@ impl Coverage {
                     units: full * u64::from(own_scale) / u64::from(groundwork_coverage::UNIT_SCALE),
                     report: Some(report),
                     peer_deviation_cdb: deviation,
+                    checks: Vec::new(),
                 },
             ));
         }
