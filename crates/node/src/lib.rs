@@ -21,6 +21,7 @@ pub mod proof;
 pub mod rpc;
 pub mod rpc_limit;
 pub mod rpc_shape;
+pub mod rpc_stats;
 pub mod service;
 pub mod storage;
 pub mod telemetry;

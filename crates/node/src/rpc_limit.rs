@@ -9,6 +9,7 @@
 //!   arrives for the idle timeout is closed ([`Watched`]).
 
 use crate::rpc::code;
+use crate::rpc_stats::RpcStats;
 use jsonrpsee::MethodResponse;
 use jsonrpsee::core::middleware::{Batch, BatchEntry, BatchEntryErr, Notification, RpcServiceT};
 use jsonrpsee::types::{ErrorObject, Request};
@@ -109,6 +110,12 @@ impl ConnectionLimiter {
             ip,
             open: self.open.clone(),
         })
+    }
+
+    /// Connections open now, from every address.
+    pub fn open_total(&self) -> u32 {
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.values().sum()
     }
 
     /// Connections open now from `ip`.
@@ -227,6 +234,7 @@ fn limited<'a>() -> ErrorObject<'a> {
 pub struct RateLimitLayer {
     pub limiter: RateLimiter,
     pub ip: IpAddr,
+    pub stats: Arc<RpcStats>,
 }
 
 impl<S> tower::Layer<S> for RateLimitLayer {
@@ -236,6 +244,7 @@ impl<S> tower::Layer<S> for RateLimitLayer {
             service,
             limiter: self.limiter.clone(),
             ip: self.ip,
+            stats: self.stats.clone(),
         }
     }
 }
@@ -246,6 +255,7 @@ pub struct RateLimit<S> {
     service: S,
     limiter: RateLimiter,
     ip: IpAddr,
+    stats: Arc<RpcStats>,
 }
 
 impl<S> RpcServiceT for RateLimit<S>
@@ -266,10 +276,15 @@ where
     fn call<'a>(&self, request: Request<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
         let allowed = self.limiter.allow(self.ip);
         let service = self.service.clone();
+        let stats = self.stats.clone();
         async move {
             if allowed {
-                service.call(request).await
+                let started = Instant::now();
+                let response = service.call(request).await;
+                stats.answered(started.elapsed());
+                response
             } else {
+                stats.rate_limited();
                 MethodResponse::error(request.id, limited())
             }
         }
@@ -279,12 +294,15 @@ where
         for entry in batch.iter_mut() {
             let refused = match entry {
                 Ok(BatchEntry::Call(request)) if !self.limiter.allow(self.ip) => {
+                    self.stats.rate_limited();
                     Some(request.id.clone())
                 }
                 _ => None,
             };
-            if let Some(id) = refused {
-                *entry = Err(BatchEntryErr::new(id, limited()));
+            match refused {
+                Some(id) => *entry = Err(BatchEntryErr::new(id, limited())),
+                None if matches!(entry, Ok(BatchEntry::Call(_))) => self.stats.batched(1),
+                None => {}
             }
         }
         self.service.batch(batch)

@@ -16,6 +16,7 @@ use commonware_utils::{NZU32, NZUsize};
 use groundwork_state::Genesis;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Namespace of p2p handshakes; the chain id is appended.
@@ -200,7 +201,12 @@ pub fn run_until(
     );
     runner.start(|context| async move {
         crate::telemetry::init_logs(config.log_level, config.log_json);
-        crate::telemetry::serve_metrics(context.child("metrics"), config.metrics_addr);
+        let extra_metrics: crate::telemetry::ExtraMetrics = Arc::default();
+        crate::telemetry::serve_metrics(
+            context.child("metrics"),
+            config.metrics_addr,
+            extra_metrics.clone(),
+        );
         let validators = config.genesis.validators.clone();
         let participants = Set::try_from(validators.clone())
             .map_err(|e| engine::NodeError::ValidatorSet(format!("{e:?}")))?;
@@ -253,7 +259,7 @@ pub fn run_until(
             channels,
         )
         .await?;
-        let (rpc_bound, _rpc) = rpc::serve(
+        let (rpc_bound, _rpc, rpc_stats) = rpc::serve(
             config.rpc_addr,
             config.rpc,
             node.chain.clone(),
@@ -266,6 +272,10 @@ pub fn run_until(
             address: config.rpc_addr,
             source,
         })?;
+        let chain = node.chain.clone();
+        let _ = extra_metrics.set(Box::new(move || {
+            crate::telemetry::node_metrics(&chain, &rpc_stats)
+        }));
         on_ready(&Endpoints {
             rpc: rpc_bound,
             metrics: config.metrics_addr,

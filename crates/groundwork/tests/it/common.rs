@@ -37,6 +37,17 @@ impl Rpc {
         }
     }
 
+    /// `GET path`: the HTTP status and the body as text; status 0 if nothing listens yet.
+    pub fn get_text(&self, path: &str) -> (u16, String) {
+        match self.client.get(format!("{}{path}", self.url)).send() {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                (status, response.text().unwrap_or_default())
+            }
+            Err(_) => (0, String::new()),
+        }
+    }
+
     /// `GET path`: the HTTP status and the JSON answer.
     pub fn get(&self, path: &str) -> (u16, Value) {
         let response = self
@@ -188,7 +199,8 @@ pub fn start_dev_with(
         .append(true)
         .open(data_dir.with_extension("log"))
         .unwrap();
-    let child = groundwork()
+    let mut command = groundwork();
+    command
         .args([
             "dev",
             "--log-level",
@@ -199,9 +211,13 @@ pub fn start_dev_with(
         .arg("--data-dir")
         .arg(data_dir)
         .arg("--rpc-addr")
-        .arg(format!("127.0.0.1:{rpc_port}"))
-        .arg("--metrics-addr")
-        .arg(format!("127.0.0.1:{}", free_port()))
+        .arg(format!("127.0.0.1:{rpc_port}"));
+    if !extra.contains(&"--metrics-addr") {
+        command
+            .arg("--metrics-addr")
+            .arg(format!("127.0.0.1:{}", free_port()));
+    }
+    let child = command
         .arg("--p2p-addr")
         .arg(format!("127.0.0.1:{}", free_port()))
         .args(extra)

@@ -474,3 +474,63 @@ fn a_full_or_read_only_disk_stops_the_node_with_a_reason_and_loses_nothing() {
     assert!(stderr.contains(data.to_str().unwrap()), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// The value of the first sample of `name` (with any labels) in Prometheus text.
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+#[test]
+fn metrics_count_rpc_calls_devices_epochs_and_the_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rpc_port, metrics_port) = (free_port(), free_port());
+    let metrics_addr = format!("127.0.0.1:{metrics_port}");
+    let _node = start_dev_with(
+        &dir.path().join("dev"),
+        100,
+        rpc_port,
+        &["--metrics-addr", &metrics_addr, "--devices", "4"],
+    );
+    let rpc = Rpc::new(rpc_port);
+    let metrics = Rpc::new(metrics_port);
+    // Local epochs are 60 blocks: wait for the first to end, so its payouts are published.
+    let mut text = String::new();
+    wait_until(
+        Duration::from_secs(90),
+        "an ended epoch in /metrics",
+        || {
+            text = metrics.get_text("/metrics").1;
+            sample(&text, "groundwork_last_epoch_emission").is_some()
+        },
+    );
+    let before = sample(&text, "groundwork_rpc_calls_total").unwrap();
+    for _ in 0..5 {
+        rpc.ok("chain_status", json!([]));
+    }
+    let (status, text) = metrics.get_text("/metrics");
+    assert_eq!(status, 200);
+    let calls = sample(&text, "groundwork_rpc_calls_total").unwrap();
+    assert!(calls >= before + 5.0, "{before} then {calls}");
+    assert!(sample(&text, "groundwork_rpc_call_seconds_count").unwrap() >= 5.0);
+    assert!(text.contains("groundwork_rpc_call_seconds_bucket{le=\"+Inf\"}"));
+    assert!(sample(&text, "groundwork_rpc_open_connections").is_some());
+    assert_eq!(
+        sample(&text, "groundwork_rpc_rate_limited_total"),
+        Some(0.0)
+    );
+    let active: f64 = text
+        .lines()
+        .filter(|l| l.starts_with("groundwork_devices{") && l.contains("status=\"active\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(active, 4.0, "{text}");
+    assert!(sample(&text, "groundwork_last_epoch_emission").unwrap() > 0.0);
+    assert!(sample(&text, "groundwork_last_epoch_paid").unwrap() > 0.0);
+    assert!(sample(&text, "groundwork_process_resident_bytes").unwrap() > 1e6);
+    assert!(sample(&text, "groundwork_process_open_files").unwrap() > 3.0);
+    // The runtime's own metrics are still there.
+    assert!(text.contains("finalized_height"), "{text}");
+}

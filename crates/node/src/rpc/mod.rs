@@ -25,6 +25,7 @@ use crate::executor::Prover;
 use crate::proof::ProofError;
 use crate::rpc_limit::{ConnectionLimiter, RateLimitLayer, RateLimiter, Watched};
 use crate::rpc_shape::JsonRpcRulesLayer;
+use crate::rpc_stats::RpcStats;
 use commonware_consensus::types::Height;
 use groundwork_primitives::hash::{Digest, digest_from_hex, digest_hex};
 use groundwork_primitives::{Address, DeviceId, ResourceKind, Transaction};
@@ -210,7 +211,7 @@ pub async fn serve(
     chain: Arc<Chain>,
     marshal: MarshalMailbox,
     prover: Prover,
-) -> std::io::Result<(SocketAddr, ServerHandle)> {
+) -> std::io::Result<(SocketAddr, ServerHandle, Arc<RpcStats>)> {
     let server_config = ServerConfig::builder()
         .max_request_body_size(config.max_request_bytes)
         .max_response_body_size(config.max_response_bytes)
@@ -241,6 +242,8 @@ pub async fn serve(
     let bound = listener.local_addr()?;
     let limiter = RateLimiter::new(config.requests_per_second);
     let connections = ConnectionLimiter::new(config.max_connections_per_ip);
+    let stats = Arc::new(RpcStats::new(connections.clone()));
+    let served_stats = stats.clone();
     let idle_timeout = config.idle_timeout;
     let (stop, handle) = stop_channel();
     tokio::spawn(async move {
@@ -256,6 +259,7 @@ pub async fn serve(
                 _ = stop.clone().shutdown() => break,
             };
             let Some(permit) = connections.try_open(remote.ip()) else {
+                served_stats.refused_connection();
                 tokio::spawn(refuse_connection(socket));
                 continue;
             };
@@ -264,6 +268,7 @@ pub async fn serve(
                 .set_rpc_middleware(RpcServiceBuilder::new().layer(RateLimitLayer {
                     limiter: limiter.clone(),
                     ip: remote.ip(),
+                    stats: served_stats.clone(),
                 }))
                 .build(methods.clone(), stop.clone());
             tokio::spawn(serve_with_graceful_shutdown(
@@ -273,5 +278,5 @@ pub async fn serve(
             ));
         }
     });
-    Ok((bound, handle))
+    Ok((bound, handle, stats))
 }
