@@ -95,6 +95,89 @@ struct AgentFile {
     /// agent sends each as a witness report. Needs `[radio]` for the antenna gain.
     #[serde(default)]
     heard: Option<PathBuf>,
+    /// Where the agent writes its counts (reports sent, refused by code, failed sends) as
+    /// Prometheus text after every heartbeat, for a textfile collector. Defaults to the queue's
+    /// path with the extension `.metrics.prom`.
+    #[serde(default)]
+    metrics_file: Option<PathBuf>,
+}
+
+/// What the agent counts of its own reports.
+#[derive(Default)]
+struct AgentStats {
+    /// Reports the node accepted, by kind.
+    sent: std::collections::BTreeMap<&'static str, u64>,
+    /// Reports the node refused, by kind and code.
+    refused: std::collections::BTreeMap<(&'static str, i64), u64>,
+    /// Sends that did not reach the node.
+    failed: u64,
+}
+
+impl AgentStats {
+    fn sent(&mut self, kind: &'static str) {
+        *self.sent.entry(kind).or_default() += 1;
+    }
+
+    fn refused(&mut self, kind: &'static str, code: i64) {
+        *self.refused.entry((kind, code)).or_default() += 1;
+    }
+
+    /// The counts in Prometheus text format.
+    fn render(&self, queued: usize) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let header = |out: &mut String, name: &str, kind: &str, help: &str| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        };
+        header(
+            &mut out,
+            "groundwork_agent_reports_sent_total",
+            "counter",
+            "reports the node accepted",
+        );
+        for (kind, n) in &self.sent {
+            let _ = writeln!(
+                out,
+                "groundwork_agent_reports_sent_total{{report=\"{kind}\"}} {n}"
+            );
+        }
+        header(
+            &mut out,
+            "groundwork_agent_reports_refused_total",
+            "counter",
+            "reports the node refused, by its code",
+        );
+        for ((kind, code), n) in &self.refused {
+            let _ = writeln!(
+                out,
+                "groundwork_agent_reports_refused_total{{report=\"{kind}\",code=\"{code}\"}} {n}"
+            );
+        }
+        header(
+            &mut out,
+            "groundwork_agent_send_failures_total",
+            "counter",
+            "sends that did not reach the node",
+        );
+        let _ = writeln!(out, "groundwork_agent_send_failures_total {}", self.failed);
+        header(
+            &mut out,
+            "groundwork_agent_queued_reports",
+            "gauge",
+            "reports waiting for the node",
+        );
+        let _ = writeln!(out, "groundwork_agent_queued_reports {queued}");
+        out
+    }
+
+    /// Replaces `path` with the counts (written beside it, then renamed, so a reader never
+    /// sees half a file).
+    fn write(&self, path: &Path, queued: usize) -> Result<()> {
+        let partial = path.with_extension("prom.partial");
+        fs::write(&partial, self.render(queued))
+            .with_context(|| format!("writing {}", partial.display()))?;
+        fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))
+    }
 }
 
 /// What the device's radio transmits and its antenna, as the device states them.
@@ -344,6 +427,10 @@ pub fn run(args: AgentArgs) -> Result<()> {
     if let Some(dir) = queue_path.parent() {
         fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
+    let metrics_file = match &file.metrics_file {
+        Some(path) => resolve(&base, path),
+        None => queue_path.with_extension("metrics.prom"),
+    };
     let mut queue = Queue::open(queue_path)?;
     let heard = match &file.heard {
         Some(path) => Some(Heard::open(resolve(&base, path))?),
@@ -381,6 +468,7 @@ pub fn run(args: AgentArgs) -> Result<()> {
         heard,
         interval_secs: file.interval_secs,
         pace: Pace::Unknown,
+        stats: AgentStats::default(),
     };
     let interval = Duration::from_secs(file.interval_secs);
     // Follow the chain head several times per heartbeat, so the newest block known when the
@@ -398,6 +486,13 @@ pub fn run(args: AgentArgs) -> Result<()> {
         if Instant::now() >= next_beat {
             next_beat = Instant::now() + interval;
             agent.beat(&mut queue)?;
+            if let Err(error) = agent.stats.write(&metrics_file, queue.reports.len()) {
+                agent.logger.log(
+                    "warn",
+                    "metrics_unwritable",
+                    json!({ "reason": format!("{error:#}") }),
+                );
+            }
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -442,6 +537,7 @@ struct Agent {
     /// The configured heartbeat interval, to compare with the chain's heartbeat window.
     interval_secs: u64,
     pace: Pace,
+    stats: AgentStats,
 }
 
 /// What the agent has learnt of the chain's block pace, to warn once when its interval is
@@ -569,9 +665,11 @@ impl Agent {
                     "beacon_sent",
                     json!({ "beacon": beacon, "hash": hash, "block_height": height }),
                 );
+                self.stats.sent("beacon");
                 self.last_beacon_height = Some(height);
             }
             Err(CallError::Rpc { code, message }) => {
+                self.stats.refused("beacon", code);
                 self.logger.log(
                     "warn",
                     "beacon_refused",
@@ -585,6 +683,7 @@ impl Agent {
 
     /// The node could not be reached while sending: log it and wait for it to come back.
     fn lost_node(&mut self, error: &CallError) {
+        self.stats.failed += 1;
         self.logger.log(
             "warn",
             "send_failed",
@@ -631,16 +730,22 @@ impl Agent {
                         };
                         let tx = CoverageReport::sign_witness(&self.key, &chain, beacon, reading);
                         match self.rpc.submit(&Transaction::Device(tx)) {
-                            Ok(hash) => self.logger.log(
-                                "info",
-                                "witness_sent",
-                                json!({ "beacon": h.beacon, "rssi_dbm": h.rssi_dbm, "hash": hash }),
-                            ),
-                            Err(CallError::Rpc { code, message }) => self.logger.log(
-                                "warn",
-                                "witness_refused",
-                                json!({ "beacon": h.beacon, "code": code, "message": message }),
-                            ),
+                            Ok(hash) => {
+                                self.stats.sent("witness");
+                                self.logger.log(
+                                    "info",
+                                    "witness_sent",
+                                    json!({ "beacon": h.beacon, "rssi_dbm": h.rssi_dbm, "hash": hash }),
+                                )
+                            }
+                            Err(CallError::Rpc { code, message }) => {
+                                self.stats.refused("witness", code);
+                                self.logger.log(
+                                    "warn",
+                                    "witness_refused",
+                                    json!({ "beacon": h.beacon, "code": code, "message": message }),
+                                )
+                            }
                             Err(other) => {
                                 self.lost_node(&other);
                                 return Ok(());
@@ -742,7 +847,7 @@ impl Agent {
     }
 
     /// Submits a report.
-    fn send(&self, report: &QueuedReport, event: &str) -> Sent {
+    fn send(&mut self, report: &QueuedReport, event: &str) -> Sent {
         let transaction = match hex::decode(&report.tx)
             .ok()
             .and_then(|b| Transaction::decode_untrusted(&b).ok())
@@ -761,6 +866,7 @@ impl Agent {
                     event,
                     json!({ "hash": hash, "block_height": report.block_height }),
                 );
+                self.stats.sent("heartbeat");
                 Sent::Accepted
             }
             Err(CallError::Rpc { code, .. }) if code == report_pending_code() => {
@@ -768,6 +874,7 @@ impl Agent {
                 Sent::Later
             }
             Err(CallError::Rpc { code, message }) => {
+                self.stats.refused("heartbeat", code);
                 self.logger.log(
                     "warn",
                     "heartbeat_refused",
@@ -787,6 +894,7 @@ impl Agent {
                     "send_failed",
                     json!({ "reason": other.to_string() }),
                 );
+                self.stats.failed += 1;
                 Sent::Unreachable
             }
         }

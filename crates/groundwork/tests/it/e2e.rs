@@ -475,6 +475,25 @@ fn wireless_agents_beacon_and_witness_what_the_radio_heard() {
             .iter()
             .any(|e| e["code"] == json!(5_013))
     });
+    // It counts what happened to its reports in its own metrics file, beside its queue.
+    let metrics = dir.path().join("a-queue.metrics.prom");
+    wait_until(
+        Duration::from_secs(10),
+        "the refusal in the agent's metrics",
+        || {
+            std::fs::read_to_string(&metrics).is_ok_and(|t| {
+                t.contains(
+                    "groundwork_agent_reports_refused_total{report=\"heartbeat\",code=\"5013\"}",
+                )
+            })
+        },
+    );
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    assert!(
+        text.contains("groundwork_agent_reports_sent_total{report=\"heartbeat\"}"),
+        "{text}"
+    );
+    assert!(text.contains("groundwork_agent_queued_reports 0"), "{text}");
 }
 
 #[test]
