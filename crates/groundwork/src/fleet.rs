@@ -526,12 +526,17 @@ pub fn drive(
     let mut last_window = None;
     let mut last_epoch = None;
     let mut backoff = Duration::from_secs(1);
+    let mut node = NodeWatch::default();
     while !stop.load(Ordering::Relaxed) {
         // One pass of the fleet; a failed call is retried with backoff, never the end of it.
         let pass = (|| -> Result<()> {
             let status = match rpc.status() {
-                Ok(status) => status,
-                Err(CallError::Unreachable { .. }) => {
+                Ok(status) => {
+                    node.up(rpc, status.height);
+                    status
+                }
+                Err(CallError::Unreachable { reason, .. }) => {
+                    node.down(rpc, &reason);
                     std::thread::sleep(Duration::from_secs(1));
                     return Ok(());
                 }
@@ -603,6 +608,52 @@ pub fn drive(
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
+    }
+    Ok(())
+}
+
+/// Whether the node answered last time, so the fleet says once when it stops answering and
+/// once when it is back, instead of going quiet.
+#[derive(Default)]
+struct NodeWatch {
+    down_since: Option<Instant>,
+}
+
+impl NodeWatch {
+    fn down(&mut self, rpc: &RpcClient, reason: &str) {
+        if self.down_since.is_none() {
+            eprintln!(
+                "fleet: the node at {} is unreachable ({reason}); waiting for it",
+                rpc.url()
+            );
+            self.down_since = Some(Instant::now());
+        }
+    }
+
+    fn up(&mut self, rpc: &RpcClient, height: u64) {
+        if let Some(since) = self.down_since.take() {
+            eprintln!(
+                "fleet: the node at {} answers again at height {height}, after {} s",
+                rpc.url(),
+                since.elapsed().as_secs()
+            );
+        }
+    }
+}
+
+/// Waits until the node answers (saying so while it does not), or until told to stop.
+fn wait_for_node(rpc: &RpcClient, stop: &AtomicBool) -> Result<()> {
+    let mut node = NodeWatch::default();
+    while !stop.load(Ordering::Relaxed) {
+        match rpc.status() {
+            Ok(status) => {
+                node.up(rpc, status.height);
+                return Ok(());
+            }
+            Err(CallError::Unreachable { reason, .. }) => node.down(rpc, &reason),
+            Err(other) => return Err(other.into()),
+        }
+        std::thread::sleep(Duration::from_secs(1));
     }
     Ok(())
 }
@@ -979,6 +1030,10 @@ pub fn run(args: FleetArgs) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
+    }
+    wait_for_node(&rpc, &stop)?;
+    if stop.load(Ordering::Relaxed) {
+        return Ok(());
     }
     drive(&rpc, &owner, &fleet, args.seed, &stop)
 }

@@ -534,3 +534,54 @@ fn metrics_count_rpc_calls_devices_epochs_and_the_process() {
     // The runtime's own metrics are still there.
     assert!(text.contains("finalized_height"), "{text}");
 }
+
+#[test]
+fn an_external_fleet_says_when_its_node_is_unreachable_and_when_it_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("dev");
+    // A first run makes the dev chain and its funded account key.
+    let (node, rpc) = start_dev(&data, 100);
+    wait_for_height(&rpc, 1, Duration::from_secs(30));
+    node.kill();
+    let port = free_port();
+    let log = dir.path().join("fleet.log");
+    let fleet = Running(
+        groundwork()
+            .args(["fleet", "--devices", "2", "--rpc"])
+            .arg(format!("http://127.0.0.1:{port}"))
+            .arg("--key")
+            .arg(data.join("dev-account.key"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let said = |text: &str| {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains(text)
+    };
+    wait_until(
+        Duration::from_secs(20),
+        "the fleet to say the node is unreachable",
+        || {
+            said(&format!(
+                "the node at http://127.0.0.1:{port} is unreachable"
+            ))
+        },
+    );
+    let mut fleet = fleet;
+    assert!(fleet.0.try_wait().unwrap().is_none(), "the fleet gave up");
+    let _node = start_dev_with(&data, 100, port, &[]);
+    wait_until(
+        Duration::from_secs(30),
+        "the fleet to see the node again",
+        || said("answers again at height"),
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        text.matches("is unreachable").count(),
+        1,
+        "said more than once:\n{text}"
+    );
+}
