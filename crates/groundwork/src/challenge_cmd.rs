@@ -188,14 +188,17 @@ pub fn challenge(command: ChallengeCommand) -> Result<()> {
             if all.is_empty() {
                 println!("no challenges of {device}");
             }
-            for c in &all {
-                println!(
-                    "{}  opened at block {}  {}",
-                    c["id"].as_str().unwrap_or("?"),
-                    c["opened_at"],
-                    c["status"].as_str().unwrap_or("?")
-                );
-            }
+            let rows: Vec<Vec<String>> = all
+                .iter()
+                .map(|c| {
+                    vec![
+                        c["id"].as_str().unwrap_or("?").to_string(),
+                        format!("opened at block {}", c["opened_at"]),
+                        c["status"].as_str().unwrap_or("?").to_string(),
+                    ]
+                })
+                .collect();
+            print!("{}", crate::client_cmd::columns(&rows));
             Ok(())
         }
     }

@@ -560,15 +560,19 @@ pub fn device(command: DeviceCommand) -> Result<()> {
             if devices.is_empty() {
                 println!("no devices");
             }
-            for d in &devices {
-                println!(
-                    "{}  {:<9} {:<15} {}",
-                    d["device"].as_str().unwrap_or("?"),
-                    d["kind"].as_str().unwrap_or("?"),
-                    d["location"].as_str().unwrap_or("?"),
-                    d["status"].as_str().unwrap_or("?"),
-                );
-            }
+            let text = |v: &Value| v.as_str().unwrap_or("?").to_string();
+            let rows: Vec<Vec<String>> = devices
+                .iter()
+                .map(|d| {
+                    vec![
+                        text(&d["device"]),
+                        text(&d["kind"]),
+                        text(&d["location"]),
+                        text(&d["status"]),
+                    ]
+                })
+                .collect();
+            print!("{}", columns(&rows));
             if let Some(next) = answer["next"].as_str() {
                 println!("more: --after {next}");
             }
@@ -972,6 +976,36 @@ fn hex_field(answer: &Value, name: &str) -> Result<Vec<u8>> {
     hex::decode(field(answer, name)?).with_context(|| format!("the proof's `{name}` is not hex"))
 }
 
+/// Rows as aligned columns: each column as wide as its widest cell, two spaces apart, the
+/// last one unpadded.
+pub(crate) fn columns(rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = Vec::new();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            let width = cell.chars().count();
+            match widths.get_mut(i) {
+                Some(w) => *w = (*w).max(width),
+                None => widths.push(width),
+            }
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let last = row.len().saturating_sub(1);
+        for (i, cell) in row.iter().enumerate() {
+            if i == last {
+                out.push_str(cell);
+            } else {
+                let pad = widths[i].saturating_sub(cell.chars().count());
+                out.push_str(cell);
+                out.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// Checks a state proof offline. No node is contacted.
 pub fn verify_proof(args: VerifyProofArgs) -> Result<()> {
     let text = if args.file == "-" {
@@ -1036,14 +1070,43 @@ pub fn verify_proof(args: VerifyProofArgs) -> Result<()> {
                 "note: checked against the root the proof names; pass --root to check against one you trust"
             );
         }
+        // The node's token symbol and decimals, if it sent them, show amounts in tokens.
+        let token = answer["token"]["symbol"]
+            .as_str()
+            .zip(answer["token"]["decimals"].as_u64())
+            .and_then(|(s, d)| Some((s.to_string(), u8::try_from(d).ok()?)));
         if let Value::Object(map) = decoded {
             for (k, v) in map {
-                println!(
-                    "  {k:<9} {}",
-                    v.as_str().map(str::to_string).unwrap_or(v.to_string())
-                );
+                let text = v.as_str().map(str::to_string).unwrap_or(v.to_string());
+                let text = match (&token, k.as_str(), text.parse::<u128>()) {
+                    (Some((symbol, decimals)), "balance" | "bond", Ok(units)) => format!(
+                        "{} {symbol} ({text} base units)",
+                        Amount(units).to_decimal_string(*decimals)
+                    ),
+                    _ => text,
+                };
+                println!("  {k:<9} {text}");
             }
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_line_up_whatever_the_cell_widths() {
+        let cells = |row: &[&str]| row.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        let rows = vec![
+            cells(&["gwd1short", "ev_charger", "active"]),
+            cells(&["gwd1muchlongerid", "sensor", "unbonding"]),
+        ];
+        let text = columns(&rows);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0].find("ev_charger"), lines[1].find("sensor"));
+        assert_eq!(lines[0].find("active"), lines[1].find("unbonding"));
+        assert!(!lines[0].ends_with(' '));
+    }
 }

@@ -526,7 +526,15 @@ fn state_proofs_verify_offline_and_fail_when_changed() {
     std::fs::write(&file, &proof_json).unwrap();
     let out = run_ok(&["verify-proof", path(&file), "--root", &root], &[]);
     assert!(out.starts_with("valid: account"), "{out}");
-    assert!(out.contains("balance"), "{out}");
+    // The balance in tokens, with its base units beside it.
+    let balance = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("balance"))
+        .unwrap();
+    assert!(
+        balance.contains(" GRND (") && balance.ends_with(" base units)"),
+        "{out}"
+    );
 
     // Any changed byte of the value or the proof fails, checked through the library for every
     // byte and through the CLI for a few.

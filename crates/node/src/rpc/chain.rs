@@ -106,8 +106,14 @@ pub(super) async fn state_proof(state: Arc<RpcState>, params: Params<'static>) -
         ProofError::NotFound => not_found(format!("nothing is stored for {subject}")),
         other => ErrorObject::owned(code::UNAVAILABLE, other.to_string(), None::<()>),
     })?;
+    // For showing amounts in tokens; not part of what the proof proves.
+    let (symbol, decimals) = state.chain.with_state(|s| {
+        let p = s.params();
+        (p.token_symbol.clone(), p.token_decimals)
+    });
     let mut answer = json!({
         "height": proof.height,
+        "token": { "symbol": symbol, "decimals": decimals },
         "root": digest_hex(&proof.root),
         "key": hex::encode(&proof.key),
         "value": hex::encode(&proof.value),
