@@ -191,15 +191,15 @@ impl RewardExplanation {
                 self.emission
             ),
             format!(
-                "coverage takes floor({} × {} / 10000); the kinds share the rest: {}",
-                self.emission, self.coverage_share_bps, self.kinds_emission
+                "the kinds share {} − floor({} × {} / 10000) for coverage = {}",
+                self.emission, self.emission, self.coverage_share_bps, self.kinds_emission
             ),
             format!(
                 "{} pool = floor({} × {} / 10000) = {}",
                 self.kind, self.kinds_emission, self.weight_bps, self.pool
             ),
             format!(
-                "device covered {} heartbeat windows; all {} devices together covered {}",
+                "work units = heartbeat windows covered: this device {}, all {} devices {}",
                 self.work_units, self.kind, self.kind_total_units
             ),
             format!(

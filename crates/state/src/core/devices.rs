@@ -36,21 +36,14 @@ impl Core {
         owner: &Address,
         id: &DeviceId,
     ) -> Result<Device, TxError> {
-        let record = self
-            .device(id)
-            .ok_or_else(|| TxError::Core(CoreError::UnknownDevice { device: id.clone() }))?;
-        if record.owner != *owner {
+        // Ownership is checked first: a stranger learns nothing of the device's status.
+        let owned = self.device(id).is_some_and(|d| d.owner == *owner);
+        if self.device(id).is_some() && !owned {
             return Err(TxError::Core(CoreError::NotDeviceOwner {
                 device: id.clone(),
             }));
         }
-        if record.status != DeviceStatus::Active {
-            return Err(TxError::Core(CoreError::DeviceNotActive {
-                device: id.clone(),
-                status: record.status.name(),
-            }));
-        }
-        Ok(record)
+        self.active_device(id)
     }
 
     /// Records a credited heartbeat on the device: its window and the height it named.

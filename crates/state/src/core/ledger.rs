@@ -182,39 +182,64 @@ impl Core {
         })
     }
 
-    /// Locks `amount` of `from`'s balance as a device bond (the device record carries it).
-    pub(super) fn lock_bond(&mut self, from: &Address, amount: Amount) -> Result<(), TxError> {
+    /// Takes `amount` from `from`'s balance into the counter `held` picks (bonded, escrowed):
+    /// tokens that leave the accounts but not the supply.
+    fn hold(
+        &mut self,
+        from: &Address,
+        amount: Amount,
+        held: fn(&mut ChainInfo) -> &mut Amount,
+        what: &'static str,
+    ) -> Result<(), TxError> {
         self.debit(from, amount)?;
         self.update_info(|info| {
-            info.bonded = add(info.bonded, amount, "bonded")?;
+            let counter = held(info);
+            *counter = add(*counter, amount, what)?;
             Ok::<(), Overflow>(())
         })?;
         Ok(())
     }
 
+    /// Gives `amount` back from the counter `held` picks to `to`'s balance.
+    fn release(
+        &mut self,
+        to: &Address,
+        amount: Amount,
+        held: fn(&mut ChainInfo) -> &mut Amount,
+        below_zero: &'static str,
+        what: &'static str,
+    ) -> Result<(), BlockError> {
+        self.update_info(|info| {
+            let counter = held(info);
+            *counter = counter.checked_sub(amount).ok_or(BlockError::Invariant {
+                context: below_zero,
+            })?;
+            Ok::<(), BlockError>(())
+        })?;
+        self.credit(to, amount, what)?;
+        Ok(())
+    }
+
+    /// Locks `amount` of `from`'s balance as a device bond (the device record carries it).
+    pub(super) fn lock_bond(&mut self, from: &Address, amount: Amount) -> Result<(), TxError> {
+        self.hold(from, amount, |i| &mut i.bonded, "bonded")
+    }
+
     /// Returns a bond to `to` (the device record drops it).
     pub(super) fn return_bond(&mut self, to: &Address, amount: Amount) -> Result<(), BlockError> {
-        self.credit(to, amount, "bond return")?;
-        self.update_info(|info| {
-            info.bonded = info
-                .bonded
-                .checked_sub(amount)
-                .ok_or(BlockError::Invariant {
-                    context: "bonded below zero",
-                })?;
-            Ok(())
-        })
+        self.release(
+            to,
+            amount,
+            |i| &mut i.bonded,
+            "bonded below zero",
+            "bond return",
+        )
     }
 
     /// Puts `amount` of `from`'s balance in escrow for a module, which must count it in
     /// [`crate::module::Module::held`] until it releases it.
     pub(crate) fn escrow(&mut self, from: &Address, amount: Amount) -> Result<(), TxError> {
-        self.debit(from, amount)?;
-        self.update_info(|info| {
-            info.escrowed = add(info.escrowed, amount, "escrowed")?;
-            Ok::<(), Overflow>(())
-        })?;
-        Ok(())
+        self.hold(from, amount, |i| &mut i.escrowed, "escrowed")
     }
 
     /// Pays `amount` out of escrow to `to`.
@@ -224,17 +249,7 @@ impl Core {
         amount: Amount,
         what: &'static str,
     ) -> Result<(), BlockError> {
-        self.update_info(|info| {
-            info.escrowed = info
-                .escrowed
-                .checked_sub(amount)
-                .ok_or(BlockError::Invariant {
-                    context: "escrow below zero",
-                })?;
-            Ok::<(), BlockError>(())
-        })?;
-        self.credit(to, amount, what)?;
-        Ok(())
+        self.release(to, amount, |i| &mut i.escrowed, "escrow below zero", what)
     }
 
     /// Slashes `slash_bps` of an active device's bond: half to `beneficiary` (who proved the
