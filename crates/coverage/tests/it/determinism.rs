@@ -3,14 +3,14 @@
 
 /// Every source file of the crate, by name.
 const SOURCES: [(&str, &str); 8] = [
-    ("lib.rs", include_str!("../src/lib.rs")),
-    ("consistency.rs", include_str!("../src/consistency.rs")),
-    ("density.rs", include_str!("../src/density.rs")),
-    ("geometry.rs", include_str!("../src/geometry.rs")),
-    ("rf.rs", include_str!("../src/rf.rs")),
-    ("rounding.rs", include_str!("../src/rounding.rs")),
-    ("units.rs", include_str!("../src/units.rs")),
-    ("witness.rs", include_str!("../src/witness.rs")),
+    ("lib.rs", include_str!("../../src/lib.rs")),
+    ("consistency.rs", include_str!("../../src/consistency.rs")),
+    ("density.rs", include_str!("../../src/density.rs")),
+    ("geometry.rs", include_str!("../../src/geometry.rs")),
+    ("rf.rs", include_str!("../../src/rf.rs")),
+    ("rounding.rs", include_str!("../../src/rounding.rs")),
+    ("units.rs", include_str!("../../src/units.rs")),
+    ("witness.rs", include_str!("../../src/witness.rs")),
 ];
 
 /// f64 methods that go to the platform's libm or to an intrinsic of unspecified precision.
