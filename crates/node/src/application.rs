@@ -162,28 +162,44 @@ impl ChainApplication {
         parent: &Block,
         leader: &ed25519::PublicKey,
         now_ms: u64,
-    ) -> Result<(), String> {
+    ) -> Result<(), StructureError> {
         let header = &block.header;
         if &header.proposer != leader {
-            return Err("proposer is not the view's leader".to_string());
+            return Err(StructureError::NotTheLeader);
         }
         if block.transactions.len() > MAX_TRANSACTIONS_PER_BLOCK {
-            return Err(format!("{} transactions", block.transactions.len()));
+            return Err(StructureError::TooManyTransactions {
+                count: block.transactions.len(),
+            });
         }
         if Block::compute_transactions_root(&block.transactions) != header.transactions_root {
-            return Err("transactions root mismatch".to_string());
+            return Err(StructureError::TransactionsRootMismatch);
         }
         if header.timestamp_ms < parent.header.timestamp_ms {
-            return Err("timestamp earlier than parent".to_string());
+            return Err(StructureError::EarlierThanParent);
         }
         if header.timestamp_ms > now_ms.saturating_add(MAX_TIMESTAMP_DRIFT_MS) {
-            return Err(format!(
-                "timestamp {} ms ahead of local clock",
-                header.timestamp_ms - now_ms
-            ));
+            return Err(StructureError::AheadOfClock {
+                ahead_ms: header.timestamp_ms - now_ms,
+            });
         }
         Ok(())
     }
+}
+
+/// Why a proposal's header or shape is refused before its transactions are run.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+enum StructureError {
+    #[error("the proposer is not the view's leader")]
+    NotTheLeader,
+    #[error("{count} transactions, more than a block may carry")]
+    TooManyTransactions { count: usize },
+    #[error("the transactions root does not match the transactions")]
+    TransactionsRootMismatch,
+    #[error("the timestamp is earlier than the parent's")]
+    EarlierThanParent,
+    #[error("the timestamp is {ahead_ms} ms ahead of the local clock")]
+    AheadOfClock { ahead_ms: u64 },
 }
 
 impl<E> Application<E> for ChainApplication

@@ -101,6 +101,28 @@ struct ExecutorMetrics {
     mempool_size: Gauge,
 }
 
+/// Why a finalized block could not be applied; execution stops, since every later block
+/// builds on it.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("block {height} does not extend executed block {executed}")]
+    NotNext { height: u64, executed: u64 },
+    #[error("block {height} claims state root {claimed}, the local state root is {local}")]
+    StateRootMismatch {
+        height: u64,
+        claimed: Digest,
+        local: Digest,
+    },
+    #[error("the state machine refused block {height}: {error}")]
+    Refused {
+        height: u64,
+        #[source]
+        error: groundwork_state::BlockError,
+    },
+    #[error(transparent)]
+    Store(#[from] crate::storage::StoreError),
+}
+
 /// Applies finalized blocks.
 pub struct Executor<E: Storage + Clock + Metrics + Spawner> {
     context: E,
@@ -229,31 +251,33 @@ impl<E: Storage + Clock + Metrics + Spawner> Executor<E> {
         }
     }
 
-    async fn apply(&mut self, block: &ChainBlock) -> Result<(), String> {
+    async fn apply(&mut self, block: &ChainBlock) -> Result<(), ApplyError> {
         let tip = self.chain.tip();
         let header = &block.block().header;
         if header.height <= tip.height {
             return Ok(());
         }
         if header.height != tip.height + 1 || header.parent != tip.block {
-            return Err(format!(
-                "block {} does not extend executed block {}",
-                header.height, tip.height
-            ));
+            return Err(ApplyError::NotNext {
+                height: header.height,
+                executed: tip.height,
+            });
         }
         if header.state_root != tip.state_root {
-            return Err(format!(
-                "block {} claims state root {}, local state root is {}",
-                header.height,
-                hex::encode(header.state_root.as_ref()),
-                hex::encode(tip.state_root.as_ref())
-            ));
+            return Err(ApplyError::StateRootMismatch {
+                height: header.height,
+                claimed: header.state_root,
+                local: tip.state_root,
+            });
         }
         let started = self.context.current();
         let outcome = self
             .chain
             .with_state_mut(|state| state.execute(block.block()))
-            .map_err(|e| format!("state machine refused block {}: {e}", header.height))?;
+            .map_err(|error| ApplyError::Refused {
+                height: header.height,
+                error,
+            })?;
         let stored = StoredTip {
             height: header.height,
             block: block.digest_value(),
@@ -261,8 +285,7 @@ impl<E: Storage + Clock + Metrics + Spawner> Executor<E> {
         let state_root = self
             .store
             .apply_write_set(&outcome.write_set, stored)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         let new_tip = Tip {
             height: header.height,
             block: stored.block,
