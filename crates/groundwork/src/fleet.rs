@@ -483,28 +483,7 @@ pub fn drive(
 ) -> Result<()> {
     let owners = fleet_owners(owner, seed)?;
     register(rpc, &owners, fleet, stop)?;
-    let mut by_kind = [0u32; ResourceKind::COUNT];
-    for d in fleet {
-        by_kind[d.kind.index()] += 1;
-    }
-    let mix: Vec<String> = ResourceKind::ALL
-        .iter()
-        .filter(|k| by_kind[k.index()] > 0)
-        .map(|k| format!("{} {}", by_kind[k.index()], k.name()))
-        .collect();
-    let mut cities: Vec<(&str, usize)> = CITIES
-        .iter()
-        .map(|c| (c.name, fleet.iter().filter(|d| d.city == c.name).count()))
-        .filter(|(_, n)| *n > 0)
-        .collect();
-    cities.sort_by_key(|c| std::cmp::Reverse(c.1));
-    let places: Vec<String> = cities.iter().map(|(c, n)| format!("{n} {c}")).collect();
-    println!(
-        "fleet: {} devices heartbeating ({})",
-        fleet.len(),
-        mix.join(", ")
-    );
-    println!("fleet: around {}", places.join(", "));
+    describe_fleet(fleet);
     let wireless: Vec<&SimDevice> = fleet
         .iter()
         .filter(|d| d.kind == ResourceKind::Wireless)
@@ -573,25 +552,8 @@ pub fn drive(
                 && status.epoch > previous
             {
                 let ended = status.epoch - 1;
-                if let Ok(summary) = rpc.call("epoch_get", json!([ended])) {
-                    let coverage = &summary["coverage"];
-                    let coverage = if coverage.is_null() {
-                        String::new()
-                    } else {
-                        format!(
-                            "; coverage {} for {} beacons",
-                            status.show(coverage["paid"].as_str().unwrap_or("0")),
-                            coverage["beacons"]
-                        )
-                    };
-                    println!(
-                        "fleet: epoch {ended} ended: {} paid to {} devices{coverage}",
-                        status.show(summary["paid"].as_str().unwrap_or("0")),
-                        summary["devices_rewarded"]
-                    );
-                    if cheaters > 0 {
-                        report_cheaters(rpc, &status, &wireless, ended)?;
-                    }
+                if report_epoch(rpc, &status, ended) && cheaters > 0 {
+                    report_cheaters(rpc, &status, &wireless, ended)?;
                 }
             }
             last_epoch = Some(status.epoch);
@@ -610,6 +572,55 @@ pub fn drive(
         }
     }
     Ok(())
+}
+
+/// Says what the fleet is: how many devices of each kind, around which cities.
+fn describe_fleet(fleet: &[SimDevice]) {
+    let mut by_kind = [0u32; ResourceKind::COUNT];
+    for d in fleet {
+        by_kind[d.kind.index()] += 1;
+    }
+    let mix: Vec<String> = ResourceKind::ALL
+        .iter()
+        .filter(|k| by_kind[k.index()] > 0)
+        .map(|k| format!("{} {}", by_kind[k.index()], k.name()))
+        .collect();
+    let mut cities: Vec<(&str, usize)> = CITIES
+        .iter()
+        .map(|c| (c.name, fleet.iter().filter(|d| d.city == c.name).count()))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    cities.sort_by_key(|c| std::cmp::Reverse(c.1));
+    let places: Vec<String> = cities.iter().map(|(c, n)| format!("{n} {c}")).collect();
+    println!(
+        "fleet: {} devices heartbeating ({})",
+        fleet.len(),
+        mix.join(", ")
+    );
+    println!("fleet: around {}", places.join(", "));
+}
+
+/// Prints what the ended epoch paid; `false` if the node would not say.
+fn report_epoch(rpc: &RpcClient, status: &ChainStatus, ended: u64) -> bool {
+    let Ok(summary) = rpc.call("epoch_get", json!([ended])) else {
+        return false;
+    };
+    let coverage = &summary["coverage"];
+    let coverage = if coverage.is_null() {
+        String::new()
+    } else {
+        format!(
+            "; coverage {} for {} beacons",
+            status.show(coverage["paid"].as_str().unwrap_or("0")),
+            coverage["beacons"]
+        )
+    };
+    println!(
+        "fleet: epoch {ended} ended: {} paid to {} devices{coverage}",
+        status.show(summary["paid"].as_str().unwrap_or("0")),
+        summary["devices_rewarded"]
+    );
+    true
 }
 
 /// Whether the node answered last time, so the fleet says once when it stops answering and
