@@ -46,11 +46,13 @@ macro_rules! pair_key {
 }
 
 mod core;
+mod envelope;
 pub mod error;
 pub mod genesis;
 pub mod machine;
 pub mod module;
 pub mod modules;
+pub mod outcome;
 mod queries;
 pub mod records;
 pub mod rewards;
@@ -67,9 +69,9 @@ pub use error::{
     InvariantViolation, TxError, UptimeError,
 };
 pub use genesis::{ChallengeParams, CoverageParams, Genesis, GenesisError, Params};
-pub use machine::{
-    BlockOutcome, LoadError, Receipt, State, StateWrite, TrialOutcome, account_key,
-    check_validity_window, device_key,
+pub use machine::{State, account_key, device_key};
+pub use outcome::{
+    BlockOutcome, LoadError, Receipt, StateWrite, TrialOutcome, check_validity_window,
 };
 pub use records::{Account, ChainInfo, Device, DeviceStatus, EpochSummary, RewardRecord};
 pub use rewards::RewardExplanation;

@@ -2,10 +2,11 @@
 //! block and epoch steps, and returns a receipt per transaction plus the sorted write-set of
 //! every state key the block changed.
 //!
-//! This file only checks headers, verifies signatures in batch, dispatches each transaction
-//! to the module that owns it, runs the hooks in the order below, and walks every module's
-//! tables for layers, write-sets, loading and digests. What a transaction or a step does lives
-//! in its module (`core`, `modules::*`).
+//! This file only checks headers, verifies signatures in batch, runs each transaction in its
+//! own layer (its envelope and the dispatch to the module that owns its message are in
+//! `envelope.rs`), runs the hooks in the order below, and walks every module's tables for
+//! layers, write-sets, loading and digests. What a transaction or a step does lives in its
+//! module (`core`, `modules::*`).
 //!
 //! Hook order at the end of every block:
 //! 1. core: the block becomes the head and enters the recent-block history;
@@ -19,23 +20,23 @@
 //! an outcome (a batch that fails is re-checked one signature at a time).
 
 use crate::core::Core;
-use crate::error::CoreError;
-use crate::error::{BlockError, InvariantViolation, TxError};
+use crate::envelope::SignatureCheck;
+use crate::error::{BlockError, InvariantViolation};
 use crate::genesis::{Genesis, Params};
 use crate::module::Module;
 use crate::modules::challenges::Challenges;
 use crate::modules::coverage::Coverage;
 use crate::modules::uptime::Uptime;
+pub use crate::outcome::{
+    BlockOutcome, LoadError, Receipt, StateWrite, TrialOutcome, check_validity_window,
+};
 use crate::records::ChainInfo;
 use crate::table::{AnyTable, prefixed};
 use commonware_codec::Write;
 use groundwork_primitives::hash::{Digest, hash, merkle_root};
 use groundwork_primitives::keys::AccountPublicKey;
-use groundwork_primitives::limits::{MAX_TRANSACTION_LIFETIME_BLOCKS, MAX_TRANSACTIONS_PER_BLOCK};
-use groundwork_primitives::{
-    AccountTransaction, Address, Amount, Block, Call, ChallengeCall, DeviceId, DeviceTransaction,
-    Report, Transaction, Validity,
-};
+use groundwork_primitives::limits::MAX_TRANSACTIONS_PER_BLOCK;
+use groundwork_primitives::{Address, Amount, Block, DeviceId, Transaction};
 
 /// Every table prefix, by module. On disk and in proofs: never renumber.
 pub mod prefix {
@@ -55,73 +56,6 @@ pub fn device_key(device: &DeviceId) -> Vec<u8> {
     prefixed(prefix::DEVICE, device)
 }
 
-/// One changed state key: the new value, or `None` if the key was deleted.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StateWrite {
-    pub key: Vec<u8>,
-    pub value: Option<Vec<u8>>,
-}
-
-/// What happened to one transaction.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Receipt {
-    pub transaction: Digest,
-    pub result: Result<(), TxError>,
-}
-
-/// What one block did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BlockOutcome {
-    pub height: u64,
-    pub block: Digest,
-    /// One per transaction, in block order.
-    pub receipts: Vec<Receipt>,
-    /// Every changed key, sorted by key bytes, each once.
-    pub write_set: Vec<StateWrite>,
-    /// The epoch this block closed, if it was an epoch's last block.
-    pub epoch_ended: Option<u64>,
-}
-
-/// One transaction's fate in a block: `Ok` with its receipt result if a block may carry it,
-/// `Err` with the reason if no block may.
-pub type TrialOutcome = Result<Result<(), TxError>, TxError>;
-
-/// Whether a block at `height` may carry `tx` as far as its validity window goes.
-pub fn check_validity_window(tx: &AccountTransaction, height: u64) -> Result<(), TxError> {
-    match tx.validity_at(height) {
-        Validity::Valid => Ok(()),
-        Validity::Expired => Err(TxError::Core(CoreError::Expired {
-            valid_until: tx.valid_until,
-            height,
-        })),
-        Validity::TooFarAhead => Err(TxError::Core(CoreError::ValidTooLong {
-            valid_until: tx.valid_until,
-            height,
-            max_blocks: MAX_TRANSACTION_LIFETIME_BLOCKS,
-        })),
-    }
-}
-
-/// Which signatures are already known to be valid when a transaction runs.
-#[derive(Clone, Copy, Debug)]
-enum SignatureCheck {
-    /// The block's ed25519 signatures were batch-verified (`true`) or the batch failed.
-    Ed25519Batch(bool),
-    /// The caller verified every signature (the mempool at admission, `verify` before a vote).
-    AllVerified,
-}
-
-impl SignatureCheck {
-    fn covers(self, transaction: &Transaction) -> bool {
-        match self {
-            SignatureCheck::AllVerified => true,
-            SignatureCheck::Ed25519Batch(batch_ok) => {
-                batch_ok && crate::signatures::in_ed25519_batch(transaction)
-            }
-        }
-    }
-}
-
 /// The whole chain state: the core and every module.
 #[derive(Clone, Debug)]
 pub struct State {
@@ -132,17 +66,6 @@ pub struct State {
     pub(crate) uptime: Uptime,
     pub(crate) coverage: Coverage,
     pub(crate) challenges: Challenges,
-}
-
-/// Why stored entries could not be loaded back into a state.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum LoadError {
-    #[error("stored state entry {key} is malformed: {reason}")]
-    Malformed { key: String, reason: String },
-    #[error("stored state has no chain-info record")]
-    MissingChainInfo,
-    #[error("stored state has no {module} parameters")]
-    MissingParams { module: &'static str },
 }
 
 impl State {
@@ -376,121 +299,6 @@ impl State {
         outcomes
     }
 
-    /// Runs one transaction in its own layer. `Ok` carries its receipt result; `Err` means no
-    /// block may carry it, and nothing was written.
-    fn run_transaction(
-        &mut self,
-        transaction: &Transaction,
-        height: u64,
-        check: SignatureCheck,
-    ) -> TrialOutcome {
-        let preverified = check.covers(transaction);
-        let report = match transaction {
-            Transaction::Account(tx) => {
-                return self.run_account_transaction(tx, height, preverified);
-            }
-            Transaction::Device(tx) => self.apply_report(tx, height, preverified),
-        };
-        // A device report pays no fee, so one that fails has no place in a block.
-        match report {
-            Ok(()) => {
-                self.commit_transaction();
-                Ok(Ok(()))
-            }
-            Err(error) => {
-                self.rollback_transaction();
-                Err(error)
-            }
-        }
-    }
-
-    /// A device report: the envelope (an active device, its signature), then the module's
-    /// checks and effects. The device is looked up before its signature is checked, so a
-    /// report from nowhere costs no signature check.
-    fn apply_report(
-        &mut self,
-        tx: &DeviceTransaction,
-        height: u64,
-        preverified: bool,
-    ) -> Result<(), TxError> {
-        let device = self.core.active_device(&tx.device)?;
-        if !preverified && !tx.verify_signature(&self.params.chain_id) {
-            return Err(TxError::Core(CoreError::BadSignature));
-        }
-        let (core, params, id) = (&mut self.core, &self.params, &tx.device);
-        match &tx.report {
-            Report::Uptime(report) => self
-                .uptime
-                .apply_report(core, params, id, &device, report, height),
-            Report::Coverage(report) => {
-                let challenges = &self.challenges;
-                self.coverage
-                    .apply_report(core, challenges, params, id, &device, report, height)
-            }
-        }
-    }
-
-    /// An account transaction in two steps: the envelope (signature, window, nonce and fee,
-    /// which decide whether a block may carry it), then the action, whose failure undoes only
-    /// the action.
-    fn run_account_transaction(
-        &mut self,
-        tx: &AccountTransaction,
-        height: u64,
-        preverified: bool,
-    ) -> TrialOutcome {
-        let charged = if !preverified && !tx.verify_signature(&self.params.chain_id) {
-            Err(TxError::Core(CoreError::BadSignature))
-        } else {
-            check_validity_window(tx, height).and_then(|()| {
-                self.core
-                    .charge_transaction(&tx.sender(), tx.nonce, self.params.transaction_fee)
-            })
-        };
-        if let Err(error) = charged {
-            self.rollback_transaction();
-            return Err(error);
-        }
-        self.commit_transaction();
-        let result = self.apply_call(&tx.sender(), tx.nonce, &tx.call, height);
-        if result.is_ok() {
-            self.commit_transaction();
-        } else {
-            self.rollback_transaction();
-        }
-        Ok(result)
-    }
-
-    /// Dispatches a paid call to the module that owns it.
-    fn apply_call(
-        &mut self,
-        sender: &Address,
-        nonce: u64,
-        call: &Call,
-        height: u64,
-    ) -> Result<(), TxError> {
-        let (core, params) = (&mut self.core, &self.params);
-        match call {
-            Call::Core(call) => core.apply_call(params, &mut self.challenges, sender, call, height),
-            Call::Challenges(ChallengeCall::Open { device, evidence }) => {
-                self.challenges.open_challenge(
-                    core,
-                    &self.coverage,
-                    &params.challenges,
-                    params.coverage.witness_window_blocks,
-                    sender,
-                    nonce,
-                    device,
-                    evidence,
-                    height,
-                )
-            }
-            Call::Challenges(ChallengeCall::Answer { challenge, beacon }) => self
-                .challenges
-                .answer_challenge(&self.coverage, sender, challenge, beacon, height),
-        }
-    }
-
     /// The block and epoch hooks, in the order the module documentation gives.
     fn end_block(&mut self, block: &Block, digest: Digest) -> Result<Option<u64>, BlockError> {
         let height = block.header.height;
@@ -532,13 +340,13 @@ impl State {
 
     // ---- layers, write-sets and digests --------------------------------------------------
 
-    fn commit_transaction(&mut self) {
+    pub(crate) fn commit_transaction(&mut self) {
         self.tables_mut()
             .into_iter()
             .for_each(|t| t.commit_transaction());
     }
 
-    fn rollback_transaction(&mut self) {
+    pub(crate) fn rollback_transaction(&mut self) {
         self.tables_mut()
             .into_iter()
             .for_each(|t| t.rollback_transaction());
