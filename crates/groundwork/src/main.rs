@@ -5,7 +5,6 @@ mod agent_cmd;
 mod bench_cmd;
 mod bench_witness;
 mod calc_cmd;
-mod challenge_cmd;
 mod client_cmd;
 mod clock;
 mod coverage_sim;
@@ -84,7 +83,7 @@ enum Command {
         subcommand,
         after_help = "Examples:\n  groundwork challenge list --device gwd1…\n  groundwork challenge show 9d41…0a"
     )]
-    Challenge(challenge_cmd::ChallengeCommand),
+    Challenge(client_cmd::ChallengeCommand),
     /// The chain: status, blocks and state proofs.
     #[command(
         subcommand,
@@ -135,7 +134,7 @@ fn main() -> ExitCode {
         Command::Credits(command) => client_cmd::credits(command),
         Command::Device(command) => client_cmd::device(command),
         Command::Rewards(command) => client_cmd::rewards(command),
-        Command::Challenge(command) => challenge_cmd::challenge(command),
+        Command::Challenge(command) => client_cmd::challenge(command),
         Command::Chain(command) => client_cmd::chain(command),
         Command::VerifyProof(args) => client_cmd::verify_proof(args),
         Command::Calc(command) => calc_cmd::run(command),

@@ -1,8 +1,6 @@
 //! `groundwork challenge`: post, answer and follow location challenges.
 
-use crate::client_cmd::{
-    ClientArgs, SignerArgs, parse_device, print_json, send_at_nonce, show_amount,
-};
+use super::{ClientArgs, SignerArgs, parse_device, print_json, send_at_nonce, show_amount};
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use groundwork_primitives::hash::{Digest, digest_from_hex, digest_hex};
@@ -198,7 +196,7 @@ pub fn challenge(command: ChallengeCommand) -> Result<()> {
                     ]
                 })
                 .collect();
-            print!("{}", crate::client_cmd::columns(&rows));
+            print!("{}", super::columns(&rows));
             Ok(())
         }
     }

@@ -1,0 +1,119 @@
+//! `groundwork chain`: status, blocks, transactions, epochs.
+
+use super::*;
+
+#[derive(Subcommand)]
+pub enum ChainCommand {
+    /// Show the chain's height, epoch and state root.
+    #[command(after_help = "Example:\n  groundwork chain status --rpc http://127.0.0.1:8645")]
+    Status {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Show a finalized block by height or hash (default: the latest).
+    #[command(
+        after_help = "Examples:\n  groundwork chain block 42\n  groundwork chain block 10bd503ba884403499484acf032d0d1eee011a36e904a21bbcee3f81e569a2e0"
+    )]
+    Block {
+        block: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Fetch a state proof of an account or device (JSON, for `groundwork verify-proof`).
+    #[command(after_help = "Example:\n  groundwork chain proof --account gw1… > proof.json")]
+    Proof {
+        /// Prove this account's record (gw1… address).
+        #[arg(long, conflicts_with = "device", required_unless_present = "device")]
+        account: Option<String>,
+        /// Prove this device's record (gwd1… id).
+        #[arg(long)]
+        device: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+pub fn chain(command: ChainCommand) -> Result<()> {
+    match command {
+        ChainCommand::Status { client } => {
+            let rpc = client.client()?;
+            let status = rpc.status()?;
+            if client.json {
+                return print_json(&status.raw);
+            }
+            println!("chain       {}", status.chain_id);
+            println!("height      {} (final)", status.height);
+            println!(
+                "epoch       {} ({} blocks each)",
+                status.epoch, status.epoch_length_blocks
+            );
+            println!(
+                "block       {}",
+                status.raw["block"].as_str().unwrap_or("?")
+            );
+            println!(
+                "state root  {}",
+                status.raw["state_root"].as_str().unwrap_or("?")
+            );
+            println!(
+                "token       {} ({} decimals)",
+                status.symbol, status.decimals
+            );
+            Ok(())
+        }
+        ChainCommand::Block { block, client } => {
+            let rpc = client.client()?;
+            let wanted = match block {
+                None => json!(rpc.status()?.height),
+                Some(text) if text.bytes().all(|b| b.is_ascii_digit()) => {
+                    json!(text.parse::<u64>().context("block height")?)
+                }
+                Some(text) => json!(text),
+            };
+            let answer = rpc.call("chain_getBlock", json!([wanted]))?;
+            if client.json {
+                return print_json(&answer);
+            }
+            println!("height        {}", answer["height"]);
+            println!("hash          {}", answer["hash"].as_str().unwrap_or("?"));
+            println!("parent        {}", answer["parent"].as_str().unwrap_or("?"));
+            match answer["timestamp_ms"].as_u64() {
+                Some(ms) => println!("time          {} ({ms} ms)", crate::clock::iso8601(ms)),
+                None => println!("time          ?"),
+            }
+            println!(
+                "state root    {} (after the parent)",
+                answer["state_root"].as_str().unwrap_or("?")
+            );
+            let txs = answer["transactions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let results = answer["results"].as_array().cloned().unwrap_or_default();
+            println!("transactions  {}", txs.len());
+            for (i, tx) in txs.iter().enumerate() {
+                let result = match results.get(i) {
+                    Some(Value::Null) | None => "ok".to_string(),
+                    Some(code) => format!("rejected (code {code})"),
+                };
+                println!("  {}  {result}", tx.as_str().unwrap_or("?"));
+            }
+            Ok(())
+        }
+        ChainCommand::Proof {
+            account,
+            device,
+            client,
+        } => {
+            let rpc = client.client()?;
+            let params = match (account, device) {
+                (Some(a), _) => json!({ "account": a }),
+                (None, Some(d)) => json!({ "device": d }),
+                (None, None) => bail!("give --account or --device"),
+            };
+            print_json(&rpc.call("state_getProof", params)?)
+        }
+    }
+}
+
+// ---- verify-proof --------------------------------------------------------------------------

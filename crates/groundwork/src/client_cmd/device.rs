@@ -1,0 +1,263 @@
+//! `groundwork device`: register, show, list, move, hand over and retire devices.
+
+use super::*;
+
+/// Where a device is: an H3 cell, or a latitude and longitude.
+#[derive(Args, Clone)]
+pub struct LocationArgs {
+    /// Resolution-12 H3 cell (hex like 8c1f05a4e9a5dff, or decimal).
+    #[arg(long, conflicts_with_all = ["lat", "lng"])]
+    pub location: Option<String>,
+    /// Latitude in degrees, -90 to 90 (with --lng).
+    #[arg(long, requires = "lng", allow_hyphen_values = true, value_parser = latitude)]
+    pub lat: Option<f64>,
+    /// Longitude in degrees, -180 to 180 (with --lat).
+    #[arg(long, requires = "lat", allow_hyphen_values = true, value_parser = longitude)]
+    pub lng: Option<f64>,
+}
+
+impl LocationArgs {
+    fn cell(&self) -> Result<Cell> {
+        match (&self.location, self.lat, self.lng) {
+            (Some(text), _, _) => text.parse().with_context(|| format!("--location {text:?}")),
+            (None, Some(lat), Some(lng)) => {
+                Cell::from_lat_lng(lat, lng).with_context(|| format!("--lat {lat} --lng {lng}"))
+            }
+            _ => bail!("give --location CELL or --lat and --lng"),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum DeviceCommand {
+    /// Register a device: bonds tokens and records its kind and place.
+    ///
+    /// The device key signs the owner's address, proving the owner holds the device.
+    #[command(
+        after_help = "Example:\n  groundwork device register --key alice --device-key hotspot.pem --kind wireless \\\n      --lat 52.52 --lng 13.405"
+    )]
+    Register {
+        /// The device's key: keystore name or PKCS#8 PEM (ed25519 or P-256).
+        #[arg(long)]
+        device_key: String,
+        /// Resource kind: wireless, storage, compute, sensor, energy, ev_charger or vehicle.
+        #[arg(long)]
+        kind: String,
+        #[command(flatten)]
+        location: LocationArgs,
+        #[command(flatten)]
+        signer: SignerArgs,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Show one device.
+    #[command(after_help = "Example:\n  groundwork device show gwd1…")]
+    Show {
+        device: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// List devices by owner, by H3 cell (any resolution, children included), or both.
+    #[command(
+        after_help = "Examples:\n  groundwork device list --owner gw1…\n  groundwork device list --cell 85283473fffffff --limit 50"
+    )]
+    List {
+        /// List only devices of this owner (gw1… address).
+        #[arg(long)]
+        owner: Option<String>,
+        /// H3 cell of any resolution; devices in it or in its children are listed.
+        #[arg(long)]
+        cell: Option<String>,
+        /// Most devices per page (1..=1000).
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Start after this device id (the `next` of the previous page).
+        #[arg(long)]
+        after: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Assert a new location for a device.
+    #[command(
+        after_help = "Example:\n  groundwork device move --key alice --device gwd1… --lat 48.8566 --lng 2.3522"
+    )]
+    Move {
+        /// The device's id (gwd1…).
+        #[arg(long)]
+        device: String,
+        #[command(flatten)]
+        location: LocationArgs,
+        #[command(flatten)]
+        signer: SignerArgs,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Hand a device to a new owner.
+    #[command(
+        after_help = "Example:\n  groundwork device transfer --key alice --device gwd1… --to gw1…"
+    )]
+    Transfer {
+        /// The device's id (gwd1…).
+        #[arg(long)]
+        device: String,
+        /// The new owner's address (gw1…).
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        signer: SignerArgs,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Retire a device; its bond returns after the unbonding period.
+    #[command(after_help = "Example:\n  groundwork device decommission --key alice --device gwd1…")]
+    Decommission {
+        /// The device's id (gwd1…).
+        #[arg(long)]
+        device: String,
+        #[command(flatten)]
+        signer: SignerArgs,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+pub(super) fn print_device(status: &ChainStatus, client: &ClientArgs, d: &Value) {
+    println!("device        {}", d["device"].as_str().unwrap_or("?"));
+    println!("scheme        {}", d["scheme"].as_str().unwrap_or("?"));
+    println!("owner         {}", d["owner"].as_str().unwrap_or("?"));
+    println!("kind          {}", d["kind"].as_str().unwrap_or("?"));
+    let location = d["location"].as_str().unwrap_or("?");
+    match location.parse::<Cell>() {
+        Ok(cell) => {
+            let centre = h3o::LatLng::from(cell.index());
+            println!(
+                "location      {location} (centre {:.5}, {:.5})",
+                centre.lat(),
+                centre.lng()
+            );
+        }
+        Err(_) => println!("location      {location}"),
+    }
+    println!("status        {}", d["status"].as_str().unwrap_or("?"));
+    println!("bond          {}", show_amount(status, client, &d["bond"]));
+    println!("registered    block {}", d["registered_at_height"]);
+    let units = d["pending_work_units"].as_u64().unwrap_or(0);
+    let plural = if units == 1 { "" } else { "s" };
+    println!("pending work  {units} unit{plural} this epoch");
+}
+
+pub fn device(command: DeviceCommand) -> Result<()> {
+    match command {
+        DeviceCommand::Register {
+            device_key,
+            kind,
+            location,
+            signer,
+            client,
+        } => {
+            let device = load_device_key(&device_key, signer.keystore.as_deref())?;
+            let kind: ResourceKind = kind.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "--kind {kind:?} is not a resource kind; expected one of: {}",
+                    ResourceKind::ALL.map(|k| k.name()).join(", ")
+                )
+            })?;
+            let cell = location.cell()?;
+            if !client.json {
+                println!("device id {}", device.id());
+            }
+            send(&client, &signer, |owner, status| {
+                Ok(CoreCall::register_device(
+                    &status.chain_id,
+                    owner,
+                    &device,
+                    kind,
+                    cell,
+                ))
+            })
+        }
+        DeviceCommand::Show { device, client } => {
+            let id = parse_device(&device)?;
+            let rpc = client.client()?;
+            let answer = rpc.call("device_get", json!([id.to_string()]))?;
+            if client.json {
+                return print_json(&answer);
+            }
+            print_device(&rpc.status()?, &client, &answer);
+            Ok(())
+        }
+        DeviceCommand::List {
+            owner,
+            cell,
+            limit,
+            after,
+            client,
+        } => {
+            let rpc = client.client()?;
+            let answer = rpc.call(
+                "device_list",
+                json!({ "owner": owner, "cell": cell, "limit": limit, "after": after }),
+            )?;
+            if client.json {
+                return print_json(&answer);
+            }
+            let devices = answer["devices"].as_array().cloned().unwrap_or_default();
+            if devices.is_empty() {
+                println!("no devices");
+            }
+            let text = |v: &Value| v.as_str().unwrap_or("?").to_string();
+            let rows: Vec<Vec<String>> = devices
+                .iter()
+                .map(|d| {
+                    vec![
+                        text(&d["device"]),
+                        text(&d["kind"]),
+                        text(&d["location"]),
+                        text(&d["status"]),
+                    ]
+                })
+                .collect();
+            print!("{}", columns(&rows));
+            if let Some(next) = answer["next"].as_str() {
+                println!("more: --after {next}");
+            }
+            Ok(())
+        }
+        DeviceCommand::Move {
+            device,
+            location,
+            signer,
+            client,
+        } => {
+            let device = parse_device(&device)?;
+            let location = location.cell()?;
+            send(&client, &signer, |_, _| {
+                Ok(CoreCall::AssertLocation { device, location })
+            })
+        }
+        DeviceCommand::Transfer {
+            device,
+            to,
+            signer,
+            client,
+        } => {
+            let device = parse_device(&device)?;
+            let new_owner: Address = to.parse().context("invalid --to address")?;
+            send(&client, &signer, |_, _| {
+                Ok(CoreCall::TransferDevice { device, new_owner })
+            })
+        }
+        DeviceCommand::Decommission {
+            device,
+            signer,
+            client,
+        } => {
+            let device = parse_device(&device)?;
+            send(&client, &signer, |_, _| {
+                Ok(CoreCall::DecommissionDevice { device })
+            })
+        }
+    }
+}
+
+// ---- rewards -------------------------------------------------------------------------------
