@@ -24,9 +24,27 @@ use tracing_subscriber::util::SubscriberInitExt;
 /// Installs the process's log subscriber. Later calls (a second node in one test process)
 /// keep the first.
 pub fn init_logs(level: tracing::Level, json: bool) {
-    let filter = Targets::new()
+    // At the default level the consensus, network and runtime libraries report their inner
+    // workings (archives restored, peers dialled) in long nested spans: that is debugging
+    // detail, so they speak at warn unless the operator asks for debug or trace.
+    let internals = if level > tracing::Level::INFO {
+        level
+    } else {
+        tracing::Level::WARN.min(level)
+    };
+    let mut filter = Targets::new()
         .with_default(level)
         .with_target("commonware_storage", tracing::Level::ERROR.min(level));
+    for library in [
+        "commonware_consensus",
+        "commonware_p2p",
+        "commonware_broadcast",
+        "commonware_resolver",
+        "commonware_runtime",
+        "commonware_stream",
+    ] {
+        filter = filter.with_target(library, internals);
+    }
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_thread_ids(false)
