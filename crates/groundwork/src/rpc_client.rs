@@ -11,6 +11,19 @@ use std::time::{Duration, Instant};
 /// Default node address of the CLI and agent: `groundwork dev`'s RPC.
 pub const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8645";
 
+/// A JSON-RPC error object, `{"code": …, "message": …}`, as a [`CallError::Rpc`]; `Err` with
+/// what is wrong if it is not one.
+fn rpc_error(error: &Value) -> Result<CallError, String> {
+    #[derive(serde::Deserialize)]
+    struct ErrorObject {
+        code: i64,
+        message: String,
+    }
+    let ErrorObject { code, message } = serde_json::from_value(error.clone())
+        .map_err(|e| format!("the error object is malformed: {e}"))?;
+    Ok(CallError::Rpc { code, message })
+}
+
 /// Why a call did not return a result.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
@@ -143,10 +156,7 @@ impl RpcClient {
         })?;
         let answer: Value = serde_json::from_str(&text).map_err(|e| malformed(e.to_string()))?;
         if let Some(error) = answer.get("error") {
-            return Err(CallError::Rpc {
-                code: error["code"].as_i64().unwrap_or(0),
-                message: error["message"].as_str().unwrap_or("").to_string(),
-            });
+            return Err(rpc_error(error).map_err(malformed)?);
         }
         answer
             .get("result")
@@ -236,10 +246,14 @@ impl RpcClient {
             .iter()
             .map(|item| match item["hash"].as_str() {
                 Some(hash) => Ok(hash.to_string()),
-                None => Err(CallError::Rpc {
-                    code: item["error"]["code"].as_i64().unwrap_or(0),
-                    message: item["error"]["message"].as_str().unwrap_or("").to_string(),
-                }),
+                None => {
+                    Err(
+                        rpc_error(&item["error"]).unwrap_or_else(|reason| CallError::Malformed {
+                            method: "tx_submitBatch".to_string(),
+                            reason,
+                        }),
+                    )
+                }
             })
             .collect())
     }
