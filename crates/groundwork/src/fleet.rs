@@ -602,23 +602,39 @@ fn describe_fleet(fleet: &[SimDevice]) {
 
 /// Prints what the ended epoch paid; `false` if the node would not say.
 fn report_epoch(rpc: &RpcClient, status: &ChainStatus, ended: u64) -> bool {
-    let Ok(summary) = rpc.call("epoch_get", json!([ended])) else {
+    #[derive(serde::Deserialize)]
+    struct Coverage {
+        paid: String,
+        beacons: u64,
+    }
+    #[derive(serde::Deserialize)]
+    struct Summary {
+        paid: String,
+        devices_rewarded: u64,
+        coverage: Option<Coverage>,
+    }
+    let Ok(answer) = rpc.call("epoch_get", json!([ended])) else {
         return false;
     };
-    let coverage = &summary["coverage"];
-    let coverage = if coverage.is_null() {
-        String::new()
-    } else {
-        format!(
+    let summary: Summary = match serde_json::from_value(answer) {
+        Ok(summary) => summary,
+        Err(error) => {
+            eprintln!("fleet: epoch {ended} ended, but the node's summary does not parse: {error}");
+            return false;
+        }
+    };
+    let coverage = match &summary.coverage {
+        None => String::new(),
+        Some(c) => format!(
             "; coverage {} for {} beacons",
-            status.show(coverage["paid"].as_str().unwrap_or("0")),
-            coverage["beacons"]
-        )
+            status.show(&c.paid),
+            c.beacons
+        ),
     };
     println!(
         "fleet: epoch {ended} ended: {} paid to {} devices{coverage}",
-        status.show(summary["paid"].as_str().unwrap_or("0")),
-        summary["devices_rewarded"]
+        status.show(&summary.paid),
+        summary.devices_rewarded
     );
     true
 }

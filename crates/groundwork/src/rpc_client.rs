@@ -264,12 +264,26 @@ impl RpcClient {
         loop {
             match self.call("tx_get", json!([hash])) {
                 Ok(receipt) => {
-                    let error = receipt["error_code"]
-                        .as_i64()
-                        .map(|code| (code, receipt["error"].as_str().unwrap_or("").to_string()));
+                    // The node's receipt: its height, and the code and reason if it failed.
+                    #[derive(serde::Deserialize)]
+                    struct Answer {
+                        height: u64,
+                        error_code: Option<i64>,
+                        error: Option<String>,
+                    }
+                    let answer: Answer =
+                        serde_json::from_value(receipt).map_err(|e| CallError::Malformed {
+                            method: "tx_get".to_string(),
+                            reason: e.to_string(),
+                        })?;
+                    let error = match (answer.error_code, answer.error) {
+                        (Some(code), Some(reason)) => Some((code, reason)),
+                        (Some(code), None) => Some((code, String::new())),
+                        _ => None,
+                    };
                     return Ok(Receipt {
                         hash: hash.to_string(),
-                        height: receipt["height"].as_u64().unwrap_or(0),
+                        height: answer.height,
                         error,
                     });
                 }
