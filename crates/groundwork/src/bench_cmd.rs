@@ -318,16 +318,14 @@ fn ingest(args: IngestArgs) -> Result<()> {
     let mut finalized = 0u64;
     let mut refused = 0u64;
     let mut signing = Duration::ZERO;
-    let status = client.call("chain_status", json!([]))?;
-    let mut seen_height = status["height"].as_u64().unwrap_or(0);
+    let mut seen_height = client.status()?.height;
     let start_height = seen_height;
     let load_start = Instant::now();
     println!("sending heartbeats for {} s ...", args.seconds);
     while load_start.elapsed() < Duration::from_secs(args.seconds) {
-        let status = client.call("chain_status", json!([]))?;
-        let height = status["height"].as_u64().unwrap_or(0);
-        let recent = digest_from_hex(status["block"].as_str().unwrap_or(""))
-            .context("chain_status block")?;
+        let status = client.status()?;
+        let height = status.height;
+        let recent = status.block;
         let current_window = height / window;
         // Collect what finalized since last time.
         for h in seen_height + 1..=height {

@@ -925,7 +925,9 @@ impl Radio {
                 continue;
             };
             let challenge = rpc.call("challenges_get", json!({ "id": id }))?;
-            let opened = challenge["opened_at"].as_u64().unwrap_or(u64::MAX);
+            let Some(opened) = challenge["opened_at"].as_u64() else {
+                continue;
+            };
             if challenge["status"] != "open" || !challenge["answer"].is_null() {
                 continue;
             }
@@ -975,11 +977,15 @@ fn too_loud(beacon: &serde_json::Value, report: &serde_json::Value) -> bool {
     ) else {
         return false;
     };
-    let frequency = beacon["frequency_hz"].as_u64().unwrap_or(0);
-    let distance = report["distance_m"]
+    let Some(frequency) = beacon["frequency_hz"].as_u64() else {
+        return false;
+    };
+    let Some(distance) = report["distance_m"]
         .as_u64()
         .and_then(|d| u32::try_from(d).ok())
-        .unwrap_or(0);
+    else {
+        return false;
+    };
     groundwork_coverage::typical_rssi_cdbm(power, frequency, distance, gain, rx_gain).is_ok_and(
         |typical| {
             groundwork_coverage::too_loud_for_distance(

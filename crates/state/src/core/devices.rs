@@ -37,8 +37,7 @@ impl Core {
         id: &DeviceId,
     ) -> Result<Device, TxError> {
         // Ownership is checked first: a stranger learns nothing of the device's status.
-        let owned = self.device(id).is_some_and(|d| d.owner == *owner);
-        if self.device(id).is_some() && !owned {
+        if self.device(id).is_some_and(|d| d.owner != *owner) {
             return Err(TxError::Core(CoreError::NotDeviceOwner {
                 device: id.clone(),
             }));
