@@ -591,19 +591,14 @@ impl Agent {
     fn refresh(&mut self) -> Result<()> {
         match self.rpc.status() {
             Ok(status) => {
-                let max_age = status.raw["heartbeat_max_age_blocks"].as_u64().unwrap_or(0);
                 self.known = Some(Known {
                     height: status.height,
                     block: digest_hex(&status.block),
-                    max_age,
-                    beacon_interval: status.raw["coverage"]["beacon_interval_blocks"]
-                        .as_u64()
-                        .unwrap_or(u64::MAX),
+                    max_age: status.answer.heartbeat_max_age_blocks,
+                    beacon_interval: status.answer.coverage.beacon_interval_blocks,
                 });
                 self.chain = Some(status.chain_id);
-                if let Some(window) = status.raw["heartbeat_window_blocks"].as_u64() {
-                    self.check_pace(status.height, window);
-                }
+                self.check_pace(status.height, status.answer.heartbeat_window_blocks);
                 if !self.online {
                     self.logger
                         .log("info", "node_reachable", json!({ "height": status.height }));

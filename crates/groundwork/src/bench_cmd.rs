@@ -12,6 +12,7 @@ use crate::rpc_client::RpcClient;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use commonware_cryptography::{BatchEntry, BatchVerifier, Signer, Verifier, ed25519};
+use groundwork_api as api;
 use groundwork_node::mempool::MempoolConfig;
 use groundwork_node::service::{self, ServiceConfig};
 use groundwork_primitives::codec::Encode;
@@ -22,7 +23,7 @@ use groundwork_primitives::{
     ResourceKind, Transaction, UptimeReport,
 };
 use rand_core::SeedableRng;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -287,15 +288,13 @@ fn ingest(args: IngestArgs) -> Result<()> {
             }
         }
         for chunk in batch.chunks(1_024) {
-            client.call("tx_submitBatch", json!([chunk]))?;
+            client.submit_hex_batch(chunk)?;
         }
         loop {
             let landed = registrars.iter().enumerate().all(|(r, key)| {
                 client
-                    .call("account_get", json!([key_address(key).to_string()]))
-                    .ok()
-                    .and_then(|a| a["nonce"].as_u64())
-                    .is_some_and(|n| n >= nonces[r])
+                    .account(&key_address(key).to_string())
+                    .is_ok_and(|a| a.nonce >= nonces[r])
             });
             if landed {
                 break;
@@ -329,20 +328,15 @@ fn ingest(args: IngestArgs) -> Result<()> {
         let current_window = height / window;
         // Collect what finalized since last time.
         for h in seen_height + 1..=height {
-            let block = client.call("chain_getBlock", json!([h]))?;
+            let block: api::Block = client.get("chain_getBlock", json!([h]))?;
             let now = Instant::now();
-            let hashes = block["transactions"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let results = block["results"].as_array().cloned().unwrap_or_default();
-            for (i, hash) in hashes.iter().enumerate() {
-                let Some(digest) = hash.as_str().and_then(digest_from_hex) else {
+            for (i, hash) in block.transactions.iter().enumerate() {
+                let Some(digest) = digest_from_hex(hash) else {
                     continue;
                 };
                 if let Some((device, submitted)) = pending.remove(&digest.0) {
                     pending_by_device[device] = false;
-                    if results.get(i).is_some_and(Value::is_null) {
+                    if block.results.get(i).is_some_and(Option::is_none) {
                         finalized += 1;
                         latencies.push(now - submitted);
                         last_window[device] = Some(h.saturating_sub(1) / window);
@@ -384,15 +378,11 @@ fn ingest(args: IngestArgs) -> Result<()> {
             .chunks(args.batch)
             .zip(batch_devices.chunks(args.batch))
         {
-            let texts: Vec<&String> = chunk.iter().map(|(_, text)| text).collect();
+            let texts: Vec<String> = chunk.iter().map(|(_, text)| text.clone()).collect();
             let submitted = Instant::now();
-            let answers = client.call("tx_submitBatch", json!([texts]))?;
-            for (((hash, _), &device), answer) in chunk
-                .iter()
-                .zip(indexes)
-                .zip(answers.as_array().cloned().unwrap_or_default())
-            {
-                if answer.get("hash").is_some() {
+            let answers = client.submit_hex_batch(&texts)?;
+            for (((hash, _), &device), answer) in chunk.iter().zip(indexes).zip(answers) {
+                if answer.is_ok() {
                     pending.insert(hash.0, (device, submitted));
                     pending_by_device[device] = true;
                 } else {

@@ -18,6 +18,7 @@ use crate::rpc_client::{CallError, ChainStatus, DEFAULT_RPC_URL, RpcClient};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use commonware_codec::Encode;
+use groundwork_api as api;
 use groundwork_primitives::hash::{Digest, digest_from_hex, digest_hex};
 use groundwork_primitives::keyfile::key_address;
 use groundwork_primitives::keys::KeyScheme;
@@ -278,17 +279,13 @@ fn registered(rpc: &RpcClient, owner: &Address) -> Result<BTreeSet<String>> {
     let mut ids = BTreeSet::new();
     let mut after: Option<String> = None;
     loop {
-        let page = rpc.call(
+        let page: api::DevicePage = rpc.get(
             "device_list",
             json!({ "owner": owner.to_string(), "limit": 1_000, "after": after }),
         )?;
-        for device in page["devices"].as_array().into_iter().flatten() {
-            if let Some(id) = device["device"].as_str() {
-                ids.insert(id.to_string());
-            }
-        }
-        match page["next"].as_str() {
-            Some(next) => after = Some(next.to_string()),
+        ids.extend(page.devices.into_iter().map(|d| d.device));
+        match page.next {
+            Some(next) => after = Some(next),
             None => return Ok(ids),
         }
     }
@@ -326,10 +323,7 @@ fn fund(rpc: &RpcClient, owners: &[AccountKey], devices_each: usize) -> Result<(
     let mut sent = Vec::new();
     for owner in &owners[1..] {
         let address = key_address(owner);
-        let balance: u128 = rpc.call("account_get", json!([address.to_string()]))?["balance"]
-            .as_str()
-            .and_then(|b| b.parse().ok())
-            .unwrap_or(0);
+        let balance = rpc.account(&address.to_string())?.balance.0;
         if balance >= need.0 {
             continue;
         }
@@ -521,10 +515,7 @@ pub fn drive(
                 }
                 Err(other) => return Err(other.into()),
             };
-            let window_blocks = status.raw["heartbeat_window_blocks"]
-                .as_u64()
-                .unwrap_or(1)
-                .max(1);
+            let window_blocks = status.answer.heartbeat_window_blocks.max(1);
             // The window the next block falls in.
             let window = status.height / window_blocks;
             if last_window != Some(window) {
@@ -602,38 +593,27 @@ fn describe_fleet(fleet: &[SimDevice]) {
 
 /// Prints what the ended epoch paid; `false` if the node would not say.
 fn report_epoch(rpc: &RpcClient, status: &ChainStatus, ended: u64) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Coverage {
-        paid: String,
-        beacons: u64,
-    }
-    #[derive(serde::Deserialize)]
-    struct Summary {
-        paid: String,
-        devices_rewarded: u64,
-        coverage: Option<Coverage>,
-    }
-    let Ok(answer) = rpc.call("epoch_get", json!([ended])) else {
-        return false;
-    };
-    let summary: Summary = match serde_json::from_value(answer) {
+    let summary: api::Epoch = match rpc.get("epoch_get", json!([ended])) {
         Ok(summary) => summary,
-        Err(error) => {
-            eprintln!("fleet: epoch {ended} ended, but the node's summary does not parse: {error}");
+        Err(CallError::Malformed { reason, .. }) => {
+            eprintln!(
+                "fleet: epoch {ended} ended, but the node's summary does not parse: {reason}"
+            );
             return false;
         }
+        Err(_) => return false,
     };
     let coverage = match &summary.coverage {
         None => String::new(),
         Some(c) => format!(
             "; coverage {} for {} beacons",
-            status.show(&c.paid),
+            status.show(&c.paid.to_string()),
             c.beacons
         ),
     };
     println!(
         "fleet: epoch {ended} ended: {} paid to {} devices{coverage}",
-        status.show(&summary.paid),
+        status.show(&summary.paid.to_string()),
         summary.devices_rewarded
     );
     true
@@ -730,9 +710,7 @@ impl Radio {
         status: &ChainStatus,
         wireless: &[&SimDevice],
     ) -> Result<()> {
-        let interval = status.raw["coverage"]["beacon_interval_blocks"]
-            .as_u64()
-            .unwrap_or(0);
+        let interval = status.answer.coverage.beacon_interval_blocks;
         if interval == 0 || wireless.len() < 2 {
             return Ok(());
         }
@@ -823,9 +801,7 @@ impl Radio {
         wireless: &[&SimDevice],
         owners: &[AccountKey],
     ) -> Result<()> {
-        let window = status.raw["coverage"]["witness_window_blocks"]
-            .as_u64()
-            .unwrap_or(4);
+        let window = status.answer.coverage.witness_window_blocks;
         let index: std::collections::BTreeMap<String, usize> = wireless
             .iter()
             .enumerate()
@@ -844,12 +820,14 @@ impl Radio {
             let mut links: std::collections::BTreeMap<usize, (usize, Vec<Digest>)> =
                 Default::default();
             for beacon in &round.beacons {
-                let Ok(answer) = rpc.call("coverage_getBeacon", json!([digest_hex(beacon)])) else {
+                let Ok(answer) =
+                    rpc.get::<api::Beacon>("coverage_getBeacon", json!([digest_hex(beacon)]))
+                else {
                     continue;
                 };
-                let beaconer = answer["beaconer"].as_str().and_then(|b| index.get(b));
-                for report in answer["witnesses"].as_array().into_iter().flatten() {
-                    let witness = report["witness"].as_str().and_then(|w| index.get(w));
+                let beaconer = index.get(&answer.beaconer);
+                for report in &answer.witnesses {
+                    let witness = index.get(&report.witness);
                     let (Some(&b), Some(&w)) = (beaconer, witness) else {
                         continue;
                     };
@@ -924,11 +902,9 @@ impl Radio {
             let Some(id) = challenge_of(rpc, device)? else {
                 continue;
             };
-            let challenge = rpc.call("challenges_get", json!({ "id": id }))?;
-            let Some(opened) = challenge["opened_at"].as_u64() else {
-                continue;
-            };
-            if challenge["status"] != "open" || !challenge["answer"].is_null() {
+            let challenge: api::Challenge = rpc.get("challenges_get", json!({ "id": id }))?;
+            let opened = challenge.opened_at;
+            if challenge.status != "open" || challenge.answer.is_some() {
                 continue;
             }
             // The newest beacon sent after the challenge whose reports have landed.
@@ -967,38 +943,29 @@ impl Radio {
 
 /// Whether a report in a `coverage_beacon` answer is too loud for the distance between the
 /// asserted places (`groundwork_coverage::too_loud_for_distance`), computed from its numbers.
-fn too_loud(beacon: &serde_json::Value, report: &serde_json::Value) -> bool {
-    let number = |v: &serde_json::Value| v.as_i64().and_then(|n| i32::try_from(n).ok());
-    let (Some(power), Some(gain), Some(rx_gain), Some(rssi)) = (
-        number(&beacon["tx_power_dbm"]),
-        number(&beacon["antenna_gain_ddbi"]),
-        number(&report["antenna_gain_ddbi"]),
-        number(&report["rssi_dbm"]),
+fn too_loud(beacon: &api::Beacon, report: &api::Witness) -> bool {
+    let number = |n: i64| i32::try_from(n).ok();
+    let (Some(power), Some(gain), Some(rx_gain), Some(rssi), Ok(distance)) = (
+        number(beacon.tx_power_dbm),
+        number(beacon.antenna_gain_ddbi),
+        number(report.antenna_gain_ddbi),
+        number(report.rssi_dbm),
+        u32::try_from(report.distance_m),
     ) else {
         return false;
     };
-    let Some(frequency) = beacon["frequency_hz"].as_u64() else {
-        return false;
-    };
-    let Some(distance) = report["distance_m"]
-        .as_u64()
-        .and_then(|d| u32::try_from(d).ok())
-    else {
-        return false;
-    };
-    groundwork_coverage::typical_rssi_cdbm(power, frequency, distance, gain, rx_gain).is_ok_and(
-        |typical| {
+    groundwork_coverage::typical_rssi_cdbm(power, beacon.frequency_hz, distance, gain, rx_gain)
+        .is_ok_and(|typical| {
             groundwork_coverage::too_loud_for_distance(
                 groundwork_coverage::excess_over_typical_cdb(rssi, typical),
             )
-        },
-    )
+        })
 }
 
 /// The id of the challenge that binds a device now, if any.
 fn challenge_of(rpc: &RpcClient, device: &SimDevice) -> Result<Option<String>> {
-    let answer = rpc.call("device_get", json!([device.key.id().to_string()]))?;
-    Ok(answer["challenge"]["id"].as_str().map(str::to_string))
+    let answer: api::Device = rpc.get("device_get", json!([device.key.id().to_string()]))?;
+    Ok(answer.challenge.map(|c| c.id))
 }
 
 /// Prints what the cheaters earned in an epoch, and the challenges so far.
@@ -1012,23 +979,20 @@ fn report_cheaters(
     let mut by_role: std::collections::BTreeMap<&str, (u128, [u32; 3])> = Default::default();
     for device in wireless {
         let id = device.key.id().to_string();
+        // No reward record for the epoch (a not-found answer) is nothing earned.
         let paid = rpc
-            .call("rewards_get", json!([id, epoch]))
+            .get::<api::DeviceRewards>("rewards_get", json!([id, epoch]))
             .ok()
-            .and_then(|r| {
-                r["coverage"]["amount"]
-                    .as_str()
-                    .and_then(|a| a.parse().ok())
-            })
-            .unwrap_or(0u128);
+            .and_then(|r| r.coverage)
+            .map_or(0, |c| c.amount.0);
         let entry = by_role.entry(device.role.name()).or_default();
         entry.0 += paid;
-        let challenges = rpc.call("challenges_list", json!({ "device": id }))?;
-        for c in challenges["challenges"].as_array().into_iter().flatten() {
-            match c["status"].as_str() {
-                Some("open") => entry.1[0] += 1,
-                Some("upheld") => entry.1[1] += 1,
-                Some("rejected") => entry.1[2] += 1,
+        let challenges: api::ChallengeList = rpc.get("challenges_list", json!({ "device": id }))?;
+        for c in &challenges.challenges {
+            match c.status.as_str() {
+                "open" => entry.1[0] += 1,
+                "upheld" => entry.1[1] += 1,
+                "rejected" => entry.1[2] += 1,
                 _ => {}
             }
         }
@@ -1115,16 +1079,35 @@ mod tests {
 
     /// The watcher's test, from a `coverage_beacon` answer's numbers: 27 dBm and 1.2 dBi at
     /// 904.6 MHz over 61 km, typical ≈ −127.2 dBm. −100 dBm is ≈ 27 dB louder: too loud.
-    /// −120 dBm is ≈ 7 dB louder: fine. Missing numbers are never too loud.
+    /// −120 dBm is ≈ 7 dB louder: fine.
     #[test]
     fn the_watcher_flags_links_too_loud_for_their_distance() {
-        let beacon =
-            json!({"tx_power_dbm": 27, "antenna_gain_ddbi": 12, "frequency_hz": 904_600_000u64});
-        let report =
-            |rssi: i64| json!({"rssi_dbm": rssi, "antenna_gain_ddbi": 0, "distance_m": 61_000});
+        let beacon = api::Beacon {
+            beacon: String::new(),
+            beaconer: String::new(),
+            height: 1,
+            location: String::new(),
+            tx_power_dbm: 27,
+            frequency_hz: 904_600_000,
+            antenna_gain_ddbi: 12,
+            witnesses: Vec::new(),
+        };
+        let report = |rssi: i64| api::Witness {
+            witness: String::new(),
+            height: 2,
+            location: String::new(),
+            rssi_dbm: rssi,
+            snr_cdb: 0,
+            frequency_hz: 904_600_000,
+            antenna_gain_ddbi: 0,
+            distance_m: 61_000,
+            grid_distance_res11: 0,
+            max_rssi_cdbm: 0,
+        };
         assert!(too_loud(&beacon, &report(-100)));
         assert!(!too_loud(&beacon, &report(-120)));
-        assert!(!too_loud(&beacon, &json!({})));
+        // Numbers out of the physics' range are never too loud.
+        assert!(!too_loud(&beacon, &report(i64::MAX)));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! because the agent queues in the first case and drops in the second.
 
 use commonware_codec::Encode;
+use groundwork_api as api;
 use groundwork_primitives::hash::{Digest, digest_from_hex};
 use groundwork_primitives::{Amount, ChainId, Transaction};
 use serde_json::{Value, json};
@@ -14,12 +15,7 @@ pub const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8645";
 /// A JSON-RPC error object, `{"code": …, "message": …}`, as a [`CallError::Rpc`]; `Err` with
 /// what is wrong if it is not one.
 fn rpc_error(error: &Value) -> Result<CallError, String> {
-    #[derive(serde::Deserialize)]
-    struct ErrorObject {
-        code: i64,
-        message: String,
-    }
-    let ErrorObject { code, message } = serde_json::from_value(error.clone())
+    let api::ErrorObject { code, message } = serde_json::from_value(error.clone())
         .map_err(|e| format!("the error object is malformed: {e}"))?;
     Ok(CallError::Rpc { code, message })
 }
@@ -47,7 +43,8 @@ pub struct ChainStatus {
     pub epoch_length_blocks: u64,
     pub symbol: String,
     pub decimals: u8,
-    pub raw: Value,
+    /// The whole answer, typed.
+    pub answer: api::ChainStatus,
 }
 
 /// How many blocks past the current height a transaction signed by this binary stays
@@ -164,68 +161,59 @@ impl RpcClient {
             .ok_or_else(|| malformed("no result".to_string()))
     }
 
-    pub fn status(&self) -> Result<ChainStatus, CallError> {
-        let raw = self.call("chain_status", json!([]))?;
-        let malformed = |field: &str| CallError::Malformed {
-            method: "chain_status".to_string(),
-            reason: format!("missing or bad `{field}`"),
-        };
-        Ok(ChainStatus {
-            chain_id: raw["chain_id"]
-                .as_str()
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| malformed("chain_id"))?,
-            height: raw["height"].as_u64().ok_or_else(|| malformed("height"))?,
-            block: raw["block"]
-                .as_str()
-                .and_then(digest_from_hex)
-                .ok_or_else(|| malformed("block"))?,
-            epoch: raw["epoch"].as_u64().ok_or_else(|| malformed("epoch"))?,
-            epoch_length_blocks: raw["epoch_length_blocks"]
-                .as_u64()
-                .ok_or_else(|| malformed("epoch_length_blocks"))?,
-            symbol: raw["token"]["symbol"]
-                .as_str()
-                .ok_or_else(|| malformed("token.symbol"))?
-                .to_string(),
-            decimals: raw["token"]["decimals"]
-                .as_u64()
-                .and_then(|d| u8::try_from(d).ok())
-                .ok_or_else(|| malformed("token.decimals"))?,
-            raw,
+    /// Calls `method` and reads its answer as the typed `T` of the api crate; an answer of
+    /// another shape is [`CallError::Malformed`] with the field that did not fit.
+    pub fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        params: Value,
+    ) -> Result<T, CallError> {
+        let answer = self.call(method, params)?;
+        api::parse(method, answer).map_err(|e| CallError::Malformed {
+            method: e.method,
+            reason: e.reason,
         })
     }
 
-    /// The next nonce of an account.
+    pub fn status(&self) -> Result<ChainStatus, CallError> {
+        let answer: api::ChainStatus = self.get("chain_status", json!([]))?;
+        let malformed = |field: &str| CallError::Malformed {
+            method: "chain_status".to_string(),
+            reason: format!("bad `{field}`"),
+        };
+        Ok(ChainStatus {
+            chain_id: answer.chain_id.parse().map_err(|_| malformed("chain_id"))?,
+            height: answer.height,
+            block: digest_from_hex(&answer.block).ok_or_else(|| malformed("block"))?,
+            epoch: answer.epoch,
+            epoch_length_blocks: answer.epoch_length_blocks,
+            symbol: answer.token.symbol.clone(),
+            decimals: answer.token.decimals,
+            answer,
+        })
+    }
+
     /// The next nonce the chain expects of `address` (what has landed).
     pub fn nonce(&self, address: &str) -> Result<u64, CallError> {
-        self.account_nonce(address, "nonce")
+        Ok(self.account(address)?.nonce)
     }
 
     /// The nonce to sign `address`'s next transaction with: past what it has pending at the
     /// node, so quick sends in a row (`--no-wait`) each get their own.
     pub fn pending_nonce(&self, address: &str) -> Result<u64, CallError> {
-        self.account_nonce(address, "pending_nonce")
+        Ok(self.account(address)?.pending_nonce)
     }
 
-    fn account_nonce(&self, address: &str, field: &str) -> Result<u64, CallError> {
-        let account = self.call("account_get", json!([address]))?;
-        account[field].as_u64().ok_or(CallError::Malformed {
-            method: "account_get".to_string(),
-            reason: format!("missing `{field}`"),
-        })
+    /// `account_get`.
+    pub fn account(&self, address: &str) -> Result<api::Account, CallError> {
+        self.get("account_get", json!([address]))
     }
 
     /// Submits a transaction; returns its hash.
     pub fn submit(&self, transaction: &Transaction) -> Result<String, CallError> {
-        let answer = self.call("tx_submit", json!([hex::encode(transaction.encode())]))?;
-        answer["hash"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or(CallError::Malformed {
-                method: "tx_submit".to_string(),
-                reason: "missing `hash`".to_string(),
-            })
+        let answer: api::Submitted =
+            self.get("tx_submit", json!([hex::encode(transaction.encode())]))?;
+        Ok(answer.hash)
     }
 
     /// Submits up to 1 024 transactions; one result per transaction.
@@ -237,23 +225,23 @@ impl RpcClient {
             .iter()
             .map(|t| hex::encode(t.encode()))
             .collect();
-        let answer = self.call("tx_submitBatch", json!([hexes]))?;
-        let items = answer.as_array().ok_or(CallError::Malformed {
-            method: "tx_submitBatch".to_string(),
-            reason: "not an array".to_string(),
-        })?;
-        Ok(items
-            .iter()
-            .map(|item| match item["hash"].as_str() {
-                Some(hash) => Ok(hash.to_string()),
-                None => {
-                    Err(
-                        rpc_error(&item["error"]).unwrap_or_else(|reason| CallError::Malformed {
-                            method: "tx_submitBatch".to_string(),
-                            reason,
-                        }),
-                    )
-                }
+        self.submit_hex_batch(&hexes)
+    }
+
+    /// Submits up to 1 024 transactions already encoded as hex; one result per transaction.
+    pub fn submit_hex_batch(
+        &self,
+        hexes: &[String],
+    ) -> Result<Vec<Result<String, CallError>>, CallError> {
+        let answer: Vec<api::SubmitResult> = self.get("tx_submitBatch", json!([hexes]))?;
+        Ok(answer
+            .into_iter()
+            .map(|item| match item {
+                api::SubmitResult::Accepted { hash } => Ok(hash),
+                api::SubmitResult::Refused { error } => Err(CallError::Rpc {
+                    code: error.code,
+                    message: error.message,
+                }),
             })
             .collect())
     }
@@ -264,23 +252,14 @@ impl RpcClient {
         loop {
             match self.call("tx_get", json!([hash])) {
                 Ok(receipt) => {
-                    // The node's receipt: its height, and the code and reason if it failed.
-                    #[derive(serde::Deserialize)]
-                    struct Answer {
-                        height: u64,
-                        error_code: Option<i64>,
-                        error: Option<String>,
-                    }
-                    let answer: Answer =
-                        serde_json::from_value(receipt).map_err(|e| CallError::Malformed {
-                            method: "tx_get".to_string(),
-                            reason: e.to_string(),
+                    let answer: api::TxReceipt =
+                        api::parse("tx_get", receipt).map_err(|e| CallError::Malformed {
+                            method: e.method,
+                            reason: e.reason,
                         })?;
-                    let error = match (answer.error_code, answer.error) {
-                        (Some(code), Some(reason)) => Some((code, reason)),
-                        (Some(code), None) => Some((code, String::new())),
-                        _ => None,
-                    };
+                    let error = answer
+                        .error_code
+                        .map(|code| (i64::from(code), answer.error.unwrap_or_default()));
                     return Ok(Receipt {
                         hash: hash.to_string(),
                         height: answer.height,
@@ -316,7 +295,16 @@ mod tests {
             epoch_length_blocks: 30,
             symbol: "GRND".to_string(),
             decimals: 6,
-            raw: Value::Null,
+            answer: serde_json::from_value(json!({
+                "chain_id": "groundwork-dev", "height": 1, "finalized_height": 1,
+                "state_root": "00", "block": "00", "timestamp_ms": 0, "epoch": 0,
+                "epoch_length_blocks": 30, "heartbeat_window_blocks": 10,
+                "heartbeat_max_age_blocks": 20,
+                "coverage": { "share_bps": 0, "beacon_interval_blocks": 1, "witness_window_blocks": 1 },
+                "challenges": { "bond": "0", "answer_window_blocks": 1, "slash_bps": 0, "min_answer_witnesses": 1 },
+                "token": { "symbol": "GRND", "decimals": 6 },
+            }))
+            .unwrap(),
         };
         assert_eq!(
             status.in_tokens("insufficient balance: needs 5000000 base units, has 1998"),

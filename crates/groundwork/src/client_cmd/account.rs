@@ -69,18 +69,15 @@ pub fn account(command: AccountCommand) -> Result<()> {
             };
             let address: Address = address.parse().context("invalid address")?;
             let rpc = client.client()?;
-            let answer = rpc.call("account_get", json!([address.to_string()]))?;
+            let answer = rpc.account(&address.to_string())?;
             if client.json {
                 return print_json(&answer);
             }
             let status = rpc.status()?;
             println!("address  {address}");
-            println!(
-                "balance  {}",
-                show_amount(&status, &client, &answer["balance"])
-            );
-            println!("nonce    {}", answer["nonce"]);
-            println!("credits  {} data credits", answer["credits"]);
+            println!("balance  {}", show_amount(&status, &client, answer.balance));
+            println!("nonce    {}", answer.nonce);
+            println!("credits  {} data credits", answer.credits);
             Ok(())
         }
         AccountCommand::Transfer {

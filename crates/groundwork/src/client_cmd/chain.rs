@@ -39,7 +39,7 @@ pub fn chain(command: ChainCommand) -> Result<()> {
             let rpc = client.client()?;
             let status = rpc.status()?;
             if client.json {
-                return print_json(&status.raw);
+                return print_json(&status.answer);
             }
             println!("chain       {}", status.chain_id);
             println!("height      {} (final)", status.height);
@@ -47,14 +47,8 @@ pub fn chain(command: ChainCommand) -> Result<()> {
                 "epoch       {} ({} blocks each)",
                 status.epoch, status.epoch_length_blocks
             );
-            println!(
-                "block       {}",
-                status.raw["block"].as_str().unwrap_or("?")
-            );
-            println!(
-                "state root  {}",
-                status.raw["state_root"].as_str().unwrap_or("?")
-            );
+            println!("block       {}", status.answer.block);
+            println!("state root  {}", status.answer.state_root);
             println!(
                 "token       {} ({} decimals)",
                 status.symbol, status.decimals
@@ -70,33 +64,26 @@ pub fn chain(command: ChainCommand) -> Result<()> {
                 }
                 Some(text) => json!(text),
             };
-            let answer = rpc.call("chain_getBlock", json!([wanted]))?;
+            let answer: api::Block = rpc.get("chain_getBlock", json!([wanted]))?;
             if client.json {
                 return print_json(&answer);
             }
-            println!("height        {}", answer["height"]);
-            println!("hash          {}", answer["hash"].as_str().unwrap_or("?"));
-            println!("parent        {}", answer["parent"].as_str().unwrap_or("?"));
-            match answer["timestamp_ms"].as_u64() {
-                Some(ms) => println!("time          {} ({ms} ms)", crate::clock::iso8601(ms)),
-                None => println!("time          ?"),
-            }
+            println!("height        {}", answer.height);
+            println!("hash          {}", answer.hash);
+            println!("parent        {}", answer.parent);
             println!(
-                "state root    {} (after the parent)",
-                answer["state_root"].as_str().unwrap_or("?")
+                "time          {} ({} ms)",
+                crate::clock::iso8601(answer.timestamp_ms),
+                answer.timestamp_ms
             );
-            let txs = answer["transactions"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let results = answer["results"].as_array().cloned().unwrap_or_default();
-            println!("transactions  {}", txs.len());
-            for (i, tx) in txs.iter().enumerate() {
-                let result = match results.get(i) {
-                    Some(Value::Null) | None => "ok".to_string(),
+            println!("state root    {} (after the parent)", answer.state_root);
+            println!("transactions  {}", answer.transactions.len());
+            for (i, tx) in answer.transactions.iter().enumerate() {
+                let result = match answer.results.get(i).copied().flatten() {
+                    None => "ok".to_string(),
                     Some(code) => format!("rejected (code {code})"),
                 };
-                println!("  {}  {result}", tx.as_str().unwrap_or("?"));
+                println!("  {tx}  {result}");
             }
             Ok(())
         }
@@ -111,7 +98,8 @@ pub fn chain(command: ChainCommand) -> Result<()> {
                 (None, Some(d)) => json!({ "device": d }),
                 (None, None) => bail!("give --account or --device"),
             };
-            print_json(&rpc.call("state_getProof", params)?)
+            let proof: api::StateProof = rpc.get("state_getProof", params)?;
+            print_json(&proof)
         }
     }
 }

@@ -3,9 +3,10 @@
 use super::{ClientArgs, SignerArgs, parse_device, print_json, send_at_nonce, show_amount};
 use anyhow::{Context, Result};
 use clap::Subcommand;
+use groundwork_api as api;
 use groundwork_primitives::hash::{Digest, digest_from_hex, digest_hex};
 use groundwork_primitives::{ChallengeCall, challenge_id};
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[derive(Subcommand)]
 pub enum ChallengeCommand {
@@ -73,55 +74,42 @@ fn parse_digest(flag: &str, text: &str) -> Result<Digest> {
         .with_context(|| format!("{flag} {text:?} is not an id of 64 hex characters"))
 }
 
-fn print_challenge(client: &ClientArgs, c: &Value) -> Result<()> {
+fn print_challenge(client: &ClientArgs, c: &api::Challenge) -> Result<()> {
     let status = client.client()?.status()?;
-    let text = |v: &Value| {
-        v.as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| v.to_string())
-    };
-    println!("challenge     {}", text(&c["id"]));
-    println!(
-        "device        {} at {}",
-        text(&c["device"]),
-        text(&c["location"])
-    );
-    println!("owner         {}", text(&c["owner"]));
-    println!("challenger    {}", text(&c["challenger"]));
-    println!("bond          {}", show_amount(&status, client, &c["bond"]));
+    println!("challenge     {}", c.id);
+    println!("device        {} at {}", c.device, c.location);
+    println!("owner         {}", c.owner);
+    println!("challenger    {}", c.challenger);
+    println!("bond          {}", show_amount(&status, client, c.bond));
     println!(
         "opened        block {}; answers until block {}; resolves at block {}",
-        c["opened_at"], c["answer_by"], c["resolves_at"]
+        c.opened_at, c.answer_by, c.resolves_at
     );
-    for e in c["evidence"].as_array().into_iter().flatten() {
+    for e in &c.evidence {
         println!(
             "evidence      beacon {} ({} with {}): {} dBm over {} m, typical {} cdBm, {} cdB louder",
-            text(&e["beacon"]),
-            text(&e["role"]),
-            text(&e["other"]),
-            e["rssi_dbm"],
-            e["distance_m"],
-            e["typical_cdbm"],
-            e["excess_cdb"]
+            e.beacon, e.role, e.other, e.rssi_dbm, e.distance_m, e.typical_cdbm, e.excess_cdb
         );
     }
-    match c["answer"].as_str() {
+    match &c.answer {
         Some(beacon) => println!(
             "answer        beacon {beacon}: {} independent witnesses, median {} cdB over typical",
-            c["answer_witnesses"], c["answer_median_excess_cdb"]
+            c.answer_witnesses,
+            c.answer_median_excess_cdb
+                .map_or_else(|| "none".to_string(), |m| m.to_string())
         ),
         None => println!("answer        none yet"),
     }
-    let outcome = match c["slashed"].as_str() {
-        Some(_) => format!(
+    let outcome = match c.slashed {
+        Some(slashed) => format!(
             "{} (slashed {})",
-            text(&c["status"]),
-            show_amount(&status, client, &c["slashed"])
+            c.status,
+            show_amount(&status, client, slashed)
         ),
-        None => text(&c["status"]),
+        None => c.status.clone(),
     };
     println!("status        {outcome}");
-    println!("rule          {}", text(&c["rule"]));
+    println!("rule          {}", c.rule);
     Ok(())
 }
 
@@ -166,9 +154,9 @@ pub fn challenge(command: ChallengeCommand) -> Result<()> {
         }
         ChallengeCommand::Show { id, client } => {
             let id = parse_digest("challenge id", &id)?;
-            let answer = client
+            let answer: api::Challenge = client
                 .client()?
-                .call("challenges_get", json!({ "id": digest_hex(&id) }))?;
+                .get("challenges_get", json!({ "id": digest_hex(&id) }))?;
             if client.json {
                 return print_json(&answer);
             }
@@ -176,23 +164,23 @@ pub fn challenge(command: ChallengeCommand) -> Result<()> {
         }
         ChallengeCommand::List { device, client } => {
             let device = parse_device(&device)?;
-            let answer = client
+            let answer: api::ChallengeList = client
                 .client()?
-                .call("challenges_list", json!({ "device": device.to_string() }))?;
+                .get("challenges_list", json!({ "device": device.to_string() }))?;
             if client.json {
                 return print_json(&answer);
             }
-            let all = answer["challenges"].as_array().cloned().unwrap_or_default();
-            if all.is_empty() {
+            if answer.challenges.is_empty() {
                 println!("no challenges of {device}");
             }
-            let rows: Vec<Vec<String>> = all
+            let rows: Vec<Vec<String>> = answer
+                .challenges
                 .iter()
                 .map(|c| {
                     vec![
-                        c["id"].as_str().unwrap_or("?").to_string(),
-                        format!("opened at block {}", c["opened_at"]),
-                        c["status"].as_str().unwrap_or("?").to_string(),
+                        c.id.clone(),
+                        format!("opened at block {}", c.opened_at),
+                        c.status.clone(),
                     ]
                 })
                 .collect();

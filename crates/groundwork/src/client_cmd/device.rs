@@ -121,27 +121,27 @@ pub enum DeviceCommand {
     },
 }
 
-pub(super) fn print_device(status: &ChainStatus, client: &ClientArgs, d: &Value) {
-    println!("device        {}", d["device"].as_str().unwrap_or("?"));
-    println!("scheme        {}", d["scheme"].as_str().unwrap_or("?"));
-    println!("owner         {}", d["owner"].as_str().unwrap_or("?"));
-    println!("kind          {}", d["kind"].as_str().unwrap_or("?"));
-    let location = d["location"].as_str().unwrap_or("?");
-    match location.parse::<Cell>() {
+pub(super) fn print_device(status: &ChainStatus, client: &ClientArgs, d: &api::Device) {
+    println!("device        {}", d.device);
+    println!("scheme        {}", d.scheme);
+    println!("owner         {}", d.owner);
+    println!("kind          {}", d.kind);
+    match d.location.parse::<Cell>() {
         Ok(cell) => {
             let centre = h3o::LatLng::from(cell.index());
             println!(
-                "location      {location} (centre {:.5}, {:.5})",
+                "location      {} (centre {:.5}, {:.5})",
+                d.location,
                 centre.lat(),
                 centre.lng()
             );
         }
-        Err(_) => println!("location      {location}"),
+        Err(_) => println!("location      {}", d.location),
     }
-    println!("status        {}", d["status"].as_str().unwrap_or("?"));
-    println!("bond          {}", show_amount(status, client, &d["bond"]));
-    println!("registered    block {}", d["registered_at_height"]);
-    let units = d["pending_work_units"].as_u64().unwrap_or(0);
+    println!("status        {}", d.status);
+    println!("bond          {}", show_amount(status, client, d.bond));
+    println!("registered    block {}", d.registered_at_height);
+    let units = d.pending_work_units;
     let plural = if units == 1 { "" } else { "s" };
     println!("pending work  {units} unit{plural} this epoch");
 }
@@ -179,7 +179,7 @@ pub fn device(command: DeviceCommand) -> Result<()> {
         DeviceCommand::Show { device, client } => {
             let id = parse_device(&device)?;
             let rpc = client.client()?;
-            let answer = rpc.call("device_get", json!([id.to_string()]))?;
+            let answer: api::Device = rpc.get("device_get", json!([id.to_string()]))?;
             if client.json {
                 return print_json(&answer);
             }
@@ -194,31 +194,30 @@ pub fn device(command: DeviceCommand) -> Result<()> {
             client,
         } => {
             let rpc = client.client()?;
-            let answer = rpc.call(
+            let answer: api::DevicePage = rpc.get(
                 "device_list",
                 json!({ "owner": owner, "cell": cell, "limit": limit, "after": after }),
             )?;
             if client.json {
                 return print_json(&answer);
             }
-            let devices = answer["devices"].as_array().cloned().unwrap_or_default();
-            if devices.is_empty() {
+            if answer.devices.is_empty() {
                 println!("no devices");
             }
-            let text = |v: &Value| v.as_str().unwrap_or("?").to_string();
-            let rows: Vec<Vec<String>> = devices
+            let rows: Vec<Vec<String>> = answer
+                .devices
                 .iter()
                 .map(|d| {
                     vec![
-                        text(&d["device"]),
-                        text(&d["kind"]),
-                        text(&d["location"]),
-                        text(&d["status"]),
+                        d.device.clone(),
+                        d.kind.clone(),
+                        d.location.clone(),
+                        d.status.clone(),
                     ]
                 })
                 .collect();
             print!("{}", columns(&rows));
-            if let Some(next) = answer["next"].as_str() {
+            if let Some(next) = &answer.next {
                 println!("more: --after {next}");
             }
             Ok(())

@@ -25,6 +25,7 @@ use crate::keys_cmd::{load_account_key, load_device_key};
 use crate::rpc_client::{CallError, ChainStatus, DEFAULT_RPC_URL, RpcClient};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use groundwork_api as api;
 use groundwork_node::proof as state_proof;
 use groundwork_primitives::codec::Encode;
 use groundwork_primitives::hash::{digest_from_hex, digest_hex};
@@ -87,12 +88,15 @@ pub struct SignerArgs {
     pub dry_run: bool,
 }
 
-pub(crate) fn show_amount(status: &ChainStatus, args: &ClientArgs, value: &Value) -> String {
-    let text = value.as_str().unwrap_or("?");
+pub(crate) fn show_amount(
+    status: &ChainStatus,
+    args: &ClientArgs,
+    amount: api::BaseUnits,
+) -> String {
     if args.base_units {
-        format!("{text} base units")
+        format!("{amount} base units")
     } else {
-        status.show(text)
+        status.show(&amount.to_string())
     }
 }
 
@@ -136,7 +140,7 @@ fn degrees(text: &str, limit: f64, what: &str) -> Result<f64, String> {
     }
 }
 
-pub(crate) fn print_json(value: &Value) -> Result<()> {
+pub(crate) fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }

@@ -16,14 +16,8 @@ pub struct VerifyProofArgs {
     pub json: bool,
 }
 
-pub(super) fn field<'a>(answer: &'a Value, name: &str) -> Result<&'a str> {
-    answer[name]
-        .as_str()
-        .with_context(|| format!("the proof has no `{name}` string"))
-}
-
-pub(super) fn hex_field(answer: &Value, name: &str) -> Result<Vec<u8>> {
-    hex::decode(field(answer, name)?).with_context(|| format!("the proof's `{name}` is not hex"))
+fn hex_field(name: &str, text: &str) -> Result<Vec<u8>> {
+    hex::decode(text).with_context(|| format!("the proof's `{name}` is not hex"))
 }
 
 /// Checks a state proof offline. No node is contacted.
@@ -39,12 +33,15 @@ pub fn verify_proof(args: VerifyProofArgs) -> Result<()> {
     };
     let parsed: Value = serde_json::from_str(&text).context("the proof is not JSON")?;
     // Accept a whole JSON-RPC answer as well as its result.
-    let answer = if parsed.get("result").is_some() {
-        &parsed["result"]
-    } else {
-        &parsed
+    let answer = match parsed {
+        Value::Object(mut map) if map.contains_key("result") => {
+            map.remove("result").unwrap_or_default()
+        }
+        other => other,
     };
-    let (subject, key) = match (answer["account"].as_str(), answer["device"].as_str()) {
+    let answer: api::StateProof =
+        serde_json::from_value(answer).context("the proof is not a `state_getProof` answer")?;
+    let (subject, key) = match (answer.account.as_deref(), answer.device.as_deref()) {
         (Some(a), None) => {
             let address: Address = a.parse().context("the proof's `account`")?;
             (format!("account {address}"), account_key(&address))
@@ -55,16 +52,13 @@ pub fn verify_proof(args: VerifyProofArgs) -> Result<()> {
         }
         _ => bail!("the proof names neither an `account` nor a `device`"),
     };
-    let value = hex_field(answer, "value")?;
-    let proof_bytes = hex_field(answer, "proof")?;
-    let root_text = match &args.root {
-        Some(root) => root.clone(),
-        None => field(answer, "root")?.to_string(),
-    };
+    let value = hex_field("value", &answer.value)?;
+    let proof_bytes = hex_field("proof", &answer.proof)?;
+    let root_text = args.root.clone().unwrap_or_else(|| answer.root.clone());
     let root = digest_from_hex(&root_text).context("the root is not 64 hex characters")?;
     state_proof::verify(&key, &value, &proof_bytes, &root)
         .with_context(|| format!("proof of {subject} is NOT valid against root {root_text}"))?;
-    let decoded = match answer["account"].as_str() {
+    let decoded = match answer.account {
         Some(_) => {
             let account: Account =
                 decode_exact(&value).context("the proven value is not an account")?;
@@ -78,12 +72,12 @@ pub fn verify_proof(args: VerifyProofArgs) -> Result<()> {
     };
     if args.json {
         print_json(
-            &json!({ "valid": true, "subject": subject, "root": root_text, "height": answer["height"], "value": decoded }),
+            &json!({ "valid": true, "subject": subject, "root": root_text, "height": answer.height, "value": decoded }),
         )?;
     } else {
         println!(
             "valid: {subject} at root {root_text} (after block {})",
-            answer["height"]
+            answer.height
         );
         if args.root.is_none() {
             println!(
@@ -91,10 +85,7 @@ pub fn verify_proof(args: VerifyProofArgs) -> Result<()> {
             );
         }
         // The node's token symbol and decimals, if it sent them, show amounts in tokens.
-        let token = answer["token"]["symbol"]
-            .as_str()
-            .zip(answer["token"]["decimals"].as_u64())
-            .and_then(|(s, d)| Some((s.to_string(), u8::try_from(d).ok()?)));
+        let token = answer.token.map(|t| (t.symbol, t.decimals));
         if let Value::Object(map) = decoded {
             for (k, v) in map {
                 let text = v.as_str().map(str::to_string).unwrap_or(v.to_string());

@@ -32,53 +32,57 @@ pub enum RewardsCommand {
     },
 }
 
-/// Recomputes a `rewards_explain` answer's amount from its inputs, in integers.
-pub(super) fn recompute_explanation(e: &Value) -> Option<u128> {
-    let input = |name: &str| e["inputs"][name].as_u64();
-    let bps = |name: &str| input(name).and_then(|v| u16::try_from(v).ok());
+/// Recomputes a kind reward's amount from the inputs the explanation shows, in integers.
+pub(super) fn recompute_explanation(e: &api::KindExplanation) -> Option<u128> {
+    let i = &e.inputs;
     let inputs = groundwork_state::rewards::KindRewardInputs {
-        initial_emission: Amount(e["inputs"]["initial_emission"].as_str()?.parse().ok()?),
-        halvings: input("halvings")?,
-        coverage_share_bps: bps("coverage_share_bps")?,
-        weight_bps: bps("weight_bps")?,
-        work_units: input("work_units")?,
-        kind_total_units: input("kind_total_units")?,
+        initial_emission: Amount(i.initial_emission.0),
+        halvings: i.halvings,
+        coverage_share_bps: i.coverage_share_bps,
+        weight_bps: i.weight_bps,
+        work_units: i.work_units,
+        kind_total_units: i.kind_total_units,
     };
     groundwork_state::rewards::recompute_kind_reward(&inputs).map(|a| a.0)
 }
 
-/// Calls a `(device, epoch)` method; returns the client too, for follow-up calls.
-pub(super) fn device_epoch_call(
+/// Calls a `(device, epoch)` method and reads its typed answer; returns the client too, for
+/// follow-up calls.
+pub(super) fn device_epoch_call<T: serde::de::DeserializeOwned>(
     client: &ClientArgs,
     method: &str,
     device: &str,
     epoch: Option<u64>,
-) -> Result<(RpcClient, Value)> {
+) -> Result<(RpcClient, T)> {
     let id = parse_device(device)?;
     let rpc = client.client()?;
-    let answer = rpc.call(method, json!({ "device": id.to_string(), "epoch": epoch }))?;
+    let answer = rpc.get(method, json!({ "device": id.to_string(), "epoch": epoch }))?;
     Ok((rpc, answer))
 }
 
 /// Recomputes a coverage explanation's amount from its shares and pools.
-pub(super) fn recompute_coverage(c: &Value) -> Option<u128> {
+pub(super) fn recompute_coverage(c: &api::CoverageExplanation) -> Option<u128> {
     let (mut beacon, mut witness) = (0u64, 0u64);
-    for share in c["shares"].as_array()? {
-        let units = share["units"].as_u64()?;
-        match share["role"].as_str()? {
-            "beaconer" => beacon = beacon.checked_add(units)?,
-            _ => witness = witness.checked_add(units)?,
+    for share in &c.shares {
+        match share.role.as_str() {
+            "beaconer" => beacon = beacon.checked_add(share.units)?,
+            _ => witness = witness.checked_add(share.units)?,
         }
     }
-    let amount = |name: &str| -> Option<Amount> { Some(Amount(c[name].as_str()?.parse().ok()?)) };
     let summary = groundwork_state::coverage::CoverageSummary {
-        beacon_pool: amount("beacon_pool")?,
-        witness_pool: amount("witness_pool")?,
-        total_beacon_units: c["total_beacon_units"].as_u64()?,
-        total_witness_units: c["total_witness_units"].as_u64()?,
+        beacon_pool: Amount(c.beacon_pool.0),
+        witness_pool: Amount(c.witness_pool.0),
+        total_beacon_units: c.total_beacon_units,
+        total_witness_units: c.total_witness_units,
         ..Default::default()
     };
     Some(summary.amount_for(beacon, witness).0)
+}
+
+fn print_steps(steps: &[String]) {
+    for (i, step) in steps.iter().enumerate() {
+        println!("  {}. {step}", i + 1);
+    }
 }
 
 pub fn rewards(command: RewardsCommand) -> Result<()> {
@@ -88,42 +92,43 @@ pub fn rewards(command: RewardsCommand) -> Result<()> {
             epoch,
             client,
         } => {
-            let (rpc, answer) = device_epoch_call(&client, "rewards_get", &device, epoch)?;
+            let (rpc, answer): (_, api::DeviceRewards) =
+                device_epoch_call(&client, "rewards_get", &device, epoch)?;
             if client.json {
                 return print_json(&answer);
             }
             let status = rpc.status()?;
-            println!("epoch       {}", answer["epoch"]);
-            println!("device      {}", answer["device"].as_str().unwrap_or("?"));
-            if let Some(owner) = answer["owner"].as_str() {
-                println!("paid to     {owner}");
-            }
-            let base = |value: &Value| value.as_str().and_then(|t| t.parse::<u128>().ok());
-            let kind = base(&answer["amount"]);
-            if kind.is_some() {
+            println!("epoch       {}", answer.epoch);
+            println!("device      {}", answer.device);
+            if let Some(kind) = &answer.kind {
+                println!("paid to     {}", kind.owner);
                 println!(
                     "{:<11} {} (work {} of {} {} units)",
-                    answer["kind"].as_str().unwrap_or("kind"),
-                    show_amount(&status, &client, &answer["amount"]),
-                    answer["work_units"],
-                    answer["kind_total_units"],
-                    answer["kind"].as_str().unwrap_or("?")
+                    kind.kind,
+                    show_amount(&status, &client, kind.amount),
+                    kind.work_units,
+                    kind.kind_total_units,
+                    kind.kind
                 );
             }
-            let coverage = &answer["coverage"];
-            let covered = base(&coverage["amount"]);
-            if covered.is_some() {
+            if let Some(coverage) = &answer.coverage {
                 println!(
                     "coverage    {} ({} beacons, {} witness reports)",
-                    show_amount(&status, &client, &coverage["amount"]),
-                    coverage["beacons"],
-                    coverage["witness_reports"]
+                    show_amount(&status, &client, coverage.amount),
+                    coverage.beacons,
+                    coverage.witness_reports
                 );
             }
-            let total = kind.unwrap_or(0).saturating_add(covered.unwrap_or(0));
+            let total = [
+                answer.kind.as_ref().map(|k| k.amount.0),
+                answer.coverage.as_ref().map(|c| c.amount.0),
+            ]
+            .into_iter()
+            .flatten()
+            .fold(0u128, u128::saturating_add);
             println!(
                 "total       {}",
-                show_amount(&status, &client, &json!(total.to_string()))
+                show_amount(&status, &client, api::BaseUnits(total))
             );
             Ok(())
         }
@@ -132,79 +137,54 @@ pub fn rewards(command: RewardsCommand) -> Result<()> {
             epoch,
             client,
         } => {
-            let (rpc, answer) = device_epoch_call(&client, "rewards_explain", &device, epoch)?;
+            let (rpc, mut answer): (_, api::Explanation) =
+                device_epoch_call(&client, "rewards_explain", &device, epoch)?;
             // The kind reward (if any) is recomputed here from its inputs; the coverage reward
             // (if any) from its shares' units and the pools.
-            let paid: Option<u128> = answer["amount"].as_str().and_then(|a| a.parse().ok());
-            let recomputed = recompute_explanation(&answer);
-            let kind_adds_up = answer["amount"].is_null() || (paid.is_some() && paid == recomputed);
-            let coverage = &answer["coverage"];
-            let coverage_adds_up = coverage.is_null()
-                || recompute_coverage(coverage).is_some_and(|r| {
-                    coverage["amount"]
-                        .as_str()
-                        .and_then(|a| a.parse::<u128>().ok())
-                        == Some(r)
-                });
+            let paid = answer.kind.as_ref().map(|k| k.amount.0);
+            let recomputed = answer.kind.as_ref().and_then(recompute_explanation);
+            let kind_adds_up = answer.kind.is_none() || (paid.is_some() && paid == recomputed);
+            let coverage_adds_up = answer
+                .coverage
+                .as_ref()
+                .is_none_or(|c| recompute_coverage(c) == Some(c.amount.0));
             let adds_up = kind_adds_up && coverage_adds_up;
             if client.json {
-                let mut answer = answer;
-                answer["adds_up"] = json!(adds_up);
+                answer.adds_up = Some(adds_up);
                 print_json(&answer)?;
             } else {
                 let status = rpc.status()?;
+                let kind = answer.kind.as_ref().map_or("no kind reward", |k| &k.kind);
                 println!(
-                    "device {} in epoch {} ({})",
-                    answer["device"].as_str().unwrap_or("?"),
-                    answer["epoch"],
-                    answer["kind"].as_str().unwrap_or("?")
+                    "device {} in epoch {} ({kind})",
+                    answer.device, answer.epoch
                 );
-                for (i, step) in answer["steps"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-                    .iter()
-                    .enumerate()
-                {
-                    println!("  {}. {}", i + 1, step.as_str().unwrap_or(""));
+                if let Some(k) = &answer.kind {
+                    print_steps(&k.steps);
+                    println!("paid: {}", show_amount(&status, &client, k.amount));
                 }
-                if !answer["amount"].is_null() {
-                    println!("paid: {}", show_amount(&status, &client, &answer["amount"]));
-                }
-                if !coverage.is_null() {
+                if let Some(coverage) = &answer.coverage {
                     println!("coverage:");
-                    for share in coverage["shares"].as_array().cloned().unwrap_or_default() {
+                    for share in &coverage.shares {
                         println!(
                             "  beacon {} as {}: {} witnesses, unit {} × hex scale {} = {}{}",
-                            share["beacon"]
-                                .as_str()
-                                .unwrap_or("?")
-                                .get(..16)
-                                .unwrap_or("?"),
-                            share["role"].as_str().unwrap_or("?"),
-                            share["witnesses"],
-                            share["unit"],
-                            share["hex_scale"],
-                            share["units"],
-                            if share["reciprocity"] == json!(false) {
-                                " (failed reciprocity)"
-                            } else {
+                            share.beacon.get(..16).unwrap_or(&share.beacon),
+                            share.role,
+                            share.witnesses,
+                            share.unit,
+                            share.hex_scale,
+                            share.units,
+                            if share.reciprocity {
                                 ""
+                            } else {
+                                " (failed reciprocity)"
                             }
                         );
                     }
-                    for (i, step) in coverage["steps"]
-                        .as_array()
-                        .cloned()
-                        .unwrap_or_default()
-                        .iter()
-                        .enumerate()
-                    {
-                        println!("  {}. {}", i + 1, step.as_str().unwrap_or(""));
-                    }
+                    print_steps(&coverage.steps);
                     println!(
                         "coverage paid: {}",
-                        show_amount(&status, &client, &coverage["amount"])
+                        show_amount(&status, &client, coverage.amount)
                     );
                 }
                 if adds_up {

@@ -14,56 +14,52 @@ pub(super) fn register(
     Ok(())
 }
 
-pub(super) fn account_json(address: &Address, account: &Account) -> Value {
-    json!({
-        "address": address.to_string(),
-        "balance": account.balance.0.to_string(),
-        "nonce": account.nonce,
-        "credits": account.credits,
-    })
-}
-
-pub(super) fn device_json(id: &DeviceId, device: &Device, pending_work: u64) -> Value {
+pub(super) fn device_answer(id: &DeviceId, device: &Device, pending_work: u64) -> api::Device {
     let release_epoch = match device.status {
         DeviceStatus::Unbonding { release_epoch } => Some(release_epoch),
         _ => None,
     };
-    json!({
-        "device": id.to_string(),
-        "scheme": id.scheme().name(),
-        "owner": device.owner.to_string(),
-        "kind": device.kind.name(),
-        "location": device.location.to_string(),
-        "bond": device.bond.0.to_string(),
-        "status": device.status.name(),
-        "release_epoch": release_epoch,
-        "registered_at_height": device.registered_at_height,
-        "last_heartbeat_window": device.last_heartbeat_window,
-        "pending_work_units": pending_work,
-    })
+    api::Device {
+        device: id.to_string(),
+        scheme: id.scheme().name().to_string(),
+        owner: device.owner.to_string(),
+        kind: device.kind.name().to_string(),
+        location: device.location.to_string(),
+        bond: BaseUnits(device.bond.0),
+        status: device.status.name().to_string(),
+        release_epoch,
+        registered_at_height: device.registered_at_height,
+        last_heartbeat_window: device.last_heartbeat_window,
+        pending_work_units: pending_work,
+        challenge: None,
+    }
 }
 
-pub(super) fn account(state: &RpcState, params: &Params<'_>) -> RpcResult {
+pub(super) fn account(state: &RpcState, params: &Params<'_>) -> RpcResult<api::Account> {
     let map = named(params, &["address"])?;
     let address = parse_address(&map, "address")?;
     let account = state.chain.with_state(|s| s.account(&address));
-    let mut answer = account_json(&address, &account);
-    answer["pending_nonce"] = json!(state.chain.pending_nonce(&address));
-    Ok(answer)
+    Ok(api::Account {
+        address: address.to_string(),
+        balance: BaseUnits(account.balance.0),
+        nonce: account.nonce,
+        credits: account.credits,
+        pending_nonce: state.chain.pending_nonce(&address),
+    })
 }
 
-pub(super) fn device(state: &RpcState, params: &Params<'_>) -> RpcResult {
+pub(super) fn device(state: &RpcState, params: &Params<'_>) -> RpcResult<api::Device> {
     let map = named(params, &["device"])?;
     let id = parse_device(&map, "device")?;
     state.chain.with_state(|s| {
         let device = s
             .device(&id)
             .ok_or_else(|| not_found(format!("device {id} is not registered")))?;
-        let mut answer = device_json(&id, &device, s.pending_work(&id));
-        answer["challenge"] = s.device_challenge(&id).map_or(
-            Value::Null,
-            |(cid, c)| json!({ "id": digest_hex(&cid), "status": c.status.name() }),
-        );
+        let mut answer = device_answer(&id, &device, s.pending_work(&id));
+        answer.challenge = s.device_challenge(&id).map(|(cid, c)| api::ChallengeRef {
+            id: digest_hex(&cid),
+            status: c.status.name().to_string(),
+        });
         Ok(answer)
     })
 }
@@ -71,7 +67,7 @@ pub(super) fn device(state: &RpcState, params: &Params<'_>) -> RpcResult {
 /// Devices by owner and/or inside an H3 cell of any resolution, in device-id order, a page at
 /// a time (`after` = the last id of the previous page). A scan of the device table: fine for
 /// the tens of thousands of devices a node holds today; an index comes when that stops holding.
-pub(super) fn device_list(state: &RpcState, params: &Params<'_>) -> RpcResult {
+pub(super) fn device_list(state: &RpcState, params: &Params<'_>) -> RpcResult<api::DevicePage> {
     let map = named(params, &["owner", "cell", "limit", "after"])?;
     let owner = optional_address(&map, "owner")?;
     let area = optional::<String>(&map, "cell")?
@@ -102,13 +98,14 @@ pub(super) fn device_list(state: &RpcState, params: &Params<'_>) -> RpcResult {
                 }
             }
             if page.len() == limit {
-                next = page
-                    .last()
-                    .and_then(|v: &Value| v["device"].as_str().map(str::to_string));
+                next = page.last().map(|d: &api::Device| d.device.clone());
                 break;
             }
-            page.push(device_json(id, device, s.pending_work(id)));
+            page.push(device_answer(id, device, s.pending_work(id)));
         }
-        json!({ "devices": page, "next": next })
+        api::DevicePage {
+            devices: page,
+            next,
+        }
     }))
 }

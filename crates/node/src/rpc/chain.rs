@@ -8,7 +8,7 @@ pub(super) fn register(
 ) -> Result<(), jsonrpsee::core::RegisterMethodError> {
     module.register_method("chain_status", |params, state, _| {
         no_params(&params)?;
-        Ok::<Value, ErrorObjectOwned>(chain_status(state))
+        Ok::<api::ChainStatus, ErrorObjectOwned>(chain_status(state))
     })?;
     module.register_async_method("chain_getBlock", |params, state, _| block(state, params))?;
     module.register_async_method("state_getProof", |params, state, _| {
@@ -24,76 +24,68 @@ pub(super) fn register(
     Ok(())
 }
 
-pub(super) fn block_summary_json(summary: &BlockSummary) -> Value {
-    json!({
-        "height": summary.tip.height,
-        "hash": digest_hex(&summary.tip.block),
-        "timestamp_ms": summary.tip.timestamp_ms,
-        "state_root": digest_hex(&summary.tip.state_root),
-        "transactions": summary.transactions,
-        "failed": summary.failed,
-        "epoch_ended": summary.epoch_ended,
-    })
+pub(super) fn block_summary_answer(summary: &BlockSummary) -> api::BlockSummary {
+    api::BlockSummary {
+        height: summary.tip.height,
+        hash: digest_hex(&summary.tip.block),
+        timestamp_ms: summary.tip.timestamp_ms,
+        state_root: digest_hex(&summary.tip.state_root),
+        transactions: u64::from(summary.transactions),
+        failed: u64::from(summary.failed),
+        epoch_ended: summary.epoch_ended,
+    }
 }
 
 // ---- methods ---------------------------------------------------------------------------------
 
-pub(super) fn chain_status(state: &RpcState) -> Value {
+pub(super) fn chain_status(state: &RpcState) -> api::ChainStatus {
     let tip = state.chain.tip();
-    let (chain_id, epoch, symbol, decimals, epoch_length, window, max_age, coverage, challenges) =
-        state.chain.with_state(|s| {
-            let params = s.params();
-            (
-                params.chain_id.to_string(),
-                s.epoch_of(tip.height + 1),
-                params.token_symbol.clone(),
-                params.token_decimals,
-                params.epoch_length_blocks,
-                params.heartbeat_window_blocks,
-                params.heartbeat_max_age_blocks,
-                params.coverage,
-                params.challenges,
-            )
-        });
-    json!({
-        "chain_id": chain_id,
-        "height": tip.height,
-        "finalized_height": tip.height,
-        "state_root": digest_hex(&tip.state_root),
-        "block": digest_hex(&tip.block),
-        "timestamp_ms": tip.timestamp_ms,
-        "epoch": epoch,
-        "epoch_length_blocks": epoch_length,
-        "heartbeat_window_blocks": window,
-        "heartbeat_max_age_blocks": max_age,
-        "coverage": {
-            "share_bps": coverage.share_bps,
-            "beacon_interval_blocks": coverage.beacon_interval_blocks,
-            "witness_window_blocks": coverage.witness_window_blocks,
-        },
-        "challenges": {
-            "bond": challenges.bond.0.to_string(),
-            "answer_window_blocks": challenges.answer_window_blocks,
-            "slash_bps": challenges.slash_bps,
-            "min_answer_witnesses": challenges.min_answer_witnesses,
-        },
-        "token": { "symbol": symbol, "decimals": decimals },
+    state.chain.with_state(|s| {
+        let params = s.params();
+        let (coverage, challenges) = (params.coverage, params.challenges);
+        api::ChainStatus {
+            chain_id: params.chain_id.to_string(),
+            height: tip.height,
+            finalized_height: tip.height,
+            state_root: digest_hex(&tip.state_root),
+            block: digest_hex(&tip.block),
+            timestamp_ms: tip.timestamp_ms,
+            epoch: s.epoch_of(tip.height + 1),
+            epoch_length_blocks: params.epoch_length_blocks,
+            heartbeat_window_blocks: params.heartbeat_window_blocks,
+            heartbeat_max_age_blocks: params.heartbeat_max_age_blocks,
+            coverage: api::CoverageStatus {
+                share_bps: coverage.share_bps,
+                beacon_interval_blocks: coverage.beacon_interval_blocks,
+                witness_window_blocks: coverage.witness_window_blocks,
+            },
+            challenges: api::ChallengesStatus {
+                bond: BaseUnits(challenges.bond.0),
+                answer_window_blocks: challenges.answer_window_blocks,
+                slash_bps: challenges.slash_bps,
+                min_answer_witnesses: challenges.min_answer_witnesses,
+            },
+            token: api::TokenInfo {
+                symbol: params.token_symbol.clone(),
+                decimals: params.token_decimals,
+            },
+        }
     })
 }
 
-pub(super) async fn state_proof(state: Arc<RpcState>, params: Params<'static>) -> RpcResult {
+pub(super) async fn state_proof(
+    state: Arc<RpcState>,
+    params: Params<'static>,
+) -> RpcResult<api::StateProof> {
     let map = named(&params, &["account", "device"])?;
-    let (subject, key) = match (map.contains_key("account"), map.contains_key("device")) {
+    let (account, device, key) = match (map.contains_key("account"), map.contains_key("device")) {
         (true, false) => {
             let address = parse_address(&map, "account")?;
-            (
-                json!({ "account": address.to_string() }),
-                account_key(&address),
-            )
+            (Some(address.to_string()), None, account_key(&address))
         }
         (false, true) => {
             let id = parse_device(&map, "device")?;
-            (json!({ "device": id.to_string() }), device_key(&id))
+            (None, Some(id.to_string()), device_key(&id))
         }
         _ => {
             return Err(invalid(
@@ -103,30 +95,37 @@ pub(super) async fn state_proof(state: Arc<RpcState>, params: Params<'static>) -
         }
     };
     let proof = state.prover.prove(key).await.map_err(|e| match e {
-        ProofError::NotFound => not_found(format!("nothing is stored for {subject}")),
+        ProofError::NotFound => not_found(match (&account, &device) {
+            (Some(a), _) => format!("nothing is stored for account {a}"),
+            (_, d) => format!(
+                "nothing is stored for device {}",
+                d.as_deref().unwrap_or("")
+            ),
+        }),
         other => ErrorObject::owned(code::UNAVAILABLE, other.to_string(), None::<()>),
     })?;
     // For showing amounts in tokens; not part of what the proof proves.
-    let (symbol, decimals) = state.chain.with_state(|s| {
+    let token = state.chain.with_state(|s| {
         let p = s.params();
-        (p.token_symbol.clone(), p.token_decimals)
+        api::TokenInfo {
+            symbol: p.token_symbol.clone(),
+            decimals: p.token_decimals,
+        }
     });
-    let mut answer = json!({
-        "height": proof.height,
-        "token": { "symbol": symbol, "decimals": decimals },
-        "root": digest_hex(&proof.root),
-        "key": hex::encode(&proof.key),
-        "value": hex::encode(&proof.value),
-        "proof": hex::encode(&proof.proof),
-    });
-    if let (Value::Object(answer), Value::Object(subject)) = (&mut answer, subject) {
-        answer.extend(subject);
-    }
-    Ok(answer)
+    Ok(api::StateProof {
+        account,
+        device,
+        height: proof.height,
+        root: digest_hex(&proof.root),
+        key: hex::encode(&proof.key),
+        value: hex::encode(&proof.value),
+        proof: hex::encode(&proof.proof),
+        token: Some(token),
+    })
 }
 
 /// A block by height (number) or hash (64 hex characters).
-pub(super) async fn block(state: Arc<RpcState>, params: Params<'static>) -> RpcResult {
+pub(super) async fn block(state: Arc<RpcState>, params: Params<'static>) -> RpcResult<api::Block> {
     let map = named(&params, &["block"])?;
     let wanted = map
         .get("block")
@@ -170,22 +169,30 @@ pub(super) async fn block(state: Arc<RpcState>, params: Params<'static>) -> RpcR
         return Err(missing());
     }
     let header = &block.header;
-    Ok(json!({
-        "hash": digest_hex(&block.digest()),
-        "height": header.height,
-        "parent": digest_hex(&header.parent),
-        "timestamp_ms": header.timestamp_ms,
-        "proposer": hex::encode(header.proposer.as_ref()),
-        "state_root": digest_hex(&header.state_root),
-        "transactions_root": digest_hex(&header.transactions_root),
-        "transactions": block.transactions.iter().map(|t| digest_hex(&t.hash())).collect::<Vec<_>>(),
-        // Rejection code per transaction (null = applied), while receipts are still kept.
-        "results": block
+    Ok(api::Block {
+        hash: digest_hex(&block.digest()),
+        height: header.height,
+        parent: digest_hex(&header.parent),
+        timestamp_ms: header.timestamp_ms,
+        proposer: hex::encode(header.proposer.as_ref()),
+        state_root: digest_hex(&header.state_root),
+        transactions_root: digest_hex(&header.transactions_root),
+        transactions: block
             .transactions
             .iter()
-            .map(|t| state.chain.inclusion(&t.hash()).map(|i| json!(i.error_code)).unwrap_or(Value::Null))
-            .collect::<Vec<_>>(),
-    }))
+            .map(|t| digest_hex(&t.hash()))
+            .collect(),
+        results: block
+            .transactions
+            .iter()
+            .map(|t| {
+                state
+                    .chain
+                    .inclusion(&t.hash())
+                    .and_then(|i| i.error_code.map(u32::from))
+            })
+            .collect(),
+    })
 }
 
 // ---- subscriptions ---------------------------------------------------------------------------
@@ -193,10 +200,10 @@ pub(super) async fn block(state: Arc<RpcState>, params: Params<'static>) -> RpcR
 /// Follows executed blocks from the next one on, in order, and sends what `message` makes of
 /// each (nothing for `None`) until the subscriber leaves. A subscriber that falls more than the
 /// remembered window behind skips to the oldest block still remembered.
-pub(super) async fn follow_blocks(
+pub(super) async fn follow_blocks<M: serde::Serialize>(
     sink: SubscriptionSink,
     state: Arc<RpcState>,
-    mut message: impl FnMut(&BlockSummary) -> Option<Value>,
+    mut message: impl FnMut(&BlockSummary) -> Option<M>,
 ) {
     let mut tips = state.chain.subscribe();
     let mut next = state.chain.tip().height + 1;
@@ -224,6 +231,6 @@ pub(super) async fn follow_blocks(
 
 pub(super) async fn blocks_subscription(pending: PendingSubscriptionSink, state: Arc<RpcState>) {
     if let Ok(sink) = pending.accept().await {
-        follow_blocks(sink, state, |summary| Some(block_summary_json(summary))).await;
+        follow_blocks(sink, state, |summary| Some(block_summary_answer(summary))).await;
     }
 }

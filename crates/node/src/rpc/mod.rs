@@ -27,11 +27,13 @@ use crate::rpc_limit::{ConnectionLimiter, RateLimitLayer, RateLimiter, Watched};
 use crate::rpc_shape::JsonRpcRulesLayer;
 use crate::rpc_stats::RpcStats;
 use commonware_consensus::types::Height;
+use groundwork_api as api;
+use groundwork_api::BaseUnits;
 use groundwork_primitives::hash::{Digest, digest_from_hex, digest_hex};
 use groundwork_primitives::{Address, DeviceId, ResourceKind, Transaction};
 use groundwork_state::challenge::{Challenge, ChallengeStatus};
-use groundwork_state::coverage::{self as coverage_rules, CoverageExplanation};
-use groundwork_state::{Account, Device, DeviceStatus, EpochSummary, RewardRecord};
+use groundwork_state::coverage::{self as coverage_rules, CoverageExplanation, CoverageSummary};
+use groundwork_state::{Device, DeviceStatus, EpochSummary, RewardRecord};
 use groundwork_state::{State, account_key, device_key};
 use h3o::CellIndex;
 use jsonrpsee::core::middleware::RpcServiceBuilder;
@@ -143,7 +145,7 @@ pub(crate) struct RpcState {
     prover: Prover,
 }
 
-pub(crate) type RpcResult = Result<Value, ErrorObjectOwned>;
+pub(crate) type RpcResult<T = Value> = Result<T, ErrorObjectOwned>;
 
 /// Every method, one file per namespace. Method names are `<namespace>_<verb>`; the names of
 /// earlier releases stay as aliases.

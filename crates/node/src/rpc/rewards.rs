@@ -20,41 +20,50 @@ pub(super) fn register(
     Ok(())
 }
 
-pub(super) fn reward_json(epoch: u64, device: &DeviceId, record: &RewardRecord) -> Value {
-    json!({
-        "epoch": epoch,
-        "device": device.to_string(),
-        "owner": record.owner.to_string(),
-        "kind": record.kind.name(),
-        "work_units": record.work_units,
-        "kind_total_units": record.kind_total_units,
-        "pool": record.pool.0.to_string(),
-        "amount": record.amount.0.to_string(),
-    })
+pub(super) fn kind_reward(record: &RewardRecord) -> api::KindReward {
+    api::KindReward {
+        owner: record.owner.to_string(),
+        kind: record.kind.name().to_string(),
+        work_units: record.work_units,
+        kind_total_units: record.kind_total_units,
+        pool: BaseUnits(record.pool.0),
+        amount: BaseUnits(record.amount.0),
+    }
 }
 
-pub(super) fn epoch_json(epoch: u64, summary: &EpochSummary) -> Value {
-    let kinds: Map<String, Value> = ResourceKind::ALL
+pub(super) fn epoch_answer(epoch: u64, summary: &EpochSummary) -> api::Epoch {
+    let kinds = ResourceKind::ALL
         .iter()
         .map(|kind| {
             (
                 kind.name().to_string(),
-                json!({
-                    "pool": summary.pools[kind.index()].0.to_string(),
-                    "work_units": summary.total_units[kind.index()],
-                }),
+                api::KindPool {
+                    pool: BaseUnits(summary.pools[kind.index()].0),
+                    work_units: summary.total_units[kind.index()],
+                },
             )
         })
         .collect();
-    json!({
-        "epoch": epoch,
-        "emission": summary.emission.0.to_string(),
-        "halvings": summary.halvings,
-        "kinds": kinds,
-        "devices_rewarded": summary.devices_rewarded,
-        "paid": summary.paid.0.to_string(),
-        "to_treasury": summary.to_treasury.0.to_string(),
-    })
+    api::Epoch {
+        epoch,
+        emission: BaseUnits(summary.emission.0),
+        halvings: summary.halvings,
+        kinds,
+        devices_rewarded: summary.devices_rewarded,
+        paid: BaseUnits(summary.paid.0),
+        to_treasury: BaseUnits(summary.to_treasury.0),
+        coverage: None,
+    }
+}
+
+fn epoch_coverage(c: &CoverageSummary, with_units: bool) -> api::EpochCoverage {
+    api::EpochCoverage {
+        pool: BaseUnits(c.pool.0),
+        paid: BaseUnits(c.paid.0),
+        beacons: c.beacons,
+        beacon_units: with_units.then_some(c.total_beacon_units),
+        witness_units: with_units.then_some(c.total_witness_units),
+    }
 }
 
 pub(super) fn ended_epoch(s: &State, map: &Map<String, Value>) -> Result<u64, ErrorObjectOwned> {
@@ -67,7 +76,7 @@ pub(super) fn ended_epoch(s: &State, map: &Map<String, Value>) -> Result<u64, Er
     }
 }
 
-pub(super) fn epoch(state: &RpcState, params: &Params<'_>) -> RpcResult {
+pub(super) fn epoch(state: &RpcState, params: &Params<'_>) -> RpcResult<api::Epoch> {
     let map = named(params, &["epoch"])?;
     state.chain.with_state(|s| {
         let epoch = ended_epoch(s, &map)?;
@@ -77,101 +86,95 @@ pub(super) fn epoch(state: &RpcState, params: &Params<'_>) -> RpcResult {
                 s.epochs_ended()
             ))
         })?;
-        let mut answer = epoch_json(epoch, &summary);
-        answer["coverage"] = s.coverage_summary(epoch).map_or(Value::Null, |c| {
-            json!({
-                "pool": c.pool.0.to_string(),
-                "paid": c.paid.0.to_string(),
-                "beacons": c.beacons,
-                "beacon_units": c.total_beacon_units,
-                "witness_units": c.total_witness_units,
-            })
-        });
+        let mut answer = epoch_answer(epoch, &summary);
+        answer.coverage = s.coverage_summary(epoch).map(|c| epoch_coverage(&c, true));
         Ok(answer)
     })
 }
 
-pub(super) fn rewards(state: &RpcState, params: &Params<'_>) -> RpcResult {
+pub(super) fn rewards(state: &RpcState, params: &Params<'_>) -> RpcResult<api::DeviceRewards> {
     let map = named(params, &["device", "epoch"])?;
     let id = parse_device(&map, "device")?;
     state.chain.with_state(|s| {
         let epoch = ended_epoch(s, &map)?;
-        let coverage = s.coverage_reward(epoch, &id).map(|c| {
-            json!({
-                "amount": c.amount.0.to_string(),
-                "beacons": c.beacons,
-                "witness_reports": c.witnesses,
-                "beacon_units": c.beacon_units,
-                "witness_units": c.witness_units,
-                "reciprocity_misses": c.reciprocity_misses,
-                "collusion_exclusions": c.collusion_exclusions,
-                "peer_comparable_reports": c.peers.comparable,
-                "peer_deviant_reports": c.peers.deviant,
-            })
+        let coverage = s.coverage_reward(epoch, &id).map(|c| api::CoverageReward {
+            amount: BaseUnits(c.amount.0),
+            beacons: c.beacons,
+            witness_reports: c.witnesses,
+            beacon_units: c.beacon_units,
+            witness_units: c.witness_units,
+            reciprocity_misses: c.reciprocity_misses,
+            collusion_exclusions: c.collusion_exclusions,
+            peer_comparable_reports: c.peers.comparable,
+            peer_deviant_reports: c.peers.deviant,
         });
-        let mut answer = match s.reward(epoch, &id) {
-            Some(record) => reward_json(epoch, &id, &record),
-            None if coverage.is_none() => {
-                return Err(not_found(format!(
-                    "device {id} has no reward record for epoch {epoch}"
-                )));
-            }
-            None => json!({ "epoch": epoch, "device": id.to_string() }),
-        };
-        answer["coverage"] = coverage.unwrap_or(Value::Null);
-        Ok(answer)
+        let kind = s.reward(epoch, &id).map(|record| kind_reward(&record));
+        if kind.is_none() && coverage.is_none() {
+            return Err(not_found(format!(
+                "device {id} has no reward record for epoch {epoch}"
+            )));
+        }
+        Ok(api::DeviceRewards {
+            epoch,
+            device: id.to_string(),
+            kind,
+            coverage,
+        })
     })
 }
 
-pub(super) fn explain(state: &RpcState, params: &Params<'_>) -> RpcResult {
+pub(super) fn explain(state: &RpcState, params: &Params<'_>) -> RpcResult<api::Explanation> {
     let map = named(params, &["device", "epoch"])?;
     let id = parse_device(&map, "device")?;
     state.chain.with_state(|s| {
         let epoch = ended_epoch(s, &map)?;
         let coverage = s
             .explain_coverage(&id, epoch)
-            .map(|c| coverage::coverage_json(&c));
-        let mut answer = match s.explain(&id, epoch) {
-            Ok(e) => json!({
-                "epoch": e.epoch,
-                "device": e.device,
-                "owner": e.owner,
-                "kind": e.kind.name(),
-                "inputs": {
-                    "initial_emission": e.initial_emission.0.to_string(),
-                    "halving_interval_epochs": e.halving_interval_epochs,
-                    "halvings": e.halvings,
-                    "coverage_share_bps": e.coverage_share_bps,
-                    "weight_bps": e.weight_bps,
-                    "work_units": e.work_units,
-                    "kind_total_units": e.kind_total_units,
+            .map(|c| coverage::coverage_answer(&c));
+        let kind = match s.explain(&id, epoch) {
+            Ok(e) => Some(api::KindExplanation {
+                owner: e.owner.clone(),
+                kind: e.kind.name().to_string(),
+                inputs: api::KindInputs {
+                    initial_emission: BaseUnits(e.initial_emission.0),
+                    halving_interval_epochs: e.halving_interval_epochs,
+                    halvings: e.halvings,
+                    coverage_share_bps: e.coverage_share_bps,
+                    weight_bps: e.weight_bps,
+                    work_units: e.work_units,
+                    kind_total_units: e.kind_total_units,
                 },
-                "emission": e.emission.0.to_string(),
-                "kinds_emission": e.kinds_emission.0.to_string(),
-                "pool": e.pool.0.to_string(),
-                "amount": e.amount.0.to_string(),
-                "recomputed": e.recompute().map(|a| a.0.to_string()),
-                "steps": e.steps,
+                emission: BaseUnits(e.emission.0),
+                kinds_emission: BaseUnits(e.kinds_emission.0),
+                pool: BaseUnits(e.pool.0),
+                amount: BaseUnits(e.amount.0),
+                recomputed: e.recompute().map(|a| BaseUnits(a.0)),
+                steps: e.steps,
             }),
             Err(error) if coverage.is_none() => return Err(not_found(error)),
-            Err(_) => json!({ "epoch": epoch, "device": id.to_string() }),
+            Err(_) => None,
         };
-        answer["coverage"] = coverage.unwrap_or(Value::Null);
         // Challenges of the device opened or resolved in the epoch, every step shown.
         let length = s.params().epoch_length_blocks;
         let first = epoch.saturating_mul(length).saturating_add(1);
         let last = epoch.saturating_add(1).saturating_mul(length);
-        let touching: Vec<Value> = s
+        let challenges = s
             .challenges_of(&id)
             .iter()
             .filter(|(_, c)| {
                 (first..=last).contains(&c.opened_at)
                     || c.resolved_at.is_some_and(|h| (first..=last).contains(&h))
             })
-            .map(|(cid, c)| challenges::challenge_json(s, cid, c))
+            .map(|(cid, c)| challenges::challenge_answer(s, cid, c))
             .collect();
-        answer["challenges"] = Value::Array(touching);
-        Ok(answer)
+        Ok(api::Explanation {
+            epoch,
+            device: id.to_string(),
+            kind,
+            coverage,
+            challenges,
+            adds_up: None,
+        })
     })
 }
 
@@ -203,21 +206,22 @@ pub(super) async fn rewards_subscription(
         let epoch = summary.epoch_ended?;
         reader.chain.with_state(|s| {
             let totals = s.epoch_summary(epoch)?;
-            let rewards: Vec<Value> = s
+            let rewards = s
                 .devices()
                 .filter(|(id, _)| device.as_ref().is_none_or(|d| d == *id))
                 .filter_map(|(id, _)| s.reward(epoch, id).map(|r| (id, r)))
                 .filter(|(_, r)| owner.as_ref().is_none_or(|o| *o == r.owner))
-                .map(|(id, r)| reward_json(epoch, id, &r))
+                .map(|(id, r)| api::Reward {
+                    epoch,
+                    device: id.to_string(),
+                    reward: kind_reward(&r),
+                })
                 .collect();
-            let coverage = s.coverage_summary(epoch).map_or(Value::Null, |c| {
-                json!({ "pool": c.pool.0.to_string(), "paid": c.paid.0.to_string(), "beacons": c.beacons })
-            });
-            Some(json!({
-                "summary": epoch_json(epoch, &totals),
-                "coverage": coverage,
-                "rewards": rewards,
-            }))
+            Some(api::EpochRewards {
+                summary: epoch_answer(epoch, &totals),
+                coverage: s.coverage_summary(epoch).map(|c| epoch_coverage(&c, false)),
+                rewards,
+            })
         })
     })
     .await;

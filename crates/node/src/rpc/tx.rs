@@ -43,16 +43,21 @@ pub(super) fn decode_transaction(
     Ok((transaction, bytes.len()))
 }
 
-pub(super) fn submit(state: &RpcState, text: String) -> RpcResult {
+pub(super) fn submit(state: &RpcState, text: String) -> RpcResult<api::Submitted> {
     let (transaction, bytes) = decode_transaction("tx", &text)?;
     let hash = state
         .chain
         .submit(transaction, bytes)
         .map_err(|e| refused(&e))?;
-    Ok(json!({ "hash": digest_hex(&hash) }))
+    Ok(api::Submitted {
+        hash: digest_hex(&hash),
+    })
 }
 
-pub(super) fn submit_batch(state: &RpcState, items: Vec<String>) -> RpcResult {
+pub(super) fn submit_batch(
+    state: &RpcState,
+    items: Vec<String>,
+) -> RpcResult<Vec<api::SubmitResult>> {
     if items.len() > MAX_SUBMIT_BATCH {
         return Err(invalid(
             "txs",
@@ -64,33 +69,39 @@ pub(super) fn submit_batch(state: &RpcState, items: Vec<String>) -> RpcResult {
         .enumerate()
         .map(|(index, text)| decode_transaction(&format!("txs[{index}]"), text))
         .collect::<Result<Vec<_>, _>>()?;
-    let results: Vec<Value> = state
+    Ok(state
         .chain
         .submit_batch(decoded)
         .into_iter()
         .map(|result| match result {
-            Ok(hash) => json!({ "hash": digest_hex(&hash) }),
+            Ok(hash) => api::SubmitResult::Accepted {
+                hash: digest_hex(&hash),
+            },
             Err(error) => {
                 let object = refused(&error);
-                json!({ "error": { "code": object.code(), "message": object.message() } })
+                api::SubmitResult::Refused {
+                    error: api::ErrorObject {
+                        code: i64::from(object.code()),
+                        message: object.message().to_string(),
+                    },
+                }
             }
         })
-        .collect();
-    Ok(Value::Array(results))
+        .collect())
 }
 
-pub(super) fn transaction(state: &RpcState, text: String) -> RpcResult {
+pub(super) fn transaction(state: &RpcState, text: String) -> RpcResult<api::TxReceipt> {
     let hash: Digest =
         digest_from_hex(&text).ok_or_else(|| invalid("hash", "expected 64 hex characters"))?;
     let inclusion = state
         .chain
         .inclusion(&hash)
         .ok_or_else(|| not_found(format!("transaction {text} is not in a recent block")))?;
-    Ok(json!({
-        "hash": digest_hex(&hash),
-        "height": inclusion.height,
-        "ok": inclusion.error_code.is_none(),
-        "error_code": inclusion.error_code,
-        "error": inclusion.error,
-    }))
+    Ok(api::TxReceipt {
+        hash: digest_hex(&hash),
+        height: inclusion.height,
+        ok: inclusion.error_code.is_none(),
+        error_code: inclusion.error_code.map(u32::from),
+        error: inclusion.error,
+    })
 }

@@ -1,0 +1,572 @@
+//! Typed answers of the Groundwork JSON-RPC API.
+//!
+//! The node builds each answer as one of these structs and serializes it; the CLI, the agent,
+//! the fleet and the benchmarks deserialize the same struct. A field the node renames or drops
+//! then fails to compile on one side, or fails to parse on the other with the field's name,
+//! instead of being read as a silent default. `docs/rpc.md` shows every answer with an example.
+//!
+//! Identifiers (addresses, device ids, digests) travel as their canonical text, so this crate
+//! depends on nothing but serde. Amounts are [`BaseUnits`]: decimal strings, since a `u128`
+//! does not survive a JavaScript number.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// An amount of base units, written as a decimal string.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BaseUnits(pub u128);
+
+impl Serialize for BaseUnits {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for BaseUnits {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map(BaseUnits).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not an amount (a decimal string of base units)"
+            ))
+        })
+    }
+}
+
+impl fmt::Display for BaseUnits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Reads a JSON answer as `T`, naming the method and the first field that did not fit.
+pub fn parse<T: for<'de> Deserialize<'de>>(
+    method: &str,
+    answer: serde_json::Value,
+) -> Result<T, MalformedAnswer> {
+    serde_json::from_value(answer).map_err(|e| MalformedAnswer {
+        method: method.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// An answer that is not the documented shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MalformedAnswer {
+    pub method: String,
+    pub reason: String,
+}
+
+impl fmt::Display for MalformedAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the node's answer to {} is malformed: {}",
+            self.method, self.reason
+        )
+    }
+}
+
+impl std::error::Error for MalformedAnswer {}
+
+// ---- chain -----------------------------------------------------------------------------------
+
+/// How amounts are shown: `symbol` and the number of decimals of one token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    pub symbol: String,
+    pub decimals: u8,
+}
+
+/// `chain_status`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainStatus {
+    pub chain_id: String,
+    pub height: u64,
+    pub finalized_height: u64,
+    pub state_root: String,
+    pub block: String,
+    pub timestamp_ms: u64,
+    /// The epoch the next block belongs to.
+    pub epoch: u64,
+    pub epoch_length_blocks: u64,
+    pub heartbeat_window_blocks: u64,
+    pub heartbeat_max_age_blocks: u64,
+    pub coverage: CoverageStatus,
+    pub challenges: ChallengesStatus,
+    pub token: TokenInfo,
+}
+
+/// The coverage module's parameters a client needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoverageStatus {
+    pub share_bps: u16,
+    pub beacon_interval_blocks: u64,
+    pub witness_window_blocks: u64,
+}
+
+/// The challenges module's parameters a client needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengesStatus {
+    pub bond: BaseUnits,
+    pub answer_window_blocks: u64,
+    pub slash_bps: u16,
+    pub min_answer_witnesses: u8,
+}
+
+/// `chain_getBlock`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Block {
+    pub hash: String,
+    pub height: u64,
+    pub parent: String,
+    pub timestamp_ms: u64,
+    pub proposer: String,
+    pub state_root: String,
+    pub transactions_root: String,
+    /// Transaction hashes, in block order.
+    pub transactions: Vec<String>,
+    /// Rejection code per transaction (`None` = applied), while receipts are kept.
+    pub results: Vec<Option<u32>>,
+}
+
+/// One message of `chain_subscribeBlocks`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockSummary {
+    pub height: u64,
+    pub hash: String,
+    pub timestamp_ms: u64,
+    pub state_root: String,
+    pub transactions: u64,
+    pub failed: u64,
+    pub epoch_ended: Option<u64>,
+}
+
+/// `state_getProof`: a value in state and its inclusion proof against a state root. It names
+/// the account or the device it proves, exactly one of them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateProof {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// The block after which `root` is the state root.
+    pub height: u64,
+    pub root: String,
+    /// The state key, value and proof, in hex.
+    pub key: String,
+    pub value: String,
+    pub proof: String,
+    /// For showing amounts in tokens; not part of what is proven.
+    #[serde(default)]
+    pub token: Option<TokenInfo>,
+}
+
+// ---- transactions ----------------------------------------------------------------------------
+
+/// `tx_submit`: the hash a submitted transaction goes by.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Submitted {
+    pub hash: String,
+}
+
+/// One entry of `tx_submitBatch`: the hash, or why this transaction was refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SubmitResult {
+    Accepted { hash: String },
+    Refused { error: ErrorObject },
+}
+
+/// A JSON-RPC error object: a stable code and a message naming what was wrong.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorObject {
+    pub code: i64,
+    pub message: String,
+}
+
+/// `tx_get`: where a transaction landed and whether the state machine applied it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxReceipt {
+    pub hash: String,
+    pub height: u64,
+    pub ok: bool,
+    /// The rejection code (`None` = applied).
+    pub error_code: Option<u32>,
+    pub error: Option<String>,
+}
+
+// ---- accounts and devices --------------------------------------------------------------------
+
+/// `account_get`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub address: String,
+    pub balance: BaseUnits,
+    /// Transactions executed so far; the next one must carry this nonce.
+    pub nonce: u64,
+    pub credits: u64,
+    /// The next nonce counting transactions still in this node's mempool.
+    pub pending_nonce: u64,
+}
+
+/// `device_get`, and each entry of `device_list` (which has no `challenge`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    pub device: String,
+    pub scheme: String,
+    pub owner: String,
+    pub kind: String,
+    /// H3 cell, resolution 12.
+    pub location: String,
+    pub bond: BaseUnits,
+    pub status: String,
+    /// For an unbonding device: the epoch its bond comes back.
+    pub release_epoch: Option<u64>,
+    pub registered_at_height: u64,
+    pub last_heartbeat_window: Option<u64>,
+    /// Work units counted in the running epoch so far.
+    pub pending_work_units: u64,
+    /// Its open or latest challenge (`device_get` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<ChallengeRef>,
+}
+
+/// A challenge by id and status.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengeRef {
+    pub id: String,
+    pub status: String,
+}
+
+/// `device_list`: one page, and the id to pass as `after` for the next (`None` = last page).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevicePage {
+    pub devices: Vec<Device>,
+    pub next: Option<String>,
+}
+
+// ---- epochs and rewards ----------------------------------------------------------------------
+
+/// `epoch_get`: what one ended epoch minted and paid.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Epoch {
+    pub epoch: u64,
+    pub emission: BaseUnits,
+    pub halvings: u64,
+    /// Per resource kind: its pool and the work units it counted.
+    pub kinds: BTreeMap<String, KindPool>,
+    pub devices_rewarded: u64,
+    pub paid: BaseUnits,
+    pub to_treasury: BaseUnits,
+    /// The coverage pool (`None` in the subscription's short form or before coverage).
+    #[serde(default)]
+    pub coverage: Option<EpochCoverage>,
+}
+
+/// One resource kind's share of an epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindPool {
+    pub pool: BaseUnits,
+    pub work_units: u64,
+}
+
+/// The coverage pool of an epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochCoverage {
+    pub pool: BaseUnits,
+    pub paid: BaseUnits,
+    pub beacons: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beacon_units: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witness_units: Option<u64>,
+}
+
+/// A device's reward from its kind's pool in one epoch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindReward {
+    pub owner: String,
+    pub kind: String,
+    pub work_units: u64,
+    pub kind_total_units: u64,
+    pub pool: BaseUnits,
+    pub amount: BaseUnits,
+}
+
+/// One reward of `chain_subscribeRewards`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reward {
+    pub epoch: u64,
+    pub device: String,
+    #[serde(flatten)]
+    pub reward: KindReward,
+}
+
+/// One message of `chain_subscribeRewards`: an ended epoch and its rewards.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochRewards {
+    pub summary: Epoch,
+    pub coverage: Option<EpochCoverage>,
+    pub rewards: Vec<Reward>,
+}
+
+/// `rewards_get`: a device's rewards in one epoch, from its kind's pool and from coverage.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRewards {
+    pub epoch: u64,
+    pub device: String,
+    #[serde(flatten)]
+    pub kind: Option<KindReward>,
+    pub coverage: Option<CoverageReward>,
+}
+
+/// A device's coverage reward in one epoch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoverageReward {
+    pub amount: BaseUnits,
+    pub beacons: u32,
+    pub witness_reports: u32,
+    pub beacon_units: u64,
+    pub witness_units: u64,
+    pub reciprocity_misses: u32,
+    pub collusion_exclusions: u32,
+    pub peer_comparable_reports: u32,
+    pub peer_deviant_reports: u32,
+}
+
+/// `rewards_explain`: every input and step of a device's rewards in one epoch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explanation {
+    pub epoch: u64,
+    pub device: String,
+    #[serde(flatten)]
+    pub kind: Option<KindExplanation>,
+    pub coverage: Option<CoverageExplanation>,
+    /// Challenges of the device opened or resolved in the epoch.
+    pub challenges: Vec<Challenge>,
+    /// Set by `groundwork rewards explain --json`: whether the client's own recomputation
+    /// matched what was paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adds_up: Option<bool>,
+}
+
+/// The kind-pool part of an explanation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindExplanation {
+    pub owner: String,
+    pub kind: String,
+    pub inputs: KindInputs,
+    pub emission: BaseUnits,
+    pub kinds_emission: BaseUnits,
+    pub pool: BaseUnits,
+    pub amount: BaseUnits,
+    /// What the node's own recomputation from `inputs` gives.
+    pub recomputed: Option<BaseUnits>,
+    /// Each step in words, ending in its value.
+    pub steps: Vec<String>,
+}
+
+/// The inputs of a kind reward, enough to recompute it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindInputs {
+    pub initial_emission: BaseUnits,
+    pub halving_interval_epochs: u64,
+    pub halvings: u64,
+    pub coverage_share_bps: u16,
+    pub weight_bps: u16,
+    pub work_units: u64,
+    pub kind_total_units: u64,
+}
+
+/// The coverage part of an explanation: every beacon the device took part in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoverageExplanation {
+    pub amount: BaseUnits,
+    pub recomputed: BaseUnits,
+    pub beacon_units: u64,
+    pub witness_units: u64,
+    pub reciprocity_misses: u32,
+    pub collusion_exclusions: u32,
+    pub peer_comparable_reports: u32,
+    pub peer_deviant_reports: u32,
+    pub out_of_line: bool,
+    pub pool: BaseUnits,
+    pub beacon_pool: BaseUnits,
+    pub witness_pool: BaseUnits,
+    pub total_beacon_units: u64,
+    pub total_witness_units: u64,
+    pub shares: Vec<CoverageShare>,
+    pub steps: Vec<String>,
+}
+
+/// The device's share of one beacon.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoverageShare {
+    pub beacon: String,
+    /// `beaconer` or `witness`.
+    pub role: String,
+    pub witnesses: u64,
+    pub unit: u32,
+    pub hex_scale: u32,
+    pub witness_scale: Option<u32>,
+    pub reciprocity: bool,
+    /// The rule that excluded the share, if one did.
+    pub excluded_by: Option<String>,
+    pub units: u64,
+    /// The device's own witness report (for a witness share).
+    pub report: Option<ShareReport>,
+}
+
+/// A witness report behind a share, with the checks it passed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareReport {
+    pub location: String,
+    pub height: u64,
+    pub rssi_dbm: i64,
+    pub snr_cdb: i64,
+    pub checks: Vec<ReportCheck>,
+    pub peer_deviation_cdb: Option<i64>,
+    pub peer_deviant: Option<bool>,
+}
+
+/// One check a report passed: its name, and the measured value and limit under their names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportCheck {
+    pub check: String,
+    pub passed: bool,
+    #[serde(flatten)]
+    pub numbers: BTreeMap<String, i64>,
+}
+
+// ---- coverage --------------------------------------------------------------------------------
+
+/// `coverage_getBeacon`: a beacon and its valid witness reports.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Beacon {
+    pub beacon: String,
+    pub beaconer: String,
+    pub height: u64,
+    pub location: String,
+    pub tx_power_dbm: i64,
+    pub frequency_hz: u64,
+    pub antenna_gain_ddbi: i64,
+    pub witnesses: Vec<Witness>,
+}
+
+/// One valid witness report of a beacon, with the numbers its checks used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Witness {
+    pub witness: String,
+    pub height: u64,
+    pub location: String,
+    pub rssi_dbm: i64,
+    pub snr_cdb: i64,
+    pub frequency_hz: u64,
+    pub antenna_gain_ddbi: i64,
+    pub distance_m: u64,
+    pub grid_distance_res11: u64,
+    pub max_rssi_cdbm: i64,
+}
+
+// ---- challenges ------------------------------------------------------------------------------
+
+/// `challenges_get`: a location challenge, its evidence with the numbers, answer and outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Challenge {
+    pub id: String,
+    pub device: String,
+    pub owner: String,
+    pub challenger: String,
+    pub bond: BaseUnits,
+    pub location: String,
+    pub opened_at: u64,
+    pub answer_by: u64,
+    pub resolves_at: u64,
+    pub evidence: Vec<ChallengeEvidence>,
+    /// The answer beacon, once sent.
+    pub answer: Option<String>,
+    pub answer_witnesses: u64,
+    pub answer_median_excess_cdb: Option<i64>,
+    /// `open`, `answered`, `upheld` or `rejected`.
+    pub status: String,
+    /// For an upheld challenge: what was slashed.
+    pub slashed: Option<BaseUnits>,
+    pub resolved_at: Option<u64>,
+    /// The rule it is resolved by, in words with the chain's numbers.
+    pub rule: String,
+}
+
+/// One suspicious link a challenge names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengeEvidence {
+    pub beacon: String,
+    /// `beaconer` or `witness`: the challenged device's role.
+    pub role: String,
+    pub other: String,
+    pub distance_m: u64,
+    pub rssi_dbm: i64,
+    pub typical_cdbm: i64,
+    pub excess_cdb: i64,
+}
+
+/// `challenges_list`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengeList {
+    pub device: String,
+    pub challenges: Vec<Challenge>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn amounts_are_decimal_strings_both_ways() {
+        let text = serde_json::to_value(BaseUnits(u128::MAX)).unwrap();
+        assert_eq!(text, json!(u128::MAX.to_string()));
+        let back: BaseUnits = serde_json::from_value(text).unwrap();
+        assert_eq!(back, BaseUnits(u128::MAX));
+        let error = serde_json::from_value::<BaseUnits>(json!("12.5")).unwrap_err();
+        assert!(
+            error.to_string().contains("`12.5` is not an amount"),
+            "{error}"
+        );
+        assert!(serde_json::from_value::<BaseUnits>(json!(12)).is_err());
+    }
+
+    #[test]
+    fn a_reward_without_a_kind_part_reads_as_none_and_writes_without_its_fields() {
+        let coverage_only = json!({
+            "epoch": 3, "device": "d", "coverage": null,
+        });
+        let answer: DeviceRewards = parse("rewards_get", coverage_only.clone()).unwrap();
+        assert_eq!(answer.kind, None);
+        assert_eq!(serde_json::to_value(&answer).unwrap(), coverage_only);
+        let full = json!({
+            "epoch": 3, "device": "d", "owner": "o", "kind": "wireless", "work_units": 4,
+            "kind_total_units": 8, "pool": "100", "amount": "50", "coverage": null,
+        });
+        let answer: DeviceRewards = parse("rewards_get", full.clone()).unwrap();
+        assert_eq!(answer.kind.as_ref().map(|k| k.amount), Some(BaseUnits(50)));
+        assert_eq!(serde_json::to_value(&answer).unwrap(), full);
+    }
+
+    #[test]
+    fn a_missing_field_is_named() {
+        let error = parse::<ChallengeRef>("challenges_get", json!({ "id": "x" })).unwrap_err();
+        assert_eq!(error.method, "challenges_get");
+        assert!(error.reason.contains("status"), "{error}");
+    }
+
+    #[test]
+    fn report_check_numbers_sit_beside_the_name() {
+        let check =
+            json!({ "check": "distance", "passed": true, "distance_m": 900, "max_m": 100000 });
+        let typed: ReportCheck = parse("rewards_explain", check.clone()).unwrap();
+        assert_eq!(typed.numbers.get("max_m"), Some(&100_000));
+        assert_eq!(serde_json::to_value(&typed).unwrap(), check);
+    }
+}
