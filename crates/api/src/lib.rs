@@ -263,6 +263,16 @@ pub struct Epoch {
     /// The coverage pool (`None` in the subscription's short form or before coverage).
     #[serde(default)]
     pub coverage: Option<EpochCoverage>,
+    /// Credits bought and spent in the epoch, and the tokens burned for them.
+    #[serde(default)]
+    pub credits: Option<EpochCredits>,
+    /// The oracle's price at the epoch's last block (`None`: there was none).
+    #[serde(default)]
+    pub price: Option<PriceFigures>,
+    /// Tokens minted (the emission) less tokens burned for credits in the epoch: negative
+    /// when demand burns more than the schedule mints. A decimal string of base units.
+    #[serde(default)]
+    pub net_supply_change: Option<String>,
 }
 
 /// One resource kind's share of an epoch.
@@ -468,6 +478,75 @@ pub struct Witness {
     pub distance_m: u64,
     pub grid_distance_res11: u64,
     pub max_rssi_cdbm: i64,
+}
+
+// ---- oracle and credits ---------------------------------------------------------------------
+
+/// The price figures, micro-USD per whole token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceFigures {
+    /// Median of the fresh submissions.
+    pub median: u64,
+    /// Mean of the medians over the smoothing window.
+    pub average: u64,
+    /// What burns use: the lower of the two.
+    pub burn: u64,
+    /// What mints use: the higher of the two.
+    pub mint: u64,
+    /// Fresh submissions behind the median.
+    pub fresh: u8,
+}
+
+/// `oracle_getPrice`: the price the next block would see, or why there is none, and what it
+/// is made of.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OraclePrice {
+    /// `None` while fewer than `quorum` submissions are fresh.
+    pub price: Option<PriceFigures>,
+    /// Why there is no price (with the rejection code a purchase would get).
+    pub unavailable: Option<ErrorObject>,
+    pub quorum: u8,
+    pub max_age_blocks: u64,
+    pub smoothing_window_blocks: u64,
+    /// Each oracle's latest submission, in account order.
+    pub submissions: Vec<OracleSubmission>,
+}
+
+/// One oracle's latest submission.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OracleSubmission {
+    pub oracle: String,
+    pub micro_usd_per_token: u64,
+    pub height: u64,
+    /// Whether it still counts for the next block.
+    pub fresh: bool,
+}
+
+/// `credits_get`: the credit ledger since genesis, and the price of a credit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditTotals {
+    pub credit_price_micro_usd: u64,
+    pub minted: u64,
+    pub spent: u64,
+    pub outstanding: u64,
+    pub tokens_burned: BaseUnits,
+}
+
+/// `credits_quote`: what buying credits in the next block would burn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditsQuote {
+    pub credits: u64,
+    pub credit_price_micro_usd: u64,
+    pub burn_price_micro_usd: u64,
+    pub tokens: BaseUnits,
+}
+
+/// The credit ledger in one epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochCredits {
+    pub minted: u64,
+    pub spent: u64,
+    pub tokens_burned: BaseUnits,
 }
 
 // ---- challenges ------------------------------------------------------------------------------

@@ -189,7 +189,7 @@ fn ingest(args: IngestArgs) -> Result<()> {
     let mut params = local_params("groundwork-bench", Some(600))?;
     params.heartbeat_max_age_blocks = 64;
     let unit = 10u128.pow(u32::from(params.token_decimals));
-    let written = write_network(&dir, 1, params, Amount(1_000_000_000 * unit), true)?;
+    let written = write_network(&dir, 1, params, Amount(1_000_000_000 * unit), 0, true)?;
     let mut genesis = written.genesis;
     let registrars: Vec<AccountKey> = (0..REGISTRARS)
         .map(|i| AccountKey::from_seed(900 + u64::from(i)))

@@ -45,6 +45,10 @@ pub struct NewArgs {
     /// Blocks per epoch; rewards are paid at the end of each epoch.
     #[arg(long)]
     epoch_length_blocks: Option<u64>,
+    /// Price-oracle accounts to create (`oracle-<i>.key`, each funded with 1 000 tokens for
+    /// fees, a majority quorum); 0 = none, and credits cannot be bought on the chain.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=32))]
+    oracles: u32,
     /// Overwrite existing files in --out.
     #[arg(long)]
     force: bool,
@@ -63,14 +67,26 @@ pub struct WrittenNetwork {
     pub account: AccountKey,
 }
 
-/// Writes `genesis.toml`, `validator-<i>.key` for each validator and `account.key` into `dir`.
+/// Tokens each generated oracle account starts with, for the fees of its submissions.
+pub const ORACLE_FUNDING_TOKENS: u128 = 1_000;
+
+/// Writes `genesis.toml`, `validator-<i>.key` for each validator, `account.key`, and
+/// `oracle-<i>.key` for each of `oracles` price-oracle accounts (named in `[oracle]`, a
+/// majority quorum, each funded for its fees) into `dir`.
 pub fn write_network(
     dir: &Path,
     validators: u32,
-    params: Params,
+    mut params: Params,
     balance: Amount,
+    oracles: u32,
     force: bool,
 ) -> Result<WrittenNetwork> {
+    if oracles as usize > groundwork_state::oracle::MAX_ORACLES {
+        bail!(
+            "at most {} oracle accounts",
+            groundwork_state::oracle::MAX_ORACLES
+        );
+    }
     if validators == 0 || validators > 128 {
         bail!("--validators must be between 1 and 128, got {validators}");
     }
@@ -86,6 +102,22 @@ pub fn write_network(
         .map(|_| random_key())
         .collect::<Result<_>>()?;
     let account = random_key()?;
+    let oracle_keys: Vec<AccountKey> = (0..oracles).map(|_| random_key()).collect::<Result<_>>()?;
+    let mut balances = vec![(key_address(&account), balance)];
+    if !oracle_keys.is_empty() {
+        let funding = Amount(ORACLE_FUNDING_TOKENS * 10u128.pow(u32::from(params.token_decimals)));
+        balances.extend(oracle_keys.iter().map(|k| (key_address(k), funding)));
+        balances.sort();
+        let mut accounts: Vec<_> = oracle_keys.iter().map(key_address).collect();
+        accounts.sort();
+        params.oracle = groundwork_state::OracleParams {
+            accounts,
+            quorum: u8::try_from(oracles / 2 + 1).unwrap_or(u8::MAX),
+            // Submissions every few blocks; half a minute of silence makes the price stale.
+            max_age_blocks: 30,
+            smoothing_window_blocks: 60,
+        };
+    }
     let genesis_time_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .context("system clock is before 1970")?
@@ -93,7 +125,7 @@ pub fn write_network(
     let genesis = Genesis {
         params,
         genesis_time_ms,
-        balances: vec![(key_address(&account), balance)],
+        balances,
         validators: validator_keys
             .iter()
             .map(groundwork_primitives::keys::public_key_of)
@@ -112,6 +144,12 @@ pub fn write_network(
         &dir.join("account.key"),
         &write_key_file(&account, ROLE_ACCOUNT),
     )?;
+    for (index, key) in oracle_keys.iter().enumerate() {
+        write_secret(
+            &dir.join(format!("oracle-{index}.key")),
+            &write_key_file(key, ROLE_ACCOUNT),
+        )?;
+    }
     fs::write(&genesis_path, &text)
         .with_context(|| format!("writing {}", genesis_path.display()))?;
     Ok(WrittenNetwork { genesis, account })
@@ -152,7 +190,14 @@ fn new(args: NewArgs) -> Result<()> {
     let params = local_params(&args.chain_id, args.epoch_length_blocks)?;
     let balance = Amount::parse_decimal(&args.account_balance, params.token_decimals)
         .map_err(|e| anyhow::anyhow!("--account-balance: {e}"))?;
-    let written = write_network(&args.out, args.validators, params, balance, args.force)?;
+    let written = write_network(
+        &args.out,
+        args.validators,
+        params,
+        balance,
+        args.oracles,
+        args.force,
+    )?;
     let p = &written.genesis.params;
     println!(
         "Wrote genesis for chain {} to {}",

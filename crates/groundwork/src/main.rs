@@ -14,6 +14,7 @@ mod keys;
 mod keys_cmd;
 mod memchain;
 mod node_cmd;
+mod oracle_feed;
 mod radio;
 mod rpc_client;
 
@@ -60,12 +61,18 @@ enum Command {
         after_help = "Examples:\n  groundwork account show --key alice\n  groundwork account transfer --key alice --to gw1… --amount 12.5"
     )]
     Account(client_cmd::AccountCommand),
-    /// Data credits: burn tokens for credits at the chain's fixed price.
+    /// Data credits: burn tokens for credits at their USD price; the credit ledger.
     #[command(
         subcommand,
-        after_help = "Example:\n  groundwork credits buy --key alice --credits 1000"
+        after_help = "Examples:\n  groundwork credits buy --key alice --credits 100000\n  groundwork credits show"
     )]
     Credits(client_cmd::CreditsCommand),
+    /// The token's USD price: oracle accounts submit it; anyone reads the median and average.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  groundwork oracle show\n  groundwork oracle submit --key oracle-0 --usd 2.4871"
+    )]
+    Oracle(client_cmd::OracleCommand),
     /// Devices: register, inspect, move, hand over and retire.
     #[command(
         subcommand,
@@ -132,6 +139,7 @@ fn main() -> ExitCode {
         Command::Keys(command) => keys_cmd::run(command),
         Command::Account(command) => client_cmd::account(command),
         Command::Credits(command) => client_cmd::credits(command),
+        Command::Oracle(command) => client_cmd::oracle(command),
         Command::Device(command) => client_cmd::device(command),
         Command::Rewards(command) => client_cmd::rewards(command),
         Command::Challenge(command) => client_cmd::challenge(command),

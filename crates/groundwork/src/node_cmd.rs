@@ -22,6 +22,9 @@ use std::time::Duration;
 /// Epoch length of a new dev chain, in blocks (30 s at the default block time).
 const DEV_EPOCH_BLOCKS: u64 = 30;
 
+/// Price-oracle accounts of a dev chain, fed by a simulated oracle in the same process.
+const DEV_ORACLES: u32 = 5;
+
 /// Default JSON-RPC address of `groundwork dev`.
 pub const DEFAULT_RPC_ADDR: &str = "127.0.0.1:8645";
 
@@ -91,6 +94,11 @@ pub struct DevArgs {
     /// witness rings, RSSI inflaters); a watcher account then challenges what looks too loud.
     #[arg(long, default_value_t = 0)]
     cheaters: u32,
+    /// Do not run the simulated price oracles: the token's price goes stale after
+    /// `oracle.max_age_blocks` and credits cannot be bought (for a quiet chain whose blocks
+    /// carry only your own transactions).
+    #[arg(long)]
+    no_price_feed: bool,
 }
 
 /// `groundwork dev`: one validator with a funded dev account.
@@ -101,7 +109,7 @@ pub fn dev(args: DevArgs) -> Result<()> {
         // Short epochs, so the first rewards arrive within the first minute.
         let params = local_params("groundwork-dev", Some(DEV_EPOCH_BLOCKS))?;
         let balance = Amount(1_000_000 * 10u128.pow(u32::from(params.token_decimals)));
-        write_network(&args.data_dir, 1, params, balance, false)?;
+        write_network(&args.data_dir, 1, params, balance, DEV_ORACLES, false)?;
         // The dev account key is `account.key`; name it for what it is.
         fs::rename(
             args.data_dir.join("account.key"),
@@ -143,6 +151,12 @@ pub fn dev(args: DevArgs) -> Result<()> {
     };
     let fleet_owner = account.clone();
     let fleet_seed = args.fleet_seed;
+    // The oracle accounts this dev chain was created with (none on chains made before).
+    let oracles = (0..DEV_ORACLES)
+        .map(|i| args.data_dir.join(format!("oracle-{i}.key")))
+        .filter(|path| !args.no_price_feed && path.exists())
+        .map(|path| load_key(&path))
+        .collect::<Result<Vec<_>>>()?;
     let data_dir = args.data_dir.clone();
     let chain_id = genesis.params.chain_id.to_string();
     let config = ServiceConfig {
@@ -185,12 +199,34 @@ pub fn dev(args: DevArgs) -> Result<()> {
             key_address(&account),
             account_path.display()
         );
+        if !oracles.is_empty() {
+            println!(
+                "  oracle       {} simulated price oracles (keys oracle-<i>.key); groundwork oracle show",
+                oracles.len()
+            );
+        }
         println!("Press Ctrl-C to stop; run again with the same --data-dir to resume.");
+        if !oracles.is_empty() {
+            start_oracle(endpoints.rpc, oracles, fleet_seed);
+        }
         if let Some(fleet) = fleet {
             start_fleet(endpoints.rpc, fleet_owner, fleet, fleet_seed);
         }
     })?;
     Ok(())
+}
+
+/// Runs the simulated price oracle on its own thread, for as long as the process.
+fn start_oracle(rpc: SocketAddr, oracles: Vec<groundwork_primitives::AccountKey>, seed: u64) {
+    std::thread::spawn(move || {
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let result =
+            crate::rpc_client::RpcClient::new(&format!("http://{rpc}"), Duration::from_secs(30))
+                .and_then(|client| crate::oracle_feed::run(&client, &oracles, seed, &stop));
+        if let Err(error) = result {
+            eprintln!("oracle stopped: {error:#}");
+        }
+    });
 }
 
 /// Runs the simulated fleet on its own thread, talking to this node's RPC. It lives as long
@@ -359,7 +395,7 @@ pub fn testnet(args: TestnetArgs) -> Result<()> {
     if !genesis_path.exists() {
         let params = local_params("groundwork-testnet", None)?;
         let balance = Amount(1_000_000 * 10u128.pow(u32::from(params.token_decimals)));
-        write_network(&args.dir, args.validators, params, balance, false)?;
+        write_network(&args.dir, args.validators, params, balance, 0, false)?;
     }
     let genesis = load_genesis(&genesis_path)?;
     if genesis.validators.len() != usize::from(n) {

@@ -37,9 +37,9 @@ pub use keys::{
 };
 pub use resource::ResourceKind;
 pub use tx::{
-    AccountTransaction, BeaconRadio, Call, ChallengeCall, CoreCall, CoverageReport,
-    DeviceTransaction, Message, Report, Transaction, UptimeReport, Validity, WitnessReading,
-    beacon_id, challenge_id,
+    AccountTransaction, BeaconRadio, Call, ChallengeCall, CoreCall, CoverageReport, CreditsCall,
+    DeviceTransaction, Message, OracleCall, Report, Transaction, UptimeReport, Validity,
+    WitnessReading, beacon_id, challenge_id,
 };
 
 /// Re-exported so dependants use the exact codec this crate encodes with.

@@ -98,18 +98,13 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
 /// Every module's message names, one `module/message byte/name` a line: they are part of every
 /// signing namespace, so renaming or renumbering one is a protocol change.
 fn message_names(device: &DeviceKey, owner: &groundwork_primitives::Address) -> String {
-    use groundwork_primitives::{Call, ChallengeCall, Report};
+    use groundwork_primitives::{Call, ChallengeCall, CreditsCall, OracleCall, Report};
     let digest = hash(b"any");
     let location = Cell::new(0x8c1fb46622dd3ff).unwrap();
     let calls: Vec<Call> = vec![
         CoreCall::Transfer {
             to: *owner,
             amount: Amount(1),
-        }
-        .into(),
-        CoreCall::BurnForCredits {
-            recipient: *owner,
-            credits: 1,
         }
         .into(),
         CoreCall::register_device(&chain(), owner, device, ResourceKind::Sensor, location).into(),
@@ -135,6 +130,15 @@ fn message_names(device: &DeviceKey, owner: &groundwork_primitives::Address) -> 
         ChallengeCall::Answer {
             challenge: digest,
             beacon: digest,
+        }
+        .into(),
+        OracleCall::SubmitPrice {
+            micro_usd_per_token: 1,
+        }
+        .into(),
+        CreditsCall::Buy {
+            recipient: *owner,
+            credits: 1,
         }
         .into(),
     ];
@@ -206,7 +210,7 @@ const PINNED: &[(&str, &str)] = &[
     ),
     (
         "message-names",
-        "bf1410b6fd2f52bcf3e0f068d3ee9c374bbe64e20bfe960fd099cb133e696ebd",
+        "f9e6645da651bf50cada233338bd5f1f7b01e940807792a2fc2000d66e8a6a6b",
     ),
     (
         "block",

@@ -142,6 +142,18 @@ impl State {
             Call::Challenges(ChallengeCall::Answer { challenge, beacon }) => self
                 .challenges
                 .answer_challenge(&self.coverage, sender, challenge, beacon, height),
+            Call::Oracle(call) => self.oracle.apply_call(&params.oracle, sender, call, height),
+            Call::Credits(call) => self.credits.apply_call(
+                core,
+                &self.oracle,
+                &params.oracle,
+                &params.credits,
+                params.token_decimals,
+                params.epoch_of(height),
+                sender,
+                call,
+                height,
+            ),
         }
     }
 }

@@ -13,6 +13,8 @@
 pub use crate::core::CoreError;
 pub use crate::modules::challenges::ChallengeError;
 pub use crate::modules::coverage::{CoverageError, GeometryCause};
+pub use crate::modules::credits::CreditsError;
+pub use crate::modules::oracle::OracleError;
 pub use crate::modules::uptime::UptimeError;
 use groundwork_primitives::{Amount, DeviceId};
 
@@ -45,6 +47,8 @@ tx_errors! {
     Uptime(UptimeError),
     Coverage(CoverageError),
     Challenges(ChallengeError),
+    Oracle(OracleError),
+    Credits(CreditsError),
 }
 
 /// Why a whole block was rejected. The state is unchanged.
@@ -100,4 +104,10 @@ pub enum InvariantViolation {
         "invariant broken: balances, bonds, escrow and treasury hold {held}, but the supply is {supply}"
     )]
     Unbalanced { held: Amount, supply: Amount },
+    #[error(
+        "invariant broken: accounts hold {held} data credits, but minted − spent is {outstanding}"
+    )]
+    CreditsMismatch { outstanding: u64, held: u64 },
+    #[error("invariant broken: the price samples do not add up to their running sum")]
+    PriceSamples,
 }

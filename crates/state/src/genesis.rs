@@ -6,6 +6,8 @@
 
 pub use crate::modules::challenges::ChallengeParams;
 pub use crate::modules::coverage::CoverageParams;
+pub use crate::modules::credits::CreditsParams;
+pub use crate::modules::oracle::OracleParams;
 use commonware_codec::{Encode, Write};
 use commonware_cryptography::Signer;
 use groundwork_primitives::hash::{Digest, hash};
@@ -84,12 +86,14 @@ pub struct Params {
     pub transaction_fee: Amount,
     /// Tokens locked when a device registers, returned after decommissioning.
     pub device_bond: Amount,
-    /// Tokens burned per data credit minted.
-    pub data_credit_price: Amount,
     /// Wireless proof-of-coverage.
     pub coverage: CoverageParams,
     /// Location challenges.
     pub challenges: ChallengeParams,
+    /// The token's USD price.
+    pub oracle: OracleParams,
+    /// Data credits.
+    pub credits: CreditsParams,
 }
 
 /// A validated genesis.
@@ -122,6 +126,25 @@ struct GenesisFile {
     coverage: Option<CoverageSection>,
     #[serde(default)]
     challenges: Option<ChallengeSection>,
+    #[serde(default)]
+    oracle: Option<OracleSection>,
+    #[serde(default)]
+    credits: Option<CreditsSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OracleSection {
+    accounts: Vec<String>,
+    quorum: u8,
+    max_age_blocks: u64,
+    smoothing_window_blocks: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreditsSection {
+    credit_price_micro_usd: u64,
 }
 
 #[derive(Deserialize)]
@@ -203,7 +226,6 @@ struct WeightsSection {
 struct FeeSection {
     transaction_fee: String,
     device_bond: String,
-    data_credit_price: String,
 }
 
 fn parse_amount(field: &str, text: &str) -> Result<Amount, GenesisError> {
@@ -439,6 +461,35 @@ impl Genesis {
                 challenges
             }
         };
+        let oracle = match file.oracle {
+            None => OracleParams::disabled(),
+            Some(o) => {
+                let mut accounts = o
+                    .accounts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, text)| {
+                        text.parse::<Address>()
+                            .map_err(|e| invalid(format!("oracle.accounts[{i}]"), format!("{e}")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                accounts.sort();
+                OracleParams {
+                    accounts,
+                    quorum: o.quorum,
+                    max_age_blocks: o.max_age_blocks,
+                    smoothing_window_blocks: o.smoothing_window_blocks,
+                }
+            }
+        };
+        oracle.validate()?;
+        let credits = match file.credits {
+            None => CreditsParams::helium(),
+            Some(c) => CreditsParams {
+                credit_price_micro_usd: c.credit_price_micro_usd,
+            },
+        };
+        credits.validate()?;
         let params = Params {
             chain_id,
             token_symbol: file.token.symbol.clone(),
@@ -455,12 +506,10 @@ impl Genesis {
                 &file.fees.transaction_fee,
             )?,
             device_bond: parse_positive_amount("fees.device_bond", &file.fees.device_bond)?,
-            data_credit_price: parse_positive_amount(
-                "fees.data_credit_price",
-                &file.fees.data_credit_price,
-            )?,
             coverage,
             challenges,
+            oracle,
+            credits,
         };
         Ok(Genesis {
             params,
@@ -499,7 +548,6 @@ impl Genesis {
             p.initial_emission_per_epoch,
             p.transaction_fee,
             p.device_bond,
-            p.data_credit_price,
         ] {
             amount.write(&mut buf);
         }
@@ -521,6 +569,8 @@ impl Genesis {
         ch.answer_window_blocks.write(&mut buf);
         ch.slash_bps.write(&mut buf);
         ch.min_answer_witnesses.write(&mut buf);
+        p.oracle.write(&mut buf);
+        p.credits.credit_price_micro_usd.write(&mut buf);
         (self.balances.len() as u64).write(&mut buf);
         for (address, amount) in &self.balances {
             address.write(&mut buf);
@@ -586,8 +636,8 @@ impl Genesis {
         }
         out.push_str(&format!(
             "\n[fees]\n# Paid to the treasury by every account transaction.\ntransaction_fee = \"{}\"\n\
-             # Locked when a device registers.\ndevice_bond = \"{}\"\n# Tokens burned per data credit.\ndata_credit_price = \"{}\"\n",
-            p.transaction_fee, p.device_bond, p.data_credit_price
+             # Locked when a device registers.\ndevice_bond = \"{}\"\n",
+            p.transaction_fee, p.device_bond
         ));
         let c = &p.coverage;
         out.push_str(&format!(
@@ -608,6 +658,21 @@ impl Genesis {
                 ch.bond, ch.answer_window_blocks, ch.slash_bps, ch.min_answer_witnesses
             ));
         }
+        let o = &p.oracle;
+        if !o.accounts.is_empty() {
+            let accounts: Vec<String> = o.accounts.iter().map(|a| format!("\"{a}\"")).collect();
+            out.push_str(&format!(
+                "\n[oracle]\n# Accounts whose price submissions count.\naccounts = [{}]\n\
+                 # Fresh submissions needed for a price.\nquorum = {}\n\
+                 # A submission counts for this many blocks.\nmax_age_blocks = {}\n\
+                 # Blocks the median is averaged over; burns use the lower, mints the higher.\nsmoothing_window_blocks = {}\n",
+                accounts.join(", "), o.quorum, o.max_age_blocks, o.smoothing_window_blocks
+            ));
+        }
+        out.push_str(&format!(
+            "\n[credits]\n# What one data credit costs, in millionths of a US dollar (Helium: 10).\ncredit_price_micro_usd = {}\n",
+            p.credits.credit_price_micro_usd
+        ));
         for key in &self.validators {
             out.push_str(&format!(
                 "\n[[validators]]\npublic_key = \"{}\"\n",
@@ -630,8 +695,8 @@ impl Params {
     }
 
     /// Defaults for a local or test network with 1-second blocks: 1-minute epochs so rewards
-    /// flow within the first minute, 6-decimal token, Helium-like data-credit price
-    /// (10 base units = 0.00001 token per credit).
+    /// flow within the first minute, 6-decimal token, Helium's data-credit price ($0.00001),
+    /// and no oracle accounts (a local network names its own).
     pub fn local(chain_id: ChainId) -> Self {
         const TOKEN: u128 = 1_000_000;
         Params {
@@ -649,7 +714,6 @@ impl Params {
             reward_weights_bps: [3_000, 1_500, 1_500, 1_000, 1_000, 1_000, 1_000],
             transaction_fee: Amount(TOKEN / 1_000),
             device_bond: Amount(10 * TOKEN),
-            data_credit_price: Amount(10),
             // Local networks beacon every 20 blocks and pay 30% of emission for coverage.
             coverage: CoverageParams {
                 share_bps: 3_000,
@@ -665,6 +729,8 @@ impl Params {
                 slash_bps: 5_000,
                 min_answer_witnesses: 3,
             },
+            oracle: OracleParams::disabled(),
+            credits: CreditsParams::helium(),
         }
     }
 }

@@ -62,13 +62,17 @@ mod table;
 // The service modules, by the names the node and the CLI know them by.
 pub use modules::challenges as challenge;
 pub use modules::coverage;
+pub use modules::credits;
+pub use modules::oracle;
 
 pub use core::{CoreParams, TokenSymbol};
 pub use error::{
-    BlockError, ChallengeError, CoreError, CoverageError, ExplainError, GeometryCause,
-    InvariantViolation, TxError, UptimeError,
+    BlockError, ChallengeError, CoreError, CoverageError, CreditsError, ExplainError,
+    GeometryCause, InvariantViolation, OracleError, TxError, UptimeError,
 };
-pub use genesis::{ChallengeParams, CoverageParams, Genesis, GenesisError, Params};
+pub use genesis::{
+    ChallengeParams, CoverageParams, CreditsParams, Genesis, GenesisError, OracleParams, Params,
+};
 pub use machine::{State, account_key, device_key};
 pub use outcome::{
     BlockOutcome, LoadError, Receipt, StateWrite, TrialOutcome, check_validity_window,

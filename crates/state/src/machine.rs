@@ -11,7 +11,9 @@
 //! Hook order at the end of every block:
 //! 1. core: the block becomes the head and enters the recent-block history;
 //! 2. challenges: challenges due at this height resolve (slashes go through the core);
-//! 3. on an epoch's last block: the emission is split into program pools (`rewards`), then
+//! 3. oracle: this height's median enters the smoothing window (and, at an epoch's last
+//!    block, the epoch's price record);
+//! 4. on an epoch's last block: the emission is split into program pools (`rewards`), then
 //!    uptime pays each kind's pool, coverage pays the coverage pool, the core mints the
 //!    emission and sends the rest to the treasury, and bonds due are returned.
 //!
@@ -26,6 +28,8 @@ use crate::genesis::{Genesis, Params};
 use crate::module::Module;
 use crate::modules::challenges::Challenges;
 use crate::modules::coverage::Coverage;
+use crate::modules::credits::Credits;
+use crate::modules::oracle::Oracle;
 use crate::modules::uptime::Uptime;
 pub use crate::outcome::{
     BlockOutcome, LoadError, Receipt, StateWrite, TrialOutcome, check_validity_window,
@@ -43,6 +47,8 @@ pub mod prefix {
     pub use crate::core::prefix::*;
     pub use crate::modules::challenges::prefix::*;
     pub use crate::modules::coverage::prefix::*;
+    pub use crate::modules::credits::prefix::*;
+    pub use crate::modules::oracle::prefix::*;
     pub use crate::modules::uptime::prefix::*;
 }
 
@@ -66,6 +72,8 @@ pub struct State {
     pub(crate) uptime: Uptime,
     pub(crate) coverage: Coverage,
     pub(crate) challenges: Challenges,
+    pub(crate) oracle: Oracle,
+    pub(crate) credits: Credits,
 }
 
 impl State {
@@ -78,6 +86,8 @@ impl State {
             uptime: Uptime::new(),
             coverage: Coverage::new(),
             challenges: Challenges::new(),
+            oracle: Oracle::new(),
+            credits: Credits::new(),
         }
     }
 
@@ -101,6 +111,8 @@ impl State {
         let mut state = Self::empty(genesis, core);
         state.coverage.set_genesis_params(params.coverage);
         state.challenges.set_genesis_params(params.challenges);
+        state.oracle.set_genesis_params(params.oracle.clone());
+        state.credits.set_genesis_params(params.credits);
         state
     }
 
@@ -139,6 +151,8 @@ impl State {
         let core = state.core.params().ok_or(missing("core"))?;
         state.params.coverage = state.coverage.params().ok_or(missing("coverage"))?;
         state.params.challenges = state.challenges.params().ok_or(missing("challenges"))?;
+        state.params.oracle = state.oracle.params().ok_or(missing("oracle"))?;
+        state.params.credits = state.credits.params().ok_or(missing("credits"))?;
         core.apply_to(&mut state.params);
         Ok(state)
     }
@@ -146,7 +160,14 @@ impl State {
     /// The core and every module, in registration order: the one list every per-module walk
     /// (tables, escrow, the module listing) is made from.
     pub(crate) fn modules(&self) -> Vec<&dyn Module> {
-        vec![&self.core, &self.uptime, &self.coverage, &self.challenges]
+        vec![
+            &self.core,
+            &self.uptime,
+            &self.coverage,
+            &self.challenges,
+            &self.oracle,
+            &self.credits,
+        ]
     }
 
     fn modules_mut(&mut self) -> Vec<&mut dyn Module> {
@@ -155,6 +176,8 @@ impl State {
             &mut self.uptime,
             &mut self.coverage,
             &mut self.challenges,
+            &mut self.oracle,
+            &mut self.credits,
         ]
     }
 
@@ -312,10 +335,13 @@ impl State {
             &self.params.challenges,
             height,
         )?;
-        if !height.is_multiple_of(self.params.epoch_length_blocks) {
+        let epoch_end = height.is_multiple_of(self.params.epoch_length_blocks);
+        let epoch = self.epoch_of(height);
+        self.oracle
+            .end_block(&self.params.oracle, height, epoch_end.then_some(epoch))?;
+        if !epoch_end {
             return Ok(None);
         }
-        let epoch = self.epoch_of(height);
         let pools = crate::rewards::ProgramPools::of_epoch(&self.params, epoch)?;
         let uptime = self.uptime.end_epoch(&mut self.core, epoch, &pools.kinds)?;
         let coverage_paid =
@@ -420,6 +446,11 @@ impl State {
                 held: Amount(held),
                 supply,
             });
+        }
+        // The credit ledger: what accounts hold is what was minted and not spent.
+        self.credits.check_outstanding(self.core.credits_held()?)?;
+        if !self.oracle.samples_consistent() {
+            return Err(InvariantViolation::PriceSamples);
         }
         Ok(())
     }

@@ -2,6 +2,7 @@
 //! query asks the module that owns the table.
 
 use crate::error::ExplainError;
+use crate::error::TxError;
 use crate::genesis::Params;
 use crate::machine::State;
 use crate::modules::challenges::Challenge;
@@ -9,11 +10,13 @@ use crate::modules::coverage::{
     BeaconRecord, CoverageActivity, CoverageExplanation, CoverageReward, CoverageSummary,
     WitnessRecord,
 };
+use crate::modules::credits::{self, CreditCounters};
+use crate::modules::oracle::{OracleError, OraclePrice, Submission};
 use crate::records::{Account, ChainInfo, Device, EpochSummary, RewardRecord};
 use crate::rewards::{ProgramPools, RewardExplanation};
 use groundwork_primitives::hash::Digest;
 use groundwork_primitives::keys::AccountPublicKey;
-use groundwork_primitives::{Address, Block, BlockHeader, DeviceId, Transaction};
+use groundwork_primitives::{Address, Amount, Block, BlockHeader, DeviceId, Transaction};
 
 impl State {
     pub fn params(&self) -> &Params {
@@ -200,5 +203,48 @@ impl State {
     /// Every challenge ever posted against a device, oldest first.
     pub fn challenges_of(&self, device: &DeviceId) -> Vec<(Digest, Challenge)> {
         self.challenges.challenges_of(device)
+    }
+}
+
+/// The demand side: the oracle's price and the credit ledger.
+impl State {
+    /// The price a transaction in the next block would see.
+    pub fn oracle_price(&self) -> Result<OraclePrice, OracleError> {
+        self.oracle
+            .price(&self.params.oracle, self.height().saturating_add(1))
+    }
+
+    /// Each oracle's latest submission, in account order.
+    pub fn oracle_submissions(&self) -> Vec<(Address, Submission)> {
+        self.oracle.submissions(&self.params.oracle)
+    }
+
+    /// The price at an epoch's last block, if there was one.
+    pub fn epoch_price(&self, epoch: u64) -> Option<OraclePrice> {
+        self.oracle.epoch_price(epoch)
+    }
+
+    /// What buying `credits` in the next block would burn, and the price it would use; refused
+    /// as the purchase itself would be.
+    pub fn quote_credits(&self, credits: u64) -> Result<(Amount, OraclePrice), TxError> {
+        credits::check_purchase(credits)?;
+        let price = self.oracle_price()?;
+        let cost = credits::credits_cost(
+            &self.params.credits,
+            self.params.token_decimals,
+            credits,
+            price.burn(),
+        )?;
+        Ok((cost, price))
+    }
+
+    /// Credits minted, spent and burned for since genesis.
+    pub fn credit_totals(&self) -> CreditCounters {
+        self.credits.totals()
+    }
+
+    /// The same in one epoch (`None` if no credit moved in it).
+    pub fn epoch_credits(&self, epoch: u64) -> Option<CreditCounters> {
+        self.credits.epoch(epoch)
     }
 }

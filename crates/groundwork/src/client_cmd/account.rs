@@ -1,4 +1,4 @@
-//! `groundwork account` and `groundwork credits`: balances, transfers, data credits.
+//! `groundwork account`: balances and transfers.
 
 use super::*;
 
@@ -97,41 +97,5 @@ pub fn account(command: AccountCommand) -> Result<()> {
 }
 
 // ---- credits -------------------------------------------------------------------------------
-
-#[derive(Subcommand)]
-pub enum CreditsCommand {
-    /// Burn tokens for data credits at the chain's fixed credit price.
-    #[command(
-        after_help = "Examples:\n  groundwork credits buy --key alice --credits 1000\n  groundwork credits buy --key alice --credits 50 --recipient gw1…"
-    )]
-    Buy {
-        /// Data credits to mint.
-        #[arg(long)]
-        credits: u64,
-        /// Who receives the credits (default: the signer).
-        #[arg(long)]
-        recipient: Option<String>,
-        #[command(flatten)]
-        signer: SignerArgs,
-        #[command(flatten)]
-        client: ClientArgs,
-    },
-}
-
-pub fn credits(command: CreditsCommand) -> Result<()> {
-    let CreditsCommand::Buy {
-        credits,
-        recipient,
-        signer,
-        client,
-    } = command;
-    send(&client, &signer, |sender, _| {
-        let recipient = match recipient {
-            Some(text) => text.parse().context("invalid --recipient address")?,
-            None => *sender,
-        };
-        Ok(CoreCall::BurnForCredits { recipient, credits })
-    })
-}
 
 // ---- device --------------------------------------------------------------------------------

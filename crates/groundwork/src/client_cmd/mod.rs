@@ -10,14 +10,18 @@
 mod account;
 mod chain;
 mod challenges;
+mod credits;
 mod device;
+mod oracle;
 mod proof;
 mod rewards;
 
-pub use account::{AccountCommand, CreditsCommand, account, credits};
+pub use account::{AccountCommand, account};
 pub use chain::{ChainCommand, chain};
 pub use challenges::{ChallengeCommand, challenge};
+pub use credits::{CreditsCommand, credits, usd};
 pub use device::{DeviceCommand, device};
+pub use oracle::{OracleCommand, oracle};
 pub use proof::{VerifyProofArgs, verify_proof};
 pub use rewards::{RewardsCommand, rewards};
 
@@ -31,8 +35,8 @@ use groundwork_primitives::codec::Encode;
 use groundwork_primitives::hash::{digest_from_hex, digest_hex};
 use groundwork_primitives::keyfile::key_address;
 use groundwork_primitives::{
-    AccountTransaction, Address, Amount, Call, Cell, CoreCall, DeviceId, ResourceKind, Transaction,
-    decode_exact,
+    AccountTransaction, Address, Amount, Call, Cell, CoreCall, CreditsCall, DeviceId, OracleCall,
+    ResourceKind, Transaction, decode_exact,
 };
 use groundwork_state::{Account, Device, account_key, device_key};
 use serde_json::{Value, json};

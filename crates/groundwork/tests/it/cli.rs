@@ -191,7 +191,8 @@ fn every_command_help_has_an_example() {
         ("genesis", &["new", "check"]),
         ("keys", &["new", "import", "export", "list"]),
         ("account", &["show", "transfer"]),
-        ("credits", &["buy"]),
+        ("credits", &["buy", "show"]),
+        ("oracle", &["submit", "show"]),
         (
             "device",
             &[

@@ -186,13 +186,33 @@ pub fn start_dev(data_dir: &Path, block_time_ms: u64) -> (Running, Rpc) {
     )
 }
 
+/// Starts `groundwork dev` with its simulated price oracles (the other helpers start a quiet
+/// chain without them, whose blocks and RPC calls are only the test's own).
+pub fn start_priced_dev(data_dir: &Path, block_time_ms: u64) -> (Running, Rpc) {
+    let rpc_port = free_port();
+    (
+        spawn_dev(data_dir, block_time_ms, rpc_port, &[], true),
+        Rpc::new(rpc_port),
+    )
+}
+
 /// Starts `groundwork dev` with its RPC on `rpc_port` (so a restart keeps the address) and
-/// extra arguments.
+/// extra arguments, without the price feed.
 pub fn start_dev_with(
     data_dir: &Path,
     block_time_ms: u64,
     rpc_port: u16,
     extra: &[&str],
+) -> Running {
+    spawn_dev(data_dir, block_time_ms, rpc_port, extra, false)
+}
+
+fn spawn_dev(
+    data_dir: &Path,
+    block_time_ms: u64,
+    rpc_port: u16,
+    extra: &[&str],
+    price_feed: bool,
 ) -> Running {
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -212,6 +232,9 @@ pub fn start_dev_with(
         .arg(data_dir)
         .arg("--rpc-addr")
         .arg(format!("127.0.0.1:{rpc_port}"));
+    if !price_feed {
+        command.arg("--no-price-feed");
+    }
     if !extra.contains(&"--metrics-addr") {
         command
             .arg("--metrics-addr")

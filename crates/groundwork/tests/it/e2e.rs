@@ -578,3 +578,77 @@ fn state_proofs_verify_offline_and_fail_when_changed() {
     let (ok, _, _) = run(&["verify-proof", path(&file), "--root", &other], &[]);
     assert!(!ok);
 }
+
+/// The dev chain's simulated oracles give a price; a customer's credits are bought with the
+/// CLI at the burn price, and the epoch's record shows the tokens burned and the price used.
+#[test]
+fn dev_oracles_price_the_token_and_credits_are_bought_at_the_burn_price() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("dev");
+    let (_node, rpc) = start_priced_dev(&data, 200);
+    wait_for_height(&rpc, 2, Duration::from_secs(30));
+    wait_until(Duration::from_secs(30), "an oracle price", || {
+        !rpc.ok("oracle_getPrice", json!([]))["price"].is_null()
+    });
+    let shown = run_ok(&["oracle", "show", "--rpc", &rpc.url], &[]);
+    assert!(
+        shown.contains("burn price") && shown.contains("fresh"),
+        "{shown}"
+    );
+    let price: Value = serde_json::from_str(&run_ok(
+        &["oracle", "show", "--json", "--rpc", &rpc.url],
+        &[],
+    ))
+    .unwrap();
+    assert_eq!(price["submissions"].as_array().unwrap().len(), 5);
+    let burn = price["price"]["burn"].as_u64().unwrap();
+    assert!(burn <= price["price"]["median"].as_u64().unwrap());
+
+    // A customer account, never seen on chain, receives the credits the dev account buys.
+    let customer_address = {
+        use commonware_cryptography::Signer;
+        let key = commonware_cryptography::ed25519::PrivateKey::from_seed(77);
+        groundwork_primitives::keys::account_address(&key.public_key()).to_string()
+    };
+    let dev_key = data.join("dev-account.key");
+    let out = run_ok(
+        &[
+            "credits",
+            "buy",
+            "--key",
+            path(&dev_key),
+            "--credits",
+            "250000",
+            "--recipient",
+            &customer_address,
+            "--rpc",
+            &rpc.url,
+        ],
+        &[],
+    );
+    assert!(out.contains("250000 credits at $0.00001 each"), "{out}");
+    let account = rpc.ok("account_get", json!([customer_address]));
+    assert_eq!(account["credits"], json!(250_000));
+    let totals = rpc.ok("credits_get", json!([]));
+    assert_eq!(totals["minted"], json!(250_000));
+    // $2.50 of credits at a burn price near $2.50: about one token, and never less than
+    // $2.50 at the price used.
+    let burned: u128 = totals["tokens_burned"].as_str().unwrap().parse().unwrap();
+    assert!((800_000..1_250_000).contains(&burned), "{burned}");
+
+    // Without a price nothing is sold: a quote names why.
+    let refused = rpc.call("credits_quote", json!({ "credits": 0 }));
+    assert_eq!(refused["error"]["code"], json!(6_000 + 1_100), "{refused}");
+
+    // The epoch the purchase landed in records it, with the price at its end.
+    let epoch = rpc.ok("chain_status", json!([]))["epoch"].as_u64().unwrap();
+    wait_until(
+        Duration::from_secs(60),
+        "the purchase's epoch to end",
+        || rpc.ok("chain_status", json!([]))["epoch"].as_u64().unwrap() > epoch,
+    );
+    let record = rpc.ok("epoch_get", json!([epoch]));
+    assert_eq!(record["credits"]["minted"], json!(250_000), "{record}");
+    assert!(record["price"]["median"].as_u64().is_some(), "{record}");
+    assert!(record["net_supply_change"].is_string(), "{record}");
+}

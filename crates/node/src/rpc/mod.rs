@@ -13,6 +13,8 @@ mod account;
 mod chain;
 mod challenges;
 mod coverage;
+mod credits;
+mod oracle;
 mod params;
 mod rewards;
 mod tx;
@@ -34,7 +36,7 @@ use groundwork_primitives::{Address, DeviceId, ResourceKind, Transaction};
 use groundwork_state::challenge::{Challenge, ChallengeStatus};
 use groundwork_state::coverage::{self as coverage_rules, CoverageExplanation, CoverageSummary};
 use groundwork_state::{Device, DeviceStatus, EpochSummary, RewardRecord};
-use groundwork_state::{State, account_key, device_key};
+use groundwork_state::{State, TxError, account_key, device_key};
 use h3o::CellIndex;
 use jsonrpsee::core::middleware::RpcServiceBuilder;
 use jsonrpsee::server::{
@@ -110,6 +112,9 @@ pub mod code {
     /// is outside its validity window, or is a device report that fails); the state machine's
     /// rejection code is added: 5_000 + code (docs/state.md). Nothing was charged.
     pub const TRANSACTION_UNINCLUDABLE_BASE: i32 = 5_000;
+    /// A quote (`credits_quote`) the state machine would refuse: 6_000 + the rejection code a
+    /// transaction asking the same would get.
+    pub const QUOTE_REFUSED_BASE: i32 = 6_000;
 }
 
 /// Server limits.
@@ -157,6 +162,8 @@ fn module(state: RpcState) -> Result<RpcModule<RpcState>, jsonrpsee::core::Regis
     rewards::register(&mut module)?;
     coverage::register(&mut module)?;
     challenges::register(&mut module)?;
+    oracle::register(&mut module)?;
+    credits::register(&mut module)?;
     Ok(module)
 }
 

@@ -53,6 +53,9 @@ pub(super) fn epoch_answer(epoch: u64, summary: &EpochSummary) -> api::Epoch {
         paid: BaseUnits(summary.paid.0),
         to_treasury: BaseUnits(summary.to_treasury.0),
         coverage: None,
+        credits: None,
+        price: None,
+        net_supply_change: None,
     }
 }
 
@@ -88,6 +91,16 @@ pub(super) fn epoch(state: &RpcState, params: &Params<'_>) -> RpcResult<api::Epo
         })?;
         let mut answer = epoch_answer(epoch, &summary);
         answer.coverage = s.coverage_summary(epoch).map(|c| epoch_coverage(&c, true));
+        let credits = s.epoch_credits(epoch);
+        answer.credits = credits.as_ref().map(credits::epoch_credits);
+        answer.price = s.epoch_price(epoch).as_ref().map(oracle::figures);
+        let burned = credits.map_or(0, |c| c.tokens_burned.0);
+        let minted = summary.emission.0;
+        answer.net_supply_change = Some(if minted >= burned {
+            (minted - burned).to_string()
+        } else {
+            format!("-{}", burned - minted)
+        });
         Ok(answer)
     })
 }

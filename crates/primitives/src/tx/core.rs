@@ -1,4 +1,4 @@
-//! The core's calls: tokens, data credits and a device's life.
+//! The core's calls: tokens and a device's life.
 
 use super::Message;
 use crate::address::Address;
@@ -14,8 +14,6 @@ use commonware_codec::{Buf, Encode, EncodeSize, Error as CodecError, Read, ReadE
 pub enum CoreCall {
     /// Move tokens to another account.
     Transfer { to: Address, amount: Amount },
-    /// Burn `credits × price` tokens and mint `credits` data credits to `recipient`.
-    BurnForCredits { recipient: Address, credits: u64 },
     /// Register a device. `ownership_proof` is the device key's signature over the owner's
     /// address (namespace [`CoreCall::ownership_namespace`]): proof the owner holds the device.
     RegisterDevice {
@@ -41,7 +39,6 @@ impl Message for CoreCall {
     fn name(&self) -> &'static str {
         match self {
             CoreCall::Transfer { .. } => "transfer",
-            CoreCall::BurnForCredits { .. } => "burn-for-credits",
             CoreCall::RegisterDevice { .. } => "register-device",
             CoreCall::AssertLocation { .. } => "assert-location",
             CoreCall::TransferDevice { .. } => "transfer-device",
@@ -84,7 +81,8 @@ impl CoreCall {
     fn tag(&self) -> u8 {
         match self {
             CoreCall::Transfer { .. } => 0,
-            CoreCall::BurnForCredits { .. } => 1,
+            // 1 was `burn-for-credits` at a fixed token price, replaced by the credits
+            // module's `buy` at the oracle's price: retired, never reused.
             CoreCall::RegisterDevice { .. } => 2,
             CoreCall::AssertLocation { .. } => 3,
             CoreCall::TransferDevice { .. } => 4,
@@ -100,10 +98,6 @@ impl Write for CoreCall {
             CoreCall::Transfer { to, amount } => {
                 to.write(buf);
                 amount.write(buf);
-            }
-            CoreCall::BurnForCredits { recipient, credits } => {
-                recipient.write(buf);
-                credits.write(buf);
             }
             CoreCall::RegisterDevice {
                 device,
@@ -133,9 +127,6 @@ impl EncodeSize for CoreCall {
     fn encode_size(&self) -> usize {
         1 + match self {
             CoreCall::Transfer { to, amount } => to.encode_size() + amount.encode_size(),
-            CoreCall::BurnForCredits { recipient, credits } => {
-                recipient.encode_size() + credits.encode_size()
-            }
             CoreCall::RegisterDevice {
                 device,
                 kind,
@@ -165,10 +156,6 @@ impl Read for CoreCall {
             0 => CoreCall::Transfer {
                 to: Address::read(buf)?,
                 amount: Amount::read(buf)?,
-            },
-            1 => CoreCall::BurnForCredits {
-                recipient: Address::read(buf)?,
-                credits: u64::read(buf)?,
             },
             2 => CoreCall::RegisterDevice {
                 device: DeviceId::read(buf)?,

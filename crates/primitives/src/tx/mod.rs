@@ -20,14 +20,18 @@ mod account;
 mod challenges;
 mod core;
 mod coverage;
+mod credits;
 mod device;
+mod oracle;
 mod uptime;
 
 pub use self::core::{CoreCall, device_ownership_message};
 pub use account::{AccountTransaction, Validity};
 pub use challenges::{ChallengeCall, challenge_id};
 pub use coverage::{BeaconRadio, CoverageReport, WitnessReading, beacon_id};
+pub use credits::CreditsCall;
 pub use device::DeviceTransaction;
+pub use oracle::OracleCall;
 pub use uptime::UptimeReport;
 
 use crate::domain::ChainId;
@@ -127,6 +131,8 @@ module_messages! {
     Call {
         Core(CoreCall) = 0,
         Challenges(ChallengeCall) = 3,
+        Oracle(OracleCall) = 4,
+        Credits(CreditsCall) = 5,
     }
 }
 

@@ -22,9 +22,13 @@ fn sample_transactions() -> Vec<Transaction> {
             amount: Amount(5),
         }
         .into(),
-        CoreCall::BurnForCredits {
+        CreditsCall::Buy {
             recipient: owner,
             credits: 9,
+        }
+        .into(),
+        OracleCall::SubmitPrice {
+            micro_usd_per_token: 2_500_000,
         }
         .into(),
         CoreCall::register_device(&chain(), &owner, &device, ResourceKind::Wireless, location)

@@ -1,4 +1,4 @@
-//! The core's account actions: transfers, credits, and a device's life from registration to
+//! The core's account actions: transfers and a device's life from registration to
 //! decommissioning. Each checks, charges and applies in that order; the fee was taken before.
 
 use super::Core;
@@ -34,9 +34,6 @@ impl Core {
     ) -> Result<(), TxError> {
         match call {
             CoreCall::Transfer { to, amount } => self.transfer_action(sender, to, *amount),
-            CoreCall::BurnForCredits { recipient, credits } => {
-                self.buy_credits(params, sender, recipient, *credits)
-            }
             CoreCall::RegisterDevice {
                 device,
                 kind,
@@ -75,33 +72,6 @@ impl Core {
             }));
         }
         self.transfer(sender, to, amount)
-    }
-
-    fn buy_credits(
-        &mut self,
-        params: &Params,
-        sender: &Address,
-        recipient: &Address,
-        credits: u64,
-    ) -> Result<(), TxError> {
-        if credits == 0 {
-            return Err(TxError::Core(CoreError::ZeroAmount { what: "credits" }));
-        }
-        self.account(recipient)
-            .credits
-            .checked_add(credits)
-            .ok_or(TxError::Core(CoreError::AmountOverflow {
-                what: "recipient's data credits",
-            }))?;
-        let cost = params
-            .data_credit_price
-            .0
-            .checked_mul(u128::from(credits))
-            .map(Amount)
-            .ok_or(TxError::Core(CoreError::AmountOverflow {
-                what: "credits × price",
-            }))?;
-        self.burn_for_credits(sender, recipient, cost, credits)
     }
 
     #[allow(clippy::too_many_arguments)]

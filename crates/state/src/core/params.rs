@@ -68,7 +68,6 @@ pub struct CoreParams {
     pub reward_weights_bps: [u16; ResourceKind::COUNT],
     pub transaction_fee: Amount,
     pub device_bond: Amount,
-    pub data_credit_price: Amount,
 }
 impl_struct_codec!(CoreParams {
     chain_id,
@@ -82,8 +81,7 @@ impl_struct_codec!(CoreParams {
     halving_interval_epochs,
     reward_weights_bps,
     transaction_fee,
-    device_bond,
-    data_credit_price
+    device_bond
 });
 
 impl CoreParams {
@@ -102,7 +100,6 @@ impl CoreParams {
             reward_weights_bps: params.reward_weights_bps,
             transaction_fee: params.transaction_fee,
             device_bond: params.device_bond,
-            data_credit_price: params.data_credit_price,
         }
     }
 
@@ -120,6 +117,5 @@ impl CoreParams {
         params.reward_weights_bps = self.reward_weights_bps;
         params.transaction_fee = self.transaction_fee;
         params.device_bond = self.device_bond;
-        params.data_credit_price = self.data_credit_price;
     }
 }

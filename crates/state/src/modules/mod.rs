@@ -7,7 +7,11 @@
 //! | [`uptime`] | `0x10..=0x1F` | each kind's pool, by heartbeat windows |
 //! | [`coverage`] | `0x20..=0x2F` | the coverage pool, by beacons and witness reports |
 //! | [`challenges`] | `0x30..=0x3F` | challenge bonds in escrow; slashes through the core |
+//! | [`oracle`] | `0x40..=0x4F` | the token's USD price: median and smoothed average |
+//! | [`credits`] | `0x50..=0x5F` | data credits bought at the oracle's price; the credit ledger's counters |
 
 pub mod challenges;
 pub mod coverage;
+pub mod credits;
+pub mod oracle;
 pub mod uptime;

@@ -13,7 +13,8 @@ use groundwork_state::{BlockError, BlockOutcome, Genesis, Params, State, TxError
 
 pub const FEE: u128 = 10;
 pub const BOND: u128 = 1_000;
-pub const CREDIT_PRICE: u128 = 3;
+/// Helium's: $0.00001 per credit.
+pub const CREDIT_PRICE_MICRO_USD: u64 = 10;
 pub const START_BALANCE: u128 = 1_000_000;
 
 pub fn account(seed: u64) -> AccountKey {
@@ -48,9 +49,18 @@ pub fn params() -> Params {
         reward_weights_bps: [6_000, 3_000, 0, 1_000, 0, 0, 0],
         transaction_fee: Amount(FEE),
         device_bond: Amount(BOND),
-        data_credit_price: Amount(CREDIT_PRICE),
         coverage: groundwork_state::CoverageParams::disabled(),
         challenges: groundwork_state::ChallengeParams::disabled(),
+        // Account 1 is the one oracle; a price stays fresh for the whole of a test.
+        oracle: groundwork_state::OracleParams {
+            accounts: vec![address(&account(1))],
+            quorum: 1,
+            max_age_blocks: 1_000,
+            smoothing_window_blocks: 4,
+        },
+        credits: groundwork_state::CreditsParams {
+            credit_price_micro_usd: CREDIT_PRICE_MICRO_USD,
+        },
     }
 }
 
@@ -290,8 +300,8 @@ impl Harness {
         Transaction::Device(UptimeReport::sign_heartbeat(device, &self.chain, block))
     }
 
-    /// Every committed entry except the chain-info record and the block-hash history, which
-    /// every block changes.
+    /// Every committed entry except the chain-info record, the block-hash history and the
+    /// oracle's smoothing window, which every block changes.
     pub fn entries_except_block_bookkeeping(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
         self.state
             .entries()
@@ -301,6 +311,8 @@ impl Harness {
                     prefix::CHAIN_INFO,
                     prefix::BLOCK_BY_HEIGHT,
                     prefix::HEIGHT_BY_BLOCK,
+                    prefix::PRICE_SAMPLE,
+                    prefix::SAMPLE_SUM,
                 ]
                 .contains(&k[0])
             })

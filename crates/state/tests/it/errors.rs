@@ -4,11 +4,11 @@ use crate::common::*;
 use commonware_cryptography::Signer;
 use groundwork_primitives::hash::hash;
 use groundwork_primitives::{
-    AccountTransaction, Address, Amount, CoreCall, DeviceSignature, KeyScheme, ResourceKind,
-    Transaction, UptimeReport,
+    AccountTransaction, Address, Amount, CoreCall, CreditsCall, DeviceSignature, KeyScheme,
+    OracleCall, ResourceKind, Transaction, UptimeReport,
 };
 use groundwork_state::TxError;
-use groundwork_state::{CoreError, CoverageError, UptimeError};
+use groundwork_state::{CoreError, CoverageError, CreditsError, UptimeError};
 
 #[test]
 fn bad_signature_is_rejected() {
@@ -175,20 +175,27 @@ fn amount_overflow_is_rejected() {
             available: Amount(START_BALANCE - FEE),
         }),
     );
-    let tx = h.signed(
+    // Credits beyond the balance: the price is $0.000001 per token, so a billion credits
+    // ($10 000) cost 10^10 tokens.
+    let price = h.signed(
         &alice,
-        CoreCall::BurnForCredits {
-            recipient: address(&bob),
-            credits: u64::MAX,
+        OracleCall::SubmitPrice {
+            micro_usd_per_token: 1,
         },
     );
-    // u64::MAX credits × price 3 fits in u128, but not in the balance.
-    let cost = u128::from(u64::MAX) * CREDIT_PRICE;
+    assert_eq!(h.submit(price), Ok(()));
+    let tx = h.signed(
+        &alice,
+        CreditsCall::Buy {
+            recipient: address(&bob),
+            credits: 1_000_000_000,
+        },
+    );
     h.assert_rejected(
         tx,
         TxError::Core(CoreError::InsufficientBalance {
-            needed: Amount(cost),
-            available: Amount(START_BALANCE - 2 * FEE),
+            needed: Amount(10_000_000_000_000_000),
+            available: Amount(START_BALANCE - 3 * FEE),
         }),
     );
 }
@@ -206,12 +213,12 @@ fn zero_amounts_are_rejected() {
     );
     let tx = h.signed(
         &alice,
-        CoreCall::BurnForCredits {
+        CreditsCall::Buy {
             recipient: address(&bob),
             credits: 0,
         },
     );
-    h.assert_rejected(tx, TxError::Core(CoreError::ZeroAmount { what: "credits" }));
+    h.assert_rejected(tx, TxError::Credits(CreditsError::ZeroCredits));
 }
 
 #[test]
@@ -591,6 +598,14 @@ fn every_rejection_code_is_in_the_docs_table() {
         (
             "ChallengeError::",
             include_str!("../../src/modules/challenges/error.rs"),
+        ),
+        (
+            "OracleError::",
+            include_str!("../../src/modules/oracle/error.rs"),
+        ),
+        (
+            "CreditsError::",
+            include_str!("../../src/modules/credits/error.rs"),
         ),
     ];
     let docs = include_str!("../../../../docs/state.md");

@@ -103,8 +103,17 @@ fn each_invalid_field_is_refused_by_name() {
             "fees.device_bond",
         ),
         (
-            with("data_credit_price = \"3\"", "data_credit_price = \"0\""),
-            "fees.data_credit_price",
+            with("credit_price_micro_usd = 10", "credit_price_micro_usd = 0"),
+            "credits.credit_price_micro_usd",
+        ),
+        (with("quorum = 1", "quorum = 2"), "oracle.quorum"),
+        (
+            with("smoothing_window_blocks = 4", "smoothing_window_blocks = 0"),
+            "oracle.smoothing_window_blocks",
+        ),
+        (
+            with("accounts = [\"gw1", "accounts = [\"gw2"),
+            "oracle.accounts[0]",
         ),
         (
             with("address = \"gw1", "address = \"gw2"),

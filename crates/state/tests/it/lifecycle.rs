@@ -1,7 +1,7 @@
 //! The happy paths of every transaction, with balances checked to the base unit.
 
 use crate::common::*;
-use groundwork_primitives::{Amount, CoreCall, KeyScheme, ResourceKind};
+use groundwork_primitives::{Amount, CoreCall, CreditsCall, KeyScheme, OracleCall, ResourceKind};
 use groundwork_state::DeviceStatus;
 
 #[test]
@@ -47,21 +47,37 @@ fn transactions_from_one_account_in_one_block_apply_in_nonce_order() {
 fn burning_for_credits_mints_credits_and_shrinks_supply() {
     let mut h = Harness::standard();
     let (alice, bob) = (account(1), account(2));
+    // Alice is the test chain's oracle: $2.50 a token.
+    let price = h.signed(
+        &alice,
+        OracleCall::SubmitPrice {
+            micro_usd_per_token: 2_500_000,
+        },
+    );
+    assert_eq!(h.submit(price), Ok(()));
     let tx = h.signed(
         &alice,
-        CoreCall::BurnForCredits {
+        CreditsCall::Buy {
             recipient: address(&bob),
             credits: 100,
         },
     );
     assert_eq!(h.submit(tx), Ok(()));
-    assert_eq!(h.balance(&alice), START_BALANCE - 100 * CREDIT_PRICE - FEE);
+    // 100 credits × $0.00001 = $0.001 = 0.0004 tokens at $2.50 = 400 base units.
+    let cost = 400;
+    assert_eq!(h.balance(&alice), START_BALANCE - cost - 2 * FEE);
     assert_eq!(h.state.account(&address(&bob)).credits, 100);
-    assert_eq!(h.state.chain_info().burned, Amount(100 * CREDIT_PRICE));
+    assert_eq!(h.state.chain_info().burned, Amount(cost));
     assert_eq!(
         h.state.chain_info().total_supply(),
-        Some(Amount(4 * START_BALANCE - 100 * CREDIT_PRICE))
+        Some(Amount(4 * START_BALANCE - cost))
     );
+    let totals = h.state.credit_totals();
+    assert_eq!(
+        (totals.minted, totals.spent, totals.outstanding()),
+        (100, 0, 100)
+    );
+    assert_eq!(totals.tokens_burned, Amount(cost));
 }
 
 #[test]

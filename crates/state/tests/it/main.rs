@@ -4,6 +4,7 @@
 mod challenge;
 mod common;
 mod coverage;
+mod demand;
 mod errors;
 mod genesis;
 mod lifecycle;

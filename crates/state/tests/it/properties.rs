@@ -6,8 +6,8 @@ use crate::common::*;
 use commonware_cryptography::Signer;
 use groundwork_primitives::hash::hash;
 use groundwork_primitives::{
-    AccountTransaction, Amount, Block, CoreCall, DeviceKey, KeyScheme, ResourceKind, Transaction,
-    UptimeReport,
+    AccountTransaction, Amount, Block, Call, CoreCall, CreditsCall, DeviceKey, KeyScheme,
+    OracleCall, ResourceKind, Transaction, UptimeReport,
 };
 use groundwork_state::CoreError;
 use groundwork_state::{BlockError, BlockOutcome, State};
@@ -27,6 +27,11 @@ enum Op {
         from: u64,
         to: u64,
         credits: u64,
+    },
+    /// Account 1 is the test chain's one oracle; the others are refused.
+    Price {
+        from: u64,
+        micro_usd: u64,
     },
     Register {
         owner: u64,
@@ -71,6 +76,8 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (1..=ACCOUNTS, 1..=ACCOUNTS + 1, amount).prop_map(|(from, to, amount)| Op::Transfer { from, to, amount }),
         1 => (1..=ACCOUNTS, 1..=ACCOUNTS, prop_oneof![0u64..500, Just(u64::MAX)])
             .prop_map(|(from, to, credits)| Op::Burn { from, to, credits }),
+        1 => (1..=2u64, prop_oneof![Just(0u64), 1u64..10_000_000, Just(u64::MAX)])
+            .prop_map(|(from, micro_usd)| Op::Price { from, micro_usd }),
         3 => (1..=ACCOUNTS, 0..DEVICES, 0usize..ResourceKind::COUNT)
             .prop_map(|(owner, device, kind)| Op::Register { owner, device, kind }),
         1 => (1..=ACCOUNTS, 0..DEVICES, any::<i8>()).prop_map(|(owner, device, lat)| Op::Move { owner, device, lat }),
@@ -110,7 +117,9 @@ fn build(h: &Harness, plan: &[Planned]) -> Vec<Transaction> {
     let mut out = Vec::new();
     for p in plan {
         let signer_seed = match &p.op {
-            Op::Transfer { from, .. } | Op::Burn { from, .. } => Some(*from),
+            Op::Transfer { from, .. } | Op::Burn { from, .. } | Op::Price { from, .. } => {
+                Some(*from)
+            }
             Op::Register { owner, .. }
             | Op::Move { owner, .. }
             | Op::GiveDevice { owner, .. }
@@ -138,33 +147,43 @@ fn build(h: &Harness, plan: &[Planned]) -> Vec<Transaction> {
                 let next = nonces.entry(seed).or_insert_with(|| h.nonce(&key));
                 let nonce = *next + p.nonce_skew;
                 *next += 1;
-                let action = match op {
+                let action: Call = match op {
                     Op::Transfer { to, amount, .. } => CoreCall::Transfer {
                         to: address(&account(*to)),
                         amount: Amount(*amount),
-                    },
-                    Op::Burn { to, credits, .. } => CoreCall::BurnForCredits {
+                    }
+                    .into(),
+                    Op::Burn { to, credits, .. } => CreditsCall::Buy {
                         recipient: address(&account(*to)),
                         credits: *credits,
-                    },
+                    }
+                    .into(),
+                    Op::Price { micro_usd, .. } => OracleCall::SubmitPrice {
+                        micro_usd_per_token: *micro_usd,
+                    }
+                    .into(),
                     Op::Register { device, kind, .. } => CoreCall::register_device(
                         &h.chain,
                         &address(&key),
                         &device_key(*device),
                         ResourceKind::ALL[*kind],
                         cell(40.0, -74.0),
-                    ),
+                    )
+                    .into(),
                     Op::Move { device, lat, .. } => CoreCall::AssertLocation {
                         device: device_key(*device).id(),
                         location: cell(f64::from(*lat) / 2.0, 10.0),
-                    },
+                    }
+                    .into(),
                     Op::GiveDevice { device, to, .. } => CoreCall::TransferDevice {
                         device: device_key(*device).id(),
                         new_owner: address(&account(*to)),
-                    },
+                    }
+                    .into(),
                     Op::Decommission { device, .. } => CoreCall::DecommissionDevice {
                         device: device_key(*device).id(),
-                    },
+                    }
+                    .into(),
                     Op::Heartbeat { .. } | Op::HeartbeatUnknownBlock { .. } => unreachable!(),
                 };
                 Transaction::Account(AccountTransaction::sign(
