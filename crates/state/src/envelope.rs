@@ -4,9 +4,10 @@
 
 use crate::error::{CoreError, TxError};
 use crate::machine::State;
+use crate::modules::usage::UsageContext;
 use crate::outcome::{TrialOutcome, check_validity_window};
 use groundwork_primitives::{
-    AccountTransaction, Address, Call, ChallengeCall, DeviceTransaction, Report, Transaction,
+    AccountTransaction, Call, ChallengeCall, DeviceTransaction, Report, Transaction,
 };
 
 /// Which signatures are already known to be valid when a transaction runs.
@@ -106,7 +107,7 @@ impl State {
             return Err(error);
         }
         self.commit_transaction();
-        let result = self.apply_call(&tx.sender(), tx.nonce, &tx.call, height);
+        let result = self.apply_call(tx, height);
         if result.is_ok() {
             self.commit_transaction();
         } else {
@@ -116,15 +117,10 @@ impl State {
     }
 
     /// Dispatches a paid call to the module that owns it.
-    fn apply_call(
-        &mut self,
-        sender: &Address,
-        nonce: u64,
-        call: &Call,
-        height: u64,
-    ) -> Result<(), TxError> {
+    fn apply_call(&mut self, tx: &AccountTransaction, height: u64) -> Result<(), TxError> {
+        let (sender, nonce) = (&tx.sender(), tx.nonce);
         let (core, params) = (&mut self.core, &self.params);
-        match call {
+        match &tx.call {
             Call::Core(call) => core.apply_call(params, &mut self.challenges, sender, call, height),
             Call::Challenges(ChallengeCall::Open { device, evidence }) => {
                 self.challenges.open_challenge(
@@ -154,6 +150,17 @@ impl State {
                 call,
                 height,
             ),
+            Call::Usage(call) => {
+                let cx = UsageContext {
+                    core,
+                    credits: &mut self.credits,
+                    params: &params.usage,
+                    chain: &params.chain_id,
+                    epoch: params.epoch_of(height),
+                    height,
+                };
+                self.usage.apply_call(cx, sender, &tx.signer, nonce, call)
+            }
         }
     }
 }

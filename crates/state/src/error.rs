@@ -16,6 +16,7 @@ pub use crate::modules::coverage::{CoverageError, GeometryCause};
 pub use crate::modules::credits::CreditsError;
 pub use crate::modules::oracle::OracleError;
 pub use crate::modules::uptime::UptimeError;
+pub use crate::modules::usage::UsageError;
 use groundwork_primitives::{Amount, DeviceId};
 
 /// Declares `TxError` from one line per module: `Module(ModuleError)`.
@@ -49,6 +50,7 @@ tx_errors! {
     Challenges(ChallengeError),
     Oracle(OracleError),
     Credits(CreditsError),
+    Usage(UsageError),
 }
 
 /// Why a whole block was rejected. The state is unchanged.

@@ -8,6 +8,7 @@ pub use crate::modules::challenges::ChallengeParams;
 pub use crate::modules::coverage::CoverageParams;
 pub use crate::modules::credits::CreditsParams;
 pub use crate::modules::oracle::OracleParams;
+pub use crate::modules::usage::UsageParams;
 use commonware_codec::{Encode, Write};
 use commonware_cryptography::Signer;
 use groundwork_primitives::hash::{Digest, hash};
@@ -94,6 +95,8 @@ pub struct Params {
     pub oracle: OracleParams,
     /// Data credits.
     pub credits: CreditsParams,
+    /// Metered usage and the usage mint.
+    pub usage: UsageParams,
 }
 
 /// A validated genesis.
@@ -130,6 +133,16 @@ struct GenesisFile {
     oracle: Option<OracleSection>,
     #[serde(default)]
     credits: Option<CreditsSection>,
+    #[serde(default)]
+    usage: Option<UsageSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsageSection {
+    grace_blocks: u64,
+    reward_bps: u16,
+    max_mint_per_epoch: String,
 }
 
 #[derive(Deserialize)]
@@ -490,6 +503,18 @@ impl Genesis {
             },
         };
         credits.validate()?;
+        let usage = match file.usage {
+            None => UsageParams::disabled(),
+            Some(u) => UsageParams {
+                grace_blocks: u.grace_blocks,
+                reward_bps: u.reward_bps,
+                max_mint_per_epoch: parse_amount(
+                    "usage.max_mint_per_epoch",
+                    &u.max_mint_per_epoch,
+                )?,
+            },
+        };
+        usage.validate()?;
         let params = Params {
             chain_id,
             token_symbol: file.token.symbol.clone(),
@@ -510,6 +535,7 @@ impl Genesis {
             challenges,
             oracle,
             credits,
+            usage,
         };
         Ok(Genesis {
             params,
@@ -571,6 +597,7 @@ impl Genesis {
         ch.min_answer_witnesses.write(&mut buf);
         p.oracle.write(&mut buf);
         p.credits.credit_price_micro_usd.write(&mut buf);
+        p.usage.write(&mut buf);
         (self.balances.len() as u64).write(&mut buf);
         for (address, amount) in &self.balances {
             address.write(&mut buf);
@@ -673,6 +700,13 @@ impl Genesis {
             "\n[credits]\n# What one data credit costs, in millionths of a US dollar (Helium: 10).\ncredit_price_micro_usd = {}\n",
             p.credits.credit_price_micro_usd
         ));
+        let u = &p.usage;
+        out.push_str(&format!(
+            "\n[usage]\n# Blocks after a session ends in which its device may still settle.\ngrace_blocks = {}\n\
+             # Share of spent credits' USD value paid to the device in tokens, in basis points.\nreward_bps = {}\n\
+             # Most tokens the usage mint creates in one epoch (0 = none); above it payments are pro rata.\nmax_mint_per_epoch = \"{}\"\n",
+            u.grace_blocks, u.reward_bps, u.max_mint_per_epoch
+        ));
         for key in &self.validators {
             out.push_str(&format!(
                 "\n[[validators]]\npublic_key = \"{}\"\n",
@@ -731,6 +765,12 @@ impl Params {
             },
             oracle: OracleParams::disabled(),
             credits: CreditsParams::helium(),
+            // Usage pays 100 % of the credits' value, at most a tenth of an epoch's emission.
+            usage: UsageParams {
+                grace_blocks: 30,
+                reward_bps: 10_000,
+                max_mint_per_epoch: Amount(100 * TOKEN),
+            },
         }
     }
 }

@@ -64,14 +64,16 @@ pub use modules::challenges as challenge;
 pub use modules::coverage;
 pub use modules::credits;
 pub use modules::oracle;
+pub use modules::usage;
 
 pub use core::{CoreParams, TokenSymbol};
 pub use error::{
     BlockError, ChallengeError, CoreError, CoverageError, CreditsError, ExplainError,
-    GeometryCause, InvariantViolation, OracleError, TxError, UptimeError,
+    GeometryCause, InvariantViolation, OracleError, TxError, UptimeError, UsageError,
 };
 pub use genesis::{
     ChallengeParams, CoverageParams, CreditsParams, Genesis, GenesisError, OracleParams, Params,
+    UsageParams,
 };
 pub use machine::{State, account_key, device_key};
 pub use outcome::{

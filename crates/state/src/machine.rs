@@ -11,11 +11,13 @@
 //! Hook order at the end of every block:
 //! 1. core: the block becomes the head and enters the recent-block history;
 //! 2. challenges: challenges due at this height resolve (slashes go through the core);
-//! 3. oracle: this height's median enters the smoothing window (and, at an epoch's last
+//! 3. usage: sessions whose grace window ends here return their unspent escrow;
+//! 4. oracle: this height's median enters the smoothing window (and, at an epoch's last
 //!    block, the epoch's price record);
-//! 4. on an epoch's last block: the emission is split into program pools (`rewards`), then
-//!    uptime pays each kind's pool, coverage pays the coverage pool, the core mints the
-//!    emission and sends the rest to the treasury, and bonds due are returned.
+//! 5. on an epoch's last block: the emission is split into program pools (`rewards`), then
+//!    uptime pays each kind's pool, coverage pays the coverage pool, usage mints its capped
+//!    payments for the epoch's verified usage, the core mints the emission and sends the rest
+//!    to the treasury, and bonds due are returned.
 //!
 //! Determinism: ordered maps only, integer arithmetic only, no clock, no randomness but the
 //! batch-verification coefficients, which are seeded from the block digest and cannot change
@@ -31,6 +33,7 @@ use crate::modules::coverage::Coverage;
 use crate::modules::credits::Credits;
 use crate::modules::oracle::Oracle;
 use crate::modules::uptime::Uptime;
+use crate::modules::usage::Usage;
 pub use crate::outcome::{
     BlockOutcome, LoadError, Receipt, StateWrite, TrialOutcome, check_validity_window,
 };
@@ -50,6 +53,7 @@ pub mod prefix {
     pub use crate::modules::credits::prefix::*;
     pub use crate::modules::oracle::prefix::*;
     pub use crate::modules::uptime::prefix::*;
+    pub use crate::modules::usage::prefix::*;
 }
 
 /// The state key of an account.
@@ -74,6 +78,7 @@ pub struct State {
     pub(crate) challenges: Challenges,
     pub(crate) oracle: Oracle,
     pub(crate) credits: Credits,
+    pub(crate) usage: Usage,
 }
 
 impl State {
@@ -88,6 +93,7 @@ impl State {
             challenges: Challenges::new(),
             oracle: Oracle::new(),
             credits: Credits::new(),
+            usage: Usage::new(),
         }
     }
 
@@ -113,6 +119,7 @@ impl State {
         state.challenges.set_genesis_params(params.challenges);
         state.oracle.set_genesis_params(params.oracle.clone());
         state.credits.set_genesis_params(params.credits);
+        state.usage.set_genesis_params(params.usage);
         state
     }
 
@@ -153,6 +160,7 @@ impl State {
         state.params.challenges = state.challenges.params().ok_or(missing("challenges"))?;
         state.params.oracle = state.oracle.params().ok_or(missing("oracle"))?;
         state.params.credits = state.credits.params().ok_or(missing("credits"))?;
+        state.params.usage = state.usage.params().ok_or(missing("usage"))?;
         core.apply_to(&mut state.params);
         Ok(state)
     }
@@ -167,6 +175,7 @@ impl State {
             &self.challenges,
             &self.oracle,
             &self.credits,
+            &self.usage,
         ]
     }
 
@@ -178,6 +187,7 @@ impl State {
             &mut self.challenges,
             &mut self.oracle,
             &mut self.credits,
+            &mut self.usage,
         ]
     }
 
@@ -335,6 +345,7 @@ impl State {
             &self.params.challenges,
             height,
         )?;
+        self.usage.end_block(&mut self.core, height)?;
         let epoch_end = height.is_multiple_of(self.params.epoch_length_blocks);
         let epoch = self.epoch_of(height);
         self.oracle
@@ -351,6 +362,17 @@ impl State {
             .paid
             .checked_add(coverage_paid)
             .ok_or(BlockError::Arithmetic { context: "paid" })?;
+        // The usage mint is new supply on top of the emission, within its own cap.
+        self.usage.end_epoch(
+            &mut self.core,
+            &self.oracle,
+            &self.params.oracle,
+            &self.params.credits,
+            &self.params.usage,
+            self.params.token_decimals,
+            epoch,
+            height,
+        )?;
         let summary = crate::core::EpochSummaryParts {
             emission: pools.emission,
             halvings: pools.halvings,
@@ -447,8 +469,14 @@ impl State {
                 supply,
             });
         }
-        // The credit ledger: what accounts hold is what was minted and not spent.
-        self.credits.check_outstanding(self.core.credits_held()?)?;
+        // The credit ledger: what accounts and escrows hold is what was minted and not spent.
+        let mut credits = 0u64;
+        for module in self.modules() {
+            credits = credits
+                .checked_add(module.credits_held()?)
+                .ok_or(InvariantViolation::Overflow { what: "credits" })?;
+        }
+        self.credits.check_outstanding(credits)?;
         if !self.oracle.samples_consistent() {
             return Err(InvariantViolation::PriceSamples);
         }

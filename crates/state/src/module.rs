@@ -39,6 +39,12 @@ pub(crate) trait Module {
     fn held(&self) -> Result<Amount, InvariantViolation> {
         Ok(Amount::ZERO)
     }
+
+    /// Data credits the module holds (accounts' credits, sessions' escrow): the credit
+    /// ledger's check adds them up across modules.
+    fn credits_held(&self) -> Result<u64, InvariantViolation> {
+        Ok(0)
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use crate::modules::coverage::{
 };
 use crate::modules::credits::{self, CreditCounters};
 use crate::modules::oracle::{OracleError, OraclePrice, Submission};
+use crate::modules::usage;
 use crate::records::{Account, ChainInfo, Device, EpochSummary, RewardRecord};
 use crate::rewards::{ProgramPools, RewardExplanation};
 use groundwork_primitives::hash::Digest;
@@ -246,5 +247,38 @@ impl State {
     /// The same in one epoch (`None` if no credit moved in it).
     pub fn epoch_credits(&self, epoch: u64) -> Option<CreditCounters> {
         self.credits.epoch(epoch)
+    }
+}
+
+/// Metered usage: offers, sessions and the usage mint.
+impl State {
+    /// A device's standing offer.
+    pub fn offer(&self, device: &DeviceId) -> Option<usage::Offer> {
+        self.usage.offer(device)
+    }
+
+    pub fn session(&self, id: &Digest) -> Option<usage::Session> {
+        self.usage.session(id)
+    }
+
+    /// A customer's sessions, in id order.
+    pub fn sessions_of(&self, customer: &Address) -> Vec<(Digest, usage::Session)> {
+        self.usage.sessions_of(customer)
+    }
+
+    /// What the usage mint paid a device for an epoch.
+    pub fn usage_reward(&self, epoch: u64, device: &DeviceId) -> Option<usage::UsageReward> {
+        self.usage.reward(epoch, device)
+    }
+
+    /// The usage mint of an epoch (`None` if no usage was settled in it).
+    pub fn usage_epoch(&self, epoch: u64) -> Option<usage::UsageEpoch> {
+        self.usage.epoch(epoch)
+    }
+
+    /// A device's verified usage in the running epoch so far.
+    pub fn pending_usage(&self, device: &DeviceId) -> Option<usage::DeviceUsage> {
+        let epoch = self.epoch_of(self.height().saturating_add(1));
+        self.usage.pending_usage(epoch, device)
     }
 }

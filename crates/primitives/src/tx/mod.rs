@@ -24,6 +24,7 @@ mod credits;
 mod device;
 mod oracle;
 mod uptime;
+mod usage;
 
 pub use self::core::{CoreCall, device_ownership_message};
 pub use account::{AccountTransaction, Validity};
@@ -33,6 +34,7 @@ pub use credits::CreditsCall;
 pub use device::DeviceTransaction;
 pub use oracle::OracleCall;
 pub use uptime::UptimeReport;
+pub use usage::{UsageCall, Voucher, session_id};
 
 use crate::domain::ChainId;
 use crate::hash::{Digest, hash};
@@ -133,6 +135,7 @@ module_messages! {
         Challenges(ChallengeCall) = 3,
         Oracle(OracleCall) = 4,
         Credits(CreditsCall) = 5,
+        Usage(UsageCall) = 6,
     }
 }
 

@@ -14,6 +14,9 @@ pub enum CoreError {
     /// The account cannot pay amount plus fee.
     #[error("insufficient balance: needs {needed} base units, has {available}")]
     InsufficientBalance { needed: Amount, available: Amount },
+    /// The account holds fewer data credits than it would escrow.
+    #[error("insufficient data credits: needs {needed}, has {available}")]
+    InsufficientCredits { needed: u64, available: u64 },
     /// An amount computation would exceed 128 bits (or a credit balance 64 bits).
     #[error("amount overflow: {what} does not fit")]
     AmountOverflow { what: &'static str },
@@ -88,6 +91,7 @@ impl CoreError {
             CoreError::Expired { .. } => 39,
             CoreError::ValidTooLong { .. } => 40,
             CoreError::CannotPayFee { .. } => 41,
+            CoreError::InsufficientCredits { .. } => 42,
         }
     }
 }

@@ -182,6 +182,43 @@ impl Core {
         })
     }
 
+    /// Takes `credits` from an account's data credits into a module's escrow (a usage
+    /// session), or refuses with what it has.
+    pub(crate) fn escrow_credits(&mut self, from: &Address, credits: u64) -> Result<(), TxError> {
+        self.update_account(from, |a| {
+            a.credits = a.credits.checked_sub(credits).ok_or(TxError::Core(
+                CoreError::InsufficientCredits {
+                    needed: credits,
+                    available: a.credits,
+                },
+            ))?;
+            Ok(())
+        })
+    }
+
+    /// Gives escrowed credits back to an account.
+    pub(crate) fn return_credits(&mut self, to: &Address, credits: u64) -> Result<(), BlockError> {
+        self.update_account(to, |a| {
+            a.credits = a
+                .credits
+                .checked_add(credits)
+                .ok_or(BlockError::Arithmetic {
+                    context: "returned credits",
+                })?;
+            Ok(())
+        })
+    }
+
+    /// Mints `amount` new tokens to `to`, outside the scheduled emission (the usage mint).
+    pub(crate) fn mint_to(&mut self, to: &Address, amount: Amount) -> Result<(), BlockError> {
+        self.credit(to, amount, "minted payout")?;
+        self.update_info(|info| {
+            info.minted = add(info.minted, amount, "minted")?;
+            Ok::<(), Overflow>(())
+        })?;
+        Ok(())
+    }
+
     /// Takes `amount` from `from`'s balance into the counter `held` picks (bonded, escrowed):
     /// tokens that leave the accounts but not the supply.
     fn hold(

@@ -99,6 +99,15 @@ impl Module for Core {
             &mut self.params,
         ]
     }
+
+    /// The data credits accounts hold.
+    fn credits_held(&self) -> Result<u64, InvariantViolation> {
+        self.accounts
+            .committed()
+            .values()
+            .try_fold(0u64, |sum, a| sum.checked_add(a.credits))
+            .ok_or(InvariantViolation::Overflow { what: "credits" })
+    }
 }
 
 impl Core {
@@ -153,15 +162,6 @@ impl Core {
 
     /// Checks the core's own books: the bond counter against the device bonds; returns
     /// Σ balances + Σ bonds + treasury, to which the modules' escrow is added.
-    /// Data credits held by all accounts.
-    pub(crate) fn credits_held(&self) -> Result<u64, InvariantViolation> {
-        self.accounts
-            .committed()
-            .values()
-            .try_fold(0u64, |sum, a| sum.checked_add(a.credits))
-            .ok_or(InvariantViolation::Overflow { what: "credits" })
-    }
-
     pub(crate) fn holdings(&self) -> Result<u128, InvariantViolation> {
         let info = self.chain_info();
         let mut balances: u128 = 0;

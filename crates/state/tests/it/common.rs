@@ -61,6 +61,12 @@ pub fn params() -> Params {
         credits: groundwork_state::CreditsParams {
             credit_price_micro_usd: CREDIT_PRICE_MICRO_USD,
         },
+        // Devices get 80 % of the spent credits' value, at most 1 000 000 base units an epoch.
+        usage: groundwork_state::UsageParams {
+            grace_blocks: 2,
+            reward_bps: 8_000,
+            max_mint_per_epoch: Amount(1_000_000),
+        },
     }
 }
 

@@ -10,3 +10,4 @@ mod genesis;
 mod lifecycle;
 mod properties;
 mod rewards;
+mod usage;

@@ -4,12 +4,13 @@
 
 use crate::common::*;
 use commonware_cryptography::Signer;
-use groundwork_primitives::hash::hash;
+use groundwork_primitives::hash::{Digest, hash};
 use groundwork_primitives::{
     AccountTransaction, Amount, Block, Call, CoreCall, CreditsCall, DeviceKey, KeyScheme,
-    OracleCall, ResourceKind, Transaction, UptimeReport,
+    OracleCall, ResourceKind, Transaction, UptimeReport, UsageCall, Voucher,
 };
 use groundwork_state::CoreError;
+use groundwork_state::usage::Session;
 use groundwork_state::{BlockError, BlockOutcome, State};
 use proptest::prelude::*;
 
@@ -32,6 +33,32 @@ enum Op {
     Price {
         from: u64,
         micro_usd: u64,
+    },
+    Offer {
+        owner: u64,
+        device: u64,
+        price: u64,
+        max_blocks: u64,
+    },
+    Open {
+        customer: u64,
+        device: u64,
+        price: u64,
+        credits: u64,
+        blocks: u64,
+    },
+    /// The latest voucher of one of the customer's sessions, sent by the customer or by its
+    /// device's owner; `overcharge` adds a credit the units do not account for.
+    Settle {
+        customer: u64,
+        session: usize,
+        units: u64,
+        by_owner: bool,
+        overcharge: bool,
+    },
+    Close {
+        customer: u64,
+        session: usize,
     },
     Register {
         owner: u64,
@@ -78,6 +105,13 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(from, to, credits)| Op::Burn { from, to, credits }),
         1 => (1..=2u64, prop_oneof![Just(0u64), 1u64..10_000_000, Just(u64::MAX)])
             .prop_map(|(from, micro_usd)| Op::Price { from, micro_usd }),
+        2 => (1..=ACCOUNTS, 0..DEVICES, 0u64..4, 0u64..12)
+            .prop_map(|(owner, device, price, max_blocks)| Op::Offer { owner, device, price, max_blocks }),
+        2 => (1..=ACCOUNTS, 0..DEVICES, 1u64..4, 0u64..300, 0u64..15)
+            .prop_map(|(customer, device, price, credits, blocks)| Op::Open { customer, device, price, credits, blocks }),
+        3 => (1..=ACCOUNTS, 0usize..3, 0u64..200, any::<bool>(), prop::bool::weighted(0.1))
+            .prop_map(|(customer, session, units, by_owner, overcharge)| Op::Settle { customer, session, units, by_owner, overcharge }),
+        1 => (1..=ACCOUNTS, 0usize..3).prop_map(|(customer, session)| Op::Close { customer, session }),
         3 => (1..=ACCOUNTS, 0..DEVICES, 0usize..ResourceKind::COUNT)
             .prop_map(|(owner, device, kind)| Op::Register { owner, device, kind }),
         1 => (1..=ACCOUNTS, 0..DEVICES, any::<i8>()).prop_map(|(owner, device, lat)| Op::Move { owner, device, lat }),
@@ -119,6 +153,23 @@ fn build(h: &Harness, plan: &[Planned]) -> Vec<Transaction> {
         let signer_seed = match &p.op {
             Op::Transfer { from, .. } | Op::Burn { from, .. } | Op::Price { from, .. } => {
                 Some(*from)
+            }
+            Op::Offer { owner, .. } => Some(*owner),
+            Op::Open { customer, .. } | Op::Close { customer, .. } => Some(*customer),
+            // The voucher's sender: the customer, or the owner of the session's device now.
+            Op::Settle {
+                customer,
+                session,
+                by_owner,
+                ..
+            } => {
+                let owner = session_of(h, *customer, *session)
+                    .and_then(|(_, s)| h.state.device(&s.device))
+                    .and_then(|d| (1..=ACCOUNTS).find(|seed| address(&account(*seed)) == d.owner));
+                match (by_owner, owner) {
+                    (true, Some(owner)) => Some(owner),
+                    _ => Some(*customer),
+                }
             }
             Op::Register { owner, .. }
             | Op::Move { owner, .. }
@@ -162,6 +213,62 @@ fn build(h: &Harness, plan: &[Planned]) -> Vec<Transaction> {
                         micro_usd_per_token: *micro_usd,
                     }
                     .into(),
+                    Op::Offer {
+                        device,
+                        price,
+                        max_blocks,
+                        ..
+                    } => UsageCall::SetOffer {
+                        device: device_key(*device).id(),
+                        credits_per_unit: *price,
+                        max_session_blocks: *max_blocks,
+                    }
+                    .into(),
+                    Op::Open {
+                        device,
+                        price,
+                        credits,
+                        blocks,
+                        ..
+                    } => UsageCall::OpenSession {
+                        device: device_key(*device).id(),
+                        credits_per_unit: *price,
+                        max_credits: *credits,
+                        expires_at: h.state.height() + 1 + blocks,
+                    }
+                    .into(),
+                    Op::Settle {
+                        customer,
+                        session,
+                        units,
+                        overcharge,
+                        ..
+                    } => {
+                        let (id, record) = session_of(h, *customer, *session)
+                            .unwrap_or((hash(b"no session"), placeholder_session(*customer)));
+                        let voucher = Voucher {
+                            session: id,
+                            cumulative_units: *units,
+                            cumulative_credits: units * record.credits_per_unit
+                                + u64::from(*overcharge),
+                        };
+                        let device = (0..DEVICES)
+                            .map(device_key)
+                            .find(|k| k.id() == record.device)
+                            .unwrap_or_else(|| device_key(0));
+                        UsageCall::Settle {
+                            voucher,
+                            customer_signature: voucher
+                                .sign_as_customer(&account(*customer), &h.chain),
+                            device_signature: voucher.sign_as_device(&device, &h.chain),
+                        }
+                        .into()
+                    }
+                    Op::Close { customer, session } => UsageCall::Close {
+                        session: session_of(h, *customer, *session)
+                            .map_or(hash(b"no session"), |(id, _)| id),
+                    }
+                    .into(),
                     Op::Register { device, kind, .. } => CoreCall::register_device(
                         &h.chain,
                         &address(&key),
@@ -199,6 +306,31 @@ fn build(h: &Harness, plan: &[Planned]) -> Vec<Transaction> {
         out.push(if p.forge { forge(tx) } else { tx });
     }
     out
+}
+
+/// The customer's `index`-th session (of those on chain), if it has that many.
+fn session_of(h: &Harness, customer: u64, index: usize) -> Option<(Digest, Session)> {
+    h.state
+        .sessions_of(&address(&account(customer)))
+        .into_iter()
+        .nth(index)
+}
+
+/// What a voucher for a session that does not exist is made from.
+fn placeholder_session(customer: u64) -> Session {
+    let key = account(customer);
+    Session {
+        customer: address(&key),
+        customer_key: key.public_key(),
+        device: device_key(0).id(),
+        credits_per_unit: 1,
+        max_credits: 0,
+        opened_at: 0,
+        ends_at: 0,
+        settled_units: 0,
+        settled_credits: 0,
+        refunded: None,
+    }
 }
 
 fn forge(tx: Transaction) -> Transaction {

@@ -222,6 +222,20 @@ impl Credits {
         Ok(())
     }
 
+    /// Counts `credits` spent (settled by a usage session) in `epoch`.
+    pub(crate) fn count_spent(&mut self, epoch: u64, credits: u64) -> Result<(), TxError> {
+        let overflow = TxError::Core(crate::error::CoreError::AmountOverflow {
+            what: "credits spent",
+        });
+        let mut totals = self.totals();
+        totals.spent = totals.spent.checked_add(credits).ok_or(overflow.clone())?;
+        let mut in_epoch = self.epoch(epoch).unwrap_or_default();
+        in_epoch.spent = in_epoch.spent.checked_add(credits).ok_or(overflow)?;
+        self.totals.put(Singleton, totals);
+        self.by_epoch.put(epoch, in_epoch);
+        Ok(())
+    }
+
     /// Credits minted, spent and burned for, since genesis.
     pub(crate) fn totals(&self) -> CreditCounters {
         self.totals.get(&Singleton).copied().unwrap_or_default()
@@ -232,7 +246,7 @@ impl Credits {
         self.by_epoch.get(&epoch).copied()
     }
 
-    /// Checks the credit ledger: the credits accounts hold are minted − spent.
+    /// Checks the credit ledger: the credits accounts and escrows hold are minted − spent.
     pub(crate) fn check_outstanding(
         &self,
         held_by_accounts: u64,
