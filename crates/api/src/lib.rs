@@ -269,7 +269,10 @@ pub struct Epoch {
     /// The oracle's price at the epoch's last block (`None`: there was none).
     #[serde(default)]
     pub price: Option<PriceFigures>,
-    /// Tokens minted (the emission) less tokens burned for credits in the epoch: negative
+    /// The usage mint: credits spent, the price, and what was minted within the cap.
+    #[serde(default)]
+    pub usage: Option<EpochUsage>,
+    /// Tokens minted (emission and usage mint) less tokens burned for credits: negative
     /// when demand burns more than the schedule mints. A decimal string of base units.
     #[serde(default)]
     pub net_supply_change: Option<String>,
@@ -330,6 +333,9 @@ pub struct DeviceRewards {
     #[serde(flatten)]
     pub kind: Option<KindReward>,
     pub coverage: Option<CoverageReward>,
+    /// The usage mint's payment for verified usage.
+    #[serde(default)]
+    pub usage: Option<UsageReward>,
 }
 
 /// A device's coverage reward in one epoch.
@@ -354,6 +360,9 @@ pub struct Explanation {
     #[serde(flatten)]
     pub kind: Option<KindExplanation>,
     pub coverage: Option<CoverageExplanation>,
+    /// What the usage mint paid the device, step by step.
+    #[serde(default)]
+    pub usage: Option<UsageReward>,
     /// Challenges of the device opened or resolved in the epoch.
     pub challenges: Vec<Challenge>,
     /// Set by `groundwork rewards explain --json`: whether the client's own recomputation
@@ -549,6 +558,87 @@ pub struct EpochCredits {
     pub tokens_burned: BaseUnits,
 }
 
+// ---- usage -----------------------------------------------------------------------------------
+
+/// `usage_getOffer`: a device's standing offer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    pub device: String,
+    pub credits_per_unit: u64,
+    /// The device kind's unit: `24-byte packet`, `Wh`, ….
+    pub unit: String,
+    pub max_session_blocks: u64,
+}
+
+/// `usage_getSession`: a session, every step of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub id: String,
+    pub customer: String,
+    pub device: String,
+    pub credits_per_unit: u64,
+    pub max_credits: u64,
+    pub opened_at: u64,
+    pub ends_at: u64,
+    /// The last height a voucher may be settled.
+    pub settle_by: u64,
+    pub settled_units: u64,
+    pub settled_credits: u64,
+    /// Credits still in escrow.
+    pub escrowed: u64,
+    /// Credits returned to the customer (`None` until the grace window has passed).
+    pub refunded: Option<u64>,
+    /// `open`, `ended` (in its grace window) or `closed`.
+    pub status: String,
+}
+
+/// `usage_listSessions`: a customer's sessions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionList {
+    pub customer: String,
+    pub sessions: Vec<Session>,
+}
+
+/// A voucher as the CLI and agents pass it around: the fields both parties sign, and the
+/// signatures in hex (a device's with its scheme tag, as on the wire).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedVoucher {
+    pub session: String,
+    pub cumulative_units: u64,
+    pub cumulative_credits: u64,
+    pub customer_signature: Option<String>,
+    pub device_signature: Option<String>,
+}
+
+/// The usage mint of one epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochUsage {
+    pub credits_spent: u64,
+    /// The oracle's mint price at the epoch's end (0: none, nothing minted).
+    pub mint_price_micro_usd: u64,
+    pub uncapped: BaseUnits,
+    pub cap: BaseUnits,
+    pub minted: BaseUnits,
+    /// What share of the uncapped earnings was paid, in basis points.
+    pub cap_factor_bps: u64,
+    pub devices: u64,
+}
+
+/// A device's usage reward in one epoch, with what it came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageReward {
+    pub owner: String,
+    pub credits: u64,
+    pub units: u64,
+    pub unit: String,
+    pub uncapped: BaseUnits,
+    pub amount: BaseUnits,
+    pub mint_price_micro_usd: u64,
+    pub cap_factor_bps: u64,
+    /// Each step in words, ending in its value.
+    pub steps: Vec<String>,
+}
+
 // ---- challenges ------------------------------------------------------------------------------
 
 /// `challenges_get`: a location challenge, its evidence with the numbers, answer and outcome.
@@ -619,14 +709,14 @@ mod tests {
     #[test]
     fn a_reward_without_a_kind_part_reads_as_none_and_writes_without_its_fields() {
         let coverage_only = json!({
-            "epoch": 3, "device": "d", "coverage": null,
+            "epoch": 3, "device": "d", "coverage": null, "usage": null,
         });
         let answer: DeviceRewards = parse("rewards_get", coverage_only.clone()).unwrap();
         assert_eq!(answer.kind, None);
         assert_eq!(serde_json::to_value(&answer).unwrap(), coverage_only);
         let full = json!({
             "epoch": 3, "device": "d", "owner": "o", "kind": "wireless", "work_units": 4,
-            "kind_total_units": 8, "pool": "100", "amount": "50", "coverage": null,
+            "kind_total_units": 8, "pool": "100", "amount": "50", "coverage": null, "usage": null,
         });
         let answer: DeviceRewards = parse("rewards_get", full.clone()).unwrap();
         assert_eq!(answer.kind.as_ref().map(|k| k.amount), Some(BaseUnits(50)));

@@ -73,6 +73,19 @@ enum Command {
         after_help = "Examples:\n  groundwork oracle show\n  groundwork oracle submit --key oracle-0 --usd 2.4871"
     )]
     Oracle(client_cmd::OracleCommand),
+    /// A device's offer: credits per unit of its service, and the longest session.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  groundwork offer set --key alice --device gwd1… --price 1 --max-blocks 600\n  groundwork offer show gwd1…"
+    )]
+    Offer(client_cmd::OfferCommand),
+    /// Metered usage sessions: open with escrowed credits, pay by vouchers both sides sign,
+    /// settle, close (docs/usage.md).
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  groundwork session open --key customer --device gwd1… --credits 5000 --blocks 300\n  groundwork session pay --key customer --session 9d41…0a --units 120 > voucher.json\n  groundwork session settle --key customer --voucher signed.json"
+    )]
+    Session(client_cmd::SessionCommand),
     /// Devices: register, inspect, move, hand over and retire.
     #[command(
         subcommand,
@@ -140,6 +153,8 @@ fn main() -> ExitCode {
         Command::Account(command) => client_cmd::account(command),
         Command::Credits(command) => client_cmd::credits(command),
         Command::Oracle(command) => client_cmd::oracle(command),
+        Command::Offer(command) => client_cmd::offer(command),
+        Command::Session(command) => client_cmd::session(command),
         Command::Device(command) => client_cmd::device(command),
         Command::Rewards(command) => client_cmd::rewards(command),
         Command::Challenge(command) => client_cmd::challenge(command),

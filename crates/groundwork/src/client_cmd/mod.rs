@@ -15,6 +15,7 @@ mod device;
 mod oracle;
 mod proof;
 mod rewards;
+mod usage;
 
 pub use account::{AccountCommand, account};
 pub use chain::{ChainCommand, chain};
@@ -24,6 +25,7 @@ pub use device::{DeviceCommand, device};
 pub use oracle::{OracleCommand, oracle};
 pub use proof::{VerifyProofArgs, verify_proof};
 pub use rewards::{RewardsCommand, rewards};
+pub use usage::{OfferCommand, SessionCommand, offer, session};
 
 use crate::keys_cmd::{load_account_key, load_device_key};
 use crate::rpc_client::{CallError, ChainStatus, DEFAULT_RPC_URL, RpcClient};
@@ -32,7 +34,7 @@ use clap::{Args, Subcommand};
 use groundwork_api as api;
 use groundwork_node::proof as state_proof;
 use groundwork_primitives::codec::Encode;
-use groundwork_primitives::hash::{digest_from_hex, digest_hex};
+use groundwork_primitives::hash::{Digest, digest_from_hex, digest_hex};
 use groundwork_primitives::keyfile::key_address;
 use groundwork_primitives::{
     AccountTransaction, Address, Amount, Call, Cell, CoreCall, CreditsCall, DeviceId, OracleCall,

@@ -119,9 +119,19 @@ pub fn rewards(command: RewardsCommand) -> Result<()> {
                     coverage.witness_reports
                 );
             }
+            if let Some(usage) = &answer.usage {
+                println!(
+                    "usage       {} ({} credits for {} {}s)",
+                    show_amount(&status, &client, usage.amount),
+                    usage.credits,
+                    usage.units,
+                    usage.unit
+                );
+            }
             let total = [
                 answer.kind.as_ref().map(|k| k.amount.0),
                 answer.coverage.as_ref().map(|c| c.amount.0),
+                answer.usage.as_ref().map(|u| u.amount.0),
             ]
             .into_iter()
             .flatten()
@@ -186,6 +196,11 @@ pub fn rewards(command: RewardsCommand) -> Result<()> {
                         "coverage paid: {}",
                         show_amount(&status, &client, coverage.amount)
                     );
+                }
+                if let Some(usage) = &answer.usage {
+                    println!("usage:");
+                    print_steps(&usage.steps);
+                    println!("usage paid: {}", show_amount(&status, &client, usage.amount));
                 }
                 if adds_up {
                     println!("recomputed here from the inputs above: the same amount");

@@ -193,6 +193,11 @@ fn every_command_help_has_an_example() {
         ("account", &["show", "transfer"]),
         ("credits", &["buy", "show"]),
         ("oracle", &["submit", "show"]),
+        ("offer", &["set", "show"]),
+        (
+            "session",
+            &["open", "pay", "cosign", "settle", "close", "show", "list"],
+        ),
         (
             "device",
             &[

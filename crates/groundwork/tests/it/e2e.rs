@@ -652,3 +652,161 @@ fn dev_oracles_price_the_token_and_credits_are_bought_at_the_burn_price() {
     assert!(record["price"]["median"].as_u64().is_some(), "{record}");
     assert!(record["net_supply_change"].is_string(), "{record}");
 }
+
+/// A customer buys credits, opens a session with a device at its offer, pays by a voucher it
+/// signs and the device co-signs, and the device's owner settles it; the epoch's usage mint
+/// pays the owner, and `rewards explain` shows each step. Every step is the CLI.
+#[test]
+fn a_customer_pays_a_device_by_vouchers_and_the_epoch_mints_its_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("dev");
+    let keystore = dir.path().join("keys");
+    let keystore = path(&keystore);
+    let (_node, rpc) = start_priced_dev(&data, 200);
+    wait_for_height(&rpc, 2, Duration::from_secs(30));
+    let owner = funded_owner(dir.path(), &data, &rpc, keystore);
+    let pem = dir.path().join("hotspot.pem");
+    openssl(&["genpkey", "-algorithm", "ed25519", "-out", path(&pem)]);
+    let device = register(&rpc, keystore, &pem, "52.52", "13.405");
+    let signer = ["--key", "owner", "--keystore", keystore, "--rpc", &rpc.url];
+    let with = |head: &[&str], tail: &[&str]| -> Vec<String> {
+        head.iter().chain(tail).map(|s| s.to_string()).collect()
+    };
+    let run_args = |args: Vec<String>, env: &[(&str, &str)]| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_ok(&refs, env)
+    };
+    run_args(
+        with(
+            &[
+                "offer",
+                "set",
+                "--device",
+                &device,
+                "--price",
+                "1",
+                "--max-blocks",
+                "200",
+            ],
+            &signer,
+        ),
+        &[PASSPHRASE],
+    );
+    let offer = run_ok(&["offer", "show", &device, "--rpc", &rpc.url], &[]);
+    assert!(offer.contains("1 credits per 24-byte packet"), "{offer}");
+
+    // The dev account is the customer: credits, then a session escrowing 2 000 of them.
+    wait_until(Duration::from_secs(30), "an oracle price", || {
+        !rpc.ok("oracle_getPrice", json!([]))["price"].is_null()
+    });
+    let customer_key = data.join("dev-account.key");
+    let customer = ["--key", path(&customer_key), "--rpc", &rpc.url];
+    run_args(
+        with(&["credits", "buy", "--credits", "5000"], &customer),
+        &[],
+    );
+    let opened = run_args(
+        with(
+            &[
+                "session",
+                "open",
+                "--device",
+                &device,
+                "--credits",
+                "2000",
+                "--blocks",
+                "100",
+            ],
+            &customer,
+        ),
+        &[],
+    );
+    let session = opened
+        .lines()
+        .find_map(|l| l.strip_prefix("session "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no session id in {opened}"))
+        .to_string();
+
+    // 1 500 packets received: the customer signs, the device co-signs, the owner settles.
+    let voucher = run_args(
+        with(
+            &["session", "pay", "--session", &session, "--units", "1500"],
+            &customer,
+        ),
+        &[],
+    );
+    let unsigned = dir.path().join("voucher.json");
+    std::fs::write(&unsigned, &voucher).unwrap();
+    let cosigned = run_ok(
+        &[
+            "session",
+            "cosign",
+            "--voucher",
+            path(&unsigned),
+            "--device-key",
+            path(&pem),
+            "--rpc",
+            &rpc.url,
+        ],
+        &[],
+    );
+    let signed = dir.path().join("signed.json");
+    std::fs::write(&signed, &cosigned).unwrap();
+    let settled = run_args(
+        with(&["session", "settle", "--voucher", path(&signed)], &signer),
+        &[PASSPHRASE],
+    );
+    assert!(settled.contains("included in block"), "{settled}");
+    // The same voucher again is refused with its code, and nothing is spent twice.
+    let again: Vec<String> = with(&["session", "settle", "--voucher", path(&signed)], &signer);
+    let refs: Vec<&str> = again.iter().map(String::as_str).collect();
+    let (ok, _, err) = run(&refs, &[PASSPHRASE]);
+    assert!(!ok && err.contains("code 1206"), "{err}");
+    let shown: Value = serde_json::from_str(&run_ok(
+        &["session", "show", &session, "--json", "--rpc", &rpc.url],
+        &[],
+    ))
+    .unwrap();
+    assert_eq!(shown["settled_credits"], json!(1_500));
+    assert_eq!(shown["escrowed"], json!(500));
+    run_args(
+        with(&["session", "close", "--session", &session], &customer),
+        &[],
+    );
+
+    // The epoch of the settlement pays the owner its usage at the mint price.
+    let height = rpc.height();
+    let length = rpc.ok("chain_status", json!([]))["epoch_length_blocks"]
+        .as_u64()
+        .unwrap();
+    let epoch = (height.saturating_sub(1)) / length;
+    wait_for_height(&rpc, (epoch + 1) * length + 1, Duration::from_secs(60));
+    let record = rpc.ok("epoch_get", json!([epoch]));
+    assert_eq!(record["usage"]["credits_spent"], json!(1_500), "{record}");
+    let minted: u128 = record["usage"]["minted"].as_str().unwrap().parse().unwrap();
+    // 1 500 credits = $0.015; at about $2.50 that is about 6 000 base units.
+    assert!((4_000..9_000).contains(&minted), "{record}");
+    let explained: Value = serde_json::from_str(&run_ok(
+        &[
+            "rewards",
+            "explain",
+            "--device",
+            &device,
+            "--epoch",
+            &epoch.to_string(),
+            "--json",
+            "--rpc",
+            &rpc.url,
+        ],
+        &[],
+    ))
+    .unwrap();
+    assert_eq!(explained["usage"]["owner"], json!(owner));
+    assert_eq!(explained["usage"]["amount"], json!(minted.to_string()));
+    assert_eq!(explained["usage"]["steps"].as_array().unwrap().len(), 4);
+    // After the grace window the 500 credits left come back to the customer.
+    wait_until(Duration::from_secs(30), "the refund", || {
+        rpc.ok("usage_getSession", json!({ "id": session }))["refunded"] == json!(500)
+    });
+}

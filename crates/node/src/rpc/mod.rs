@@ -18,6 +18,7 @@ mod oracle;
 mod params;
 mod rewards;
 mod tx;
+mod usage;
 
 use params::*;
 
@@ -164,6 +165,7 @@ fn module(state: RpcState) -> Result<RpcModule<RpcState>, jsonrpsee::core::Regis
     challenges::register(&mut module)?;
     oracle::register(&mut module)?;
     credits::register(&mut module)?;
+    usage::register(&mut module)?;
     Ok(module)
 }
 

@@ -55,6 +55,7 @@ pub(super) fn epoch_answer(epoch: u64, summary: &EpochSummary) -> api::Epoch {
         coverage: None,
         credits: None,
         price: None,
+        usage: None,
         net_supply_change: None,
     }
 }
@@ -94,8 +95,13 @@ pub(super) fn epoch(state: &RpcState, params: &Params<'_>) -> RpcResult<api::Epo
         let credits = s.epoch_credits(epoch);
         answer.credits = credits.as_ref().map(credits::epoch_credits);
         answer.price = s.epoch_price(epoch).as_ref().map(oracle::figures);
+        let usage = s.usage_epoch(epoch);
+        answer.usage = usage.as_ref().map(usage::epoch_usage);
         let burned = credits.map_or(0, |c| c.tokens_burned.0);
-        let minted = summary.emission.0;
+        let minted = summary
+            .emission
+            .0
+            .saturating_add(usage.map_or(0, |u| u.minted.0));
         answer.net_supply_change = Some(if minted >= burned {
             (minted - burned).to_string()
         } else {
@@ -122,7 +128,8 @@ pub(super) fn rewards(state: &RpcState, params: &Params<'_>) -> RpcResult<api::D
             peer_deviant_reports: c.peers.deviant,
         });
         let kind = s.reward(epoch, &id).map(|record| kind_reward(&record));
-        if kind.is_none() && coverage.is_none() {
+        let usage = usage::usage_reward(s, epoch, &id);
+        if kind.is_none() && coverage.is_none() && usage.is_none() {
             return Err(not_found(format!(
                 "device {id} has no reward record for epoch {epoch}"
             )));
@@ -132,6 +139,7 @@ pub(super) fn rewards(state: &RpcState, params: &Params<'_>) -> RpcResult<api::D
             device: id.to_string(),
             kind,
             coverage,
+            usage,
         })
     })
 }
@@ -164,7 +172,9 @@ pub(super) fn explain(state: &RpcState, params: &Params<'_>) -> RpcResult<api::E
                 recomputed: e.recompute().map(|a| BaseUnits(a.0)),
                 steps: e.steps,
             }),
-            Err(error) if coverage.is_none() => return Err(not_found(error)),
+            Err(error) if coverage.is_none() && s.usage_reward(epoch, &id).is_none() => {
+                return Err(not_found(error));
+            }
             Err(_) => None,
         };
         // Challenges of the device opened or resolved in the epoch, every step shown.
@@ -185,6 +195,7 @@ pub(super) fn explain(state: &RpcState, params: &Params<'_>) -> RpcResult<api::E
             device: id.to_string(),
             kind,
             coverage,
+            usage: usage::usage_reward(s, epoch, &id),
             challenges,
             adds_up: None,
         })

@@ -607,6 +607,10 @@ fn every_rejection_code_is_in_the_docs_table() {
             "CreditsError::",
             include_str!("../../src/modules/credits/error.rs"),
         ),
+        (
+            "UsageError::",
+            include_str!("../../src/modules/usage/error.rs"),
+        ),
     ];
     let docs = include_str!("../../../../docs/state.md");
     let mut in_code: Vec<(u16, String)> = sources
