@@ -43,6 +43,10 @@ pub enum BenchCommand {
         after_help = "Example:\n  groundwork bench coverage-attack --honest 200 --cheaters 50 --epochs 3"
     )]
     CoverageAttack(CoverageAttackArgs),
+    /// Usage-voucher settlement on one core (three signatures each), beside the raw ed25519
+    /// rate.
+    #[command(after_help = "Example:\n  groundwork bench usage --sessions 2000")]
+    Usage(crate::bench_usage::UsageArgs),
 }
 
 #[derive(Args)]
@@ -115,6 +119,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Ingest(args) => ingest(args),
         BenchCommand::Witness(args) => crate::bench_witness::witness(args),
         BenchCommand::CoverageAttack(args) => coverage_attack(args),
+        BenchCommand::Usage(args) => crate::bench_usage::usage(args),
     }
 }
 

@@ -25,8 +25,8 @@ use groundwork_primitives::keys::KeyScheme;
 use groundwork_primitives::limits::MAX_CHALLENGE_EVIDENCE;
 use groundwork_primitives::{
     AccountKey, AccountTransaction, Address, Amount, BeaconRadio, Cell, ChallengeCall, CoreCall,
-    CoverageReport, CreditsCall, DeviceKey, DeviceTransaction, ResourceKind, Transaction,
-    UptimeReport, WitnessReading, challenge_id,
+    CoverageReport, DeviceKey, DeviceTransaction, ResourceKind, Transaction, UptimeReport,
+    WitnessReading, challenge_id,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use rand_chacha::ChaCha8Rng;
@@ -496,6 +496,7 @@ pub fn drive(
             key_address(&owners[WATCHER])
         );
     }
+    let mut customers = crate::fleet_customers::Customers::new(owner, seed)?;
     let mut last_window = None;
     let mut last_epoch = None;
     let mut backoff = Duration::from_secs(1);
@@ -539,11 +540,12 @@ pub fn drive(
             if cheaters > 0 {
                 radio.watch(rpc, &status, &wireless, &owners)?;
             }
+            let epoch_changed = last_epoch.is_some_and(|previous| status.epoch > previous);
+            customers.step(rpc, &status, owner, &owners, &wireless, epoch_changed)?;
             if let Some(previous) = last_epoch
                 && status.epoch > previous
             {
                 let ended = status.epoch - 1;
-                buy_credits(rpc, &status, owner, seed)?;
                 if report_epoch(rpc, &status, ended) && cheaters > 0 {
                     report_cheaters(rpc, &status, &wireless, ended)?;
                 }
@@ -614,60 +616,33 @@ fn report_epoch(rpc: &RpcClient, status: &ChainStatus, ended: u64) -> bool {
     };
     let demand = match (&summary.credits, &summary.price) {
         (Some(c), Some(p)) => format!(
-            "; {} credits bought for {} burned (token {})",
+            "; demand: {} credits bought for {} burned (token {}), {} spent",
             c.minted,
             status.show(&c.tokens_burned.to_string()),
-            crate::client_cmd::usd(p.median)
+            crate::client_cmd::usd(p.median),
+            c.spent
         ),
         _ => String::new(),
     };
+    let usage = match &summary.usage {
+        Some(u) => format!(
+            "; usage mint {} to {} hotspots{}",
+            status.show(&u.minted.to_string()),
+            u.devices,
+            if u.cap_factor_bps < 10_000 {
+                format!(" (capped: {} bps paid)", u.cap_factor_bps)
+            } else {
+                String::new()
+            }
+        ),
+        None => String::new(),
+    };
     println!(
-        "fleet: epoch {ended} ended: {} paid to {} devices{coverage}{demand}",
+        "fleet: epoch {ended} ended: {} paid to {} devices{coverage}{demand}{usage}",
         status.show(&summary.paid.to_string()),
         summary.devices_rewarded
     );
     true
-}
-
-/// Credits the fleet's customer buys each epoch ($2 at Helium's credit price): demand the
-/// supply side can be watched against until customers open usage sessions of their own.
-const CUSTOMER_CREDITS_PER_EPOCH: u64 = 200_000;
-
-/// The fleet's customer: an account derived from the owner's key, funded with credits by it.
-fn customer_address(main: &AccountKey, seed: u64) -> Result<Address> {
-    let derived = groundwork_primitives::hash_parts(&[
-        b"groundwork-fleet-customer",
-        main.encode().as_ref(),
-        &seed.to_be_bytes(),
-    ]);
-    let key = groundwork_primitives::decode_exact::<AccountKey>(derived.as_ref())
-        .context("deriving the fleet's customer key")?;
-    Ok(key_address(&key))
-}
-
-/// Buys the epoch's credits for the customer, if the chain has a price.
-fn buy_credits(rpc: &RpcClient, status: &ChainStatus, owner: &AccountKey, seed: u64) -> Result<()> {
-    let credits = CUSTOMER_CREDITS_PER_EPOCH;
-    if rpc
-        .get::<api::CreditsQuote>("credits_quote", json!({ "credits": credits }))
-        .is_err()
-    {
-        // No oracle price (yet): nothing to buy with.
-        return Ok(());
-    }
-    let nonce = rpc.pending_nonce(&key_address(owner).to_string())?;
-    let tx = Transaction::Account(AccountTransaction::sign(
-        owner,
-        &status.chain_id,
-        nonce,
-        status.valid_until(),
-        CreditsCall::Buy {
-            recipient: customer_address(owner, seed)?,
-            credits,
-        },
-    ));
-    rpc.submit(&tx)?;
-    Ok(())
 }
 
 /// Whether the node answered last time, so the fleet says once when it stops answering and

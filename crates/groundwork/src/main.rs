@@ -3,12 +3,14 @@
 
 mod agent_cmd;
 mod bench_cmd;
+mod bench_usage;
 mod bench_witness;
 mod calc_cmd;
 mod client_cmd;
 mod clock;
 mod coverage_sim;
 mod fleet;
+mod fleet_customers;
 mod genesis_cmd;
 mod keys;
 mod keys_cmd;

@@ -200,7 +200,10 @@ pub fn rewards(command: RewardsCommand) -> Result<()> {
                 if let Some(usage) = &answer.usage {
                     println!("usage:");
                     print_steps(&usage.steps);
-                    println!("usage paid: {}", show_amount(&status, &client, usage.amount));
+                    println!(
+                        "usage paid: {}",
+                        show_amount(&status, &client, usage.amount)
+                    );
                 }
                 if adds_up {
                     println!("recomputed here from the inputs above: the same amount");

@@ -789,7 +789,12 @@ mod tests {
             mul_div_floor(u128::MAX, u128::MAX, u128::MAX),
             Some(u128::MAX)
         );
-        assert_eq!(mul_div_floor(u128::MAX, 2, 3), Some(u128::MAX / 3 * 2 + 1));
+        // 2^128 − 1 is a multiple of 3.
+        assert_eq!(mul_div_floor(u128::MAX, 2, 3), Some(u128::MAX / 3 * 2));
+        assert_eq!(
+            mul_div_floor(u128::MAX - 1, 2, 3),
+            Some(u128::MAX / 3 * 2 - 1)
+        );
         assert_eq!(mul_div_floor(u128::MAX, 2, 1), None);
         assert_eq!(mul_div_floor(1, 1, 0), None);
         let (a, b, c) = (
