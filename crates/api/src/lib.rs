@@ -575,6 +575,8 @@ pub struct Offer {
 pub struct Session {
     pub id: String,
     pub customer: String,
+    /// The customer's public key (hex), which must sign every voucher.
+    pub customer_key: String,
     pub device: String,
     pub credits_per_unit: u64,
     pub max_credits: u64,

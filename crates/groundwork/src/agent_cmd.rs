@@ -100,6 +100,20 @@ struct AgentFile {
     /// path with the extension `.metrics.prom`.
     #[serde(default)]
     metrics_file: Option<PathBuf>,
+    /// The device's service port, where customers trade usage vouchers with it.
+    #[serde(default)]
+    service: Option<ServiceSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceSection {
+    /// Address to listen on, e.g. `0.0.0.0:9400`.
+    listen: std::net::SocketAddr,
+    /// Where co-signed vouchers are kept. Defaults to the queue's path with the extension
+    /// `.vouchers.json`.
+    #[serde(default)]
+    vouchers: Option<PathBuf>,
 }
 
 /// What the agent counts of its own reports.
@@ -431,6 +445,21 @@ pub fn run(args: AgentArgs) -> Result<()> {
         Some(path) => resolve(&base, path),
         None => queue_path.with_extension("metrics.prom"),
     };
+    let service = match &file.service {
+        Some(section) => {
+            let store = match &section.vouchers {
+                Some(path) => resolve(&base, path),
+                None => queue_path.with_extension("vouchers.json"),
+            };
+            Some(crate::service_port::start(
+                section.listen,
+                key.clone(),
+                file.rpc.clone(),
+                store,
+            )?)
+        }
+        None => None,
+    };
     let mut queue = Queue::open(queue_path)?;
     let heard = match &file.heard {
         Some(path) => Some(Heard::open(resolve(&base, path))?),
@@ -453,7 +482,12 @@ pub fn run(args: AgentArgs) -> Result<()> {
     logger.log(
         "info",
         "agent_started",
-        json!({ "rpc": rpc.url(), "queued": queue.reports.len(), "interval_secs": file.interval_secs }),
+        json!({
+            "rpc": rpc.url(),
+            "queued": queue.reports.len(),
+            "interval_secs": file.interval_secs,
+            "service": service.map(|a| format!("http://{a}")),
+        }),
     );
     let mut agent = Agent {
         rpc,

@@ -19,6 +19,7 @@ mod node_cmd;
 mod oracle_feed;
 mod radio;
 mod rpc_client;
+mod service_port;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

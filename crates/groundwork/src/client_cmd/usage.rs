@@ -62,7 +62,7 @@ pub enum SessionCommand {
     /// Sign, as the customer, a voucher for everything received so far in a session; prints
     /// it as JSON for the device to co-sign. Nothing is sent to the chain.
     #[command(
-        after_help = "Example:\n  groundwork session pay --key customer --session 9d41…0a --units 120 > voucher.json"
+        after_help = "Examples:\n  groundwork session pay --key customer --session 9d41…0a --units 120 > voucher.json\n  groundwork session pay --key customer --session 9d41…0a --units 120 --agent http://10.0.0.7:9400 > signed.json"
     )]
     Pay {
         /// The session's id.
@@ -76,6 +76,10 @@ pub enum SessionCommand {
         key: String,
         #[arg(long)]
         keystore: Option<PathBuf>,
+        /// Hand the voucher to the device's service port (its agent co-signs it) and print the
+        /// doubly signed voucher instead.
+        #[arg(long, value_name = "URL")]
+        agent: Option<String>,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -169,6 +173,38 @@ fn signature<T: groundwork_primitives::codec::Read<Cfg = ()>>(
     let text = hex_text.with_context(|| format!("the voucher has no {what} signature"))?;
     let bytes = hex::decode(text).with_context(|| format!("the {what} signature is not hex"))?;
     decode_exact(&bytes).with_context(|| format!("the {what} signature is malformed"))
+}
+
+/// Hands a customer-signed voucher to a device's service port; returns it co-signed.
+fn exchange(agent: &str, voucher: &api::SignedVoucher) -> Result<api::SignedVoucher> {
+    let url = format!("{}/voucher", agent.trim_end_matches('/'));
+    let response = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?
+        .post(&url)
+        .json(voucher)
+        .send()
+        .with_context(|| format!("the device's service port at {url} is unreachable"))?;
+    let status = response.status();
+    let body: serde_json::Value = response
+        .json()
+        .with_context(|| format!("{url} did not answer with JSON"))?;
+    if !status.is_success() {
+        /// What a service port says when it refuses.
+        #[derive(serde::Deserialize)]
+        struct Refusal {
+            error: String,
+        }
+        let reason = serde_json::from_value::<Refusal>(body)
+            .map_or_else(|_| "no reason given".to_string(), |r| r.error);
+        bail!("the device refused the voucher ({status}): {reason}");
+    }
+    let signed: api::SignedVoucher =
+        serde_json::from_value(body).with_context(|| format!("{url} sent no voucher"))?;
+    if signed.device_signature.is_none() {
+        bail!("the device answered without its co-signature");
+    }
+    Ok(signed)
 }
 
 fn print_session(s: &api::Session) {
@@ -268,6 +304,7 @@ pub fn session(command: SessionCommand) -> Result<()> {
             units,
             key,
             keystore,
+            agent,
             client,
         } => {
             let id = parse_session(&session)?;
@@ -285,13 +322,17 @@ pub fn session(command: SessionCommand) -> Result<()> {
             let key = load_account_key(&key, keystore.as_deref())?;
             let chain = rpc.status()?.chain_id;
             let signature: AccountSignature = voucher.sign_as_customer(&key, &chain);
-            print_json(&api::SignedVoucher {
+            let signed = api::SignedVoucher {
                 session: digest_hex(&id),
                 cumulative_units: units,
                 cumulative_credits: credits,
                 customer_signature: Some(hex::encode(signature.encode())),
                 device_signature: None,
-            })
+            };
+            match agent {
+                None => print_json(&signed),
+                Some(url) => print_json(&exchange(&url, &signed)?),
+            }
         }
         SessionCommand::Cosign {
             voucher,

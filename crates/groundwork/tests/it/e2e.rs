@@ -728,7 +728,68 @@ fn a_customer_pays_a_device_by_vouchers_and_the_epoch_mints_its_usage() {
         .unwrap_or_else(|| panic!("no session id in {opened}"))
         .to_string();
 
-    // 1 500 packets received: the customer signs, the device co-signs, the owner settles.
+    // The device's agent runs its service port: 1 000 packets in, the customer hands it a
+    // voucher and gets it back co-signed.
+    let service_port = free_port();
+    let rpc_port: u16 = rpc.url.rsplit(':').next().unwrap().parse().unwrap();
+    let (_agent, agent_log) = start_agent(
+        dir.path(),
+        "hotspot",
+        &pem,
+        rpc_port,
+        5,
+        &format!("[service]\nlisten = \"127.0.0.1:{service_port}\"\n"),
+    );
+    let agent_url = format!("http://127.0.0.1:{service_port}");
+    wait_until(Duration::from_secs(20), "the service port", || {
+        std::net::TcpStream::connect(("127.0.0.1", service_port)).is_ok()
+    });
+    let through_agent = run_args(
+        with(
+            &[
+                "session",
+                "pay",
+                "--session",
+                &session,
+                "--units",
+                "1000",
+                "--agent",
+                &agent_url,
+            ],
+            &customer,
+        ),
+        &[],
+    );
+    let through_agent: Value = serde_json::from_str(&through_agent).unwrap();
+    assert!(
+        through_agent["device_signature"].is_string(),
+        "{through_agent}"
+    );
+    // It keeps what it co-signed, and refuses to co-sign less afterwards.
+    let kept: Value = reqwest::blocking::get(format!("{agent_url}/vouchers"))
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(kept[0]["cumulative_units"], json!(1_000), "{kept}");
+    let older = with(
+        &[
+            "session",
+            "pay",
+            "--session",
+            &session,
+            "--units",
+            "900",
+            "--agent",
+            &agent_url,
+        ],
+        &customer,
+    );
+    let refs: Vec<&str> = older.iter().map(String::as_str).collect();
+    let (ok, _, err) = run(&refs, &[]);
+    assert!(!ok && err.contains("co-signed already"), "{err}");
+    assert!(!events(&agent_log, "agent_started").is_empty());
+
+    // 1 500 packets received: the customer signs, the device co-signs offline, the owner settles.
     let voucher = run_args(
         with(
             &["session", "pay", "--session", &session, "--units", "1500"],

@@ -34,6 +34,7 @@ pub(super) fn session_answer(s: &State, id: &Digest, session: &Session) -> api::
     api::Session {
         id: digest_hex(id),
         customer: session.customer.to_string(),
+        customer_key: hex::encode(session.customer_key.as_ref()),
         device: session.device.to_string(),
         credits_per_unit: session.credits_per_unit,
         max_credits: session.max_credits,
