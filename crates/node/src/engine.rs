@@ -110,7 +110,9 @@ pub enum NodeError {
     #[error("this key is not a validator in the genesis")]
     NotAValidator,
     #[error("genesis has an invalid validator set: {0}")]
-    ValidatorSet(String),
+    ValidatorSet(#[from] commonware_utils::ordered::Error),
+    #[error("genesis has no validators")]
+    NoValidators,
     #[error(transparent)]
     Store(#[from] crate::storage::StoreError),
     #[error("stored state does not load: {0}")]
@@ -121,7 +123,7 @@ pub enum NodeError {
         state_height: u64,
     },
     #[error("archive: {0}")]
-    Archive(String),
+    Archive(#[from] commonware_storage::archive::Error),
 }
 
 /// A running validator.
@@ -254,7 +256,7 @@ where
     let genesis = config.genesis.clone();
     let public_key = config.signer.public_key();
     let participants = Set::try_from(genesis.validators.clone())
-        .map_err(|e| NodeError::ValidatorSet(format!("{e:?}")))?;
+        .map_err(NodeError::ValidatorSet)?;
     let namespace = format!("{CONSENSUS_NAMESPACE}{}", genesis.params.chain_id);
     let scheme = Scheme::signer(namespace.as_bytes(), participants, config.signer.clone())
         .ok_or(NodeError::NotAValidator)?;
@@ -309,13 +311,13 @@ where
         ),
     )
     .await
-    .map_err(|e| NodeError::Archive(e.to_string()))?;
+    .map_err(NodeError::Archive)?;
     let blocks = immutable::Archive::init(
         context.child("blocks"),
         archive_config(&prefix, "blocks", page_cache.clone(), ()),
     )
     .await
-    .map_err(|e| NodeError::Archive(e.to_string()))?;
+    .map_err(NodeError::Archive)?;
 
     // One epoch for the life of the chain: the validator set is fixed in genesis.
     let epocher = FixedEpocher::new(NZU64!(u64::MAX));
@@ -347,7 +349,7 @@ where
     .await;
 
     let validators = NonEmptyVec::try_from(genesis.validators.clone())
-        .map_err(|_| NodeError::ValidatorSet("no validators".to_string()))?;
+        .map_err(|_| NodeError::NoValidators)?;
     let application = ChainApplication::new(
         chain.clone(),
         marshal_mailbox.clone(),

@@ -43,18 +43,25 @@ pub struct StateProof {
 }
 
 /// Why a proof could not be made or did not verify.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ProofError {
     #[error("no value is stored under this key")]
     NotFound,
     #[error("the node is shutting down")]
     Unavailable,
-    #[error("state store: {0}")]
-    Store(String),
+    /// Shared, so one store failure can answer every waiting request.
+    #[error(transparent)]
+    Store(std::sync::Arc<crate::storage::StoreError>),
     #[error("proof bytes are malformed: {0}")]
-    Malformed(String),
+    Malformed(std::sync::Arc<commonware_codec::Error>),
     #[error("the proof does not show this value under this key at this root")]
     Mismatch,
+}
+
+impl ProofError {
+    pub(crate) fn store(error: crate::storage::StoreError) -> Self {
+        ProofError::Store(std::sync::Arc::new(error))
+    }
 }
 
 /// Makes the inclusion proof of `state_key` from the store.
@@ -68,7 +75,7 @@ where
     match db.key_value_proof(store_key(state_key)).await {
         Ok(proof) => Ok(proof.encode().to_vec()),
         Err(commonware_storage::qmdb::Error::KeyNotFound) => Err(ProofError::NotFound),
-        Err(error) => Err(ProofError::Store(error.to_string())),
+        Err(error) => Err(ProofError::store(crate::storage::StoreError::Qmdb(error))),
     }
 }
 
@@ -85,7 +92,7 @@ pub fn verify(
         commonware_codec::Copying(proof),
         &(MAX_PROOF_DIGESTS, key_cfg),
     )
-    .map_err(|e| ProofError::Malformed(e.to_string()))?;
+    .map_err(|e| ProofError::Malformed(std::sync::Arc::new(e)))?;
     if decoded.verify::<Sha256, VariableEncoding<Vec<u8>>>(
         store_key(state_key),
         value.to_vec(),

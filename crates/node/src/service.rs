@@ -209,7 +209,7 @@ pub fn run_until(
         );
         let validators = config.genesis.validators.clone();
         let participants = Set::try_from(validators.clone())
-            .map_err(|e| engine::NodeError::ValidatorSet(format!("{e:?}")))?;
+            .map_err(engine::NodeError::ValidatorSet)?;
         let handshake = Cups::<_, ChaCha20Poly1305>::new(
             Sake {
                 signer: config.signer.clone(),

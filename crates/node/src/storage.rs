@@ -37,13 +37,18 @@ pub type StateDb<E> =
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("state store: {0}")]
-    Qmdb(String),
+    Qmdb(#[from] commonware_storage::qmdb::Error<mmr::Family>),
     #[error("state store metadata is malformed ({length} bytes)")]
     BadMetadata { length: usize },
+    /// An earlier write failed part-way; the store refuses everything after it.
+    #[error("state store closed after an earlier failure")]
+    Closed,
+    #[error("state store key {key_hex} is shorter than its 8-byte hash prefix")]
+    ShortKey { key_hex: String },
 }
 
-fn qmdb<E: std::fmt::Display>(error: E) -> StoreError {
-    StoreError::Qmdb(error.to_string())
+fn qmdb(error: commonware_storage::qmdb::Error<mmr::Family>) -> StoreError {
+    StoreError::Qmdb(error)
 }
 
 /// The block the store's state reflects.
@@ -136,7 +141,7 @@ impl<E: Storage + Clock + Metrics + Spawner> StateStore<E> {
     fn db(&self) -> Result<&StateDb<E>, StoreError> {
         self.db
             .as_ref()
-            .ok_or_else(|| StoreError::Qmdb("store closed after an earlier failure".to_string()))
+            .ok_or(StoreError::Closed)
     }
 
     /// The block the stored state reflects, or `None` for a new store.
@@ -158,11 +163,11 @@ impl<E: Storage + Clock + Metrics + Spawner> StateStore<E> {
         state_key: &[u8],
     ) -> Result<(Vec<u8>, Vec<u8>), crate::proof::ProofError> {
         use crate::proof::ProofError;
-        let db = self.db().map_err(|e| ProofError::Store(e.to_string()))?;
+        let db = self.db().map_err(ProofError::store)?;
         let value = db
             .get(&store_key(state_key))
             .await
-            .map_err(|e| ProofError::Store(e.to_string()))?
+            .map_err(|e| ProofError::store(StoreError::Qmdb(e)))?
             .ok_or(ProofError::NotFound)?;
         let proof = crate::proof::prove(db, state_key).await?;
         Ok((value, proof))
@@ -176,10 +181,9 @@ impl<E: Storage + Clock + Metrics + Spawner> StateStore<E> {
         while let Some(item) = stream.next().await {
             let (key, value) = item.map_err(qmdb)?;
             if key.len() < 8 {
-                return Err(StoreError::Qmdb(format!(
-                    "store key {} is shorter than its hash prefix",
-                    hex::encode(&key)
-                )));
+                return Err(StoreError::ShortKey {
+                    key_hex: hex::encode(&key),
+                });
             }
             out.push((key[8..].to_vec(), value));
         }
@@ -195,7 +199,7 @@ impl<E: Storage + Clock + Metrics + Spawner> StateStore<E> {
         let db = self
             .db
             .take()
-            .ok_or_else(|| StoreError::Qmdb("store closed after an earlier failure".to_string()))?;
+            .ok_or(StoreError::Closed)?;
         let mut batch = db.new_batch();
         for (key, value) in writes {
             batch = batch.write(store_key(key), value.map(<[u8]>::to_vec));

@@ -134,18 +134,11 @@ impl State {
             let mut tables = state.tables_mut();
             for (key, value) in entries {
                 let Some(&prefix) = key.first() else {
-                    return Err(LoadError::Malformed {
-                        key: String::new(),
-                        reason: "empty key".to_string(),
-                    });
+                    return Err(LoadError::EmptyKey);
                 };
-                let table = tables
-                    .iter_mut()
-                    .find(|t| t.prefix() == prefix)
-                    .ok_or_else(|| LoadError::Malformed {
-                        key: hex::encode(&key),
-                        reason: format!("unknown table {prefix:#04x}"),
-                    })?;
+                let Some(table) = tables.iter_mut().find(|t| t.prefix() == prefix) else {
+                    return Err(LoadError::UnknownTable { key, prefix });
+                };
                 table.load(&key, &value)?;
             }
         }

@@ -54,10 +54,21 @@ pub fn check_validity_window(tx: &AccountTransaction, height: u64) -> Result<(),
 }
 
 /// Why stored entries could not be loaded back into a state.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("stored state entry {key} is malformed: {reason}")]
-    Malformed { key: String, reason: String },
+    #[error("a stored state entry has an empty key")]
+    EmptyKey,
+    #[error("stored state entry {} belongs to no table (prefix {prefix:#04x})", hex::encode(key))]
+    UnknownTable { key: Vec<u8>, prefix: u8 },
+    /// Shared, so the error stays cheap to clone.
+    #[error("stored {table} entry {} has a malformed {part}: {reason}", hex::encode(key))]
+    Malformed {
+        table: &'static str,
+        /// `key` or `value`.
+        part: &'static str,
+        key: Vec<u8>,
+        reason: std::sync::Arc<commonware_codec::Error>,
+    },
     #[error("stored state has no chain-info record")]
     MissingChainInfo,
     #[error("stored state has no {module} parameters")]

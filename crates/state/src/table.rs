@@ -90,15 +90,17 @@ where
     }
 
     fn load(&mut self, key: &[u8], value: &[u8]) -> Result<(), LoadError> {
-        let malformed = |part: &'static str, reason: String| LoadError::Malformed {
-            key: hex::encode(key),
-            reason: format!("{} {part}: {reason}", AnyTable::name(self)),
+        let malformed = |part: &'static str, reason| LoadError::Malformed {
+            table: AnyTable::name(self),
+            part,
+            key: key.to_vec(),
+            reason: std::sync::Arc::new(reason),
         };
         let body = key.get(1..).unwrap_or_default();
         let table_key = K::decode_cfg(Copying(body), &K::Cfg::default())
-            .map_err(|e| malformed("key", e.to_string()))?;
+            .map_err(|e| malformed("key", e))?;
         let record = V::decode_cfg(Copying(value), &V::Cfg::default())
-            .map_err(|e| malformed("value", e.to_string()))?;
+            .map_err(|e| malformed("value", e))?;
         self.committed.insert(table_key, record);
         Ok(())
     }

@@ -483,10 +483,10 @@ fn malformed_stored_entries_are_refused_by_key() {
     let mut entries = State::from_genesis(&genesis).entries();
     assert!(State::from_entries(&genesis, entries.clone()).is_ok());
     entries.retain(|(k, _)| k[0] != groundwork_state::machine::prefix::CHAIN_INFO);
-    assert_eq!(
-        State::from_entries(&genesis, entries.clone()).err(),
-        Some(LoadError::MissingChainInfo)
-    );
+    assert!(matches!(
+        State::from_entries(&genesis, entries.clone()),
+        Err(LoadError::MissingChainInfo)
+    ));
     entries.push((vec![0x02, 1, 2], vec![]));
     assert!(matches!(
         State::from_entries(&genesis, entries.clone()),
@@ -495,7 +495,13 @@ fn malformed_stored_entries_are_refused_by_key() {
     entries.pop();
     entries.push((vec![0x7f], vec![]));
     assert!(matches!(
+        State::from_entries(&genesis, entries.clone()),
+        Err(LoadError::UnknownTable { prefix: 0x7f, .. })
+    ));
+    entries.pop();
+    entries.push((Vec::new(), vec![]));
+    assert!(matches!(
         State::from_entries(&genesis, entries),
-        Err(LoadError::Malformed { .. })
+        Err(LoadError::EmptyKey)
     ));
 }
