@@ -19,7 +19,7 @@ use groundwork_primitives::{
     AccountKey, AccountTransaction, Amount, Call, Cell, CoreCall, CreditsCall, DeviceKey,
     KeyScheme, OracleCall, ResourceKind, Transaction, UsageCall, Voucher, session_id,
 };
-use groundwork_state::{Genesis, OracleParams, State};
+use groundwork_state::OracleParams;
 use std::time::Instant;
 
 #[derive(Args)]
@@ -50,25 +50,13 @@ pub fn usage(args: UsageArgs) -> Result<()> {
         smoothing_window_blocks: 10,
     };
     let unit = 10u128.pow(u32::from(params.token_decimals));
-    let mut balances: Vec<_> = customers
+    let balances = customers
         .iter()
         .map(|c| (key_address(c), Amount(100 * unit)))
         .chain([(key_address(&owner), Amount(1_000_000 * unit))])
         .collect();
-    balances.sort();
-    let proposer = AccountKey::from_seed(2);
-    let genesis = Genesis {
-        params,
-        genesis_time_ms: 0,
-        balances,
-        validators: vec![proposer.public_key()],
-    };
-    let chain_id = genesis.params.chain_id.clone();
-    let mut chain = Chain {
-        state: State::from_genesis(&genesis),
-        proposer,
-        time_ms: 0,
-    };
+    let chain_id = params.chain_id.clone();
+    let mut chain = Chain::new(params, balances);
     let sign = |key: &AccountKey, nonce: u64, call: Call| {
         Transaction::Account(AccountTransaction::sign(
             key,

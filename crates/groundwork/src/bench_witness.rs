@@ -19,7 +19,7 @@ use groundwork_primitives::{
     DeviceTransaction, KeyScheme, ResourceKind, Transaction, WitnessReading, beacon_id,
 };
 use groundwork_state::coverage::MAX_REWARDED_WITNESSES;
-use groundwork_state::{Genesis, State};
+
 use std::time::Instant;
 
 #[derive(Args)]
@@ -45,19 +45,8 @@ pub fn witness(args: WitnessArgs) -> Result<()> {
 
     let params = local_params("groundwork-bench", Some(6_000))?;
     let owner = AccountKey::from_seed(1);
-    let proposer = AccountKey::from_seed(2);
-    let genesis = Genesis {
-        params,
-        genesis_time_ms: 0,
-        balances: vec![(key_address(&owner), Amount(1u128 << 90))],
-        validators: vec![proposer.public_key()],
-    };
-    let chain_id = genesis.params.chain_id.clone();
-    let mut chain = Chain {
-        state: State::from_genesis(&genesis),
-        proposer,
-        time_ms: 0,
-    };
+    let chain_id = params.chain_id.clone();
+    let mut chain = Chain::new(params, vec![(key_address(&owner), Amount(1u128 << 90))]);
 
     // Place and register the clusters.
     let mut clusters: Vec<(DeviceKey, Vec<DeviceKey>)> = Vec::new();

@@ -25,7 +25,7 @@ use groundwork_primitives::{
     AccountKey, AccountTransaction, Amount, BeaconRadio, Cell, CoreCall, CoverageReport, DeviceKey,
     DeviceTransaction, KeyScheme, ResourceKind, Transaction, WitnessReading, beacon_id,
 };
-use groundwork_state::{CoverageParams, Genesis, State};
+use groundwork_state::CoverageParams;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
@@ -159,24 +159,12 @@ fn run(radios: &[Radio], epochs: u64, seed: u64) -> Result<Run> {
         reciprocity_window_blocks: 200,
     };
     let owners: Vec<AccountKey> = (0..130).map(|i| AccountKey::from_seed(9_000 + i)).collect();
-    let proposer = AccountKey::from_seed(1);
-    let mut balances: Vec<_> = owners
+    let balances = owners
         .iter()
         .map(|o| (key_address(o), Amount(1u128 << 80)))
         .collect();
-    balances.sort();
-    let genesis = Genesis {
-        params,
-        genesis_time_ms: 0,
-        balances,
-        validators: vec![proposer.public_key()],
-    };
-    let chain_id = genesis.params.chain_id.clone();
-    let mut chain = MemChain {
-        state: State::from_genesis(&genesis),
-        proposer,
-        time_ms: 0,
-    };
+    let chain_id = params.chain_id.clone();
+    let mut chain = MemChain::new(params, balances);
     let mut nonces = vec![0u64; owners.len()];
     let registrations: Vec<Transaction> = radios
         .iter()

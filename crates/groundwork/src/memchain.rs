@@ -13,6 +13,30 @@ pub struct MemChain {
 }
 
 impl MemChain {
+    /// A chain at genesis with `params` and `balances` (any order), one validator proposing
+    /// every block, time starting at 0.
+    pub fn new(
+        params: groundwork_state::Params,
+        mut balances: Vec<(
+            groundwork_primitives::Address,
+            groundwork_primitives::Amount,
+        )>,
+    ) -> Self {
+        balances.sort();
+        let proposer = AccountKey::from_seed(1);
+        let genesis = groundwork_state::Genesis {
+            params,
+            genesis_time_ms: 0,
+            balances,
+            validators: vec![proposer.public_key()],
+        };
+        Self {
+            state: State::from_genesis(&genesis),
+            proposer,
+            time_ms: 0,
+        }
+    }
+
     /// Executes the next block, holding `transactions`.
     pub fn execute(&mut self, transactions: Vec<Transaction>) -> anyhow::Result<BlockOutcome> {
         self.time_ms += 1_000;

@@ -255,8 +255,8 @@ where
 {
     let genesis = config.genesis.clone();
     let public_key = config.signer.public_key();
-    let participants = Set::try_from(genesis.validators.clone())
-        .map_err(NodeError::ValidatorSet)?;
+    let participants =
+        Set::try_from(genesis.validators.clone()).map_err(NodeError::ValidatorSet)?;
     let namespace = format!("{CONSENSUS_NAMESPACE}{}", genesis.params.chain_id);
     let scheme = Scheme::signer(namespace.as_bytes(), participants, config.signer.clone())
         .ok_or(NodeError::NotAValidator)?;
@@ -348,8 +348,8 @@ where
     )
     .await;
 
-    let validators = NonEmptyVec::try_from(genesis.validators.clone())
-        .map_err(|_| NodeError::NoValidators)?;
+    let validators =
+        NonEmptyVec::try_from(genesis.validators.clone()).map_err(|_| NodeError::NoValidators)?;
     let application = ChainApplication::new(
         chain.clone(),
         marshal_mailbox.clone(),

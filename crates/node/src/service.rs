@@ -208,8 +208,8 @@ pub fn run_until(
             extra_metrics.clone(),
         );
         let validators = config.genesis.validators.clone();
-        let participants = Set::try_from(validators.clone())
-            .map_err(engine::NodeError::ValidatorSet)?;
+        let participants =
+            Set::try_from(validators.clone()).map_err(engine::NodeError::ValidatorSet)?;
         let handshake = Cups::<_, ChaCha20Poly1305>::new(
             Sake {
                 signer: config.signer.clone(),

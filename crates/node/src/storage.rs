@@ -139,9 +139,7 @@ impl<E: Storage + Clock + Metrics + Spawner> StateStore<E> {
     }
 
     fn db(&self) -> Result<&StateDb<E>, StoreError> {
-        self.db
-            .as_ref()
-            .ok_or(StoreError::Closed)
+        self.db.as_ref().ok_or(StoreError::Closed)
     }
 
     /// The block the stored state reflects, or `None` for a new store.
@@ -196,10 +194,7 @@ impl<E: Storage + Clock + Metrics + Spawner> StateStore<E> {
         writes: impl IntoIterator<Item = (&'a [u8], Option<&'a [u8]>)>,
         tip: StoredTip,
     ) -> Result<Digest, StoreError> {
-        let db = self
-            .db
-            .take()
-            .ok_or(StoreError::Closed)?;
+        let db = self.db.take().ok_or(StoreError::Closed)?;
         let mut batch = db.new_batch();
         for (key, value) in writes {
             batch = batch.write(store_key(key), value.map(<[u8]>::to_vec));

@@ -58,10 +58,16 @@ pub fn check_validity_window(tx: &AccountTransaction, height: u64) -> Result<(),
 pub enum LoadError {
     #[error("a stored state entry has an empty key")]
     EmptyKey,
-    #[error("stored state entry {} belongs to no table (prefix {prefix:#04x})", hex::encode(key))]
+    #[error(
+        "stored state entry {} belongs to no table (prefix {prefix:#04x})",
+        hex::encode(key)
+    )]
     UnknownTable { key: Vec<u8>, prefix: u8 },
     /// Shared, so the error stays cheap to clone.
-    #[error("stored {table} entry {} has a malformed {part}: {reason}", hex::encode(key))]
+    #[error(
+        "stored {table} entry {} has a malformed {part}: {reason}",
+        hex::encode(key)
+    )]
     Malformed {
         table: &'static str,
         /// `key` or `value`.

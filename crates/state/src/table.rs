@@ -97,10 +97,10 @@ where
             reason: std::sync::Arc::new(reason),
         };
         let body = key.get(1..).unwrap_or_default();
-        let table_key = K::decode_cfg(Copying(body), &K::Cfg::default())
-            .map_err(|e| malformed("key", e))?;
-        let record = V::decode_cfg(Copying(value), &V::Cfg::default())
-            .map_err(|e| malformed("value", e))?;
+        let table_key =
+            K::decode_cfg(Copying(body), &K::Cfg::default()).map_err(|e| malformed("key", e))?;
+        let record =
+            V::decode_cfg(Copying(value), &V::Cfg::default()).map_err(|e| malformed("value", e))?;
         self.committed.insert(table_key, record);
         Ok(())
     }
