@@ -637,8 +637,21 @@ pub struct UsageReward {
     pub amount: BaseUnits,
     pub mint_price_micro_usd: u64,
     pub cap_factor_bps: u64,
+    /// The inputs a client recomputes the amount from.
+    pub inputs: UsageInputs,
     /// Each step in words, ending in its value.
     pub steps: Vec<String>,
+}
+
+/// What a usage reward is computed from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageInputs {
+    pub credit_price_micro_usd: u64,
+    pub decimals: u8,
+    pub reward_bps: u16,
+    /// What all devices earned in the epoch before the cap, and the cap.
+    pub epoch_uncapped: BaseUnits,
+    pub cap: BaseUnits,
 }
 
 // ---- challenges ------------------------------------------------------------------------------

@@ -46,6 +46,23 @@ pub(super) fn recompute_explanation(e: &api::KindExplanation) -> Option<u128> {
     groundwork_state::rewards::recompute_kind_reward(&inputs).map(|a| a.0)
 }
 
+/// Recomputes a usage reward from its inputs with the chain's own functions.
+pub(super) fn recompute_usage(u: &api::UsageReward) -> Option<u128> {
+    let i = &u.inputs;
+    let credits = groundwork_state::CreditsParams {
+        credit_price_micro_usd: i.credit_price_micro_usd,
+    };
+    let uncapped = groundwork_state::usage::usage_value(
+        u.credits,
+        &credits,
+        i.decimals,
+        i.reward_bps,
+        u.mint_price_micro_usd,
+    )?;
+    groundwork_state::usage::capped_share(uncapped, Amount(i.epoch_uncapped.0), Amount(i.cap.0))
+        .map(|a| a.0)
+}
+
 /// Calls a `(device, epoch)` method and reads its typed answer; returns the client too, for
 /// follow-up calls.
 pub(super) fn device_epoch_call<T: serde::de::DeserializeOwned>(
@@ -158,7 +175,11 @@ pub fn rewards(command: RewardsCommand) -> Result<()> {
                 .coverage
                 .as_ref()
                 .is_none_or(|c| recompute_coverage(c) == Some(c.amount.0));
-            let adds_up = kind_adds_up && coverage_adds_up;
+            let usage_adds_up = answer
+                .usage
+                .as_ref()
+                .is_none_or(|u| recompute_usage(u) == Some(u.amount.0));
+            let adds_up = kind_adds_up && coverage_adds_up && usage_adds_up;
             if client.json {
                 answer.adds_up = Some(adds_up);
                 print_json(&answer)?;

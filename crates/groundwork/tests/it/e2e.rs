@@ -866,6 +866,8 @@ fn a_customer_pays_a_device_by_vouchers_and_the_epoch_mints_its_usage() {
     assert_eq!(explained["usage"]["owner"], json!(owner));
     assert_eq!(explained["usage"]["amount"], json!(minted.to_string()));
     assert_eq!(explained["usage"]["steps"].as_array().unwrap().len(), 4);
+    // The client recomputed the usage part from its inputs and got the same amount.
+    assert_eq!(explained["adds_up"], json!(true), "{explained}");
     // After the grace window the 500 credits left come back to the customer.
     wait_until(Duration::from_secs(30), "the refund", || {
         rpc.ok("usage_getSession", json!({ "id": session }))["refunded"] == json!(500)

@@ -100,6 +100,13 @@ pub(super) fn usage_reward(s: &State, epoch: u64, device: &DeviceId) -> Option<a
         amount: BaseUnits(reward.amount.0),
         mint_price_micro_usd: mint.mint_price_micro_usd,
         cap_factor_bps: mint.cap_factor_bps(),
+        inputs: api::UsageInputs {
+            credit_price_micro_usd: p.credits.credit_price_micro_usd,
+            decimals: p.token_decimals,
+            reward_bps: p.usage.reward_bps,
+            epoch_uncapped: BaseUnits(mint.uncapped.0),
+            cap: BaseUnits(mint.cap.0),
+        },
         steps,
     })
 }

@@ -264,6 +264,15 @@ pub fn usage_value(
     mul_div_floor(tokens, u128::from(reward_bps), 10_000).map(Amount)
 }
 
+/// What the usage mint pays a device that earned `uncapped` when all devices earned
+/// `epoch_uncapped` against `cap`: all of it under the cap, its pro-rata share above.
+pub fn capped_share(uncapped: Amount, epoch_uncapped: Amount, cap: Amount) -> Option<Amount> {
+    if epoch_uncapped <= cap {
+        return Some(uncapped);
+    }
+    mul_div_floor(uncapped.0, cap.0, epoch_uncapped.0).map(Amount)
+}
+
 pair_key!(
     /// The key of a session's refund: the last height it may be settled, then its id.
     DeadlineSession(u64, Digest)
@@ -702,15 +711,9 @@ impl Usage {
                 .ok_or(arithmetic.clone())?;
             earned.push((key.clone(), *usage, uncapped));
         }
-        let capped = summary.uncapped > params.max_mint_per_epoch;
         for (key, usage, uncapped) in earned {
-            let amount = if capped {
-                mul_div_floor(uncapped.0, params.max_mint_per_epoch.0, summary.uncapped.0)
-                    .map(Amount)
-                    .ok_or(arithmetic.clone())?
-            } else {
-                uncapped
-            };
+            let amount = capped_share(uncapped, summary.uncapped, params.max_mint_per_epoch)
+                .ok_or(arithmetic.clone())?;
             // A device decommissioned since still has an owner on record; one that is gone
             // entirely is paid nothing.
             let Some(owner) = core.device(&key.1).map(|d| d.owner) else {
