@@ -176,6 +176,22 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
         keys
     }
 
+    /// Every live key up to and including `last`, in order, seen through all layers: what a
+    /// block step due at a height needs, without walking the whole table.
+    pub fn keys_through(&self, last: &K) -> Vec<K> {
+        let mut keys: Vec<K> = self
+            .committed
+            .range(..=last)
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.extend(self.block.range(..=last).map(|(k, _)| k.clone()));
+        keys.extend(self.transaction.range(..=last).map(|(k, _)| k.clone()));
+        keys.sort();
+        keys.dedup();
+        keys.retain(|k| self.get(k).is_some());
+        keys
+    }
+
     /// Committed entries in key order (no open layers).
     pub fn committed(&self) -> &BTreeMap<K, V> {
         &self.committed
@@ -190,6 +206,20 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_through_sees_every_layer_up_to_the_bound() {
+        let mut t: Table<u8, u8> = Table::new(0xFF, "test");
+        t.insert_committed(1, 10);
+        t.insert_committed(5, 50);
+        t.put(3, 30);
+        t.commit_transaction();
+        t.put(2, 20);
+        t.delete(1);
+        assert_eq!(t.keys_through(&3), vec![2, 3]);
+        assert_eq!(t.keys_through(&9), vec![2, 3, 5]);
+        assert_eq!(t.keys_through(&0), Vec::<u8>::new());
+    }
 
     #[test]
     fn layers_shadow_and_roll_back() {

@@ -640,10 +640,8 @@ impl Usage {
     /// The block step: sessions whose grace window ends at this height give their unspent
     /// escrow back to their customers.
     pub(crate) fn end_block(&mut self, core: &mut Core, height: u64) -> Result<(), BlockError> {
-        for key in self.deadlines.keys() {
-            if key.0 > height {
-                break;
-            }
+        let last = DeadlineSession(height, Digest::from([0xFF; 32]));
+        for key in self.deadlines.keys_through(&last) {
             self.deadlines.delete(key.clone());
             let Some(mut session) = self.sessions.get(&key.1).cloned() else {
                 return Err(BlockError::Invariant {
