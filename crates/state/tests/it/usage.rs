@@ -504,3 +504,31 @@ fn three_epochs_of_growing_demand_mint_in_step_with_the_burn_inside_the_cap() {
         last = Some(mint.minted);
     }
 }
+
+#[test]
+fn a_price_crashed_to_almost_nothing_mints_no_more_than_the_cap() {
+    let mut m = market();
+    let session = m.open(1_000, 50);
+    // The oracle reports $0.000001 a token for a whole smoothing window.
+    let oracle = account(1);
+    for _ in 0..5 {
+        let crash = m.h.signed(
+            &oracle,
+            OracleCall::SubmitPrice {
+                micro_usd_per_token: 1,
+            },
+        );
+        assert_eq!(m.h.submit(crash), Ok(()));
+    }
+    let owner = m.owner.clone();
+    assert_eq!(m.settle_by(&owner, m.voucher(session, 30)), Ok(()));
+    let epoch = m.h.state.epoch_of(m.h.state.height());
+    let length = m.h.state.params().epoch_length_blocks;
+    m.h.advance_to((epoch + 1) * length);
+    // 60 credits at $0.000001 a token would be 480 000 000 base units at 80 %; the cap of
+    // 1 000 000 is what is minted.
+    let mint = m.h.state.usage_epoch(epoch).unwrap();
+    assert_eq!(mint.mint_price_micro_usd, 1);
+    assert_eq!(mint.uncapped, Amount(480_000_000));
+    assert_eq!(mint.minted, Amount(1_000_000));
+}

@@ -693,6 +693,9 @@ impl Usage {
                 .checked_add(usage.credits)
                 .ok_or(arithmetic.clone())?;
             let uncapped = match mint_price {
+                // An absurd price (a quorum of oracles reporting almost nothing) could make
+                // the value exceed 2^128 base units; it saturates, and the cap bounds the mint.
+                // A block step must never fail on what oracles report.
                 Some(price) => usage_value(
                     usage.credits,
                     credits_params,
@@ -700,13 +703,10 @@ impl Usage {
                     params.reward_bps,
                     price,
                 )
-                .ok_or(arithmetic.clone())?,
+                .unwrap_or(Amount(u128::MAX)),
                 None => Amount::ZERO,
             };
-            summary.uncapped = summary
-                .uncapped
-                .checked_add(uncapped)
-                .ok_or(arithmetic.clone())?;
+            summary.uncapped = Amount(summary.uncapped.0.saturating_add(uncapped.0));
             earned.push((key.clone(), *usage, uncapped));
         }
         for (key, usage, uncapped) in earned {
