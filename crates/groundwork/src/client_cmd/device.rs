@@ -108,6 +108,26 @@ pub enum DeviceCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Check offline that a device certificate was issued by a maker's CA and is valid: the
+    /// check the chain makes of attested devices. Prints the certified key and serial; exits 1
+    /// if the certificate does not pass, saying why.
+    #[command(
+        after_help = "Example:\n  groundwork device attest-check --ca maker-ca.pem --cert device.pem --json"
+    )]
+    AttestCheck {
+        /// The maker's CA certificate (PEM).
+        #[arg(long)]
+        ca: PathBuf,
+        /// The device certificate (PEM).
+        #[arg(long)]
+        cert: PathBuf,
+        /// Check validity at this time, in ms since the Unix epoch (default: now).
+        #[arg(long, value_name = "MS")]
+        at: Option<u64>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Retire a device; its bond returns after the unbonding period.
     #[command(after_help = "Example:\n  groundwork device decommission --key alice --device gwd1…")]
     Decommission {
@@ -144,6 +164,55 @@ pub(super) fn print_device(status: &ChainStatus, client: &ClientArgs, d: &api::D
     let units = d.pending_work_units;
     let plural = if units == 1 { "" } else { "s" };
     println!("pending work  {units} unit{plural} this epoch");
+}
+
+fn attest_check(ca: &Path, cert: &Path, at: Option<u64>, json: bool) -> Result<()> {
+    use groundwork_attest::{Which, check, pem_to_der};
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+    };
+    let (ca_pem, cert_pem) = (read(ca)?, read(cert)?);
+    let at_ms = match at {
+        Some(ms) => ms,
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .context("the system clock is before 1970")?
+            .as_millis() as u64,
+    };
+    let result = pem_to_der(Which::Ca, &ca_pem).and_then(|ca_der| {
+        pem_to_der(Which::Device, &cert_pem).and_then(|der| check(&ca_der, &der, at_ms))
+    });
+    match result {
+        Ok(attested) => {
+            let (scheme, key) = attested.subject_key.describe();
+            if json {
+                print_json(&json!({
+                    "valid": true,
+                    "scheme": scheme,
+                    "subject_key": key,
+                    "serial": attested.serial_hex(),
+                    "not_after_ms": attested.not_after_ms,
+                }))?;
+            } else {
+                println!("valid: a device key ({scheme}) certified by this CA");
+                println!("subject key  {key}");
+                println!("serial       {}", attested.serial_hex());
+                println!(
+                    "valid until  {}",
+                    crate::clock::iso8601(attested.not_after_ms)
+                );
+            }
+            Ok(())
+        }
+        Err(reason) => {
+            if json {
+                print_json(&json!({ "valid": false, "reason": reason.to_string() }))?;
+            } else {
+                eprintln!("not valid: {reason}");
+            }
+            std::process::exit(1);
+        }
+    }
 }
 
 pub fn device(command: DeviceCommand) -> Result<()> {
@@ -246,6 +315,7 @@ pub fn device(command: DeviceCommand) -> Result<()> {
                 Ok(CoreCall::TransferDevice { device, new_owner })
             })
         }
+        DeviceCommand::AttestCheck { ca, cert, at, json } => attest_check(&ca, &cert, at, json),
         DeviceCommand::Decommission {
             device,
             signer,

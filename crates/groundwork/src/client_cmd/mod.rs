@@ -43,7 +43,7 @@ use groundwork_primitives::{
 use groundwork_state::{Account, Device, account_key, device_key};
 use serde_json::{Value, json};
 use std::io::Read as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How to reach the node and how to print.

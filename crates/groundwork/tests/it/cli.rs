@@ -207,6 +207,7 @@ fn every_command_help_has_an_example() {
                 "move",
                 "transfer",
                 "decommission",
+                "attest-check",
             ],
         ),
         ("rewards", &["show", "explain"]),

@@ -1,6 +1,7 @@
 //! Tests of the `groundwork` binary as a user runs it: real processes, real files, real
 //! sockets. One test binary, so the dependency tree is linked once.
 
+mod attest;
 mod calc;
 mod cli;
 mod common;

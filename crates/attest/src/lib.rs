@@ -1,0 +1,290 @@
+//! Maker attestation: is this device certificate one the maker's CA issued, for this key, now?
+//!
+//! Secure elements (ATECC608, TPM 2.0) ship with an X.509 device certificate chained to their
+//! maker's CA. [`check`] is the whole test, the same offline (`groundwork device
+//! attest-check`) as in the state machine:
+//!
+//! 1. both certificates parse as DER X.509 (`x509-cert`), each at most [`MAX_CERTIFICATE_BYTES`];
+//! 2. the device certificate's issuer is the CA's subject;
+//! 3. the CA's key is a P-256 key and the device certificate is signed with it,
+//!    ECDSA with SHA-256 over the DER of its to-be-signed part;
+//! 4. both are valid at the given time (a block's timestamp on chain: no wall clock);
+//! 5. the subject key is a P-256 or an ed25519 key, the kinds device keys are.
+//!
+//! RSA keys, other curves and other signature algorithms are refused by name. The function is
+//! pure and deterministic: the same bytes and time give the same answer on every machine.
+//! Revocation is the chain's part: it keeps the serials a maker revoked.
+
+use p256::ecdsa::signature::Verifier;
+use x509_cert::Certificate;
+use x509_cert::der::{Decode, DecodePem, Encode};
+use x509_cert::spki::ObjectIdentifier;
+
+/// Largest certificate accepted, in bytes: a P-256 device certificate is about 500.
+pub const MAX_CERTIFICATE_BYTES: usize = 2_048;
+
+const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const PRIME256V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+
+/// Which certificate a refusal is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    Ca,
+    Device,
+}
+
+impl std::fmt::Display for Which {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Which::Ca => "CA certificate",
+            Which::Device => "device certificate",
+        })
+    }
+}
+
+/// The key a device certificate certifies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SubjectKey {
+    /// SEC1 encoding, as the certificate carries it.
+    P256(Vec<u8>),
+    Ed25519([u8; 32]),
+}
+
+impl SubjectKey {
+    /// The scheme's name and the key in hex, for people.
+    pub fn describe(&self) -> (&'static str, String) {
+        match self {
+            SubjectKey::P256(bytes) => ("p256", hex(bytes)),
+            SubjectKey::Ed25519(bytes) => ("ed25519", hex(bytes)),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A device certificate that passed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attested {
+    pub subject_key: SubjectKey,
+    /// The serial number's bytes (big-endian, as encoded).
+    pub serial: Vec<u8>,
+    /// When the device certificate stops being valid, in ms since the Unix epoch.
+    pub not_after_ms: u64,
+}
+
+impl Attested {
+    /// The serial in hex.
+    pub fn serial_hex(&self) -> String {
+        hex(&self.serial)
+    }
+}
+
+/// Why a certificate does not attest a device.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AttestError {
+    #[error("the {which} is {bytes} bytes, more than {MAX_CERTIFICATE_BYTES}")]
+    TooLarge { which: Which, bytes: usize },
+    #[error("the {which} is not a DER X.509 certificate: {reason}")]
+    Malformed { which: Which, reason: String },
+    #[error("the {which} has an RSA key; only P-256 and ed25519 keys are accepted")]
+    RsaKey { which: Which },
+    #[error(
+        "the {which} has a key of algorithm {oid} (curve {curve}); only P-256 and ed25519 are accepted"
+    )]
+    UnsupportedKey {
+        which: Which,
+        oid: String,
+        curve: String,
+    },
+    #[error("the CA's key is ed25519; CA signatures are checked for P-256 CAs only")]
+    Ed25519Ca,
+    #[error(
+        "the device certificate is signed with algorithm {oid}; only ECDSA with SHA-256 is accepted"
+    )]
+    UnsupportedSignature { oid: String },
+    #[error(
+        "the device certificate was not issued by this CA (its issuer is not the CA's subject)"
+    )]
+    WrongIssuer,
+    #[error("the device certificate's signature does not verify with the CA's key")]
+    BadSignature,
+    #[error("the {which} is not valid before {not_before_ms} ms (checked at {at_ms} ms)")]
+    NotYetValid {
+        which: Which,
+        not_before_ms: u64,
+        at_ms: u64,
+    },
+    #[error("the {which} expired at {not_after_ms} ms (checked at {at_ms} ms)")]
+    Expired {
+        which: Which,
+        not_after_ms: u64,
+        at_ms: u64,
+    },
+}
+
+/// A certificate in PEM as DER bytes.
+pub fn pem_to_der(which: Which, pem: &str) -> Result<Vec<u8>, AttestError> {
+    let certificate =
+        Certificate::from_pem(pem.as_bytes()).map_err(|e| AttestError::Malformed {
+            which,
+            reason: e.to_string(),
+        })?;
+    certificate.to_der().map_err(|e| AttestError::Malformed {
+        which,
+        reason: e.to_string(),
+    })
+}
+
+fn parse(which: Which, der: &[u8]) -> Result<Certificate, AttestError> {
+    if der.len() > MAX_CERTIFICATE_BYTES {
+        return Err(AttestError::TooLarge {
+            which,
+            bytes: der.len(),
+        });
+    }
+    Certificate::from_der(der).map_err(|e| AttestError::Malformed {
+        which,
+        reason: e.to_string(),
+    })
+}
+
+fn millis(time: x509_cert::time::Time) -> u64 {
+    u64::try_from(time.to_unix_duration().as_millis()).unwrap_or(u64::MAX)
+}
+
+fn check_validity(which: Which, certificate: &Certificate, at_ms: u64) -> Result<u64, AttestError> {
+    let validity = certificate.tbs_certificate().validity();
+    let (not_before_ms, not_after_ms) = (millis(validity.not_before), millis(validity.not_after));
+    if at_ms < not_before_ms {
+        return Err(AttestError::NotYetValid {
+            which,
+            not_before_ms,
+            at_ms,
+        });
+    }
+    if at_ms > not_after_ms {
+        return Err(AttestError::Expired {
+            which,
+            not_after_ms,
+            at_ms,
+        });
+    }
+    Ok(not_after_ms)
+}
+
+/// The key a certificate carries, if it is one Groundwork takes.
+fn key_of(which: Which, certificate: &Certificate) -> Result<SubjectKey, AttestError> {
+    let spki = certificate.tbs_certificate().subject_public_key_info();
+    let oid = spki.algorithm.oid;
+    let bytes = spki.subject_public_key.raw_bytes();
+    if oid == RSA_ENCRYPTION {
+        return Err(AttestError::RsaKey { which });
+    }
+    if oid == ED25519 {
+        let key: [u8; 32] = bytes.try_into().map_err(|_| AttestError::Malformed {
+            which,
+            reason: format!("an ed25519 key of {} bytes", bytes.len()),
+        })?;
+        return Ok(SubjectKey::Ed25519(key));
+    }
+    let curve = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+    if oid == EC_PUBLIC_KEY && curve == Some(PRIME256V1) {
+        p256::PublicKey::from_sec1_bytes(bytes).map_err(|_| AttestError::Malformed {
+            which,
+            reason: "the P-256 key is not a point on the curve".to_string(),
+        })?;
+        return Ok(SubjectKey::P256(bytes.to_vec()));
+    }
+    Err(AttestError::UnsupportedKey {
+        which,
+        oid: oid.to_string(),
+        curve: curve.map_or_else(|| "none".to_string(), |c| c.to_string()),
+    })
+}
+
+/// Checks that `device_der` was issued by the CA of `ca_der` and that both are valid at
+/// `at_ms`; returns the certified key and serial.
+pub fn check(ca_der: &[u8], device_der: &[u8], at_ms: u64) -> Result<Attested, AttestError> {
+    let ca = parse(Which::Ca, ca_der)?;
+    let device = parse(Which::Device, device_der)?;
+    let ca_key = match key_of(Which::Ca, &ca)? {
+        SubjectKey::P256(bytes) => {
+            p256::ecdsa::VerifyingKey::from_sec1_bytes(&bytes).map_err(|_| {
+                AttestError::Malformed {
+                    which: Which::Ca,
+                    reason: "the P-256 key is not a point on the curve".to_string(),
+                }
+            })?
+        }
+        SubjectKey::Ed25519(_) => return Err(AttestError::Ed25519Ca),
+    };
+    let subject_key = key_of(Which::Device, &device)?;
+    if device.tbs_certificate().issuer() != ca.tbs_certificate().subject() {
+        return Err(AttestError::WrongIssuer);
+    }
+    let algorithm = device.signature_algorithm().oid;
+    if algorithm != ECDSA_WITH_SHA256 {
+        return Err(AttestError::UnsupportedSignature {
+            oid: algorithm.to_string(),
+        });
+    }
+    let signature = p256::ecdsa::Signature::from_der(device.signature().raw_bytes())
+        .map_err(|_| AttestError::BadSignature)?;
+    let tbs = device
+        .tbs_certificate()
+        .to_der()
+        .map_err(|e| AttestError::Malformed {
+            which: Which::Device,
+            reason: e.to_string(),
+        })?;
+    ca_key
+        .verify(&tbs, &signature)
+        .map_err(|_| AttestError::BadSignature)?;
+    check_validity(Which::Ca, &ca, at_ms)?;
+    let not_after_ms = check_validity(Which::Device, &device, at_ms)?;
+    Ok(Attested {
+        subject_key,
+        serial: device.tbs_certificate().serial_number().as_bytes().to_vec(),
+        not_after_ms,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_and_oversized_input_are_refused_by_name() {
+        assert!(matches!(
+            check(b"not a certificate", b"", 0),
+            Err(AttestError::Malformed {
+                which: Which::Ca,
+                ..
+            })
+        ));
+        let big = vec![0u8; MAX_CERTIFICATE_BYTES + 1];
+        assert_eq!(
+            check(&big, &[], 0),
+            Err(AttestError::TooLarge {
+                which: Which::Ca,
+                bytes: MAX_CERTIFICATE_BYTES + 1
+            })
+        );
+        assert!(
+            pem_to_der(
+                Which::Device,
+                "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n"
+            )
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,222 @@
+//! `groundwork device attest-check` against certificates made by the real `openssl` command
+//! line: a good chain (P-256 and ed25519 device keys), a tampered certificate, the wrong CA, an
+//! expired CA, and RSA keys, which are refused by name.
+
+use crate::common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let status = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("the openssl binary runs");
+    assert!(status.success(), "openssl {args:?}");
+}
+
+/// A self-signed CA named `name` with a key made by `keygen` (openssl `-newkey` argument).
+fn ca(dir: &Path, name: &str, newkey: &[&str], days: &str) -> PathBuf {
+    let (key, pem) = (format!("{name}.key"), format!("{name}.pem"));
+    let mut args = vec!["req", "-x509"];
+    args.extend_from_slice(newkey);
+    args.extend_from_slice(&[
+        "-keyout", &key, "-out", &pem, "-days", days, "-nodes", "-subj",
+    ]);
+    let subject = format!("/CN={name}");
+    args.push(&subject);
+    openssl(dir, &args);
+    dir.join(pem)
+}
+
+/// A device certificate for a new key (`genpkey` arguments), issued by CA `issuer`.
+fn device_cert(dir: &Path, name: &str, genpkey: &[&str], issuer: &str) -> PathBuf {
+    let (key, csr, pem) = (
+        format!("{name}.key"),
+        format!("{name}.csr"),
+        format!("{name}.pem"),
+    );
+    let mut args = vec!["genpkey"];
+    args.extend_from_slice(genpkey);
+    args.extend_from_slice(&["-out", &key]);
+    openssl(dir, &args);
+    let subject = format!("/CN={name}");
+    openssl(
+        dir,
+        &["req", "-new", "-key", &key, "-out", &csr, "-subj", &subject],
+    );
+    let (ca_pem, ca_key) = (format!("{issuer}.pem"), format!("{issuer}.key"));
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca_pem,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-out",
+            &pem,
+            "-days",
+            "30",
+            "-sha256",
+        ],
+    );
+    dir.join(pem)
+}
+
+fn attest(ca: &Path, cert: &Path, at: Option<u64>) -> (bool, Value) {
+    let mut args = vec![
+        "device".to_string(),
+        "attest-check".to_string(),
+        "--ca".to_string(),
+        ca.display().to_string(),
+        "--cert".to_string(),
+        cert.display().to_string(),
+        "--json".to_string(),
+    ];
+    if let Some(ms) = at {
+        args.extend(["--at".to_string(), ms.to_string()]);
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, stdout, _) = run(&refs, &[]);
+    (ok, serde_json::from_str(&stdout).expect("JSON on stdout"))
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+const P256_CA: &[&str] = &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
+const P256_KEY: &[&str] = &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"];
+
+#[test]
+fn maker_certificates_made_by_openssl_are_checked_as_the_chain_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let maker = ca(dir, "maker", P256_CA, "365");
+
+    // A good chain, with a P-256 and an ed25519 device key.
+    let p256 = device_cert(dir, "hotspot", P256_KEY, "maker");
+    let (ok, answer) = attest(&maker, &p256, None);
+    assert!(ok, "{answer}");
+    assert_eq!(answer["valid"], true);
+    assert_eq!(answer["scheme"], "p256");
+    assert_eq!(
+        answer["subject_key"].as_str().unwrap().len(),
+        130,
+        "{answer}"
+    );
+    assert!(!answer["serial"].as_str().unwrap().is_empty());
+    let ed = device_cert(dir, "meter", &["-algorithm", "ed25519"], "maker");
+    let (ok, answer) = attest(&maker, &ed, None);
+    assert!(ok && answer["scheme"] == "ed25519", "{answer}");
+
+    // One byte of the signed part changed: the signature no longer verifies.
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-in",
+            "hotspot.pem",
+            "-outform",
+            "DER",
+            "-out",
+            "hotspot.der",
+        ],
+    );
+    let mut der = std::fs::read(dir.join("hotspot.der")).unwrap();
+    let at = der
+        .windows(7)
+        .position(|w| w == b"hotspot")
+        .expect("the subject name is in the certificate");
+    der[at] = b'H';
+    std::fs::write(dir.join("tampered.der"), &der).unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-inform",
+            "DER",
+            "-in",
+            "tampered.der",
+            "-out",
+            "tampered.pem",
+        ],
+    );
+    let (ok, answer) = attest(&maker, &dir.join("tampered.pem"), None);
+    assert!(!ok, "{answer}");
+    assert!(
+        answer["reason"]
+            .as_str()
+            .unwrap()
+            .contains("signature does not verify"),
+        "{answer}"
+    );
+
+    // Another maker's CA did not issue it.
+    let other = ca(dir, "other", P256_CA, "365");
+    let (ok, answer) = attest(&other, &p256, None);
+    assert!(
+        !ok && answer["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not issued by this CA"),
+        "{answer}"
+    );
+
+    // A CA that has expired: valid for one day, checked three days on.
+    let short = ca(dir, "short", P256_CA, "1");
+    let sensor = device_cert(dir, "sensor", P256_KEY, "short");
+    assert!(attest(&short, &sensor, None).0);
+    let (ok, answer) = attest(&short, &sensor, Some(now_ms() + 3 * 86_400_000));
+    assert!(!ok, "{answer}");
+    assert!(
+        answer["reason"]
+            .as_str()
+            .unwrap()
+            .contains("CA certificate expired"),
+        "{answer}"
+    );
+
+    // RSA is refused by name, as a CA's key and as a device's.
+    let rsa_ca = ca(dir, "rsa-maker", &["-newkey", "rsa:2048"], "365");
+    let signed_by_rsa = device_cert(dir, "charger", P256_KEY, "rsa-maker");
+    let (ok, answer) = attest(&rsa_ca, &signed_by_rsa, None);
+    assert!(
+        !ok && answer["reason"]
+            .as_str()
+            .unwrap()
+            .contains("CA certificate has an RSA key"),
+        "{answer}"
+    );
+    let rsa_device = device_cert(dir, "dongle", &["-algorithm", "RSA"], "maker");
+    let (ok, answer) = attest(&maker, &rsa_device, None);
+    assert!(
+        !ok && answer["reason"]
+            .as_str()
+            .unwrap()
+            .contains("device certificate has an RSA key"),
+        "{answer}"
+    );
+
+    // Not a certificate at all.
+    std::fs::write(dir.join("junk.pem"), "hello").unwrap();
+    let (ok, answer) = attest(&maker, &dir.join("junk.pem"), None);
+    assert!(
+        !ok && answer["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not a DER X.509"),
+        "{answer}"
+    );
+}
