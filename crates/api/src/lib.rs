@@ -594,11 +594,13 @@ pub struct Session {
     pub status: String,
 }
 
-/// `usage_listSessions`: a customer's sessions.
+/// `usage_listSessions`: one page of a customer's sessions, and the id to pass as `after` for
+/// the next (`None` = last page).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionList {
     pub customer: String,
     pub sessions: Vec<Session>,
+    pub next: Option<String>,
 }
 
 /// A voucher as the CLI and agents pass it around: the fields both parties sign, and the

@@ -261,9 +261,14 @@ impl State {
         self.usage.session(id)
     }
 
-    /// A customer's sessions, in id order.
-    pub fn sessions_of(&self, customer: &Address) -> Vec<(Digest, usage::Session)> {
-        self.usage.sessions_of(customer)
+    /// Up to `limit` of a customer's sessions in id order, after the id `after`.
+    pub fn sessions_of(
+        &self,
+        customer: &Address,
+        after: Option<Digest>,
+        limit: usize,
+    ) -> Vec<(Digest, usage::Session)> {
+        self.usage.sessions_of(customer, after, limit)
     }
 
     /// What the usage mint paid a device for an epoch.

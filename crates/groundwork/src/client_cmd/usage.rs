@@ -135,6 +135,12 @@ pub enum SessionCommand {
     List {
         #[arg(long)]
         customer: String,
+        /// Sessions per page (at most 1000).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// Continue after this session id (the `more:` line of the previous page).
+        #[arg(long)]
+        after: Option<String>,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -379,11 +385,16 @@ pub fn session(command: SessionCommand) -> Result<()> {
             print_session(&answer);
             Ok(())
         }
-        SessionCommand::List { customer, client } => {
+        SessionCommand::List {
+            customer,
+            limit,
+            after,
+            client,
+        } => {
             let customer: Address = customer.parse().context("invalid --customer address")?;
             let answer: api::SessionList = client.client()?.get(
                 "usage_listSessions",
-                json!({ "customer": customer.to_string() }),
+                json!({ "customer": customer.to_string(), "limit": limit, "after": after }),
             )?;
             if client.json {
                 return print_json(&answer);
@@ -404,6 +415,9 @@ pub fn session(command: SessionCommand) -> Result<()> {
                 })
                 .collect();
             print!("{}", columns(&rows));
+            if let Some(next) = &answer.next {
+                println!("more: --after {next}");
+            }
             Ok(())
         }
     }

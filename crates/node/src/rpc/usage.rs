@@ -143,14 +143,29 @@ fn session(state: &RpcState, params: &Params<'_>) -> RpcResult<api::Session> {
 }
 
 fn sessions(state: &RpcState, params: &Params<'_>) -> RpcResult<api::SessionList> {
-    let map = named(params, &["customer"])?;
+    let map = named(params, &["customer", "limit", "after"])?;
     let customer = parse_address(&map, "customer")?;
-    Ok(state.chain.with_state(|s| api::SessionList {
-        customer: customer.to_string(),
-        sessions: s
-            .sessions_of(&customer)
-            .iter()
-            .map(|(id, record)| session_answer(s, id, record))
-            .collect(),
+    let limit = optional::<usize>(&map, "limit")?.unwrap_or(DEFAULT_DEVICE_PAGE);
+    if limit == 0 || limit > MAX_DEVICE_PAGE {
+        return Err(invalid("limit", format!("must be 1..={MAX_DEVICE_PAGE}")));
+    }
+    let after = optional::<String>(&map, "after")?
+        .map(|text| {
+            digest_from_hex(&text).ok_or_else(|| invalid("after", "expected 64 hex characters"))
+        })
+        .transpose()?;
+    Ok(state.chain.with_state(|s| {
+        // One more than asked says whether another page follows.
+        let mut page = s.sessions_of(&customer, after, limit + 1);
+        let next = (page.len() > limit).then(|| digest_hex(&page[limit - 1].0));
+        page.truncate(limit);
+        api::SessionList {
+            customer: customer.to_string(),
+            sessions: page
+                .iter()
+                .map(|(id, record)| session_answer(s, id, record))
+                .collect(),
+            next,
+        }
     }))
 }

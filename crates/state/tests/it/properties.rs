@@ -311,7 +311,7 @@ fn build(h: &Harness, plan: &[Planned]) -> Vec<Transaction> {
 /// The customer's `index`-th session (of those on chain), if it has that many.
 fn session_of(h: &Harness, customer: u64, index: usize) -> Option<(Digest, Session)> {
     h.state
-        .sessions_of(&address(&account(customer)))
+        .sessions_of(&address(&account(customer)), None, 3)
         .into_iter()
         .nth(index)
 }

@@ -532,3 +532,17 @@ fn a_price_crashed_to_almost_nothing_mints_no_more_than_the_cap() {
     assert_eq!(mint.uncapped, Amount(480_000_000));
     assert_eq!(mint.minted, Amount(1_000_000));
 }
+
+#[test]
+fn a_customers_sessions_come_a_page_at_a_time_in_id_order() {
+    let mut m = market();
+    let mut ids: Vec<Digest> = (0..3).map(|_| m.open(100, 50)).collect();
+    ids.sort();
+    let customer = address(&m.customer);
+    let first = m.h.state.sessions_of(&customer, None, 2);
+    assert_eq!(first.iter().map(|(id, _)| *id).collect::<Vec<_>>(), ids[..2]);
+    let rest = m.h.state.sessions_of(&customer, Some(ids[1]), 2);
+    assert_eq!(rest.iter().map(|(id, _)| *id).collect::<Vec<_>>(), ids[2..]);
+    // Another account's sessions are not in the list.
+    assert!(m.h.state.sessions_of(&address(&m.owner), None, 10).is_empty());
+}

@@ -753,13 +753,23 @@ impl Usage {
         self.sessions.get(id).cloned()
     }
 
-    /// A customer's sessions, newest id order.
-    pub(crate) fn sessions_of(&self, customer: &Address) -> Vec<(Digest, Session)> {
+    /// Up to `limit` of a customer's sessions in id order, after `after` (a range of the
+    /// customer index, not a walk of every session).
+    pub(crate) fn sessions_of(
+        &self,
+        customer: &Address,
+        after: Option<Digest>,
+        limit: usize,
+    ) -> Vec<(Digest, Session)> {
+        let from = CustomerSession(*customer, after.unwrap_or(Digest::from([0u8; 32])));
+        let to = CustomerSession(*customer, Digest::from([0xFF; 32]));
         self.by_customer
             .committed()
-            .keys()
-            .filter(|k| k.0 == *customer)
-            .filter_map(|k| self.sessions.get(&k.1).map(|s| (k.1, s.clone())))
+            .range(from..=to)
+            .map(|(k, _)| k.1)
+            .filter(|id| Some(*id) != after)
+            .filter_map(|id| self.sessions.get(&id).map(|s| (id, s.clone())))
+            .take(limit)
             .collect()
     }
 
