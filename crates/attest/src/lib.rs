@@ -54,6 +54,24 @@ pub enum SubjectKey {
 }
 
 impl SubjectKey {
+    /// Whether this is the key `key_bytes` of a device of the given scheme (`p256` compares
+    /// points, so compressed and uncompressed encodings of one key match).
+    pub fn is_key(&self, p256: bool, key_bytes: &[u8]) -> bool {
+        match self {
+            SubjectKey::P256(bytes) if p256 => {
+                match (
+                    p256::PublicKey::from_sec1_bytes(bytes),
+                    p256::PublicKey::from_sec1_bytes(key_bytes),
+                ) {
+                    (Ok(a), Ok(b)) => a == b,
+                    _ => false,
+                }
+            }
+            SubjectKey::Ed25519(bytes) if !p256 => bytes.as_slice() == key_bytes,
+            _ => false,
+        }
+    }
+
     /// The scheme's name and the key in hex, for people.
     pub fn describe(&self) -> (&'static str, String) {
         match self {
@@ -125,6 +143,17 @@ pub enum AttestError {
         not_after_ms: u64,
         at_ms: u64,
     },
+}
+
+/// DER bytes of a certificate as PEM (for genesis files).
+pub fn der_to_pem(which: Which, der: &[u8]) -> Result<String, AttestError> {
+    use x509_cert::der::EncodePem;
+    parse(which, der)?
+        .to_pem(x509_cert::der::pem::LineEnding::LF)
+        .map_err(|e| AttestError::Malformed {
+            which,
+            reason: e.to_string(),
+        })
 }
 
 /// A certificate in PEM as DER bytes.
@@ -211,22 +240,30 @@ fn key_of(which: Which, certificate: &Certificate) -> Result<SubjectKey, AttestE
     })
 }
 
+/// The P-256 key of a CA certificate, or why it cannot be one.
+pub fn ca_key(ca_der: &[u8]) -> Result<p256::ecdsa::VerifyingKey, AttestError> {
+    let ca = parse(Which::Ca, ca_der)?;
+    ca_key_of(&ca)
+}
+
+fn ca_key_of(ca: &Certificate) -> Result<p256::ecdsa::VerifyingKey, AttestError> {
+    match key_of(Which::Ca, ca)? {
+        SubjectKey::P256(bytes) => {
+            p256::ecdsa::VerifyingKey::from_sec1_bytes(&bytes).map_err(|_| AttestError::Malformed {
+                which: Which::Ca,
+                reason: "the P-256 key is not a point on the curve".to_string(),
+            })
+        }
+        SubjectKey::Ed25519(_) => Err(AttestError::Ed25519Ca),
+    }
+}
+
 /// Checks that `device_der` was issued by the CA of `ca_der` and that both are valid at
 /// `at_ms`; returns the certified key and serial.
 pub fn check(ca_der: &[u8], device_der: &[u8], at_ms: u64) -> Result<Attested, AttestError> {
     let ca = parse(Which::Ca, ca_der)?;
     let device = parse(Which::Device, device_der)?;
-    let ca_key = match key_of(Which::Ca, &ca)? {
-        SubjectKey::P256(bytes) => {
-            p256::ecdsa::VerifyingKey::from_sec1_bytes(&bytes).map_err(|_| {
-                AttestError::Malformed {
-                    which: Which::Ca,
-                    reason: "the P-256 key is not a point on the curve".to_string(),
-                }
-            })?
-        }
-        SubjectKey::Ed25519(_) => return Err(AttestError::Ed25519Ca),
-    };
+    let ca_key = ca_key_of(&ca)?;
     let subject_key = key_of(Which::Device, &device)?;
     if device.tbs_certificate().issuer() != ca.tbs_certificate().subject() {
         return Err(AttestError::WrongIssuer);

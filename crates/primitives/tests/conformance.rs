@@ -98,7 +98,9 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
 /// Every module's message names, one `module/message byte/name` a line: they are part of every
 /// signing namespace, so renaming or renumbering one is a protocol change.
 fn message_names(device: &DeviceKey, owner: &groundwork_primitives::Address) -> String {
-    use groundwork_primitives::{Call, ChallengeCall, CreditsCall, OracleCall, Report};
+    use groundwork_primitives::{
+        AttestCall, Call, ChallengeCall, CreditsCall, OracleCall, Report, UsageCall,
+    };
     let digest = hash(b"any");
     let location = Cell::new(0x8c1fb46622dd3ff).unwrap();
     let calls: Vec<Call> = vec![
@@ -139,6 +141,29 @@ fn message_names(device: &DeviceKey, owner: &groundwork_primitives::Address) -> 
         CreditsCall::Buy {
             recipient: *owner,
             credits: 1,
+        }
+        .into(),
+        UsageCall::SetOffer {
+            device: device.id(),
+            credits_per_unit: 1,
+            max_session_blocks: 1,
+        }
+        .into(),
+        UsageCall::OpenSession {
+            device: device.id(),
+            credits_per_unit: 1,
+            max_credits: 1,
+            expires_at: 1,
+        }
+        .into(),
+        UsageCall::Close { session: digest }.into(),
+        AttestCall::Revoke {
+            serial: groundwork_primitives::tx::attest::BoundedBytes(vec![1]),
+        }
+        .into(),
+        AttestCall::Attest {
+            device: device.id(),
+            certificate: groundwork_primitives::tx::attest::BoundedBytes(vec![0x30]),
         }
         .into(),
     ];
@@ -210,7 +235,7 @@ const PINNED: &[(&str, &str)] = &[
     ),
     (
         "message-names",
-        "f9e6645da651bf50cada233338bd5f1f7b01e940807792a2fc2000d66e8a6a6b",
+        "4e3c403390ebad109b3d135ffacaf42e6d221fc8862b099ccd798c4e6c4ffff3",
     ),
     (
         "block",

@@ -69,6 +69,9 @@ impl State {
         preverified: bool,
     ) -> Result<(), TxError> {
         let device = self.core.active_device(&tx.device)?;
+        // An unattested device of a kind that must be, or a revoked one, does no work.
+        self.attest
+            .check_may_work(&self.params.attest, &tx.device, device.kind)?;
         if !preverified && !tx.verify_signature(&self.params.chain_id) {
             return Err(TxError::Core(CoreError::BadSignature));
         }
@@ -150,6 +153,10 @@ impl State {
                 call,
                 height,
             ),
+            Call::Attest(call) => {
+                self.attest
+                    .apply_call(core, &params.attest, sender, call, height)
+            }
             Call::Usage(call) => {
                 let cx = UsageContext {
                     core,

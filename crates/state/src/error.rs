@@ -11,6 +11,7 @@
 //! Codes are never renumbered or reused.
 
 pub use crate::core::CoreError;
+pub use crate::modules::attest::AttestError;
 pub use crate::modules::challenges::ChallengeError;
 pub use crate::modules::coverage::{CoverageError, GeometryCause};
 pub use crate::modules::credits::CreditsError;
@@ -51,6 +52,7 @@ tx_errors! {
     Oracle(OracleError),
     Credits(CreditsError),
     Usage(UsageError),
+    Attest(AttestError),
 }
 
 /// Why a whole block was rejected. The state is unchanged.

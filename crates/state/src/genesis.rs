@@ -4,6 +4,7 @@
 //! Amounts are strings of base units because TOML integers stop at 2^63 and balances are u128.
 //! Every invalid field is refused with an error naming it.
 
+pub use crate::modules::attest::AttestParams;
 pub use crate::modules::challenges::ChallengeParams;
 pub use crate::modules::coverage::CoverageParams;
 pub use crate::modules::credits::CreditsParams;
@@ -97,6 +98,8 @@ pub struct Params {
     pub credits: CreditsParams,
     /// Metered usage and the usage mint.
     pub usage: UsageParams,
+    /// Makers whose device certificates the chain accepts.
+    pub attest: AttestParams,
 }
 
 /// A validated genesis.
@@ -135,6 +138,74 @@ struct GenesisFile {
     credits: Option<CreditsSection>,
     #[serde(default)]
     usage: Option<UsageSection>,
+    #[serde(default)]
+    attest: Option<AttestSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttestSection {
+    #[serde(default)]
+    makers: Vec<MakerEntry>,
+    /// Kinds whose devices must be attested to report and earn.
+    #[serde(default)]
+    required_kinds: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MakerEntry {
+    name: String,
+    account: String,
+    /// The maker's CA certificate, PEM.
+    ca: String,
+    kinds: Vec<String>,
+}
+
+fn parse_kinds(
+    field: &str,
+    names: &[String],
+) -> Result<crate::modules::attest::KindSet, GenesisError> {
+    let kinds = names
+        .iter()
+        .map(|name| {
+            name.parse::<ResourceKind>()
+                .map_err(|_| invalid(field, format!("{name:?} is not a resource kind")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(crate::modules::attest::KindSet::of(&kinds))
+}
+
+fn parse_attest(section: Option<AttestSection>) -> Result<AttestParams, GenesisError> {
+    use groundwork_primitives::tx::attest::BoundedBytes;
+    let Some(section) = section else {
+        return Ok(AttestParams::default());
+    };
+    let mut makers = Vec::with_capacity(section.makers.len());
+    for (i, m) in section.makers.iter().enumerate() {
+        let field = |name: &str| format!("attest.makers[{i}].{name}");
+        if m.name.is_empty() || m.name.len() > 32 {
+            return Err(invalid(field("name"), "1 to 32 bytes"));
+        }
+        let account = m
+            .account
+            .parse::<Address>()
+            .map_err(|e| invalid(field("account"), format!("{e}")))?;
+        let ca = groundwork_attest::pem_to_der(groundwork_attest::Which::Ca, &m.ca)
+            .map_err(|e| invalid(field("ca"), e.to_string()))?;
+        makers.push(crate::modules::attest::Maker {
+            name: BoundedBytes(m.name.as_bytes().to_vec()),
+            account,
+            ca: BoundedBytes(ca),
+            kinds: parse_kinds(&field("kinds"), &m.kinds)?,
+        });
+    }
+    let params = AttestParams {
+        makers,
+        required: parse_kinds("attest.required_kinds", &section.required_kinds)?,
+    };
+    params.validate()?;
+    Ok(params)
 }
 
 #[derive(Deserialize)]
@@ -515,6 +586,7 @@ impl Genesis {
             },
         };
         usage.validate()?;
+        let attest = parse_attest(file.attest)?;
         let params = Params {
             chain_id,
             token_symbol: file.token.symbol.clone(),
@@ -536,6 +608,7 @@ impl Genesis {
             oracle,
             credits,
             usage,
+            attest,
         };
         Ok(Genesis {
             params,
@@ -598,6 +671,7 @@ impl Genesis {
         p.oracle.write(&mut buf);
         p.credits.credit_price_micro_usd.write(&mut buf);
         p.usage.write(&mut buf);
+        p.attest.write(&mut buf);
         (self.balances.len() as u64).write(&mut buf);
         for (address, amount) in &self.balances {
             address.write(&mut buf);
@@ -707,6 +781,31 @@ impl Genesis {
              # Most tokens the usage mint creates in one epoch (0 = none); above it payments are pro rata.\nmax_mint_per_epoch = \"{}\"\n",
             u.grace_blocks, u.reward_bps, u.max_mint_per_epoch
         ));
+        let a = &p.attest;
+        if !a.makers.is_empty() || a.required.0 != 0 {
+            let names = |set: crate::modules::attest::KindSet| {
+                set.kinds()
+                    .iter()
+                    .map(|k| format!("\"{}\"", k.name()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            out.push_str(&format!(
+                "\n[attest]\n# Kinds whose devices must be attested by a maker to report and earn.\nrequired_kinds = [{}]\n",
+                names(a.required)
+            ));
+            for maker in &a.makers {
+                let pem = groundwork_attest::der_to_pem(groundwork_attest::Which::Ca, &maker.ca.0)
+                    .unwrap_or_default();
+                out.push_str(&format!(
+                    "\n[[attest.makers]]\nname = \"{}\"\n# May revoke the maker's certificates.\naccount = \"{}\"\nkinds = [{}]\nca = \"\"\"\n{}\"\"\"\n",
+                    String::from_utf8_lossy(&maker.name.0),
+                    maker.account,
+                    names(maker.kinds),
+                    pem
+                ));
+            }
+        }
         for key in &self.validators {
             out.push_str(&format!(
                 "\n[[validators]]\npublic_key = \"{}\"\n",
@@ -771,6 +870,7 @@ impl Params {
                 reward_bps: 10_000,
                 max_mint_per_epoch: Amount(100 * TOKEN),
             },
+            attest: AttestParams::default(),
         }
     }
 }

@@ -60,6 +60,7 @@ pub mod signatures;
 mod table;
 
 // The service modules, by the names the node and the CLI know them by.
+pub use modules::attest;
 pub use modules::challenges as challenge;
 pub use modules::coverage;
 pub use modules::credits;

@@ -28,6 +28,7 @@ use crate::envelope::SignatureCheck;
 use crate::error::{BlockError, InvariantViolation};
 use crate::genesis::{Genesis, Params};
 use crate::module::Module;
+use crate::modules::attest::Attest;
 use crate::modules::challenges::Challenges;
 use crate::modules::coverage::Coverage;
 use crate::modules::credits::Credits;
@@ -48,6 +49,7 @@ use groundwork_primitives::{Address, Amount, Block, DeviceId, Transaction};
 /// Every table prefix, by module. On disk and in proofs: never renumber.
 pub mod prefix {
     pub use crate::core::prefix::*;
+    pub use crate::modules::attest::prefix::*;
     pub use crate::modules::challenges::prefix::*;
     pub use crate::modules::coverage::prefix::*;
     pub use crate::modules::credits::prefix::*;
@@ -79,6 +81,7 @@ pub struct State {
     pub(crate) oracle: Oracle,
     pub(crate) credits: Credits,
     pub(crate) usage: Usage,
+    pub(crate) attest: Attest,
 }
 
 impl State {
@@ -94,6 +97,7 @@ impl State {
             oracle: Oracle::new(),
             credits: Credits::new(),
             usage: Usage::new(),
+            attest: Attest::new(),
         }
     }
 
@@ -120,6 +124,7 @@ impl State {
         state.oracle.set_genesis_params(params.oracle.clone());
         state.credits.set_genesis_params(params.credits);
         state.usage.set_genesis_params(params.usage);
+        state.attest.set_genesis_params(params.attest.clone());
         state
     }
 
@@ -154,6 +159,7 @@ impl State {
         state.params.oracle = state.oracle.params().ok_or(missing("oracle"))?;
         state.params.credits = state.credits.params().ok_or(missing("credits"))?;
         state.params.usage = state.usage.params().ok_or(missing("usage"))?;
+        state.params.attest = state.attest.params().ok_or(missing("attest"))?;
         core.apply_to(&mut state.params);
         Ok(state)
     }
@@ -169,6 +175,7 @@ impl State {
             &self.oracle,
             &self.credits,
             &self.usage,
+            &self.attest,
         ]
     }
 
@@ -181,6 +188,7 @@ impl State {
             &mut self.oracle,
             &mut self.credits,
             &mut self.usage,
+            &mut self.attest,
         ]
     }
 
@@ -356,8 +364,10 @@ impl State {
             .checked_add(coverage_paid)
             .ok_or(BlockError::Arithmetic { context: "paid" })?;
         // The usage mint is new supply on top of the emission, within its own cap.
+        let (attest, attest_params) = (&self.attest, &self.params.attest);
         self.usage.end_epoch(
             &mut self.core,
+            |device, kind| attest.check_may_work(attest_params, device, kind).is_ok(),
             &self.oracle,
             &self.params.oracle,
             &self.params.credits,

@@ -287,3 +287,22 @@ impl State {
         self.usage.pending_usage(epoch, device)
     }
 }
+
+/// Maker attestation.
+impl State {
+    /// A device's accepted certificate, and the height its maker revoked it at, if it did.
+    pub fn attestation(
+        &self,
+        device: &DeviceId,
+    ) -> Option<(crate::modules::attest::Attestation, Option<u64>)> {
+        self.attest.attestation(device)
+    }
+
+    /// Why `device` may not report or earn now, if it may not.
+    pub fn attest_refusal(&self, device: &DeviceId) -> Option<crate::modules::attest::AttestError> {
+        let kind = self.device(device)?.kind;
+        self.attest
+            .check_may_work(&self.params.attest, device, kind)
+            .err()
+    }
+}

@@ -17,6 +17,7 @@
 //! once released: never renumber or reuse one.
 
 mod account;
+pub mod attest;
 mod challenges;
 mod core;
 mod coverage;
@@ -28,6 +29,7 @@ mod usage;
 
 pub use self::core::{CoreCall, device_ownership_message};
 pub use account::{AccountTransaction, Validity};
+pub use attest::AttestCall;
 pub use challenges::{ChallengeCall, challenge_id};
 pub use coverage::{BeaconRadio, CoverageReport, WitnessReading, beacon_id};
 pub use credits::CreditsCall;
@@ -136,6 +138,7 @@ module_messages! {
         Oracle(OracleCall) = 4,
         Credits(CreditsCall) = 5,
         Usage(UsageCall) = 6,
+        Attest(AttestCall) = 7,
     }
 }
 

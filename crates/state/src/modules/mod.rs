@@ -9,8 +9,10 @@
 //! | [`challenges`] | `0x30..=0x3F` | challenge bonds in escrow; slashes through the core |
 //! | [`oracle`] | `0x40..=0x4F` | the token's USD price: median and smoothed average |
 //! | [`credits`] | `0x50..=0x5F` | data credits bought at the oracle's price; the credit ledger's counters |
+//! | [`attest`] | `0x70..=0x7F` | makers' CAs, attested devices and revoked serials; gates reports |
 //! | [`usage`] | `0x60..=0x6F` | offers, sessions with escrowed credits, vouchers; the capped usage mint |
 
+pub mod attest;
 pub mod challenges;
 pub mod coverage;
 pub mod credits;

@@ -67,6 +67,7 @@ pub fn params() -> Params {
             reward_bps: 8_000,
             max_mint_per_epoch: Amount(1_000_000),
         },
+        attest: groundwork_state::attest::AttestParams::default(),
     }
 }
 

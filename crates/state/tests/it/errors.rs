@@ -611,6 +611,10 @@ fn every_rejection_code_is_in_the_docs_table() {
             "UsageError::",
             include_str!("../../src/modules/usage/error.rs"),
         ),
+        (
+            "AttestError::",
+            include_str!("../../src/modules/attest/error.rs"),
+        ),
     ];
     let docs = include_str!("../../../../docs/state.md");
     let mut in_code: Vec<(u16, String)> = sources

@@ -1,6 +1,7 @@
 //! Integration tests of the state machine, built as one binary.
 #![allow(clippy::result_large_err)]
 
+mod attest;
 mod challenge;
 mod common;
 mod coverage;

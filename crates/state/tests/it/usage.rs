@@ -540,9 +540,16 @@ fn a_customers_sessions_come_a_page_at_a_time_in_id_order() {
     ids.sort();
     let customer = address(&m.customer);
     let first = m.h.state.sessions_of(&customer, None, 2);
-    assert_eq!(first.iter().map(|(id, _)| *id).collect::<Vec<_>>(), ids[..2]);
+    assert_eq!(
+        first.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        ids[..2]
+    );
     let rest = m.h.state.sessions_of(&customer, Some(ids[1]), 2);
     assert_eq!(rest.iter().map(|(id, _)| *id).collect::<Vec<_>>(), ids[2..]);
     // Another account's sessions are not in the list.
-    assert!(m.h.state.sessions_of(&address(&m.owner), None, 10).is_empty());
+    assert!(
+        m.h.state
+            .sessions_of(&address(&m.owner), None, 10)
+            .is_empty()
+    );
 }

@@ -662,6 +662,7 @@ impl Usage {
     pub(crate) fn end_epoch(
         &mut self,
         core: &mut Core,
+        may_earn: impl Fn(&DeviceId, ResourceKind) -> bool,
         oracle: &Oracle,
         oracle_params: &OracleParams,
         credits_params: &CreditsParams,
@@ -714,8 +715,15 @@ impl Usage {
                 .ok_or(arithmetic.clone())?;
             // A device decommissioned since still has an owner on record; one that is gone
             // entirely is paid nothing.
-            let Some(owner) = core.device(&key.1).map(|d| d.owner) else {
+            let Some(device) = core.device(&key.1) else {
                 continue;
+            };
+            let owner = device.owner;
+            // A revoked device, or an unattested one of a kind that must be, is paid nothing.
+            let amount = if may_earn(&key.1, device.kind) {
+                amount
+            } else {
+                Amount::ZERO
             };
             if amount > Amount::ZERO {
                 core.mint_to(&owner, amount)?;

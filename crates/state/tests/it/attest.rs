@@ -1,0 +1,156 @@
+//! Maker-attested devices through `State::execute`, with certificates made by the `openssl`
+//! command line (tests/fixtures/attest): a maker's CA certifies two P-256 devices; another CA
+//! one more.
+
+use crate::common::*;
+use groundwork_primitives::tx::attest::BoundedBytes;
+use groundwork_primitives::{AttestCall, DeviceKey, ResourceKind, Transaction, UptimeReport};
+use groundwork_state::attest::{AttestError, AttestParams, KindSet, Maker};
+use groundwork_state::{Genesis, TxError};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/attest");
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{FIXTURES}/{name}")).unwrap()
+}
+
+fn der(name: &str) -> Vec<u8> {
+    groundwork_attest::pem_to_der(groundwork_attest::Which::Device, &fixture(name)).unwrap()
+}
+
+fn key(name: &str) -> DeviceKey {
+    groundwork_wallet::pem::parse(&fixture(name))
+        .unwrap()
+        .device_key()
+        .unwrap()
+}
+
+/// Account 5 is the maker's; wireless devices must be attested.
+fn harness() -> Harness {
+    let mut p = params();
+    let ca = groundwork_attest::pem_to_der(groundwork_attest::Which::Ca, &fixture("maker-ca.pem"))
+        .unwrap();
+    p.attest = AttestParams {
+        makers: vec![Maker {
+            name: BoundedBytes(b"Test maker".to_vec()),
+            account: address(&account(5)),
+            ca: BoundedBytes(ca),
+            kinds: KindSet::of(&[ResourceKind::Wireless, ResourceKind::Sensor]),
+        }],
+        required: KindSet::of(&[ResourceKind::Wireless]),
+    };
+    let mut genesis: Genesis = genesis_with(p, 5);
+    // The certificates are valid from when they were made for a century: run in 2030.
+    genesis.genesis_time_ms = 1_900_000_000_000;
+    Harness::new(&genesis)
+}
+
+fn attest(h: &Harness, device: &DeviceKey, certificate: &str) -> Transaction {
+    h.signed(
+        &account(1),
+        AttestCall::Attest {
+            device: device.id(),
+            certificate: BoundedBytes(der(certificate)),
+        },
+    )
+}
+
+#[test]
+fn an_attested_device_works_an_unattested_one_is_refused_and_a_revoked_one_stops() {
+    let mut h = harness();
+    let (a, b) = (key("device-a.key"), key("device-b.key"));
+    for device in [&a, &b] {
+        assert_eq!(
+            h.submit(h.register(&account(1), device, ResourceKind::Wireless)),
+            Ok(())
+        );
+    }
+    // Not attested yet: its heartbeats are refused, naming why.
+    let beat = h.heartbeat(&a, 0);
+    assert_eq!(
+        h.try_submit(beat).map(|_| ()),
+        Err(TxError::Attest(AttestError::NotAttested {
+            device: a.id(),
+            kind: ResourceKind::Wireless
+        }))
+    );
+    // Device a's own certificate attests it; b's certificate does not attest a.
+    h.assert_rejected(
+        attest(&h, &a, "device-b.pem"),
+        TxError::Attest(AttestError::KeyMismatch { device: a.id() }),
+    );
+    assert_eq!(h.submit(attest(&h, &a, "device-a.pem")), Ok(()));
+    assert_eq!(h.submit(attest(&h, &b, "device-b.pem")), Ok(()));
+    assert_eq!(h.submit(h.heartbeat(&a, 0)), Ok(()));
+    // Another maker's certificate is refused with the check's reason.
+    let c = key("device-c.key");
+    assert_eq!(
+        h.submit(h.register(&account(1), &c, ResourceKind::Wireless)),
+        Ok(())
+    );
+    let tx = attest(&h, &c, "device-c.pem");
+    let refused = h.try_submit(tx).unwrap();
+    assert!(
+        matches!(
+            refused,
+            Err(TxError::Attest(AttestError::Refused {
+                reason: groundwork_attest::AttestError::WrongIssuer
+            }))
+        ),
+        "{refused:?}"
+    );
+
+    // Only the maker's account revokes; then device b does no more work.
+    let (serial, _) = h.state.attestation(&b.id()).unwrap();
+    let revoke = AttestCall::Revoke {
+        serial: serial.serial.clone(),
+    };
+    let stranger = h.signed(&account(2), revoke.clone());
+    h.assert_rejected(
+        stranger,
+        TxError::Attest(AttestError::NotAMaker {
+            signer: address(&account(2)),
+        }),
+    );
+    assert_eq!(h.submit(h.signed(&account(5), revoke)), Ok(()));
+    let refusal = h.state.attest_refusal(&b.id());
+    assert!(
+        matches!(refusal, Some(AttestError::Revoked { .. })),
+        "{refusal:?}"
+    );
+    let beat = Transaction::Device(UptimeReport::sign_heartbeat(
+        &b,
+        &h.chain,
+        h.state.recent_block(h.state.height()).unwrap(),
+    ));
+    assert!(matches!(
+        h.try_submit(beat),
+        Err(TxError::Attest(AttestError::Revoked { .. }))
+    ));
+    // Its certificate cannot attest it again either; device a still works.
+    h.assert_rejected(
+        attest(&h, &b, "device-b.pem"),
+        TxError::Attest(AttestError::Revoked {
+            serial_hex: serial.serial.0.iter().map(|x| format!("{x:02x}")).collect(),
+        }),
+    );
+    assert_eq!(h.state.attest_refusal(&a.id()), None);
+}
+
+#[test]
+fn a_kind_no_maker_certifies_is_refused_and_an_optional_kind_works_unattested() {
+    let mut h = harness();
+    let storage = key("device-a.key");
+    assert_eq!(
+        h.submit(h.register(&account(1), &storage, ResourceKind::Storage)),
+        Ok(())
+    );
+    h.assert_rejected(
+        attest(&h, &storage, "device-a.pem"),
+        TxError::Attest(AttestError::NoMakerForKind {
+            kind: ResourceKind::Storage,
+        }),
+    );
+    // Storage need not be attested: it heartbeats.
+    assert_eq!(h.submit(h.heartbeat(&storage, 0)), Ok(()));
+}
