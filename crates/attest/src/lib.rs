@@ -17,6 +17,9 @@
 
 use p256::ecdsa::signature::Verifier;
 use x509_cert::Certificate;
+#[cfg(feature = "issue")]
+pub mod issue;
+
 use x509_cert::der::{Decode, DecodePem, Encode};
 use x509_cert::spki::ObjectIdentifier;
 

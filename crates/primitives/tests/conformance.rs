@@ -156,6 +156,20 @@ fn message_names(device: &DeviceKey, owner: &groundwork_primitives::Address) -> 
             expires_at: 1,
         }
         .into(),
+        {
+            let voucher = groundwork_primitives::Voucher {
+                session: digest,
+                cumulative_units: 1,
+                cumulative_credits: 1,
+            };
+            UsageCall::Settle {
+                voucher,
+                customer_signature: voucher
+                    .sign_as_customer(&ed25519::PrivateKey::from_seed(1), &chain()),
+                device_signature: voucher.sign_as_device(device, &chain()),
+            }
+            .into()
+        },
         UsageCall::Close { session: digest }.into(),
         AttestCall::Revoke {
             serial: groundwork_primitives::tx::attest::BoundedBytes(vec![1]),
@@ -165,6 +179,15 @@ fn message_names(device: &DeviceKey, owner: &groundwork_primitives::Address) -> 
             device: device.id(),
             certificate: groundwork_primitives::tx::attest::BoundedBytes(vec![0x30]),
         }
+        .into(),
+        groundwork_primitives::AttestCall::register(
+            &chain(),
+            owner,
+            device,
+            ResourceKind::Sensor,
+            location,
+            groundwork_primitives::tx::attest::BoundedBytes(vec![0x30]),
+        )
         .into(),
     ];
     let reports: Vec<Report> = vec![
@@ -235,7 +258,7 @@ const PINNED: &[(&str, &str)] = &[
     ),
     (
         "message-names",
-        "4e3c403390ebad109b3d135ffacaf42e6d221fc8862b099ccd798c4e6c4ffff3",
+        "1a59abd6a8c8d637f01a3915cc5dc3680b825e4bd2ac82f6c59ce2dc5de30a24",
     ),
     (
         "block",

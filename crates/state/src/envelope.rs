@@ -4,10 +4,12 @@
 
 use crate::error::{CoreError, TxError};
 use crate::machine::State;
+use crate::modules::attest::Attest;
 use crate::modules::usage::UsageContext;
 use crate::outcome::{TrialOutcome, check_validity_window};
 use groundwork_primitives::{
-    AccountTransaction, Call, ChallengeCall, DeviceTransaction, Report, Transaction,
+    AccountTransaction, AttestCall, Call, ChallengeCall, CoreCall, DeviceTransaction, Report,
+    Transaction,
 };
 
 /// Which signatures are already known to be valid when a transaction runs.
@@ -124,7 +126,12 @@ impl State {
         let (sender, nonce) = (&tx.sender(), tx.nonce);
         let (core, params) = (&mut self.core, &self.params);
         match &tx.call {
-            Call::Core(call) => core.apply_call(params, &mut self.challenges, sender, call, height),
+            Call::Core(call) => {
+                if let CoreCall::RegisterDevice { kind, .. } = call {
+                    Attest::check_plain_registration(&params.attest, *kind)?;
+                }
+                core.apply_call(params, &mut self.challenges, sender, call, height)
+            }
             Call::Challenges(ChallengeCall::Open { device, evidence }) => {
                 self.challenges.open_challenge(
                     core,
@@ -154,6 +161,26 @@ impl State {
                 height,
             ),
             Call::Attest(call) => {
+                if let AttestCall::Register {
+                    device,
+                    kind,
+                    location,
+                    ownership_proof,
+                    ..
+                } = call
+                {
+                    // Registered and attested in one transaction: a refused certificate
+                    // undoes the registration with it.
+                    core.register_device(
+                        params,
+                        sender,
+                        device,
+                        *kind,
+                        *location,
+                        ownership_proof,
+                        height,
+                    )?;
+                }
                 self.attest
                     .apply_call(core, &params.attest, sender, call, height)
             }

@@ -2,7 +2,9 @@
 //! element; a maker revokes a certificate by serial.
 
 use super::Message;
-use crate::keys::DeviceId;
+use crate::cell::Cell;
+use crate::keys::{DeviceId, DeviceSignature};
+use crate::resource::ResourceKind;
 use commonware_codec::{Buf, EncodeSize, Error as CodecError, Read, ReadExt, Write};
 
 /// Largest device certificate a transaction carries (DER): it must fit a transaction with its
@@ -62,6 +64,16 @@ pub enum AttestCall {
     /// A maker's account revokes the certificate with this serial: the device it attests
     /// stops earning.
     Revoke { serial: Serial },
+    /// Registers a device and records its maker certificate in one step: the core's
+    /// `register-device` (same fields, same ownership proof) followed by `attest`. A kind
+    /// whose devices must be attested can only be registered this way.
+    Register {
+        device: DeviceId,
+        kind: ResourceKind,
+        location: Cell,
+        ownership_proof: DeviceSignature,
+        certificate: CertificateDer,
+    },
 }
 
 impl Message for AttestCall {
@@ -71,6 +83,29 @@ impl Message for AttestCall {
         match self {
             AttestCall::Attest { .. } => "attest",
             AttestCall::Revoke { .. } => "revoke",
+            AttestCall::Register { .. } => "register",
+        }
+    }
+}
+
+impl AttestCall {
+    /// Builds a `Register` call, signing the ownership proof with the device key as the
+    /// core's `register-device` does.
+    pub fn register(
+        chain: &crate::domain::ChainId,
+        owner: &crate::address::Address,
+        device_key: &crate::keys::DeviceKey,
+        kind: ResourceKind,
+        location: Cell,
+        certificate: CertificateDer,
+    ) -> Self {
+        let ownership_proof = super::CoreCall::ownership_proof(chain, owner, device_key);
+        AttestCall::Register {
+            device: device_key.id(),
+            kind,
+            location,
+            ownership_proof,
+            certificate,
         }
     }
 }
@@ -90,6 +125,20 @@ impl Write for AttestCall {
                 1u8.write(buf);
                 serial.write(buf);
             }
+            AttestCall::Register {
+                device,
+                kind,
+                location,
+                ownership_proof,
+                certificate,
+            } => {
+                2u8.write(buf);
+                device.write(buf);
+                kind.write(buf);
+                location.write(buf);
+                ownership_proof.write(buf);
+                certificate.write(buf);
+            }
         }
     }
 }
@@ -102,6 +151,19 @@ impl EncodeSize for AttestCall {
                 certificate,
             } => device.encode_size() + certificate.encode_size(),
             AttestCall::Revoke { serial } => serial.encode_size(),
+            AttestCall::Register {
+                device,
+                kind,
+                location,
+                ownership_proof,
+                certificate,
+            } => {
+                device.encode_size()
+                    + kind.encode_size()
+                    + location.encode_size()
+                    + ownership_proof.encode_size()
+                    + certificate.encode_size()
+            }
         }
     }
 }
@@ -116,6 +178,13 @@ impl Read for AttestCall {
             }),
             1 => Ok(AttestCall::Revoke {
                 serial: Serial::read(buf)?,
+            }),
+            2 => Ok(AttestCall::Register {
+                device: DeviceId::read(buf)?,
+                kind: ResourceKind::read(buf)?,
+                location: Cell::read(buf)?,
+                ownership_proof: DeviceSignature::read(buf)?,
+                certificate: CertificateDer::read(buf)?,
             }),
             other => Err(CodecError::InvalidEnum(other)),
         }

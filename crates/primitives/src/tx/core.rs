@@ -58,6 +58,18 @@ impl CoreCall {
         chain.namespace(<Self as Message>::MODULE, "device-ownership")
     }
 
+    /// The device key's signature over `owner`: proof the owner holds the device.
+    pub fn ownership_proof(
+        chain: &ChainId,
+        owner: &Address,
+        device_key: &DeviceKey,
+    ) -> DeviceSignature {
+        device_key.sign(
+            &Self::ownership_namespace(chain),
+            &device_ownership_message(owner),
+        )
+    }
+
     /// Builds a `RegisterDevice` call, signing the ownership proof with the device key.
     pub fn register_device(
         chain: &ChainId,
@@ -66,10 +78,7 @@ impl CoreCall {
         kind: ResourceKind,
         location: Cell,
     ) -> Self {
-        let ownership_proof = device_key.sign(
-            &Self::ownership_namespace(chain),
-            &device_ownership_message(owner),
-        );
+        let ownership_proof = Self::ownership_proof(chain, owner, device_key);
         CoreCall::RegisterDevice {
             device: device_key.id(),
             kind,

@@ -57,6 +57,54 @@ fn sample_transactions() -> Vec<Transaction> {
             beacon: hash(b"beacon 3"),
         }
         .into(),
+        UsageCall::SetOffer {
+            device: device.id(),
+            credits_per_unit: 1,
+            max_session_blocks: 50,
+        }
+        .into(),
+        UsageCall::OpenSession {
+            device: device.id(),
+            credits_per_unit: 1,
+            max_credits: 100,
+            expires_at: 90,
+        }
+        .into(),
+        {
+            let voucher = Voucher {
+                session: session_id(&owner, 1),
+                cumulative_units: 4,
+                cumulative_credits: 4,
+            };
+            UsageCall::Settle {
+                voucher,
+                customer_signature: voucher.sign_as_customer(&key, &chain()),
+                device_signature: voucher.sign_as_device(&device, &chain()),
+            }
+            .into()
+        },
+        UsageCall::Close {
+            session: session_id(&owner, 1),
+        }
+        .into(),
+        AttestCall::register(
+            &chain(),
+            &owner,
+            &device,
+            ResourceKind::Wireless,
+            location,
+            attest::BoundedBytes(vec![0x30; 500]),
+        )
+        .into(),
+        AttestCall::Attest {
+            device: device.id(),
+            certificate: attest::BoundedBytes(vec![0x30; 10]),
+        }
+        .into(),
+        AttestCall::Revoke {
+            serial: attest::BoundedBytes(vec![1, 2, 3]),
+        }
+        .into(),
     ];
     let mut txs: Vec<Transaction> = calls
         .into_iter()

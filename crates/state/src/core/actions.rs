@@ -75,7 +75,7 @@ impl Core {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn register_device(
+    pub(crate) fn register_device(
         &mut self,
         params: &Params,
         sender: &Address,

@@ -55,37 +55,45 @@ fn attest(h: &Harness, device: &DeviceKey, certificate: &str) -> Transaction {
     )
 }
 
+fn register_attested(h: &Harness, device: &DeviceKey, certificate: &str) -> Transaction {
+    h.signed(
+        &account(1),
+        AttestCall::register(
+            &h.chain,
+            &address(&account(1)),
+            device,
+            ResourceKind::Wireless,
+            cell(52.52, 13.405),
+            BoundedBytes(der(certificate)),
+        ),
+    )
+}
+
 #[test]
-fn an_attested_device_works_an_unattested_one_is_refused_and_a_revoked_one_stops() {
+fn a_required_kind_registers_with_its_certificate_works_and_stops_when_revoked() {
     let mut h = harness();
     let (a, b) = (key("device-a.key"), key("device-b.key"));
-    for device in [&a, &b] {
-        assert_eq!(
-            h.submit(h.register(&account(1), device, ResourceKind::Wireless)),
-            Ok(())
-        );
-    }
-    // Not attested yet: its heartbeats are refused, naming why.
-    let beat = h.heartbeat(&a, 0);
-    assert_eq!(
-        h.try_submit(beat).map(|_| ()),
-        Err(TxError::Attest(AttestError::NotAttested {
-            device: a.id(),
-            kind: ResourceKind::Wireless
-        }))
-    );
-    // Device a's own certificate attests it; b's certificate does not attest a.
+    // Wireless must be attested: the core's register-device is refused, naming the way in.
     h.assert_rejected(
-        attest(&h, &a, "device-b.pem"),
+        h.register(&account(1), &a, ResourceKind::Wireless),
+        TxError::Attest(AttestError::CertificateRequired {
+            kind: ResourceKind::Wireless,
+        }),
+    );
+    // Registering with b's certificate does not attest a, and leaves a unregistered.
+    h.assert_rejected(
+        register_attested(&h, &a, "device-b.pem"),
         TxError::Attest(AttestError::KeyMismatch { device: a.id() }),
     );
-    assert_eq!(h.submit(attest(&h, &a, "device-a.pem")), Ok(()));
-    assert_eq!(h.submit(attest(&h, &b, "device-b.pem")), Ok(()));
+    assert!(h.state.device(&a.id()).is_none());
+    assert_eq!(h.submit(register_attested(&h, &a, "device-a.pem")), Ok(()));
+    assert_eq!(h.submit(register_attested(&h, &b, "device-b.pem")), Ok(()));
     assert_eq!(h.submit(h.heartbeat(&a, 0)), Ok(()));
-    // Another maker's certificate is refused with the check's reason.
+    // A sensor need not be attested, but may present a certificate: another maker's is
+    // refused with the check's reason.
     let c = key("device-c.key");
     assert_eq!(
-        h.submit(h.register(&account(1), &c, ResourceKind::Wireless)),
+        h.submit(h.register(&account(1), &c, ResourceKind::Sensor)),
         Ok(())
     );
     let tx = attest(&h, &c, "device-c.pem");

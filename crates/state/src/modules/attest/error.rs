@@ -28,6 +28,10 @@ pub enum AttestError {
         device: DeviceId,
         kind: ResourceKind,
     },
+    /// The kind must be attested, so its devices register with `attest/register`, which
+    /// carries the maker certificate, not with the core's `register-device`.
+    #[error("{kind} devices must be attested on this chain: register with the maker certificate (attest/register)")]
+    CertificateRequired { kind: ResourceKind },
 }
 
 impl AttestError {
@@ -40,6 +44,7 @@ impl AttestError {
             AttestError::Revoked { .. } => 1303,
             AttestError::NotAMaker { .. } => 1304,
             AttestError::NotAttested { .. } => 1305,
+            AttestError::CertificateRequired { .. } => 1306,
         }
     }
 }

@@ -249,6 +249,12 @@ impl Attest {
             AttestCall::Attest {
                 device,
                 certificate,
+            }
+            // The core registered the device first, in the same transaction.
+            | AttestCall::Register {
+                device,
+                certificate,
+                ..
             } => {
                 let record = core.owned_active_device(sender, device)?;
                 // The parent block's time: every validator sees the same.
@@ -307,6 +313,18 @@ impl Attest {
                 Ok(())
             }
         }
+    }
+
+    /// Refuses the core's `register-device` for a kind whose devices must be attested: they
+    /// register with `attest/register`, which carries the certificate.
+    pub(crate) fn check_plain_registration(
+        params: &AttestParams,
+        kind: ResourceKind,
+    ) -> Result<(), AttestError> {
+        if params.required.contains(kind) {
+            return Err(AttestError::CertificateRequired { kind });
+        }
+        Ok(())
     }
 
     /// Whether `device` (of `kind`) may report and earn: refused if its kind must be
