@@ -24,10 +24,13 @@ use groundwork_primitives::keyfile::key_address;
 use groundwork_primitives::keys::KeyScheme;
 use groundwork_primitives::limits::MAX_CHALLENGE_EVIDENCE;
 use groundwork_primitives::{
-    AccountKey, AccountTransaction, Address, Amount, BeaconRadio, Cell, ChallengeCall, CoreCall,
+    AccountKey, AccountTransaction, Address, Amount, AttestCall, BeaconRadio, Call, Cell,
+    ChallengeCall, CoreCall,
     CoverageReport, DeviceKey, DeviceTransaction, ResourceKind, Transaction, UptimeReport,
     WitnessReading, challenge_id,
 };
+use groundwork_attest::issue::Maker;
+use groundwork_primitives::tx::attest::BoundedBytes;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
@@ -75,6 +78,10 @@ pub struct FleetArgs {
     /// inflaters), under an owner of their own.
     #[arg(long, default_value_t = 0)]
     cheaters: u32,
+    /// The dev maker's account key (`dev-maker.key` in a dev data dir): the fleet then
+    /// registers its devices with certificates from that maker's CA, as a factory ships them.
+    #[arg(long)]
+    maker_key: Option<PathBuf>,
 }
 
 /// A city that hosts deployments: centre and how far its devices spread (metres, mean).
@@ -356,6 +363,7 @@ fn register(
     rpc: &RpcClient,
     owners: &[AccountKey],
     fleet: &[SimDevice],
+    maker: Option<&Maker>,
     stop: &AtomicBool,
 ) -> Result<()> {
     let status = rpc.status()?;
@@ -407,13 +415,26 @@ fn register(
             let take = queue.len().min(REGISTRATIONS_PER_ROUND);
             let owner = &owners[o];
             for (k, device) in queue.drain(..take).enumerate() {
-                let action = CoreCall::register_device(
-                    &status.chain_id,
-                    &key_address(owner),
-                    &device.key,
-                    device.kind,
-                    device.location,
-                );
+                // With a maker, as its factory would ship it: with a device certificate.
+                let action: Call = match maker {
+                    Some(maker) => AttestCall::register(
+                        &status.chain_id,
+                        &key_address(owner),
+                        &device.key,
+                        device.kind,
+                        device.location,
+                        BoundedBytes(crate::dev_maker::certificate(maker, &device.key)?),
+                    )
+                    .into(),
+                    None => CoreCall::register_device(
+                        &status.chain_id,
+                        &key_address(owner),
+                        &device.key,
+                        device.kind,
+                        device.location,
+                    )
+                    .into(),
+                };
                 round.push(Transaction::Account(AccountTransaction::sign(
                     owner,
                     &status.chain_id,
@@ -473,10 +494,11 @@ pub fn drive(
     owner: &AccountKey,
     fleet: &[SimDevice],
     seed: u64,
+    maker: Option<&Maker>,
     stop: &AtomicBool,
 ) -> Result<()> {
     let owners = fleet_owners(owner, seed)?;
-    register(rpc, &owners, fleet, stop)?;
+    register(rpc, &owners, fleet, maker, stop)?;
     describe_fleet(fleet);
     let wireless: Vec<&SimDevice> = fleet
         .iter()
@@ -1058,7 +1080,14 @@ pub fn run(args: FleetArgs) -> Result<()> {
     if stop.load(Ordering::Relaxed) {
         return Ok(());
     }
-    drive(&rpc, &owner, &fleet, args.seed, &stop)
+    let maker = match &args.maker_key {
+        Some(path) => Some(crate::dev_maker::maker(&load_account_key(
+            &path.display().to_string(),
+            None,
+        )?)?),
+        None => None,
+    };
+    drive(&rpc, &owner, &fleet, args.seed, maker.as_ref(), &stop)
 }
 
 #[cfg(test)]

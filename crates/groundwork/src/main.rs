@@ -9,6 +9,7 @@ mod calc_cmd;
 mod client_cmd;
 mod clock;
 mod coverage_sim;
+mod dev_maker;
 mod fleet;
 mod fleet_customers;
 mod genesis_cmd;

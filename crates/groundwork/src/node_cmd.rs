@@ -101,15 +101,32 @@ pub struct DevArgs {
     no_price_feed: bool,
 }
 
+/// The dev maker's account key and CA certificate, in the dev data dir.
+const DEV_MAKER_KEY: &str = "dev-maker.key";
+const DEV_MAKER_CA: &str = "dev-maker-ca.pem";
+
 /// `groundwork dev`: one validator with a funded dev account.
 pub fn dev(args: DevArgs) -> Result<()> {
     let genesis_path = args.data_dir.join("genesis.toml");
     let first_run = !genesis_path.exists();
     if first_run {
         // Short epochs, so the first rewards arrive within the first minute.
-        let params = local_params("groundwork-dev", Some(DEV_EPOCH_BLOCKS))?;
+        let mut params = local_params("groundwork-dev", Some(DEV_EPOCH_BLOCKS))?;
         let balance = Amount(1_000_000 * 10u128.pow(u32::from(params.token_decimals)));
+        // The dev maker: its account may revoke, its CA certifies the fleet's devices.
+        let maker_key = crate::keys::random_key()?;
+        let maker = crate::dev_maker::maker(&maker_key)?;
+        params.attest = crate::dev_maker::genesis_section(&maker, key_address(&maker_key));
         write_network(&args.data_dir, 1, params, balance, DEV_ORACLES, false)?;
+        crate::keys::write_secret(
+            &args.data_dir.join(DEV_MAKER_KEY),
+            &groundwork_primitives::keyfile::write_key_file(
+                &maker_key,
+                groundwork_primitives::keyfile::ROLE_ACCOUNT,
+            ),
+        )?;
+        let pem = groundwork_attest::der_to_pem(groundwork_attest::Which::Ca, maker.ca_der())?;
+        fs::write(args.data_dir.join(DEV_MAKER_CA), pem).context("writing the dev maker's CA")?;
         // The dev account key is `account.key`; name it for what it is.
         fs::rename(
             args.data_dir.join("account.key"),
@@ -150,6 +167,13 @@ pub fn dev(args: DevArgs) -> Result<()> {
         None
     };
     let fleet_owner = account.clone();
+    // The dev maker, on chains created with one: the fleet registers attested devices.
+    let maker_path = args.data_dir.join(DEV_MAKER_KEY);
+    let maker = if maker_path.exists() {
+        Some(crate::dev_maker::maker(&load_key(&maker_path)?)?)
+    } else {
+        None
+    };
     let fleet_seed = args.fleet_seed;
     // The oracle accounts this dev chain was created with (none on chains made before).
     let oracles = (0..DEV_ORACLES)
@@ -199,6 +223,12 @@ pub fn dev(args: DevArgs) -> Result<()> {
             key_address(&account),
             account_path.display()
         );
+        if maker.is_some() {
+            println!(
+                "  maker        {} (key {DEV_MAKER_KEY}, CA {DEV_MAKER_CA}); the fleet's devices are attested",
+                crate::dev_maker::DEV_MAKER_NAME
+            );
+        }
         if !oracles.is_empty() {
             println!(
                 "  oracle       {} simulated price oracles (keys oracle-<i>.key); groundwork oracle show",
@@ -210,7 +240,7 @@ pub fn dev(args: DevArgs) -> Result<()> {
             start_oracle(endpoints.rpc, oracles, fleet_seed);
         }
         if let Some(fleet) = fleet {
-            start_fleet(endpoints.rpc, fleet_owner, fleet, fleet_seed);
+            start_fleet(endpoints.rpc, fleet_owner, fleet, fleet_seed, maker);
         }
     })?;
     Ok(())
@@ -236,12 +266,15 @@ fn start_fleet(
     owner: groundwork_primitives::AccountKey,
     fleet: Vec<crate::fleet::SimDevice>,
     seed: u64,
+    maker: Option<groundwork_attest::issue::Maker>,
 ) {
     std::thread::spawn(move || {
         let stop = std::sync::atomic::AtomicBool::new(false);
         let result =
             crate::rpc_client::RpcClient::new(&format!("http://{rpc}"), Duration::from_secs(30))
-                .and_then(|client| crate::fleet::drive(&client, &owner, &fleet, seed, &stop));
+                .and_then(|client| {
+                    crate::fleet::drive(&client, &owner, &fleet, seed, maker.as_ref(), &stop)
+                });
         if let Err(error) = result {
             eprintln!("fleet stopped: {error:#}");
         }
