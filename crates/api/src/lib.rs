@@ -231,6 +231,52 @@ pub struct Device {
     /// Its open or latest challenge (`device_get` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub challenge: Option<ChallengeRef>,
+    /// The maker certificate it presented (`device_get` only; none if it presented none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<Attestation>,
+}
+
+/// A device's accepted maker certificate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attestation {
+    /// The maker's name, as in the genesis.
+    pub maker: String,
+    /// The certificate's serial number, hex.
+    pub serial: String,
+    pub attested_at_height: u64,
+    /// Set once the maker revoked the certificate: the device may no longer report or earn.
+    pub revoked_at_height: Option<u64>,
+}
+
+/// `attest_get`: a device's attestation and whether it may report and earn now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceAttestation {
+    pub device: String,
+    pub kind: String,
+    /// Whether this chain requires devices of its kind to be attested.
+    pub required: bool,
+    pub attestation: Option<Attestation>,
+    /// Why the device may not report or earn now (a 13xx rejection), if it may not.
+    pub refused: Option<ErrorObject>,
+}
+
+/// A maker this chain trusts to certify devices.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttestMaker {
+    pub name: String,
+    /// The account that may revoke its certificates.
+    pub account: String,
+    /// The kinds it may certify.
+    pub kinds: Vec<String>,
+    /// Its CA certificate, PEM.
+    pub ca_pem: String,
+}
+
+/// `attest_makers`: the chain's makers and the kinds that must be attested.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttestMakers {
+    pub makers: Vec<AttestMaker>,
+    pub required: Vec<String>,
 }
 
 /// A challenge by id and status.
@@ -641,6 +687,10 @@ pub struct UsageReward {
     pub cap_factor_bps: u64,
     /// The inputs a client recomputes the amount from.
     pub inputs: UsageInputs,
+    /// Set when the device earned a share but was paid nothing: why (its maker revoked its
+    /// certificate, or its kind must be attested and it was not, at the epoch's end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withheld: Option<String>,
     /// Each step in words, ending in its value.
     pub steps: Vec<String>,
 }

@@ -67,12 +67,14 @@ pub struct WrittenNetwork {
     pub account: AccountKey,
 }
 
-/// Tokens each generated oracle account starts with, for the fees of its submissions.
+/// Tokens each generated oracle account (and each genesis maker account) starts with, for
+/// the fees of its transactions.
 pub const ORACLE_FUNDING_TOKENS: u128 = 1_000;
 
 /// Writes `genesis.toml`, `validator-<i>.key` for each validator, `account.key`, and
 /// `oracle-<i>.key` for each of `oracles` price-oracle accounts (named in `[oracle]`, a
-/// majority quorum, each funded for its fees) into `dir`.
+/// majority quorum, each funded for its fees) into `dir`. The maker accounts of
+/// `params.attest` are funded for their fees too.
 pub fn write_network(
     dir: &Path,
     validators: u32,
@@ -104,8 +106,8 @@ pub fn write_network(
     let account = random_key()?;
     let oracle_keys: Vec<AccountKey> = (0..oracles).map(|_| random_key()).collect::<Result<_>>()?;
     let mut balances = vec![(key_address(&account), balance)];
+    let funding = Amount(ORACLE_FUNDING_TOKENS * 10u128.pow(u32::from(params.token_decimals)));
     if !oracle_keys.is_empty() {
-        let funding = Amount(ORACLE_FUNDING_TOKENS * 10u128.pow(u32::from(params.token_decimals)));
         balances.extend(oracle_keys.iter().map(|k| (key_address(k), funding)));
         balances.sort();
         let mut accounts: Vec<_> = oracle_keys.iter().map(key_address).collect();
@@ -118,6 +120,13 @@ pub fn write_network(
             smoothing_window_blocks: 60,
         };
     }
+    // Maker accounts sign revocations, so they too start funded for fees.
+    for maker in &params.attest.makers {
+        if !balances.iter().any(|(address, _)| *address == maker.account) {
+            balances.push((maker.account, funding));
+        }
+    }
+    balances.sort();
     let genesis_time_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .context("system clock is before 1970")?

@@ -96,6 +96,13 @@ enum Command {
         after_help = "Examples:\n  groundwork device register --key alice --device-key hotspot.pem --kind wireless --lat 52.52 --lng 13.405\n  groundwork device list --owner gw1…"
     )]
     Device(client_cmd::DeviceCommand),
+    /// Maker attestation: the chain's makers, a device's certificate, presenting and
+    /// revoking one.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  groundwork attest makers\n  groundwork attest show gwd1…\n  groundwork attest revoke --key dev-maker.key --serial 3f09a1c4d2e8b701"
+    )]
+    Attest(client_cmd::AttestCommand),
     /// Rewards: what a device was paid, and why.
     #[command(
         subcommand,
@@ -160,6 +167,7 @@ fn main() -> ExitCode {
         Command::Offer(command) => client_cmd::offer(command),
         Command::Session(command) => client_cmd::session(command),
         Command::Device(command) => client_cmd::device(command),
+        Command::Attest(command) => client_cmd::attest(command),
         Command::Rewards(command) => client_cmd::rewards(command),
         Command::Challenge(command) => client_cmd::challenge(command),
         Command::Chain(command) => client_cmd::chain(command),

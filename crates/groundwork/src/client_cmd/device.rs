@@ -34,7 +34,7 @@ pub enum DeviceCommand {
     ///
     /// The device key signs the owner's address, proving the owner holds the device.
     #[command(
-        after_help = "Example:\n  groundwork device register --key alice --device-key hotspot.pem --kind wireless \\\n      --lat 52.52 --lng 13.405"
+        after_help = "Examples:\n  groundwork device register --key alice --device-key hotspot.pem --kind wireless \\\n      --lat 52.52 --lng 13.405\n  groundwork device register --key alice --device-key meter.pem --kind energy \\\n      --cert meter-cert.pem --lat 52.52 --lng 13.405"
     )]
     Register {
         /// The device's key: keystore name or PKCS#8 PEM (ed25519 or P-256).
@@ -45,6 +45,10 @@ pub enum DeviceCommand {
         kind: String,
         #[command(flatten)]
         location: LocationArgs,
+        /// The device's maker certificate (PEM or DER): registers and attests in one
+        /// transaction. Required on chains where the kind must be attested.
+        #[arg(long)]
+        cert: Option<PathBuf>,
         #[command(flatten)]
         signer: SignerArgs,
         #[command(flatten)]
@@ -164,6 +168,12 @@ pub(super) fn print_device(status: &ChainStatus, client: &ClientArgs, d: &api::D
     let units = d.pending_work_units;
     let plural = if units == 1 { "" } else { "s" };
     println!("pending work  {units} unit{plural} this epoch");
+    if let Some(a) = &d.attestation {
+        let revoked = a
+            .revoked_at_height
+            .map_or(String::new(), |h| format!(", revoked at block {h}"));
+        println!("attested      by {} (serial {}){revoked}", a.maker, a.serial);
+    }
 }
 
 fn attest_check(ca: &Path, cert: &Path, at: Option<u64>, json: bool) -> Result<()> {
@@ -221,9 +231,14 @@ pub fn device(command: DeviceCommand) -> Result<()> {
             device_key,
             kind,
             location,
+            cert,
             signer,
             client,
         } => {
+            let certificate = cert
+                .as_deref()
+                .map(super::attest::read_certificate)
+                .transpose()?;
             let device = load_device_key(&device_key, signer.keystore.as_deref())?;
             let kind: ResourceKind = kind.parse().map_err(|_| {
                 anyhow::anyhow!(
@@ -236,13 +251,21 @@ pub fn device(command: DeviceCommand) -> Result<()> {
                 println!("device id {}", device.id());
             }
             send(&client, &signer, |owner, status| {
-                Ok(CoreCall::register_device(
-                    &status.chain_id,
-                    owner,
-                    &device,
-                    kind,
-                    cell,
-                ))
+                Ok::<Call, _>(match certificate {
+                    Some(certificate) => groundwork_primitives::AttestCall::register(
+                        &status.chain_id,
+                        owner,
+                        &device,
+                        kind,
+                        cell,
+                        certificate,
+                    )
+                    .into(),
+                    None => {
+                        CoreCall::register_device(&status.chain_id, owner, &device, kind, cell)
+                            .into()
+                    }
+                })
             })
         }
         DeviceCommand::Show { device, client } => {

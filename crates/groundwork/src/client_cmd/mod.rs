@@ -8,6 +8,7 @@
 //! transaction, printing — and each command group has a file of its own.
 
 mod account;
+mod attest;
 mod chain;
 mod challenges;
 mod credits;
@@ -18,6 +19,7 @@ mod rewards;
 mod usage;
 
 pub use account::{AccountCommand, account};
+pub use attest::{AttestCommand, attest};
 pub use chain::{ChainCommand, chain};
 pub use challenges::{ChallengeCommand, challenge};
 pub use credits::{CreditsCommand, credits, usd};

@@ -48,6 +48,10 @@ pub(super) fn recompute_explanation(e: &api::KindExplanation) -> Option<u128> {
 
 /// Recomputes a usage reward from its inputs with the chain's own functions.
 pub(super) fn recompute_usage(u: &api::UsageReward) -> Option<u128> {
+    // A device its maker's attestation did not allow to earn is paid nothing.
+    if u.withheld.is_some() {
+        return Some(0);
+    }
     let i = &u.inputs;
     let credits = groundwork_state::CreditsParams {
         credit_price_micro_usd: i.credit_price_micro_usd,

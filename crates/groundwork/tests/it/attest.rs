@@ -220,3 +220,140 @@ fn maker_certificates_made_by_openssl_are_checked_as_the_chain_does() {
         "{answer}"
     );
 }
+
+/// On a dev chain: the dev maker is in the genesis, its CA is written out and verifies a
+/// certificate it issued with `openssl verify`; a device registers with that certificate and
+/// is attested; only the maker's account may revoke it, and once it does the device may no
+/// longer work (1303), as `attest show` and `device show` say.
+#[test]
+fn a_dev_chain_device_is_attested_by_the_dev_maker_and_stops_when_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let data = dir.join("dev");
+    let (node, rpc) = start_dev(&data, 100);
+    wait_for_height(&rpc, 2, std::time::Duration::from_secs(30));
+    let url = rpc.url.clone();
+    let with_rpc = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--rpc", url.as_str()]);
+        all.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let call = |args: &[&str]| {
+        let owned = with_rpc(args);
+        let refs: Vec<&str> = owned.iter().map(String::as_str).collect();
+        run(&refs, &[])
+    };
+
+    let makers_dir = dir.join("makers");
+    let (ok, stdout, stderr) = call(&[
+        "attest",
+        "makers",
+        "--ca-dir",
+        makers_dir.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(ok, "{stderr}");
+    let makers: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(makers["makers"][0]["name"], "Groundwork dev maker", "{makers}");
+    assert_eq!(makers["required"], serde_json::json!([]));
+    let ca_pem = makers_dir.join("groundwork-dev-maker-0.pem");
+    assert_eq!(
+        std::fs::read_to_string(&ca_pem).unwrap(),
+        std::fs::read_to_string(data.join("dev-maker-ca.pem")).unwrap()
+    );
+
+    // A device key from openssl, a certificate from the dev maker, checked by openssl.
+    let mut genpkey = vec!["genpkey", "-out", "meter.key"];
+    genpkey.extend_from_slice(P256_KEY);
+    openssl(dir, &genpkey);
+    let maker_key = data.join("dev-maker.key");
+    run_ok(
+        &[
+            "attest",
+            "issue",
+            "--maker-key",
+            maker_key.to_str().unwrap(),
+            "--device-key",
+            dir.join("meter.key").to_str().unwrap(),
+            "--out",
+            dir.join("meter.pem").to_str().unwrap(),
+        ],
+        &[],
+    );
+    openssl(
+        dir,
+        &["verify", "-CAfile", ca_pem.to_str().unwrap(), "meter.pem"],
+    );
+
+    let account = data.join("dev-account.key");
+    let (ok, stdout, stderr) = call(&[
+        "device",
+        "register",
+        "--key",
+        account.to_str().unwrap(),
+        "--device-key",
+        dir.join("meter.key").to_str().unwrap(),
+        "--kind",
+        "energy",
+        "--lat",
+        "52.52",
+        "--lng",
+        "13.405",
+        "--cert",
+        dir.join("meter.pem").to_str().unwrap(),
+    ]);
+    assert!(ok, "{stdout}{stderr}");
+    let device = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("device id "))
+        .expect("the device id is printed")
+        .to_string();
+    let shown = rpc.ok("attest_get", serde_json::json!({ "device": device }));
+    assert_eq!(shown["attestation"]["maker"], "Groundwork dev maker", "{shown}");
+    assert_eq!(shown["refused"], Value::Null, "{shown}");
+    assert_eq!(shown["required"], false);
+    let serial = shown["attestation"]["serial"].as_str().unwrap().to_string();
+    let got = rpc.ok("device_get", serde_json::json!([device]));
+    assert_eq!(got["attestation"]["serial"], serial.as_str(), "{got}");
+
+    // The owner is not the maker: its revocation lands, refused with 1304, and changes nothing.
+    let (ok, _, stderr) = call(&[
+        "attest",
+        "revoke",
+        "--key",
+        account.to_str().unwrap(),
+        "--serial",
+        &serial,
+    ]);
+    assert!(!ok && stderr.contains("code 1304"), "{stderr}");
+    let shown = rpc.ok("attest_get", serde_json::json!({ "device": device }));
+    assert_eq!(shown["refused"], Value::Null, "{shown}");
+
+    // The maker revokes: the device may not work any more, and says why.
+    let (ok, stdout, stderr) = call(&[
+        "attest",
+        "revoke",
+        "--key",
+        maker_key.to_str().unwrap(),
+        "--serial",
+        &serial,
+    ]);
+    assert!(ok, "{stdout}{stderr}");
+    let shown = rpc.ok("attest_get", serde_json::json!({ "device": device }));
+    assert_eq!(shown["refused"]["code"], 1303, "{shown}");
+    assert!(shown["attestation"]["revoked_at_height"].as_u64().is_some());
+    let (ok, stdout, _) = call(&["attest", "show", &device]);
+    assert!(ok && stdout.contains("may work      no"), "{stdout}");
+
+    // A bad serial is named before anything is sent.
+    let (ok, _, stderr) = call(&[
+        "attest",
+        "revoke",
+        "--key",
+        maker_key.to_str().unwrap(),
+        "--serial",
+        "not-hex",
+    ]);
+    assert!(!ok && stderr.contains("is not hex"), "{stderr}");
+    node.kill();
+}

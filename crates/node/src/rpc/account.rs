@@ -32,6 +32,7 @@ pub(super) fn device_answer(id: &DeviceId, device: &Device, pending_work: u64) -
         last_heartbeat_window: device.last_heartbeat_window,
         pending_work_units: pending_work,
         challenge: None,
+        attestation: None,
     }
 }
 
@@ -60,6 +61,7 @@ pub(super) fn device(state: &RpcState, params: &Params<'_>) -> RpcResult<api::De
             id: digest_hex(&cid),
             status: c.status.name().to_string(),
         });
+        answer.attestation = attest::attestation(s, &id);
         Ok(answer)
     })
 }

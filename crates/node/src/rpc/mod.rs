@@ -10,6 +10,7 @@
 //! connection's middleware knows the client's address.
 
 mod account;
+mod attest;
 mod chain;
 mod challenges;
 mod coverage;
@@ -166,6 +167,7 @@ fn module(state: RpcState) -> Result<RpcModule<RpcState>, jsonrpsee::core::Regis
     oracle::register(&mut module)?;
     credits::register(&mut module)?;
     usage::register(&mut module)?;
+    attest::register(&mut module)?;
     Ok(module)
 }
 

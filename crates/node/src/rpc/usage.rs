@@ -83,14 +83,20 @@ pub(super) fn usage_reward(s: &State, epoch: u64, device: &DeviceId) -> Option<a
             "at the oracle's mint price of {} micro-USD per token, × {} bps paid = {} base units",
             mint.mint_price_micro_usd, p.usage.reward_bps, reward.uncapped
         ),
-        format!(
-            "the epoch's devices earned {} against a cap of {}: × {} bps = {} base units",
-            mint.uncapped,
-            mint.cap,
-            mint.cap_factor_bps(),
-            reward.amount
-        ),
     ];
+    let share = usage_rules::capped_share(reward.uncapped, mint.uncapped, mint.cap)
+        .unwrap_or(reward.amount);
+    let mut steps = steps;
+    steps.push(format!(
+        "the epoch's devices earned {} against a cap of {}: × {} bps = {share} base units",
+        mint.uncapped,
+        mint.cap,
+        mint.cap_factor_bps(),
+    ));
+    let withheld = (share > reward.amount).then(|| withheld_reason(s, epoch, device));
+    if let Some(reason) = &withheld {
+        steps.push(format!("withheld: {reason}; paid {} base units", reward.amount));
+    }
     Some(api::UsageReward {
         owner: reward.owner.to_string(),
         credits: reward.credits,
@@ -100,6 +106,7 @@ pub(super) fn usage_reward(s: &State, epoch: u64, device: &DeviceId) -> Option<a
         amount: BaseUnits(reward.amount.0),
         mint_price_micro_usd: mint.mint_price_micro_usd,
         cap_factor_bps: mint.cap_factor_bps(),
+        withheld,
         inputs: api::UsageInputs {
             credit_price_micro_usd: p.credits.credit_price_micro_usd,
             decimals: p.token_decimals,
@@ -109,6 +116,20 @@ pub(super) fn usage_reward(s: &State, epoch: u64, device: &DeviceId) -> Option<a
         },
         steps,
     })
+}
+
+/// Why a device that earned a usage share was paid none of it: the attest module's verdict at
+/// the epoch's last block, read back from the certificate and revocation records.
+fn withheld_reason(s: &State, epoch: u64, device: &DeviceId) -> String {
+    let end = epoch
+        .saturating_add(1)
+        .saturating_mul(s.params().epoch_length_blocks);
+    match s.attestation(device) {
+        Some((_, Some(revoked))) if revoked <= end => {
+            format!("its maker revoked its certificate at height {revoked}")
+        }
+        _ => "its kind must be attested on this chain and it was not".to_string(),
+    }
 }
 
 fn offer(state: &RpcState, params: &Params<'_>) -> RpcResult<api::Offer> {
