@@ -82,6 +82,10 @@ pub struct FleetArgs {
     /// registers its devices with certificates from that maker's CA, as a factory ships them.
     #[arg(long)]
     maker_key: Option<PathBuf>,
+    /// Where the hotspots' service ports keep the vouchers they co-signed (default: a
+    /// `groundwork-fleet-<seed>` directory in the system's temporary directory).
+    #[arg(long)]
+    service_dir: Option<PathBuf>,
 }
 
 /// A city that hosts deployments: centre and how far its devices spread (metres, mean).
@@ -495,6 +499,7 @@ pub fn drive(
     fleet: &[SimDevice],
     seed: u64,
     maker: Option<&Maker>,
+    service_dir: PathBuf,
     stop: &AtomicBool,
 ) -> Result<()> {
     let owners = fleet_owners(owner, seed)?;
@@ -518,7 +523,7 @@ pub fn drive(
             key_address(&owners[WATCHER])
         );
     }
-    let mut customers = crate::fleet_customers::Customers::new(owner, seed)?;
+    let mut customers = crate::fleet_customers::Customers::new(owner, seed, rpc.url(), service_dir)?;
     let mut last_window = None;
     let mut last_epoch = None;
     let mut backoff = Duration::from_secs(1);
@@ -1087,7 +1092,18 @@ pub fn run(args: FleetArgs) -> Result<()> {
         )?)?),
         None => None,
     };
-    drive(&rpc, &owner, &fleet, args.seed, maker.as_ref(), &stop)
+    let service_dir = args
+        .service_dir
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("groundwork-fleet-{}", args.seed)));
+    drive(
+        &rpc,
+        &owner,
+        &fleet,
+        args.seed,
+        maker.as_ref(),
+        service_dir,
+        &stop,
+    )
 }
 
 #[cfg(test)]

@@ -1,7 +1,10 @@
 //! The simulated fleet's customers: IoT sensor owners who buy data credits, open sessions with
 //! nearby hotspots, send packets through them, and pay by vouchers — Helium's data transfer,
-//! at 1 credit per 24-byte packet. The customer signs each voucher; the hotspot co-signs it
-//! (the fleet holds the hotspots' keys, as their agents would) and its owner settles it.
+//! at 1 credit per 24-byte packet. Each hotspot the customers use runs its agent's real
+//! service port (HTTP on 127.0.0.1): every few blocks the customer signs a voucher for what it
+//! received and POSTs it there, the port checks it against the session on chain and co-signs
+//! it, and at the epoch's change each hotspot's owner reads the port's `GET /vouchers` and
+//! settles what it co-signed.
 //!
 //! Demand grows from epoch to epoch, so the dev chain's epoch lines show credits bought,
 //! tokens burned for them and the usage mint tracking them inside its cap.
@@ -11,15 +14,20 @@ use crate::radio::Role;
 use crate::rpc_client::{ChainStatus, RpcClient};
 use anyhow::{Context, Result};
 use groundwork_api as api;
-use groundwork_primitives::hash::Digest;
+use groundwork_primitives::codec::Encode;
+use groundwork_primitives::hash::{Digest, digest_hex};
 use groundwork_primitives::keyfile::key_address;
 use groundwork_primitives::{
-    AccountKey, AccountTransaction, Amount, Call, CoreCall, CreditsCall, Transaction, UsageCall,
-    Voucher, session_id,
+    AccountKey, AccountSignature, AccountTransaction, Amount, Call, CoreCall, CreditsCall,
+    DeviceSignature, Transaction, UsageCall, Voucher, decode_exact, session_id,
 };
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 use serde_json::json;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
 /// Credits per 24-byte packet, as Helium charges.
 const CREDITS_PER_PACKET: u64 = 1;
@@ -31,6 +39,13 @@ const SESSIONS_PER_EPOCH: usize = 4;
 const BASE_PACKETS_PER_EPOCH: u64 = 4_000;
 const MAX_GROWTH: u64 = 8;
 
+/// Hotspots the customers buy from: the first honest ones, each running a service port (a
+/// thread each), so a fleet of thousands does not open thousands of ports.
+const MAX_SERVED_HOTSPOTS: usize = 16;
+
+/// Blocks between the customer's voucher exchanges with the hotspots it uses.
+const EXCHANGE_EVERY_BLOCKS: u64 = 5;
+
 /// One session the customer holds with a hotspot.
 struct Open {
     id: Digest,
@@ -38,6 +53,8 @@ struct Open {
     hotspot: usize,
     escrow: u64,
     packets: u64,
+    /// Packets the hotspot co-signed a voucher for.
+    cosigned: u64,
     settled: u64,
 }
 
@@ -47,12 +64,19 @@ pub struct Customers {
     sessions: Vec<Open>,
     prepared: bool,
     rounds: u64,
+    rpc_url: String,
+    /// Where each hotspot's service port keeps the vouchers it co-signed.
+    service_dir: PathBuf,
+    /// Hotspot (index into the wireless devices) → its running service port.
+    ports: BTreeMap<usize, SocketAddr>,
+    http: reqwest::blocking::Client,
+    last_exchange: u64,
 }
 
 impl Customers {
-    /// The fleet's customer: an account derived from the fleet owner's key and the seed.
-    pub fn new(main: &AccountKey, seed: u64) -> Result<Self> {
-        use groundwork_primitives::codec::Encode;
+    /// The fleet's customer: an account derived from the fleet owner's key and the seed. The
+    /// hotspots' service ports ask the node at `rpc_url` and keep vouchers under `service_dir`.
+    pub fn new(main: &AccountKey, seed: u64, rpc_url: &str, service_dir: PathBuf) -> Result<Self> {
         let derived = groundwork_primitives::hash_parts(&[
             b"groundwork-fleet-customer",
             main.encode().as_ref(),
@@ -66,7 +90,76 @@ impl Customers {
             sessions: Vec::new(),
             prepared: false,
             rounds: 0,
+            rpc_url: rpc_url.to_string(),
+            service_dir,
+            ports: BTreeMap::new(),
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .context("the fleet customer's HTTP client")?,
+            last_exchange: 0,
         })
+    }
+
+    /// The hotspot's service port, started on first use as its agent would run it.
+    fn port(&mut self, hotspot: usize, wireless: &[&SimDevice]) -> Result<SocketAddr> {
+        if let Some(address) = self.ports.get(&hotspot) {
+            return Ok(*address);
+        }
+        std::fs::create_dir_all(&self.service_dir)
+            .with_context(|| format!("creating {}", self.service_dir.display()))?;
+        let device = wireless[hotspot];
+        let store = self
+            .service_dir
+            .join(format!("vouchers-{}.json", device.key.id()));
+        let address = crate::service_port::start(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            device.key.clone(),
+            self.rpc_url.clone(),
+            store,
+        )?;
+        self.ports.insert(hotspot, address);
+        Ok(address)
+    }
+
+    /// For each session that carried packets since, the customer signs a voucher for all it
+    /// received and hands it to the hotspot's service port, which co-signs it. A refusal (the
+    /// session not on chain yet, or over) is tried again at the next exchange.
+    fn exchange(&mut self, status: &ChainStatus, wireless: &[&SimDevice]) -> Result<()> {
+        self.last_exchange = status.height;
+        for i in 0..self.sessions.len() {
+            let (id, hotspot, packets, cosigned) = {
+                let s = &self.sessions[i];
+                (s.id, s.hotspot, s.packets, s.cosigned)
+            };
+            if packets <= cosigned {
+                continue;
+            }
+            let voucher = Voucher {
+                session: id,
+                cumulative_units: packets,
+                cumulative_credits: packets * CREDITS_PER_PACKET,
+            };
+            let signature = voucher.sign_as_customer(&self.key, &status.chain_id);
+            let offered = api::SignedVoucher {
+                session: digest_hex(&id),
+                cumulative_units: voucher.cumulative_units,
+                cumulative_credits: voucher.cumulative_credits,
+                customer_signature: Some(hex::encode(signature.encode())),
+                device_signature: None,
+            };
+            let address = self.port(hotspot, wireless)?;
+            let response = self
+                .http
+                .post(format!("http://{address}/voucher"))
+                .json(&offered)
+                .send()
+                .with_context(|| format!("the service port of hotspot {address}"))?;
+            if response.status().is_success() {
+                self.sessions[i].cosigned = packets;
+            }
+        }
+        Ok(())
     }
 
     fn sign(
@@ -170,14 +263,19 @@ impl Customers {
             let burst = self.rng.next_u64() % 12;
             session.packets = (session.packets + burst).min(session.escrow / CREDITS_PER_PACKET);
         }
+        if epoch_changed || status.height >= self.last_exchange + EXCHANGE_EVERY_BLOCKS {
+            self.exchange(status, wireless)?;
+        }
         if !epoch_changed {
             return Ok(());
         }
         self.settle_all(rpc, status, owners, wireless)?;
-        self.open_round(rpc, status, wireless, &honest)
+        let honest = &honest[..honest.len().min(MAX_SERVED_HOTSPOTS)];
+        self.open_round(rpc, status, wireless, honest)
     }
 
-    /// Each hotspot co-signs the customer's latest voucher and its owner settles it.
+    /// Each hotspot's owner reads the vouchers its service port co-signed and settles those of
+    /// the customer's sessions that carry more than was settled.
     fn settle_all(
         &mut self,
         rpc: &RpcClient,
@@ -187,26 +285,61 @@ impl Customers {
     ) -> Result<()> {
         let mut nonces: Vec<Option<u64>> = vec![None; owners.len()];
         let mut settlements = Vec::new();
-        for session in self.sessions.iter_mut().filter(|s| s.packets > s.settled) {
-            let voucher = Voucher {
-                session: session.id,
-                cumulative_units: session.packets,
-                cumulative_credits: session.packets * CREDITS_PER_PACKET,
+        let hotspots: std::collections::BTreeSet<usize> =
+            self.sessions.iter().map(|s| s.hotspot).collect();
+        for hotspot in hotspots {
+            let Some(address) = self.ports.get(&hotspot) else {
+                continue;
             };
-            let hotspot = wireless[session.hotspot];
-            let call = UsageCall::Settle {
-                voucher,
-                customer_signature: voucher.sign_as_customer(&self.key, &status.chain_id),
-                device_signature: voucher.sign_as_device(&hotspot.key, &status.chain_id),
-            };
-            settlements.push(Self::sign(
-                rpc,
-                status,
-                &owners[hotspot.owner],
-                &mut nonces[hotspot.owner],
-                call,
-            )?);
-            session.settled = session.packets;
+            let kept: Vec<api::SignedVoucher> = self
+                .http
+                .get(format!("http://{address}/vouchers"))
+                .send()
+                .and_then(|r| r.json())
+                .with_context(|| format!("reading the vouchers of hotspot {address}"))?;
+            for signed in kept {
+                let Some(session) = self
+                    .sessions
+                    .iter_mut()
+                    .find(|s| digest_hex(&s.id) == signed.session)
+                else {
+                    continue;
+                };
+                if signed.cumulative_units <= session.settled {
+                    continue;
+                }
+                let signature = |text: &Option<String>| {
+                    text.as_deref().and_then(|h| hex::decode(h).ok()).context("a voucher signature")
+                };
+                let call = UsageCall::Settle {
+                    voucher: Voucher {
+                        session: session.id,
+                        cumulative_units: signed.cumulative_units,
+                        cumulative_credits: signed.cumulative_credits,
+                    },
+                    customer_signature: decode_exact::<AccountSignature>(&signature(
+                        &signed.customer_signature,
+                    )?)?,
+                    device_signature: decode_exact::<DeviceSignature>(&signature(
+                        &signed.device_signature,
+                    )?)?,
+                };
+                let owner = wireless[hotspot].owner;
+                settlements.push(Self::sign(
+                    rpc,
+                    status,
+                    &owners[owner],
+                    &mut nonces[owner],
+                    call,
+                )?);
+                session.settled = signed.cumulative_units;
+            }
+        }
+        if !settlements.is_empty() {
+            println!(
+                "fleet: hotspot owners settle {} vouchers their service ports co-signed",
+                settlements.len()
+            );
         }
         for chunk in settlements.chunks(512) {
             let _ = rpc.submit_batch(chunk)?;
@@ -270,6 +403,7 @@ impl Customers {
                 hotspot,
                 escrow,
                 packets: 0,
+                cosigned: 0,
                 settled: 0,
             });
         }

@@ -175,6 +175,8 @@ pub fn dev(args: DevArgs) -> Result<()> {
         None
     };
     let fleet_seed = args.fleet_seed;
+    // The simulated hotspots' service ports keep their co-signed vouchers here.
+    let service_dir = args.data_dir.join("fleet-service");
     // The oracle accounts this dev chain was created with (none on chains made before).
     let oracles = (0..DEV_ORACLES)
         .map(|i| args.data_dir.join(format!("oracle-{i}.key")))
@@ -240,7 +242,14 @@ pub fn dev(args: DevArgs) -> Result<()> {
             start_oracle(endpoints.rpc, oracles, fleet_seed);
         }
         if let Some(fleet) = fleet {
-            start_fleet(endpoints.rpc, fleet_owner, fleet, fleet_seed, maker);
+            start_fleet(
+                endpoints.rpc,
+                fleet_owner,
+                fleet,
+                fleet_seed,
+                maker,
+                service_dir,
+            );
         }
     })?;
     Ok(())
@@ -267,13 +276,22 @@ fn start_fleet(
     fleet: Vec<crate::fleet::SimDevice>,
     seed: u64,
     maker: Option<groundwork_attest::issue::Maker>,
+    service_dir: PathBuf,
 ) {
     std::thread::spawn(move || {
         let stop = std::sync::atomic::AtomicBool::new(false);
         let result =
             crate::rpc_client::RpcClient::new(&format!("http://{rpc}"), Duration::from_secs(30))
                 .and_then(|client| {
-                    crate::fleet::drive(&client, &owner, &fleet, seed, maker.as_ref(), &stop)
+                    crate::fleet::drive(
+                        &client,
+                        &owner,
+                        &fleet,
+                        seed,
+                        maker.as_ref(),
+                        service_dir,
+                        &stop,
+                    )
                 });
         if let Err(error) = result {
             eprintln!("fleet stopped: {error:#}");
