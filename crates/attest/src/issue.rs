@@ -4,7 +4,7 @@
 //! The chain never issues anything; this is for the dev chain's maker and for tests. A real
 //! maker's CA key lives in an HSM and its devices' keys in their secure elements.
 
-use crate::{ED25519, EC_PUBLIC_KEY, PRIME256V1, SubjectKey};
+use crate::{EC_PUBLIC_KEY, ED25519, PRIME256V1, SubjectKey};
 use p256::ecdsa::{DerSignature, SigningKey};
 use std::str::FromStr;
 use std::time::Duration;
@@ -134,8 +134,8 @@ impl Maker {
             },
         };
         let subject = name(&format!("CN=device {serial:016x}"), "device")?;
-        let devid = profile::devid::DevId::new(self.name.clone(), subject, None)
-            .map_err(build_error)?;
+        let devid =
+            profile::devid::DevId::new(self.name.clone(), subject, None).map_err(build_error)?;
         // Serial numbers are positive: a leading 1 bit would make the DER integer negative.
         let serial = SerialNumber::new(&serial.max(1).to_be_bytes()).map_err(build_error)?;
         let certificate =
@@ -162,7 +162,9 @@ mod tests {
     fn issued_certificates_pass_the_chain_check_for_their_key_only() {
         let maker = maker();
         let ed = SubjectKey::Ed25519([9u8; 32]);
-        let point = p256::SecretKey::from_slice(&[3u8; 32]).unwrap().public_key();
+        let point = p256::SecretKey::from_slice(&[3u8; 32])
+            .unwrap()
+            .public_key();
         let p256_key = SubjectKey::P256(point.to_sec1_bytes().to_vec());
         for (serial, key) in [(5u64, &ed), (u64::MAX, &p256_key)] {
             let der = maker.issue(key, serial, NOW - 10, NOW + YEAR).unwrap();

@@ -19,18 +19,17 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use commonware_codec::Encode;
 use groundwork_api as api;
+use groundwork_attest::issue::Maker;
 use groundwork_primitives::hash::{Digest, digest_from_hex, digest_hex};
 use groundwork_primitives::keyfile::key_address;
 use groundwork_primitives::keys::KeyScheme;
 use groundwork_primitives::limits::MAX_CHALLENGE_EVIDENCE;
+use groundwork_primitives::tx::attest::BoundedBytes;
 use groundwork_primitives::{
     AccountKey, AccountTransaction, Address, Amount, AttestCall, BeaconRadio, Call, Cell,
-    ChallengeCall, CoreCall,
-    CoverageReport, DeviceKey, DeviceTransaction, ResourceKind, Transaction, UptimeReport,
-    WitnessReading, challenge_id,
+    ChallengeCall, CoreCall, CoverageReport, DeviceKey, DeviceTransaction, ResourceKind,
+    Transaction, UptimeReport, WitnessReading, challenge_id,
 };
-use groundwork_attest::issue::Maker;
-use groundwork_primitives::tx::attest::BoundedBytes;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
@@ -523,7 +522,8 @@ pub fn drive(
             key_address(&owners[WATCHER])
         );
     }
-    let mut customers = crate::fleet_customers::Customers::new(owner, seed, rpc.url(), service_dir)?;
+    let mut customers =
+        crate::fleet_customers::Customers::new(owner, seed, rpc.url(), service_dir)?;
     let mut last_window = None;
     let mut last_epoch = None;
     let mut backoff = Duration::from_secs(1);

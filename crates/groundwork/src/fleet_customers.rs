@@ -309,7 +309,9 @@ impl Customers {
                     continue;
                 }
                 let signature = |text: &Option<String>| {
-                    text.as_deref().and_then(|h| hex::decode(h).ok()).context("a voucher signature")
+                    text.as_deref()
+                        .and_then(|h| hex::decode(h).ok())
+                        .context("a voucher signature")
                 };
                 let call = UsageCall::Settle {
                     voucher: Voucher {

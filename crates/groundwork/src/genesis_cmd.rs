@@ -122,7 +122,10 @@ pub fn write_network(
     }
     // Maker accounts sign revocations, so they too start funded for fees.
     for maker in &params.attest.makers {
-        if !balances.iter().any(|(address, _)| *address == maker.account) {
+        if !balances
+            .iter()
+            .any(|(address, _)| *address == maker.account)
+        {
             balances.push((maker.account, funding));
         }
     }

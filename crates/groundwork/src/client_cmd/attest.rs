@@ -193,7 +193,11 @@ pub fn attest(command: AttestCommand) -> Result<()> {
                 return print_json(&answer);
             }
             println!("device        {}", answer.device);
-            let required = if answer.required { " (must be attested)" } else { "" };
+            let required = if answer.required {
+                " (must be attested)"
+            } else {
+                ""
+            };
             println!("kind          {}{required}", answer.kind);
             print_attestation(&answer.attestation);
             match &answer.refused {
@@ -253,7 +257,12 @@ mod tests {
     fn serials_parse_from_hex_with_or_without_colons_and_bad_ones_are_named() {
         assert_eq!(parse_serial("3f:09:a1").unwrap().0, vec![0x3f, 0x09, 0xa1]);
         assert_eq!(parse_serial("0x3f09a1").unwrap().0, vec![0x3f, 0x09, 0xa1]);
-        assert!(parse_serial("zz").unwrap_err().to_string().contains("not hex"));
+        assert!(
+            parse_serial("zz")
+                .unwrap_err()
+                .to_string()
+                .contains("not hex")
+        );
         assert!(parse_serial("").is_err());
         assert!(parse_serial(&"ab".repeat(MAX_SERIAL_BYTES + 1)).is_err());
         assert_eq!(file_stem("Groundwork dev maker"), "groundwork-dev-maker");

@@ -172,7 +172,10 @@ pub(super) fn print_device(status: &ChainStatus, client: &ClientArgs, d: &api::D
         let revoked = a
             .revoked_at_height
             .map_or(String::new(), |h| format!(", revoked at block {h}"));
-        println!("attested      by {} (serial {}){revoked}", a.maker, a.serial);
+        println!(
+            "attested      by {} (serial {}){revoked}",
+            a.maker, a.serial
+        );
     }
 }
 
@@ -261,10 +264,8 @@ pub fn device(command: DeviceCommand) -> Result<()> {
                         certificate,
                     )
                     .into(),
-                    None => {
-                        CoreCall::register_device(&status.chain_id, owner, &device, kind, cell)
-                            .into()
-                    }
+                    None => CoreCall::register_device(&status.chain_id, owner, &device, kind, cell)
+                        .into(),
                 })
             })
         }

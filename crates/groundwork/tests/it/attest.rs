@@ -254,7 +254,10 @@ fn a_dev_chain_device_is_attested_by_the_dev_maker_and_stops_when_revoked() {
     ]);
     assert!(ok, "{stderr}");
     let makers: Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(makers["makers"][0]["name"], "Groundwork dev maker", "{makers}");
+    assert_eq!(
+        makers["makers"][0]["name"], "Groundwork dev maker",
+        "{makers}"
+    );
     assert_eq!(makers["required"], serde_json::json!([]));
     let ca_pem = makers_dir.join("groundwork-dev-maker-0.pem");
     assert_eq!(
@@ -309,7 +312,10 @@ fn a_dev_chain_device_is_attested_by_the_dev_maker_and_stops_when_revoked() {
         .expect("the device id is printed")
         .to_string();
     let shown = rpc.ok("attest_get", serde_json::json!({ "device": device }));
-    assert_eq!(shown["attestation"]["maker"], "Groundwork dev maker", "{shown}");
+    assert_eq!(
+        shown["attestation"]["maker"], "Groundwork dev maker",
+        "{shown}"
+    );
     assert_eq!(shown["refused"], Value::Null, "{shown}");
     assert_eq!(shown["required"], false);
     let serial = shown["attestation"]["serial"].as_str().unwrap().to_string();

@@ -6,7 +6,9 @@ use super::*;
 pub(super) fn register(
     module: &mut RpcModule<RpcState>,
 ) -> Result<(), jsonrpsee::core::RegisterMethodError> {
-    module.register_method("attest_get", |params, state, _| device_attestation(state, &params))?;
+    module.register_method("attest_get", |params, state, _| {
+        device_attestation(state, &params)
+    })?;
     module.register_method("attest_makers", |params, state, _| {
         no_params(&params)?;
         makers(state)
@@ -69,12 +71,17 @@ fn makers(state: &RpcState) -> RpcResult<api::AttestMakers> {
                 // Genesis validation parsed every CA, so this only fails on a corrupt store.
                 let ca_pem = groundwork_attest::der_to_pem(groundwork_attest::Which::Ca, &m.ca.0)
                     .map_err(|e| {
-                        ErrorObject::owned(code::UNAVAILABLE, format!("a maker's CA: {e}"), None::<()>)
-                    })?;
+                    ErrorObject::owned(code::UNAVAILABLE, format!("a maker's CA: {e}"), None::<()>)
+                })?;
                 Ok(api::AttestMaker {
                     name: String::from_utf8_lossy(&m.name.0).into_owned(),
                     account: m.account.to_string(),
-                    kinds: m.kinds.kinds().iter().map(|k| k.name().to_string()).collect(),
+                    kinds: m
+                        .kinds
+                        .kinds()
+                        .iter()
+                        .map(|k| k.name().to_string())
+                        .collect(),
                     ca_pem,
                 })
             })

@@ -95,7 +95,10 @@ pub(super) fn usage_reward(s: &State, epoch: u64, device: &DeviceId) -> Option<a
     ));
     let withheld = (share > reward.amount).then(|| withheld_reason(s, epoch, device));
     if let Some(reason) = &withheld {
-        steps.push(format!("withheld: {reason}; paid {} base units", reward.amount));
+        steps.push(format!(
+            "withheld: {reason}; paid {} base units",
+            reward.amount
+        ));
     }
     Some(api::UsageReward {
         owner: reward.owner.to_string(),

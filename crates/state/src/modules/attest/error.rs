@@ -30,7 +30,9 @@ pub enum AttestError {
     },
     /// The kind must be attested, so its devices register with `attest/register`, which
     /// carries the maker certificate, not with the core's `register-device`.
-    #[error("{kind} devices must be attested on this chain: register with the maker certificate (attest/register)")]
+    #[error(
+        "{kind} devices must be attested on this chain: register with the maker certificate (attest/register)"
+    )]
     CertificateRequired { kind: ResourceKind },
 }
 
