@@ -6,8 +6,9 @@
 //!
 //! 1. both certificates parse as DER X.509 (`x509-cert`), each at most [`MAX_CERTIFICATE_BYTES`];
 //! 2. the device certificate's issuer is the CA's subject;
-//! 3. the CA's key is a P-256 key and the device certificate is signed with it,
-//!    ECDSA with SHA-256 over the DER of its to-be-signed part;
+//! 3. the CA's key is a P-256 or an ed25519 key and the device certificate is signed with
+//!    it over the DER of its to-be-signed part: ECDSA with SHA-256 by a P-256 CA, Ed25519
+//!    (RFC 8032, checked strictly: no small-order keys, canonical encodings) by an ed25519 CA;
 //! 4. both are valid at the given time (a block's timestamp on chain: no wall clock);
 //! 5. the subject key is a P-256 or an ed25519 key, the kinds device keys are.
 //!
@@ -31,6 +32,13 @@ const PRIME256V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045
 const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+
+/// The key of a maker's CA, which signs its device certificates.
+#[derive(Clone, Debug)]
+pub enum CaKey {
+    P256(p256::ecdsa::VerifyingKey),
+    Ed25519(ed25519_dalek::VerifyingKey),
+}
 
 /// Which certificate a refusal is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,12 +130,14 @@ pub enum AttestError {
         oid: String,
         curve: String,
     },
-    #[error("the CA's key is ed25519; CA signatures are checked for P-256 CAs only")]
-    Ed25519Ca,
     #[error(
-        "the device certificate is signed with algorithm {oid}; only ECDSA with SHA-256 is accepted"
+        "the device certificate is signed with algorithm {oid}; a {ca} CA signs with {expected}"
     )]
-    UnsupportedSignature { oid: String },
+    UnsupportedSignature {
+        oid: String,
+        ca: &'static str,
+        expected: &'static str,
+    },
     #[error(
         "the device certificate was not issued by this CA (its issuer is not the CA's subject)"
     )]
@@ -243,21 +253,57 @@ fn key_of(which: Which, certificate: &Certificate) -> Result<SubjectKey, AttestE
     })
 }
 
-/// The P-256 key of a CA certificate, or why it cannot be one.
-pub fn ca_key(ca_der: &[u8]) -> Result<p256::ecdsa::VerifyingKey, AttestError> {
+/// The key of a CA certificate, or why it cannot be one.
+pub fn ca_key(ca_der: &[u8]) -> Result<CaKey, AttestError> {
     let ca = parse(Which::Ca, ca_der)?;
     ca_key_of(&ca)
 }
 
-fn ca_key_of(ca: &Certificate) -> Result<p256::ecdsa::VerifyingKey, AttestError> {
+fn ca_key_of(ca: &Certificate) -> Result<CaKey, AttestError> {
+    let malformed = |reason: &str| AttestError::Malformed {
+        which: Which::Ca,
+        reason: reason.to_string(),
+    };
     match key_of(Which::Ca, ca)? {
-        SubjectKey::P256(bytes) => {
-            p256::ecdsa::VerifyingKey::from_sec1_bytes(&bytes).map_err(|_| AttestError::Malformed {
-                which: Which::Ca,
-                reason: "the P-256 key is not a point on the curve".to_string(),
-            })
+        SubjectKey::P256(bytes) => p256::ecdsa::VerifyingKey::from_sec1_bytes(&bytes)
+            .map(CaKey::P256)
+            .map_err(|_| malformed("the P-256 key is not a point on the curve")),
+        SubjectKey::Ed25519(bytes) => ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+            .map(CaKey::Ed25519)
+            .map_err(|_| malformed("the ed25519 key is not a point on the curve")),
+    }
+}
+
+/// Whether `ca_key` signed `tbs` with `signature` under `algorithm`.
+fn verify_signature(
+    ca_key: &CaKey,
+    algorithm: ObjectIdentifier,
+    tbs: &[u8],
+    signature: &[u8],
+) -> Result<(), AttestError> {
+    match ca_key {
+        CaKey::P256(key) if algorithm == ECDSA_WITH_SHA256 => {
+            let signature = p256::ecdsa::Signature::from_der(signature)
+                .map_err(|_| AttestError::BadSignature)?;
+            key.verify(tbs, &signature)
+                .map_err(|_| AttestError::BadSignature)
         }
-        SubjectKey::Ed25519(_) => Err(AttestError::Ed25519Ca),
+        CaKey::Ed25519(key) if algorithm == ED25519 => {
+            let signature = ed25519_dalek::Signature::from_slice(signature)
+                .map_err(|_| AttestError::BadSignature)?;
+            key.verify_strict(tbs, &signature)
+                .map_err(|_| AttestError::BadSignature)
+        }
+        CaKey::P256(_) => Err(AttestError::UnsupportedSignature {
+            oid: algorithm.to_string(),
+            ca: "P-256",
+            expected: "ECDSA with SHA-256",
+        }),
+        CaKey::Ed25519(_) => Err(AttestError::UnsupportedSignature {
+            oid: algorithm.to_string(),
+            ca: "ed25519",
+            expected: "Ed25519",
+        }),
     }
 }
 
@@ -272,13 +318,6 @@ pub fn check(ca_der: &[u8], device_der: &[u8], at_ms: u64) -> Result<Attested, A
         return Err(AttestError::WrongIssuer);
     }
     let algorithm = device.signature_algorithm().oid;
-    if algorithm != ECDSA_WITH_SHA256 {
-        return Err(AttestError::UnsupportedSignature {
-            oid: algorithm.to_string(),
-        });
-    }
-    let signature = p256::ecdsa::Signature::from_der(device.signature().raw_bytes())
-        .map_err(|_| AttestError::BadSignature)?;
     let tbs = device
         .tbs_certificate()
         .to_der()
@@ -286,9 +325,7 @@ pub fn check(ca_der: &[u8], device_der: &[u8], at_ms: u64) -> Result<Attested, A
             which: Which::Device,
             reason: e.to_string(),
         })?;
-    ca_key
-        .verify(&tbs, &signature)
-        .map_err(|_| AttestError::BadSignature)?;
+    verify_signature(&ca_key, algorithm, &tbs, device.signature().raw_bytes())?;
     check_validity(Which::Ca, &ca, at_ms)?;
     let not_after_ms = check_validity(Which::Device, &device, at_ms)?;
     Ok(Attested {

@@ -1,6 +1,6 @@
 //! `groundwork device attest-check` against certificates made by the real `openssl` command
-//! line: a good chain (P-256 and ed25519 device keys), a tampered certificate, the wrong CA, an
-//! expired CA, and RSA keys, which are refused by name.
+//! line: good chains (P-256 and ed25519 device keys under a P-256 and an ed25519 CA), tampered
+//! certificates, the wrong CA, an expired CA, and RSA keys, which are refused by name.
 
 use crate::common::*;
 use serde_json::Value;
@@ -206,6 +206,63 @@ fn maker_certificates_made_by_openssl_are_checked_as_the_chain_does() {
             .as_str()
             .unwrap()
             .contains("device certificate has an RSA key"),
+        "{answer}"
+    );
+
+    // An ed25519 CA signs with Ed25519: its P-256 and ed25519 devices pass; one byte changed
+    // in the signed part fails; the P-256 maker's certificate does not pass under it.
+    let ed_maker = ca(dir, "ed-maker", &["-newkey", "ed25519"], "365");
+    let gateway = device_cert(dir, "gateway", P256_KEY, "ed-maker");
+    let (ok, answer) = attest(&ed_maker, &gateway, None);
+    assert!(ok && answer["scheme"] == "p256", "{answer}");
+    let tracker = device_cert(dir, "tracker", &["-algorithm", "ed25519"], "ed-maker");
+    let (ok, answer) = attest(&ed_maker, &tracker, None);
+    assert!(ok && answer["scheme"] == "ed25519", "{answer}");
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-in",
+            "tracker.pem",
+            "-outform",
+            "DER",
+            "-out",
+            "tracker.der",
+        ],
+    );
+    let mut der = std::fs::read(dir.join("tracker.der")).unwrap();
+    let at = der
+        .windows(7)
+        .position(|w| w == b"tracker")
+        .expect("the subject name is in the certificate");
+    der[at] = b'T';
+    std::fs::write(dir.join("tracker-tampered.der"), &der).unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-inform",
+            "DER",
+            "-in",
+            "tracker-tampered.der",
+            "-out",
+            "tracker-tampered.pem",
+        ],
+    );
+    let (ok, answer) = attest(&ed_maker, &dir.join("tracker-tampered.pem"), None);
+    assert!(
+        !ok && answer["reason"]
+            .as_str()
+            .unwrap()
+            .contains("signature does not verify"),
+        "{answer}"
+    );
+    let (ok, answer) = attest(&ed_maker, &p256, None);
+    assert!(
+        !ok && answer["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not issued by this CA"),
         "{answer}"
     );
 

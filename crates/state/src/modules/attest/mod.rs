@@ -141,7 +141,7 @@ impl Read for AttestParams {
 
 impl AttestParams {
     /// Refuses a maker genesis may not register, naming its field: each CA must parse and
-    /// carry a P-256 key (it is checked against itself at its own start of validity).
+    /// carry a P-256 or an ed25519 key (it is checked against itself at its own start of validity).
     pub(crate) fn validate(&self) -> Result<(), GenesisError> {
         if self.makers.len() > MAX_MAKERS {
             return Err(invalid(
