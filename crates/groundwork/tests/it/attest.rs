@@ -407,6 +407,25 @@ fn a_dev_chain_device_is_attested_by_the_dev_maker_and_stops_when_revoked() {
     assert!(shown["attestation"]["revoked_at_height"].as_u64().is_some());
     let (ok, stdout, _) = call(&["attest", "show", &device]);
     assert!(ok && stdout.contains("may work      no"), "{stdout}");
+    // Once an epoch has ended, asking why it earned nothing names the revocation.
+    let length = rpc.ok("chain_status", serde_json::json!([]))["epoch_length_blocks"]
+        .as_u64()
+        .unwrap();
+    let epoch = rpc.height() / length;
+    wait_for_height(
+        &rpc,
+        (epoch + 1) * length + 1,
+        std::time::Duration::from_secs(60),
+    );
+    let why = rpc.call(
+        "rewards_explain",
+        serde_json::json!({ "device": device, "epoch": epoch }),
+    );
+    let message = why["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("may not report or earn") && message.contains("code 1303"),
+        "{why}"
+    );
 
     // A bad serial is named before anything is sent.
     let (ok, _, stderr) = call(&[
@@ -418,5 +437,199 @@ fn a_dev_chain_device_is_attested_by_the_dev_maker_and_stops_when_revoked() {
         "not-hex",
     ]);
     assert!(!ok && stderr.contains("is not hex"), "{stderr}");
+    node.kill();
+}
+
+/// A device settles verified usage, then its maker revokes its certificate: the epoch's usage
+/// mint pays it nothing, and `rewards explain` says why and still adds up.
+#[test]
+fn a_revoked_device_is_paid_no_usage_and_its_explanation_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let data = dir.join("dev");
+    let (node, rpc) = start_priced_dev(&data, 200);
+    wait_for_height(&rpc, 2, std::time::Duration::from_secs(30));
+    let url = rpc.url.clone();
+    let account = data.join("dev-account.key");
+    let maker_key = data.join("dev-maker.key");
+    let cli = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--rpc", url.as_str()]);
+        run_ok(&all, &[])
+    };
+    let key = account.to_str().unwrap();
+
+    openssl(
+        dir,
+        &["genpkey", "-algorithm", "ed25519", "-out", "hotspot.key"],
+    );
+    let device_key = dir.join("hotspot.key");
+    let cert = dir.join("hotspot.pem");
+    run_ok(
+        &[
+            "attest",
+            "issue",
+            "--maker-key",
+            maker_key.to_str().unwrap(),
+            "--device-key",
+            device_key.to_str().unwrap(),
+            "--out",
+            cert.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let registered = cli(&[
+        "device",
+        "register",
+        "--key",
+        key,
+        "--device-key",
+        device_key.to_str().unwrap(),
+        "--kind",
+        "wireless",
+        "--lat",
+        "52.52",
+        "--lng",
+        "13.405",
+        "--cert",
+        cert.to_str().unwrap(),
+    ]);
+    let device = registered
+        .lines()
+        .find_map(|l| l.strip_prefix("device id "))
+        .expect("the device id is printed")
+        .to_string();
+    cli(&[
+        "offer",
+        "set",
+        "--key",
+        key,
+        "--device",
+        &device,
+        "--price",
+        "1",
+        "--max-blocks",
+        "200",
+    ]);
+    wait_until(
+        std::time::Duration::from_secs(30),
+        "an oracle price",
+        || !rpc.ok("oracle_getPrice", serde_json::json!([]))["price"].is_null(),
+    );
+    cli(&["credits", "buy", "--key", key, "--credits", "5000"]);
+    let opened = cli(&[
+        "session",
+        "open",
+        "--key",
+        key,
+        "--device",
+        &device,
+        "--credits",
+        "2000",
+        "--blocks",
+        "100",
+    ]);
+    let session = opened
+        .lines()
+        .find_map(|l| l.strip_prefix("session "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no session id in {opened}"))
+        .to_string();
+    let voucher = cli(&[
+        "session",
+        "pay",
+        "--key",
+        key,
+        "--session",
+        &session,
+        "--units",
+        "1500",
+    ]);
+    let unsigned = dir.join("voucher.json");
+    std::fs::write(&unsigned, voucher).unwrap();
+    let cosigned = cli(&[
+        "session",
+        "cosign",
+        "--voucher",
+        unsigned.to_str().unwrap(),
+        "--device-key",
+        device_key.to_str().unwrap(),
+    ]);
+    let signed = dir.join("signed.json");
+    std::fs::write(&signed, cosigned).unwrap();
+
+    // The maker revokes, then the owner settles: the usage is recorded in this epoch, and at
+    // its end the device may not earn.
+    let serial =
+        rpc.ok("attest_get", serde_json::json!({ "device": device }))["attestation"]["serial"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    cli(&[
+        "attest",
+        "revoke",
+        "--key",
+        maker_key.to_str().unwrap(),
+        "--serial",
+        &serial,
+    ]);
+    let settled = cli(&[
+        "session",
+        "settle",
+        "--key",
+        key,
+        "--voucher",
+        signed.to_str().unwrap(),
+    ]);
+    let block: u64 = settled
+        .split("included in block ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no block in {settled}"));
+    let length = rpc.ok("chain_status", serde_json::json!([]))["epoch_length_blocks"]
+        .as_u64()
+        .unwrap();
+    let epoch = (block - 1) / length;
+    wait_for_height(
+        &rpc,
+        (epoch + 1) * length + 1,
+        std::time::Duration::from_secs(60),
+    );
+    let record = rpc.ok("epoch_get", serde_json::json!([epoch]));
+    assert_eq!(record["usage"]["credits_spent"], 1_500, "{record}");
+    assert_eq!(record["usage"]["minted"], "0", "{record}");
+    let explained: Value = serde_json::from_str(&cli(&[
+        "rewards",
+        "explain",
+        "--device",
+        &device,
+        "--epoch",
+        &epoch.to_string(),
+        "--json",
+    ]))
+    .unwrap();
+    let usage = &explained["usage"];
+    assert_eq!(usage["amount"], "0", "{explained}");
+    assert!(usage["uncapped"].as_str().unwrap().parse::<u128>().unwrap() > 0);
+    assert!(
+        usage["withheld"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("revoked its certificate"),
+        "{explained}"
+    );
+    assert!(
+        usage["steps"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .starts_with("withheld:"),
+        "{explained}"
+    );
+    assert_eq!(explained["adds_up"], true, "{explained}");
     node.kill();
 }

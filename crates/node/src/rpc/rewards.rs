@@ -173,7 +173,14 @@ pub(super) fn explain(state: &RpcState, params: &Params<'_>) -> RpcResult<api::E
                 steps: e.steps,
             }),
             Err(error) if coverage.is_none() && s.usage_reward(epoch, &id).is_none() => {
-                return Err(not_found(error));
+                // A device its maker's attestation stops from working earns nothing: say so.
+                return Err(match attest::refusal(s, &id) {
+                    Some(refused) => not_found(format!(
+                        "{error}: it may not report or earn ({}, code {})",
+                        refused.message, refused.code
+                    )),
+                    None => not_found(error),
+                });
             }
             Err(_) => None,
         };
