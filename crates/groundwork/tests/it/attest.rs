@@ -71,6 +71,30 @@ fn device_cert(dir: &Path, name: &str, genpkey: &[&str], issuer: &str) -> PathBu
     dir.join(pem)
 }
 
+/// The certificate `<name>.pem` with the first letter of its subject name (`name`) upper-cased
+/// in the signed part, as `<name>-tampered.pem`.
+fn tampered(dir: &Path, name: &str) -> PathBuf {
+    let (pem, der, bad_der, bad_pem) = (
+        format!("{name}.pem"),
+        format!("{name}.der"),
+        format!("{name}-tampered.der"),
+        format!("{name}-tampered.pem"),
+    );
+    openssl(dir, &["x509", "-in", &pem, "-outform", "DER", "-out", &der]);
+    let mut bytes = std::fs::read(dir.join(&der)).unwrap();
+    let at = bytes
+        .windows(name.len())
+        .position(|w| w == name.as_bytes())
+        .expect("the subject name is in the certificate");
+    bytes[at] = bytes[at].to_ascii_uppercase();
+    std::fs::write(dir.join(&bad_der), &bytes).unwrap();
+    openssl(
+        dir,
+        &["x509", "-inform", "DER", "-in", &bad_der, "-out", &bad_pem],
+    );
+    dir.join(bad_pem)
+}
+
 fn attest(ca: &Path, cert: &Path, at: Option<u64>) -> (bool, Value) {
     let mut args = vec![
         "device".to_string(),
@@ -122,38 +146,8 @@ fn maker_certificates_made_by_openssl_are_checked_as_the_chain_does() {
     assert!(ok && answer["scheme"] == "ed25519", "{answer}");
 
     // One byte of the signed part changed: the signature no longer verifies.
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-in",
-            "hotspot.pem",
-            "-outform",
-            "DER",
-            "-out",
-            "hotspot.der",
-        ],
-    );
-    let mut der = std::fs::read(dir.join("hotspot.der")).unwrap();
-    let at = der
-        .windows(7)
-        .position(|w| w == b"hotspot")
-        .expect("the subject name is in the certificate");
-    der[at] = b'H';
-    std::fs::write(dir.join("tampered.der"), &der).unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-inform",
-            "DER",
-            "-in",
-            "tampered.der",
-            "-out",
-            "tampered.pem",
-        ],
-    );
-    let (ok, answer) = attest(&maker, &dir.join("tampered.pem"), None);
+    let bad = tampered(dir, "hotspot");
+    let (ok, answer) = attest(&maker, &bad, None);
     assert!(!ok, "{answer}");
     assert!(
         answer["reason"]
@@ -218,38 +212,8 @@ fn maker_certificates_made_by_openssl_are_checked_as_the_chain_does() {
     let tracker = device_cert(dir, "tracker", &["-algorithm", "ed25519"], "ed-maker");
     let (ok, answer) = attest(&ed_maker, &tracker, None);
     assert!(ok && answer["scheme"] == "ed25519", "{answer}");
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-in",
-            "tracker.pem",
-            "-outform",
-            "DER",
-            "-out",
-            "tracker.der",
-        ],
-    );
-    let mut der = std::fs::read(dir.join("tracker.der")).unwrap();
-    let at = der
-        .windows(7)
-        .position(|w| w == b"tracker")
-        .expect("the subject name is in the certificate");
-    der[at] = b'T';
-    std::fs::write(dir.join("tracker-tampered.der"), &der).unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-inform",
-            "DER",
-            "-in",
-            "tracker-tampered.der",
-            "-out",
-            "tracker-tampered.pem",
-        ],
-    );
-    let (ok, answer) = attest(&ed_maker, &dir.join("tracker-tampered.pem"), None);
+    let bad = tampered(dir, "tracker");
+    let (ok, answer) = attest(&ed_maker, &bad, None);
     assert!(
         !ok && answer["reason"]
             .as_str()

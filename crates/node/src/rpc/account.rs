@@ -53,9 +53,7 @@ pub(super) fn device(state: &RpcState, params: &Params<'_>) -> RpcResult<api::De
     let map = named(params, &["device"])?;
     let id = parse_device(&map, "device")?;
     state.chain.with_state(|s| {
-        let device = s
-            .device(&id)
-            .ok_or_else(|| not_found(format!("device {id} is not registered")))?;
+        let device = registered_device(s, &id)?;
         let mut answer = device_answer(&id, &device, s.pending_work(&id));
         answer.challenge = s.device_challenge(&id).map(|(cid, c)| api::ChallengeRef {
             id: digest_hex(&cid),

@@ -48,9 +48,7 @@ fn device_attestation(state: &RpcState, params: &Params<'_>) -> RpcResult<api::D
     let map = named(params, &["device"])?;
     let id = parse_device(&map, "device")?;
     state.chain.with_state(|s| {
-        let device = s
-            .device(&id)
-            .ok_or_else(|| not_found(format!("device {id} is not registered")))?;
+        let device = registered_device(s, &id)?;
         Ok(api::DeviceAttestation {
             device: id.to_string(),
             kind: device.kind.name().to_string(),

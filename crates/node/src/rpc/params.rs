@@ -35,6 +35,12 @@ pub(super) fn not_found(what: impl std::fmt::Display) -> ErrorObjectOwned {
     ErrorObject::owned(code::NOT_FOUND, what.to_string(), None::<()>)
 }
 
+/// The device's record, or 4004 naming it.
+pub(super) fn registered_device(s: &State, id: &DeviceId) -> RpcResult<Device> {
+    s.device(id)
+        .ok_or_else(|| not_found(format!("device {id} is not registered")))
+}
+
 /// The call's parameters by name: positional ones take `names` in order, named ones must be
 /// among `names`. Absent parameters are simply missing from the map.
 pub(super) fn named(
