@@ -242,193 +242,24 @@ fn maker_certificates_made_by_openssl_are_checked_as_the_chain_does() {
     );
 }
 
-/// On a dev chain: the dev maker is in the genesis, its CA is written out and verifies a
-/// certificate it issued with `openssl verify`; a device registers with that certificate and
-/// is attested; only the maker's account may revoke it, and once it does the device may no
-/// longer work (1303), as `attest show` and `device show` say.
-#[test]
-fn a_dev_chain_device_is_attested_by_the_dev_maker_and_stops_when_revoked() {
-    let dir = tempfile::tempdir().unwrap();
-    let dir = dir.path();
-    let data = dir.join("dev");
-    let (node, rpc) = start_dev(&data, 100);
-    wait_for_height(&rpc, 2, std::time::Duration::from_secs(30));
-    let url = rpc.url.clone();
-    let with_rpc = |args: &[&str]| {
-        let mut all = args.to_vec();
-        all.extend(["--rpc", url.as_str()]);
-        all.iter().map(|s| s.to_string()).collect::<Vec<_>>()
-    };
-    let call = |args: &[&str]| {
-        let owned = with_rpc(args);
-        let refs: Vec<&str> = owned.iter().map(String::as_str).collect();
-        run(&refs, &[])
-    };
-
-    let makers_dir = dir.join("makers");
-    let (ok, stdout, stderr) = call(&[
-        "attest",
-        "makers",
-        "--ca-dir",
-        makers_dir.to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(ok, "{stderr}");
-    let makers: Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(
-        makers["makers"][0]["name"], "Groundwork dev maker",
-        "{makers}"
-    );
-    assert_eq!(makers["required"], serde_json::json!([]));
-    let ca_pem = makers_dir.join("groundwork-dev-maker-0.pem");
-    assert_eq!(
-        std::fs::read_to_string(&ca_pem).unwrap(),
-        std::fs::read_to_string(data.join("dev-maker-ca.pem")).unwrap()
-    );
-
-    // A device key from openssl, a certificate from the dev maker, checked by openssl.
-    let mut genpkey = vec!["genpkey", "-out", "meter.key"];
-    genpkey.extend_from_slice(P256_KEY);
-    openssl(dir, &genpkey);
-    let maker_key = data.join("dev-maker.key");
-    run_ok(
-        &[
-            "attest",
-            "issue",
-            "--maker-key",
-            maker_key.to_str().unwrap(),
-            "--device-key",
-            dir.join("meter.key").to_str().unwrap(),
-            "--out",
-            dir.join("meter.pem").to_str().unwrap(),
-        ],
-        &[],
-    );
-    openssl(
-        dir,
-        &["verify", "-CAfile", ca_pem.to_str().unwrap(), "meter.pem"],
-    );
-
-    let account = data.join("dev-account.key");
-    let (ok, stdout, stderr) = call(&[
-        "device",
-        "register",
-        "--key",
-        account.to_str().unwrap(),
-        "--device-key",
-        dir.join("meter.key").to_str().unwrap(),
-        "--kind",
-        "energy",
-        "--lat",
-        "52.52",
-        "--lng",
-        "13.405",
-        "--cert",
-        dir.join("meter.pem").to_str().unwrap(),
-    ]);
-    assert!(ok, "{stdout}{stderr}");
-    let device = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("device id "))
-        .expect("the device id is printed")
-        .to_string();
-    let shown = rpc.ok("attest_get", serde_json::json!({ "device": device }));
-    assert_eq!(
-        shown["attestation"]["maker"], "Groundwork dev maker",
-        "{shown}"
-    );
-    assert_eq!(shown["refused"], Value::Null, "{shown}");
-    assert_eq!(shown["required"], false);
-    let serial = shown["attestation"]["serial"].as_str().unwrap().to_string();
-    let got = rpc.ok("device_get", serde_json::json!([device]));
-    assert_eq!(got["attestation"]["serial"], serial.as_str(), "{got}");
-
-    // The owner is not the maker: its revocation lands, refused with 1304, and changes nothing.
-    let (ok, _, stderr) = call(&[
-        "attest",
-        "revoke",
-        "--key",
-        account.to_str().unwrap(),
-        "--serial",
-        &serial,
-    ]);
-    assert!(!ok && stderr.contains("code 1304"), "{stderr}");
-    let shown = rpc.ok("attest_get", serde_json::json!({ "device": device }));
-    assert_eq!(shown["refused"], Value::Null, "{shown}");
-
-    // The maker revokes: the device may not work any more, and says why.
-    let (ok, stdout, stderr) = call(&[
-        "attest",
-        "revoke",
-        "--key",
-        maker_key.to_str().unwrap(),
-        "--serial",
-        &serial,
-    ]);
-    assert!(ok, "{stdout}{stderr}");
-    let shown = rpc.ok("attest_get", serde_json::json!({ "device": device }));
-    assert_eq!(shown["refused"]["code"], 1303, "{shown}");
-    assert!(shown["attestation"]["revoked_at_height"].as_u64().is_some());
-    let (ok, stdout, _) = call(&["attest", "show", &device]);
-    assert!(ok && stdout.contains("may work      no"), "{stdout}");
-    // Once an epoch has ended, asking why it earned nothing names the revocation.
-    let length = rpc.ok("chain_status", serde_json::json!([]))["epoch_length_blocks"]
-        .as_u64()
-        .unwrap();
-    let epoch = rpc.height() / length;
-    wait_for_height(
-        &rpc,
-        (epoch + 1) * length + 1,
-        std::time::Duration::from_secs(60),
-    );
-    let why = rpc.call(
-        "rewards_explain",
-        serde_json::json!({ "device": device, "epoch": epoch }),
-    );
-    let message = why["error"]["message"].as_str().unwrap_or_default();
-    assert!(
-        message.contains("may not report or earn") && message.contains("code 1303"),
-        "{why}"
-    );
-
-    // A bad serial is named before anything is sent.
-    let (ok, _, stderr) = call(&[
-        "attest",
-        "revoke",
-        "--key",
-        maker_key.to_str().unwrap(),
-        "--serial",
-        "not-hex",
-    ]);
-    assert!(!ok && stderr.contains("is not hex"), "{stderr}");
-    node.kill();
+/// `groundwork ARGS --rpc URL`: (success, stdout, stderr).
+fn on_chain(url: &str, args: &[&str]) -> (bool, String, String) {
+    let mut all = args.to_vec();
+    all.extend(["--rpc", url]);
+    run(&all, &[])
 }
 
-/// A device settles verified usage, then its maker revokes its certificate: the epoch's usage
-/// mint pays it nothing, and `rewards explain` says why and still adds up.
-#[test]
-fn a_revoked_device_is_paid_no_usage_and_its_explanation_says_why() {
-    let dir = tempfile::tempdir().unwrap();
-    let dir = dir.path();
-    let data = dir.join("dev");
-    let (node, rpc) = start_priced_dev(&data, 200);
-    wait_for_height(&rpc, 2, std::time::Duration::from_secs(30));
-    let url = rpc.url.clone();
-    let account = data.join("dev-account.key");
-    let maker_key = data.join("dev-maker.key");
-    let cli = |args: &[&str]| {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--rpc", url.as_str()]);
-        run_ok(&all, &[])
-    };
-    let key = account.to_str().unwrap();
+/// [`on_chain`] that must succeed; its stdout.
+fn on_chain_ok(url: &str, args: &[&str]) -> String {
+    let (ok, stdout, stderr) = on_chain(url, args);
+    assert!(ok, "groundwork {args:?} failed:\n{stdout}\n{stderr}");
+    stdout
+}
 
-    openssl(
-        dir,
-        &["genpkey", "-algorithm", "ed25519", "-out", "hotspot.key"],
-    );
-    let device_key = dir.join("hotspot.key");
-    let cert = dir.join("hotspot.pem");
+/// Issues `device_key` a certificate (`cert`) from the dev chain's maker, and registers the
+/// device as `kind` with it, owned by the dev account; returns the device id.
+fn register_attested(url: &str, data: &Path, device_key: &Path, cert: &Path, kind: &str) -> String {
+    let maker_key = data.join("dev-maker.key");
     run_ok(
         &[
             "attest",
@@ -442,83 +273,249 @@ fn a_revoked_device_is_paid_no_usage_and_its_explanation_says_why() {
         ],
         &[],
     );
-    let registered = cli(&[
-        "device",
-        "register",
-        "--key",
-        key,
-        "--device-key",
-        device_key.to_str().unwrap(),
-        "--kind",
-        "wireless",
-        "--lat",
-        "52.52",
-        "--lng",
-        "13.405",
-        "--cert",
-        cert.to_str().unwrap(),
-    ]);
-    let device = registered
+    let account = data.join("dev-account.key");
+    let registered = on_chain_ok(
+        url,
+        &[
+            "device",
+            "register",
+            "--key",
+            account.to_str().unwrap(),
+            "--device-key",
+            device_key.to_str().unwrap(),
+            "--kind",
+            kind,
+            "--lat",
+            "52.52",
+            "--lng",
+            "13.405",
+            "--cert",
+            cert.to_str().unwrap(),
+        ],
+    );
+    registered
         .lines()
         .find_map(|l| l.strip_prefix("device id "))
         .expect("the device id is printed")
-        .to_string();
-    cli(&[
-        "offer",
-        "set",
-        "--key",
-        key,
-        "--device",
-        &device,
-        "--price",
-        "1",
-        "--max-blocks",
-        "200",
-    ]);
+        .to_string()
+}
+
+/// Waits until the epoch block `height` falls in has ended; returns that epoch.
+fn end_of_epoch(rpc: &Rpc, height: u64) -> u64 {
+    let length = rpc.ok("chain_status", serde_json::json!([]))["epoch_length_blocks"]
+        .as_u64()
+        .unwrap();
+    let epoch = height.saturating_sub(1) / length;
+    wait_for_height(
+        rpc,
+        (epoch + 1) * length + 1,
+        std::time::Duration::from_secs(60),
+    );
+    epoch
+}
+
+/// On a dev chain: the dev maker is in the genesis, its CA is written out and verifies a
+/// certificate it issued with `openssl verify`; a device registers with that certificate and
+/// is attested; only the maker's account may revoke it, and once it does the device may no
+/// longer work (1303), as `attest show` and `rewards_explain` say.
+#[test]
+fn a_dev_chain_device_is_attested_by_the_dev_maker_and_stops_when_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let data = dir.join("dev");
+    let (node, rpc) = start_dev(&data, 100);
+    wait_for_height(&rpc, 2, std::time::Duration::from_secs(30));
+    let url = rpc.url.as_str();
+
+    let makers_dir = dir.join("makers");
+    let makers: Value = serde_json::from_str(&on_chain_ok(
+        url,
+        &[
+            "attest",
+            "makers",
+            "--ca-dir",
+            makers_dir.to_str().unwrap(),
+            "--json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(
+        makers["makers"][0]["name"], "Groundwork dev maker",
+        "{makers}"
+    );
+    assert_eq!(makers["required"], serde_json::json!([]));
+    let ca_pem = makers_dir.join("groundwork-dev-maker-0.pem");
+    assert_eq!(
+        std::fs::read_to_string(&ca_pem).unwrap(),
+        std::fs::read_to_string(data.join("dev-maker-ca.pem")).unwrap()
+    );
+
+    // A device key from openssl, a certificate from the dev maker that openssl verifies.
+    let mut genpkey = vec!["genpkey", "-out", "meter.key"];
+    genpkey.extend_from_slice(P256_KEY);
+    openssl(dir, &genpkey);
+    let device = register_attested(
+        url,
+        &data,
+        &dir.join("meter.key"),
+        &dir.join("meter.pem"),
+        "energy",
+    );
+    openssl(
+        dir,
+        &["verify", "-CAfile", ca_pem.to_str().unwrap(), "meter.pem"],
+    );
+    let shown = rpc.ok("attest_get", serde_json::json!({ "device": device }));
+    assert_eq!(
+        shown["attestation"]["maker"], "Groundwork dev maker",
+        "{shown}"
+    );
+    assert_eq!(shown["refused"], Value::Null, "{shown}");
+    assert_eq!(shown["required"], false);
+    let serial = shown["attestation"]["serial"].as_str().unwrap().to_string();
+    let got = rpc.ok("device_get", serde_json::json!([device]));
+    assert_eq!(got["attestation"]["serial"], serial.as_str(), "{got}");
+
+    // The owner is not the maker: its revocation lands, refused with 1304, and changes nothing.
+    let account = data.join("dev-account.key");
+    let maker_key = data.join("dev-maker.key");
+    let revoke = |key: &Path, serial: &str| {
+        on_chain(
+            url,
+            &[
+                "attest",
+                "revoke",
+                "--key",
+                key.to_str().unwrap(),
+                "--serial",
+                serial,
+            ],
+        )
+    };
+    let (ok, _, stderr) = revoke(&account, &serial);
+    assert!(!ok && stderr.contains("code 1304"), "{stderr}");
+    let shown = rpc.ok("attest_get", serde_json::json!({ "device": device }));
+    assert_eq!(shown["refused"], Value::Null, "{shown}");
+
+    // The maker revokes: the device may not work any more, and says why.
+    let (ok, stdout, stderr) = revoke(&maker_key, &serial);
+    assert!(ok, "{stdout}{stderr}");
+    let shown = rpc.ok("attest_get", serde_json::json!({ "device": device }));
+    assert_eq!(shown["refused"]["code"], 1303, "{shown}");
+    assert!(shown["attestation"]["revoked_at_height"].as_u64().is_some());
+    let stdout = on_chain_ok(url, &["attest", "show", &device]);
+    assert!(stdout.contains("may work      no"), "{stdout}");
+    // Once an epoch has ended, asking why it earned nothing names the revocation.
+    let epoch = end_of_epoch(&rpc, rpc.height() + 1);
+    let why = rpc.call(
+        "rewards_explain",
+        serde_json::json!({ "device": device, "epoch": epoch }),
+    );
+    let message = why["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("may not report or earn") && message.contains("code 1303"),
+        "{why}"
+    );
+
+    // A bad serial is named before anything is sent.
+    let (ok, _, stderr) = revoke(&maker_key, "not-hex");
+    assert!(!ok && stderr.contains("is not hex"), "{stderr}");
+    node.kill();
+}
+
+/// A device settles verified usage, then its maker revokes its certificate: the epoch's usage
+/// mint pays it nothing, and `rewards explain` says why and still adds up.
+#[test]
+fn a_revoked_device_is_paid_no_usage_and_its_explanation_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let data = dir.join("dev");
+    let (node, rpc) = start_priced_dev(&data, 200);
+    wait_for_height(&rpc, 2, std::time::Duration::from_secs(30));
+    let url = rpc.url.as_str();
+    let account = data.join("dev-account.key");
+    let key = account.to_str().unwrap();
+
+    openssl(
+        dir,
+        &["genpkey", "-algorithm", "ed25519", "-out", "hotspot.key"],
+    );
+    let device_key = dir.join("hotspot.key");
+    let device = register_attested(
+        url,
+        &data,
+        &device_key,
+        &dir.join("hotspot.pem"),
+        "wireless",
+    );
+    on_chain_ok(
+        url,
+        &[
+            "offer",
+            "set",
+            "--key",
+            key,
+            "--device",
+            &device,
+            "--price",
+            "1",
+            "--max-blocks",
+            "200",
+        ],
+    );
     wait_until(
         std::time::Duration::from_secs(30),
         "an oracle price",
         || !rpc.ok("oracle_getPrice", serde_json::json!([]))["price"].is_null(),
     );
-    cli(&["credits", "buy", "--key", key, "--credits", "5000"]);
-    let opened = cli(&[
-        "session",
-        "open",
-        "--key",
-        key,
-        "--device",
-        &device,
-        "--credits",
-        "2000",
-        "--blocks",
-        "100",
-    ]);
+    on_chain_ok(url, &["credits", "buy", "--key", key, "--credits", "5000"]);
+    let opened = on_chain_ok(
+        url,
+        &[
+            "session",
+            "open",
+            "--key",
+            key,
+            "--device",
+            &device,
+            "--credits",
+            "2000",
+            "--blocks",
+            "100",
+        ],
+    );
     let session = opened
         .lines()
         .find_map(|l| l.strip_prefix("session "))
         .and_then(|l| l.split_whitespace().next())
         .unwrap_or_else(|| panic!("no session id in {opened}"))
         .to_string();
-    let voucher = cli(&[
-        "session",
-        "pay",
-        "--key",
-        key,
-        "--session",
-        &session,
-        "--units",
-        "1500",
-    ]);
+    let voucher = on_chain_ok(
+        url,
+        &[
+            "session",
+            "pay",
+            "--key",
+            key,
+            "--session",
+            &session,
+            "--units",
+            "1500",
+        ],
+    );
     let unsigned = dir.join("voucher.json");
     std::fs::write(&unsigned, voucher).unwrap();
-    let cosigned = cli(&[
-        "session",
-        "cosign",
-        "--voucher",
-        unsigned.to_str().unwrap(),
-        "--device-key",
-        device_key.to_str().unwrap(),
-    ]);
+    let cosigned = on_chain_ok(
+        url,
+        &[
+            "session",
+            "cosign",
+            "--voucher",
+            unsigned.to_str().unwrap(),
+            "--device-key",
+            device_key.to_str().unwrap(),
+        ],
+    );
     let signed = dir.join("signed.json");
     std::fs::write(&signed, cosigned).unwrap();
 
@@ -529,49 +526,51 @@ fn a_revoked_device_is_paid_no_usage_and_its_explanation_says_why() {
             .as_str()
             .unwrap()
             .to_string();
-    cli(&[
-        "attest",
-        "revoke",
-        "--key",
-        maker_key.to_str().unwrap(),
-        "--serial",
-        &serial,
-    ]);
-    let settled = cli(&[
-        "session",
-        "settle",
-        "--key",
-        key,
-        "--voucher",
-        signed.to_str().unwrap(),
-    ]);
+    let maker_key = data.join("dev-maker.key");
+    on_chain_ok(
+        url,
+        &[
+            "attest",
+            "revoke",
+            "--key",
+            maker_key.to_str().unwrap(),
+            "--serial",
+            &serial,
+        ],
+    );
+    let settled = on_chain_ok(
+        url,
+        &[
+            "session",
+            "settle",
+            "--key",
+            key,
+            "--voucher",
+            signed.to_str().unwrap(),
+        ],
+    );
     let block: u64 = settled
         .split("included in block ")
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no block in {settled}"));
-    let length = rpc.ok("chain_status", serde_json::json!([]))["epoch_length_blocks"]
-        .as_u64()
-        .unwrap();
-    let epoch = (block - 1) / length;
-    wait_for_height(
-        &rpc,
-        (epoch + 1) * length + 1,
-        std::time::Duration::from_secs(60),
-    );
+    let epoch = end_of_epoch(&rpc, block);
     let record = rpc.ok("epoch_get", serde_json::json!([epoch]));
     assert_eq!(record["usage"]["credits_spent"], 1_500, "{record}");
     assert_eq!(record["usage"]["minted"], "0", "{record}");
-    let explained: Value = serde_json::from_str(&cli(&[
-        "rewards",
-        "explain",
-        "--device",
-        &device,
-        "--epoch",
-        &epoch.to_string(),
-        "--json",
-    ]))
+    let explained: Value = serde_json::from_str(&on_chain_ok(
+        url,
+        &[
+            "rewards",
+            "explain",
+            "--device",
+            &device,
+            "--epoch",
+            &epoch.to_string(),
+            "--json",
+        ],
+    ))
     .unwrap();
     let usage = &explained["usage"];
     assert_eq!(usage["amount"], "0", "{explained}");
@@ -583,15 +582,9 @@ fn a_revoked_device_is_paid_no_usage_and_its_explanation_says_why() {
             .contains("revoked its certificate"),
         "{explained}"
     );
+    let last_step = usage["steps"].as_array().unwrap().last().unwrap().clone();
     assert!(
-        usage["steps"]
-            .as_array()
-            .unwrap()
-            .last()
-            .unwrap()
-            .as_str()
-            .unwrap()
-            .starts_with("withheld:"),
+        last_step.as_str().unwrap().starts_with("withheld:"),
         "{explained}"
     );
     assert_eq!(explained["adds_up"], true, "{explained}");
