@@ -508,13 +508,6 @@ pub fn drive(
         .iter()
         .filter(|d| d.kind == ResourceKind::Wireless)
         .collect();
-    let mut radio = Radio {
-        rng: ChaCha8Rng::seed_from_u64(seed),
-        last_fired: None,
-        pending: None,
-        rounds: Vec::new(),
-        challenged: BTreeSet::new(),
-    };
     let cheaters = wireless.iter().filter(|d| d.role != Role::Honest).count();
     if cheaters > 0 {
         println!(
@@ -522,65 +515,29 @@ pub fn drive(
             key_address(&owners[WATCHER])
         );
     }
-    let mut customers =
-        crate::fleet_customers::Customers::new(owner, seed, rpc.url(), service_dir)?;
-    let mut last_window = None;
-    let mut last_epoch = None;
+    let mut driver = Driver {
+        rpc,
+        owner,
+        fleet,
+        customers: crate::fleet_customers::Customers::new(owner, seed, rpc.url(), service_dir)?,
+        owners,
+        wireless,
+        cheaters,
+        radio: Radio {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            last_fired: None,
+            pending: None,
+            rounds: Vec::new(),
+            challenged: BTreeSet::new(),
+        },
+        node: NodeWatch::default(),
+        last_window: None,
+        last_epoch: None,
+    };
     let mut backoff = Duration::from_secs(1);
-    let mut node = NodeWatch::default();
     while !stop.load(Ordering::Relaxed) {
         // One pass of the fleet; a failed call is retried with backoff, never the end of it.
-        let pass = (|| -> Result<()> {
-            let status = match rpc.status() {
-                Ok(status) => {
-                    node.up(rpc, status.height);
-                    status
-                }
-                Err(CallError::Unreachable { reason, .. }) => {
-                    node.down(rpc, &reason);
-                    std::thread::sleep(Duration::from_secs(1));
-                    return Ok(());
-                }
-                Err(other) => return Err(other.into()),
-            };
-            let window_blocks = status.answer.heartbeat_window_blocks.max(1);
-            // The window the next block falls in.
-            let window = status.height / window_blocks;
-            if last_window != Some(window) {
-                last_window = Some(window);
-                let beats: Vec<Transaction> = fleet
-                    .iter()
-                    .map(|d| {
-                        Transaction::Device(UptimeReport::sign_heartbeat(
-                            &d.key,
-                            &status.chain_id,
-                            status.block,
-                        ))
-                    })
-                    .collect();
-                for chunk in beats.chunks(SUBMIT_BATCH) {
-                    // Refusals (a heartbeat still pending) are expected now and then.
-                    let _ = rpc.submit_batch(chunk)?;
-                }
-            }
-            radio.step(rpc, &status, &wireless)?;
-            if cheaters > 0 {
-                radio.watch(rpc, &status, &wireless, &owners)?;
-            }
-            let epoch_changed = last_epoch.is_some_and(|previous| status.epoch > previous);
-            customers.step(rpc, &status, owner, &owners, &wireless, epoch_changed)?;
-            if let Some(previous) = last_epoch
-                && status.epoch > previous
-            {
-                let ended = status.epoch - 1;
-                if report_epoch(rpc, &status, ended) && cheaters > 0 {
-                    report_cheaters(rpc, &status, &wireless, ended)?;
-                }
-            }
-            last_epoch = Some(status.epoch);
-            Ok(())
-        })();
-        match pass {
+        match driver.pass() {
             Ok(()) => {
                 backoff = Duration::from_secs(1);
                 std::thread::sleep(Duration::from_millis(250));
@@ -593,6 +550,92 @@ pub fn drive(
         }
     }
     Ok(())
+}
+
+/// The running fleet: its devices, owners and customers, and where it is in the chain.
+struct Driver<'a> {
+    rpc: &'a RpcClient,
+    owner: &'a AccountKey,
+    fleet: &'a [SimDevice],
+    owners: Vec<AccountKey>,
+    wireless: Vec<&'a SimDevice>,
+    cheaters: usize,
+    radio: Radio,
+    customers: crate::fleet_customers::Customers,
+    node: NodeWatch,
+    last_window: Option<u64>,
+    last_epoch: Option<u64>,
+}
+
+impl Driver<'_> {
+    /// One pass: heartbeats once a window, the radio, the watcher, the customers, and the
+    /// epoch's report when one ended.
+    fn pass(&mut self) -> Result<()> {
+        let rpc = self.rpc;
+        let status = match rpc.status() {
+            Ok(status) => {
+                self.node.up(rpc, status.height);
+                status
+            }
+            Err(CallError::Unreachable { reason, .. }) => {
+                self.node.down(rpc, &reason);
+                std::thread::sleep(Duration::from_secs(1));
+                return Ok(());
+            }
+            Err(other) => return Err(other.into()),
+        };
+        let window_blocks = status.answer.heartbeat_window_blocks.max(1);
+        // The window the next block falls in.
+        let window = status.height / window_blocks;
+        if self.last_window != Some(window) {
+            self.last_window = Some(window);
+            self.heartbeat(&status)?;
+        }
+        self.radio.step(rpc, &status, &self.wireless)?;
+        if self.cheaters > 0 {
+            self.radio
+                .watch(rpc, &status, &self.wireless, &self.owners)?;
+        }
+        let epoch_changed = self
+            .last_epoch
+            .is_some_and(|previous| status.epoch > previous);
+        self.customers.step(
+            rpc,
+            &status,
+            self.owner,
+            &self.owners,
+            &self.wireless,
+            epoch_changed,
+        )?;
+        if epoch_changed {
+            let ended = status.epoch - 1;
+            if report_epoch(rpc, &status, ended) && self.cheaters > 0 {
+                report_cheaters(rpc, &status, &self.wireless, ended)?;
+            }
+        }
+        self.last_epoch = Some(status.epoch);
+        Ok(())
+    }
+
+    /// Every device's heartbeat for the window.
+    fn heartbeat(&self, status: &ChainStatus) -> Result<()> {
+        let beats: Vec<Transaction> = self
+            .fleet
+            .iter()
+            .map(|d| {
+                Transaction::Device(UptimeReport::sign_heartbeat(
+                    &d.key,
+                    &status.chain_id,
+                    status.block,
+                ))
+            })
+            .collect();
+        for chunk in beats.chunks(SUBMIT_BATCH) {
+            // Refusals (a heartbeat still pending) are expected now and then.
+            let _ = self.rpc.submit_batch(chunk)?;
+        }
+        Ok(())
+    }
 }
 
 /// Says what the fleet is: how many devices of each kind, around which cities.

@@ -105,34 +105,64 @@ pub struct DevArgs {
 const DEV_MAKER_KEY: &str = "dev-maker.key";
 const DEV_MAKER_CA: &str = "dev-maker-ca.pem";
 
+/// Creates a dev chain in `data_dir`: its genesis with short epochs, the validator, dev,
+/// oracle and maker keys, and the dev maker's CA.
+fn create_dev_chain(data_dir: &Path) -> Result<()> {
+    // Short epochs, so the first rewards arrive within the first minute.
+    let mut params = local_params("groundwork-dev", Some(DEV_EPOCH_BLOCKS))?;
+    let balance = Amount(1_000_000 * 10u128.pow(u32::from(params.token_decimals)));
+    // The dev maker: its account may revoke, its CA certifies the fleet's devices.
+    let maker_key = crate::keys::random_key()?;
+    let maker = crate::dev_maker::maker(&maker_key)?;
+    params.attest = crate::dev_maker::genesis_section(&maker, key_address(&maker_key));
+    write_network(data_dir, 1, params, balance, DEV_ORACLES, false)?;
+    crate::keys::write_secret(
+        &data_dir.join(DEV_MAKER_KEY),
+        &groundwork_primitives::keyfile::write_key_file(
+            &maker_key,
+            groundwork_primitives::keyfile::ROLE_ACCOUNT,
+        ),
+    )?;
+    let pem = groundwork_attest::der_to_pem(groundwork_attest::Which::Ca, maker.ca_der())?;
+    fs::write(data_dir.join(DEV_MAKER_CA), pem).context("writing the dev maker's CA")?;
+    // The dev account key is `account.key`; name it for what it is.
+    fs::rename(
+        data_dir.join("account.key"),
+        data_dir.join("dev-account.key"),
+    )
+    .context("naming the dev account key")
+}
+
+/// The simulated fleet `--devices` and `--cheaters` ask for, if any.
+fn plan_dev_fleet(args: &DevArgs) -> Result<Option<Vec<crate::fleet::SimDevice>>> {
+    if args.devices > crate::fleet::MAX_FLEET_DEVICES {
+        bail!(
+            "--devices must be at most {}",
+            crate::fleet::MAX_FLEET_DEVICES
+        );
+    }
+    if args.cheaters > crate::fleet::MAX_FLEET_CHEATERS {
+        bail!(
+            "--cheaters must be at most {}",
+            crate::fleet::MAX_FLEET_CHEATERS
+        );
+    }
+    if args.devices == 0 && args.cheaters == 0 {
+        return Ok(None);
+    }
+    let mut fleet = crate::fleet::plan(args.devices, args.fleet_seed)?;
+    fleet.extend(crate::fleet::plan_cheaters(args.cheaters, args.fleet_seed)?);
+    Ok(Some(fleet))
+}
+
 /// `groundwork dev`: one validator with a funded dev account.
 pub fn dev(args: DevArgs) -> Result<()> {
+    // Bad flags are refused before anything is written.
+    let fleet = plan_dev_fleet(&args)?;
     let genesis_path = args.data_dir.join("genesis.toml");
     let first_run = !genesis_path.exists();
     if first_run {
-        // Short epochs, so the first rewards arrive within the first minute.
-        let mut params = local_params("groundwork-dev", Some(DEV_EPOCH_BLOCKS))?;
-        let balance = Amount(1_000_000 * 10u128.pow(u32::from(params.token_decimals)));
-        // The dev maker: its account may revoke, its CA certifies the fleet's devices.
-        let maker_key = crate::keys::random_key()?;
-        let maker = crate::dev_maker::maker(&maker_key)?;
-        params.attest = crate::dev_maker::genesis_section(&maker, key_address(&maker_key));
-        write_network(&args.data_dir, 1, params, balance, DEV_ORACLES, false)?;
-        crate::keys::write_secret(
-            &args.data_dir.join(DEV_MAKER_KEY),
-            &groundwork_primitives::keyfile::write_key_file(
-                &maker_key,
-                groundwork_primitives::keyfile::ROLE_ACCOUNT,
-            ),
-        )?;
-        let pem = groundwork_attest::der_to_pem(groundwork_attest::Which::Ca, maker.ca_der())?;
-        fs::write(args.data_dir.join(DEV_MAKER_CA), pem).context("writing the dev maker's CA")?;
-        // The dev account key is `account.key`; name it for what it is.
-        fs::rename(
-            args.data_dir.join("account.key"),
-            args.data_dir.join("dev-account.key"),
-        )
-        .context("naming the dev account key")?;
+        create_dev_chain(&args.data_dir)?;
     }
     let genesis = load_genesis(&genesis_path)?;
     say_if_genesis_is_ahead(&genesis);
@@ -147,25 +177,6 @@ pub fn dev(args: DevArgs) -> Result<()> {
         .find(|(a, _)| *a == key_address(&account))
         .map(|(_, b)| b.to_decimal_string(decimals))
         .unwrap_or_else(|| "0".to_string());
-    if args.devices > crate::fleet::MAX_FLEET_DEVICES {
-        bail!(
-            "--devices must be at most {}",
-            crate::fleet::MAX_FLEET_DEVICES
-        );
-    }
-    if args.cheaters > crate::fleet::MAX_FLEET_CHEATERS {
-        bail!(
-            "--cheaters must be at most {}",
-            crate::fleet::MAX_FLEET_CHEATERS
-        );
-    }
-    let fleet = if args.devices > 0 || args.cheaters > 0 {
-        let mut fleet = crate::fleet::plan(args.devices, args.fleet_seed)?;
-        fleet.extend(crate::fleet::plan_cheaters(args.cheaters, args.fleet_seed)?);
-        Some(fleet)
-    } else {
-        None
-    };
     let fleet_owner = account.clone();
     // The dev maker, on chains created with one: the fleet registers attested devices.
     let maker_path = args.data_dir.join(DEV_MAKER_KEY);

@@ -176,6 +176,95 @@ fn parse_kinds(
     Ok(crate::modules::attest::KindSet::of(&kinds))
 }
 
+/// The `[coverage]` section (absent: coverage off), validated.
+fn parse_coverage(section: Option<CoverageSection>) -> Result<CoverageParams, GenesisError> {
+    let coverage = match section {
+        None => CoverageParams::disabled(),
+        Some(c) => CoverageParams {
+            share_bps: c.share_bps,
+            witness_share_bps: c.witness_share_bps,
+            beacon_interval_blocks: c.beacon_interval_blocks,
+            witness_window_blocks: c.witness_window_blocks,
+            reciprocity_window_blocks: c.reciprocity_window_blocks,
+        },
+    };
+    coverage.validate()?;
+    Ok(coverage)
+}
+
+/// The `[challenges]` section (absent: no challenges), validated against the epoch length
+/// and coverage.
+fn parse_challenges(
+    section: Option<ChallengeSection>,
+    epoch_length_blocks: u64,
+    coverage: &CoverageParams,
+) -> Result<ChallengeParams, GenesisError> {
+    let Some(c) = section else {
+        return Ok(ChallengeParams::disabled());
+    };
+    let challenges = ChallengeParams {
+        bond: parse_positive_amount("challenges.bond", &c.bond)?,
+        answer_window_blocks: c.answer_window_blocks,
+        slash_bps: c.slash_bps,
+        min_answer_witnesses: c.min_answer_witnesses,
+    };
+    challenges.validate(epoch_length_blocks, coverage)?;
+    Ok(challenges)
+}
+
+/// The `[oracle]` section (absent: no price), validated; its accounts sorted.
+fn parse_oracle(section: Option<OracleSection>) -> Result<OracleParams, GenesisError> {
+    let oracle = match section {
+        None => OracleParams::disabled(),
+        Some(o) => {
+            let mut accounts = o
+                .accounts
+                .iter()
+                .enumerate()
+                .map(|(i, text)| {
+                    text.parse::<Address>()
+                        .map_err(|e| invalid(format!("oracle.accounts[{i}]"), format!("{e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            accounts.sort();
+            OracleParams {
+                accounts,
+                quorum: o.quorum,
+                max_age_blocks: o.max_age_blocks,
+                smoothing_window_blocks: o.smoothing_window_blocks,
+            }
+        }
+    };
+    oracle.validate()?;
+    Ok(oracle)
+}
+
+/// The `[credits]` section (absent: Helium's credit price), validated.
+fn parse_credits(section: Option<CreditsSection>) -> Result<CreditsParams, GenesisError> {
+    let credits = match section {
+        None => CreditsParams::helium(),
+        Some(c) => CreditsParams {
+            credit_price_micro_usd: c.credit_price_micro_usd,
+        },
+    };
+    credits.validate()?;
+    Ok(credits)
+}
+
+/// The `[usage]` section (absent: no usage mint), validated.
+fn parse_usage(section: Option<UsageSection>) -> Result<UsageParams, GenesisError> {
+    let usage = match section {
+        None => UsageParams::disabled(),
+        Some(u) => UsageParams {
+            grace_blocks: u.grace_blocks,
+            reward_bps: u.reward_bps,
+            max_mint_per_epoch: parse_amount("usage.max_mint_per_epoch", &u.max_mint_per_epoch)?,
+        },
+    };
+    usage.validate()?;
+    Ok(usage)
+}
+
 fn parse_attest(section: Option<AttestSection>) -> Result<AttestParams, GenesisError> {
     use groundwork_primitives::tx::attest::BoundedBytes;
     let Some(section) = section else {
@@ -521,71 +610,11 @@ impl Genesis {
         let initial = parse_emission(&file.emission)?;
         let reward_weights_bps = parse_weights(&file.reward_weights_bps)?;
 
-        let coverage = match file.coverage {
-            None => CoverageParams::disabled(),
-            Some(c) => CoverageParams {
-                share_bps: c.share_bps,
-                witness_share_bps: c.witness_share_bps,
-                beacon_interval_blocks: c.beacon_interval_blocks,
-                witness_window_blocks: c.witness_window_blocks,
-                reciprocity_window_blocks: c.reciprocity_window_blocks,
-            },
-        };
-        coverage.validate()?;
-        let challenges = match file.challenges {
-            None => ChallengeParams::disabled(),
-            Some(c) => {
-                let challenges = ChallengeParams {
-                    bond: parse_positive_amount("challenges.bond", &c.bond)?,
-                    answer_window_blocks: c.answer_window_blocks,
-                    slash_bps: c.slash_bps,
-                    min_answer_witnesses: c.min_answer_witnesses,
-                };
-                challenges.validate(epochs.length_blocks, &coverage)?;
-                challenges
-            }
-        };
-        let oracle = match file.oracle {
-            None => OracleParams::disabled(),
-            Some(o) => {
-                let mut accounts = o
-                    .accounts
-                    .iter()
-                    .enumerate()
-                    .map(|(i, text)| {
-                        text.parse::<Address>()
-                            .map_err(|e| invalid(format!("oracle.accounts[{i}]"), format!("{e}")))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                accounts.sort();
-                OracleParams {
-                    accounts,
-                    quorum: o.quorum,
-                    max_age_blocks: o.max_age_blocks,
-                    smoothing_window_blocks: o.smoothing_window_blocks,
-                }
-            }
-        };
-        oracle.validate()?;
-        let credits = match file.credits {
-            None => CreditsParams::helium(),
-            Some(c) => CreditsParams {
-                credit_price_micro_usd: c.credit_price_micro_usd,
-            },
-        };
-        credits.validate()?;
-        let usage = match file.usage {
-            None => UsageParams::disabled(),
-            Some(u) => UsageParams {
-                grace_blocks: u.grace_blocks,
-                reward_bps: u.reward_bps,
-                max_mint_per_epoch: parse_amount(
-                    "usage.max_mint_per_epoch",
-                    &u.max_mint_per_epoch,
-                )?,
-            },
-        };
-        usage.validate()?;
+        let coverage = parse_coverage(file.coverage)?;
+        let challenges = parse_challenges(file.challenges, epochs.length_blocks, &coverage)?;
+        let oracle = parse_oracle(file.oracle)?;
+        let credits = parse_credits(file.credits)?;
+        let usage = parse_usage(file.usage)?;
         let attest = parse_attest(file.attest)?;
         let params = Params {
             chain_id,
