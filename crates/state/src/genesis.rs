@@ -64,6 +64,28 @@ pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Ge
     }
 }
 
+/// A module's table of the genesis file. The module owns the table's shape, how it reads,
+/// what it checks and how it is written back; registering it takes one field in
+/// `GenesisFile` and `Params` and one line in `Genesis::validate` and `Genesis::to_toml`.
+pub(crate) trait GenesisSection: Sized {
+    /// The table as the file has it (`deny_unknown_fields`, so a misspelt field is refused).
+    type File: serde::de::DeserializeOwned;
+    /// The params when the file has no such table.
+    fn absent() -> Self;
+    /// The params the table gives, each value refused by its field's name if malformed.
+    fn from_file(file: Self::File) -> Result<Self, GenesisError>;
+    /// Checks the params against every module's (an answer window against the coverage
+    /// windows, say), naming the field.
+    fn check(&self, params: &Params) -> Result<(), GenesisError>;
+    /// The table in TOML with a comment per field; empty when the file leaves it out.
+    fn to_toml(&self) -> String;
+}
+
+/// A module's params from its table, or its defaults when the file has none.
+fn section<P: GenesisSection>(file: Option<P::File>) -> Result<P, GenesisError> {
+    file.map_or_else(|| Ok(P::absent()), P::from_file)
+}
+
 /// The chain's fixed parameters (governance may change some later).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Params {
@@ -129,214 +151,17 @@ struct GenesisFile {
     reward_weights_bps: WeightsSection,
     fees: FeeSection,
     #[serde(default)]
-    coverage: Option<CoverageSection>,
+    coverage: Option<<CoverageParams as GenesisSection>::File>,
     #[serde(default)]
-    challenges: Option<ChallengeSection>,
+    challenges: Option<<ChallengeParams as GenesisSection>::File>,
     #[serde(default)]
-    oracle: Option<OracleSection>,
+    oracle: Option<<OracleParams as GenesisSection>::File>,
     #[serde(default)]
-    credits: Option<CreditsSection>,
+    credits: Option<<CreditsParams as GenesisSection>::File>,
     #[serde(default)]
-    usage: Option<UsageSection>,
+    usage: Option<<UsageParams as GenesisSection>::File>,
     #[serde(default)]
-    attest: Option<AttestSection>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AttestSection {
-    #[serde(default)]
-    makers: Vec<MakerEntry>,
-    /// Kinds whose devices must be attested to report and earn.
-    #[serde(default)]
-    required_kinds: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MakerEntry {
-    name: String,
-    account: String,
-    /// The maker's CA certificate, PEM.
-    ca: String,
-    kinds: Vec<String>,
-}
-
-fn parse_kinds(
-    field: &str,
-    names: &[String],
-) -> Result<crate::modules::attest::KindSet, GenesisError> {
-    let kinds = names
-        .iter()
-        .map(|name| {
-            name.parse::<ResourceKind>()
-                .map_err(|_| invalid(field, format!("{name:?} is not a resource kind")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(crate::modules::attest::KindSet::of(&kinds))
-}
-
-/// The `[coverage]` section (absent: coverage off), validated.
-fn parse_coverage(section: Option<CoverageSection>) -> Result<CoverageParams, GenesisError> {
-    let coverage = match section {
-        None => CoverageParams::disabled(),
-        Some(c) => CoverageParams {
-            share_bps: c.share_bps,
-            witness_share_bps: c.witness_share_bps,
-            beacon_interval_blocks: c.beacon_interval_blocks,
-            witness_window_blocks: c.witness_window_blocks,
-            reciprocity_window_blocks: c.reciprocity_window_blocks,
-        },
-    };
-    coverage.validate()?;
-    Ok(coverage)
-}
-
-/// The `[challenges]` section (absent: no challenges), validated against the epoch length
-/// and coverage.
-fn parse_challenges(
-    section: Option<ChallengeSection>,
-    epoch_length_blocks: u64,
-    coverage: &CoverageParams,
-) -> Result<ChallengeParams, GenesisError> {
-    let Some(c) = section else {
-        return Ok(ChallengeParams::disabled());
-    };
-    let challenges = ChallengeParams {
-        bond: parse_positive_amount("challenges.bond", &c.bond)?,
-        answer_window_blocks: c.answer_window_blocks,
-        slash_bps: c.slash_bps,
-        min_answer_witnesses: c.min_answer_witnesses,
-    };
-    challenges.validate(epoch_length_blocks, coverage)?;
-    Ok(challenges)
-}
-
-/// The `[oracle]` section (absent: no price), validated; its accounts sorted.
-fn parse_oracle(section: Option<OracleSection>) -> Result<OracleParams, GenesisError> {
-    let oracle = match section {
-        None => OracleParams::disabled(),
-        Some(o) => {
-            let mut accounts = o
-                .accounts
-                .iter()
-                .enumerate()
-                .map(|(i, text)| {
-                    text.parse::<Address>()
-                        .map_err(|e| invalid(format!("oracle.accounts[{i}]"), format!("{e}")))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            accounts.sort();
-            OracleParams {
-                accounts,
-                quorum: o.quorum,
-                max_age_blocks: o.max_age_blocks,
-                smoothing_window_blocks: o.smoothing_window_blocks,
-            }
-        }
-    };
-    oracle.validate()?;
-    Ok(oracle)
-}
-
-/// The `[credits]` section (absent: Helium's credit price), validated.
-fn parse_credits(section: Option<CreditsSection>) -> Result<CreditsParams, GenesisError> {
-    let credits = match section {
-        None => CreditsParams::helium(),
-        Some(c) => CreditsParams {
-            credit_price_micro_usd: c.credit_price_micro_usd,
-        },
-    };
-    credits.validate()?;
-    Ok(credits)
-}
-
-/// The `[usage]` section (absent: no usage mint), validated.
-fn parse_usage(section: Option<UsageSection>) -> Result<UsageParams, GenesisError> {
-    let usage = match section {
-        None => UsageParams::disabled(),
-        Some(u) => UsageParams {
-            grace_blocks: u.grace_blocks,
-            reward_bps: u.reward_bps,
-            max_mint_per_epoch: parse_amount("usage.max_mint_per_epoch", &u.max_mint_per_epoch)?,
-        },
-    };
-    usage.validate()?;
-    Ok(usage)
-}
-
-fn parse_attest(section: Option<AttestSection>) -> Result<AttestParams, GenesisError> {
-    use groundwork_primitives::tx::attest::BoundedBytes;
-    let Some(section) = section else {
-        return Ok(AttestParams::default());
-    };
-    let mut makers = Vec::with_capacity(section.makers.len());
-    for (i, m) in section.makers.iter().enumerate() {
-        let field = |name: &str| format!("attest.makers[{i}].{name}");
-        if m.name.is_empty() || m.name.len() > 32 {
-            return Err(invalid(field("name"), "1 to 32 bytes"));
-        }
-        let account = m
-            .account
-            .parse::<Address>()
-            .map_err(|e| invalid(field("account"), format!("{e}")))?;
-        let ca = groundwork_attest::pem_to_der(groundwork_attest::Which::Ca, &m.ca)
-            .map_err(|e| invalid(field("ca"), e.to_string()))?;
-        makers.push(crate::modules::attest::Maker {
-            name: BoundedBytes(m.name.as_bytes().to_vec()),
-            account,
-            ca: BoundedBytes(ca),
-            kinds: parse_kinds(&field("kinds"), &m.kinds)?,
-        });
-    }
-    let params = AttestParams {
-        makers,
-        required: parse_kinds("attest.required_kinds", &section.required_kinds)?,
-    };
-    params.validate()?;
-    Ok(params)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UsageSection {
-    grace_blocks: u64,
-    reward_bps: u16,
-    max_mint_per_epoch: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OracleSection {
-    accounts: Vec<String>,
-    quorum: u8,
-    max_age_blocks: u64,
-    smoothing_window_blocks: u64,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreditsSection {
-    credit_price_micro_usd: u64,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ChallengeSection {
-    bond: String,
-    answer_window_blocks: u64,
-    slash_bps: u16,
-    min_answer_witnesses: u8,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CoverageSection {
-    share_bps: u16,
-    witness_share_bps: u16,
-    beacon_interval_blocks: u64,
-    witness_window_blocks: u64,
-    reciprocity_window_blocks: u64,
+    attest: Option<<AttestParams as GenesisSection>::File>,
 }
 
 #[derive(Deserialize)]
@@ -401,7 +226,7 @@ struct FeeSection {
     device_bond: String,
 }
 
-fn parse_amount(field: &str, text: &str) -> Result<Amount, GenesisError> {
+pub(crate) fn parse_amount(field: &str, text: &str) -> Result<Amount, GenesisError> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid(
             field,
@@ -413,7 +238,7 @@ fn parse_amount(field: &str, text: &str) -> Result<Amount, GenesisError> {
         .map_err(|_| invalid(field, format!("{text:?} does not fit in 128 bits")))
 }
 
-fn parse_positive_amount(field: &str, text: &str) -> Result<Amount, GenesisError> {
+pub(crate) fn parse_positive_amount(field: &str, text: &str) -> Result<Amount, GenesisError> {
     let amount = parse_amount(field, text)?;
     if amount == Amount::ZERO {
         return Err(invalid(field, "must be greater than zero"));
@@ -610,12 +435,13 @@ impl Genesis {
         let initial = parse_emission(&file.emission)?;
         let reward_weights_bps = parse_weights(&file.reward_weights_bps)?;
 
-        let coverage = parse_coverage(file.coverage)?;
-        let challenges = parse_challenges(file.challenges, epochs.length_blocks, &coverage)?;
-        let oracle = parse_oracle(file.oracle)?;
-        let credits = parse_credits(file.credits)?;
-        let usage = parse_usage(file.usage)?;
-        let attest = parse_attest(file.attest)?;
+        // Each module reads its own table; its checks run once all params are known.
+        let coverage = section(file.coverage)?;
+        let challenges = section(file.challenges)?;
+        let oracle = section(file.oracle)?;
+        let credits = section(file.credits)?;
+        let usage = section(file.usage)?;
+        let attest = section(file.attest)?;
         let params = Params {
             chain_id,
             token_symbol: file.token.symbol.clone(),
@@ -639,6 +465,12 @@ impl Genesis {
             usage,
             attest,
         };
+        params.coverage.check(&params)?;
+        params.challenges.check(&params)?;
+        params.oracle.check(&params)?;
+        params.credits.check(&params)?;
+        params.usage.check(&params)?;
+        params.attest.check(&params)?;
         Ok(Genesis {
             params,
             genesis_time_ms: file.genesis_time_ms,
@@ -769,72 +601,12 @@ impl Genesis {
              # Locked when a device registers.\ndevice_bond = \"{}\"\n",
             p.transaction_fee, p.device_bond
         ));
-        let c = &p.coverage;
-        out.push_str(&format!(
-            "\n[coverage]\n# Share of each epoch's emission paid for wireless coverage, in basis points (0 = off).\nshare_bps = {}\n\
-             # The witnesses' part of the coverage pool, in basis points; beaconers share the rest.\nwitness_share_bps = {}\n\
-             # A wireless device may beacon once per this many blocks.\nbeacon_interval_blocks = {}\n\
-             # A witness report must land at most this many blocks after its beacon.\nwitness_window_blocks = {}\n\
-             # Beaconers and witnesses must have taken part the other way round within this many blocks.\nreciprocity_window_blocks = {}\n",
-            c.share_bps, c.witness_share_bps, c.beacon_interval_blocks, c.witness_window_blocks, c.reciprocity_window_blocks
-        ));
-        let ch = &p.challenges;
-        if ch.bond != Amount::ZERO {
-            out.push_str(&format!(
-                "\n[challenges]\n# Tokens a location challenger locks.\nbond = \"{}\"\n\
-                 # Blocks the device's owner has to answer with a fresh beacon.\nanswer_window_blocks = {}\n\
-                 # Share of the device bond an upheld challenge slashes (half to the challenger, half to the treasury), in basis points.\nslash_bps = {}\n\
-                 # Witnesses of other owners that must hear the answer.\nmin_answer_witnesses = {}\n",
-                ch.bond, ch.answer_window_blocks, ch.slash_bps, ch.min_answer_witnesses
-            ));
-        }
-        let o = &p.oracle;
-        if !o.accounts.is_empty() {
-            let accounts: Vec<String> = o.accounts.iter().map(|a| format!("\"{a}\"")).collect();
-            out.push_str(&format!(
-                "\n[oracle]\n# Accounts whose price submissions count.\naccounts = [{}]\n\
-                 # Fresh submissions needed for a price.\nquorum = {}\n\
-                 # A submission counts for this many blocks.\nmax_age_blocks = {}\n\
-                 # Blocks the median is averaged over; burns use the lower, mints the higher.\nsmoothing_window_blocks = {}\n",
-                accounts.join(", "), o.quorum, o.max_age_blocks, o.smoothing_window_blocks
-            ));
-        }
-        out.push_str(&format!(
-            "\n[credits]\n# What one data credit costs, in millionths of a US dollar (Helium: 10).\ncredit_price_micro_usd = {}\n",
-            p.credits.credit_price_micro_usd
-        ));
-        let u = &p.usage;
-        out.push_str(&format!(
-            "\n[usage]\n# Blocks after a session ends in which its device may still settle.\ngrace_blocks = {}\n\
-             # Share of spent credits' USD value paid to the device in tokens, in basis points.\nreward_bps = {}\n\
-             # Most tokens the usage mint creates in one epoch (0 = none); above it payments are pro rata.\nmax_mint_per_epoch = \"{}\"\n",
-            u.grace_blocks, u.reward_bps, u.max_mint_per_epoch
-        ));
-        let a = &p.attest;
-        if !a.makers.is_empty() || a.required.0 != 0 {
-            let names = |set: crate::modules::attest::KindSet| {
-                set.kinds()
-                    .iter()
-                    .map(|k| format!("\"{}\"", k.name()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            out.push_str(&format!(
-                "\n[attest]\n# Kinds whose devices must be attested by a maker to report and earn.\nrequired_kinds = [{}]\n",
-                names(a.required)
-            ));
-            for maker in &a.makers {
-                let pem = groundwork_attest::der_to_pem(groundwork_attest::Which::Ca, &maker.ca.0)
-                    .unwrap_or_default();
-                out.push_str(&format!(
-                    "\n[[attest.makers]]\nname = \"{}\"\n# May revoke the maker's certificates.\naccount = \"{}\"\nkinds = [{}]\nca = \"\"\"\n{}\"\"\"\n",
-                    String::from_utf8_lossy(&maker.name.0),
-                    maker.account,
-                    names(maker.kinds),
-                    pem
-                ));
-            }
-        }
+        out.push_str(&p.coverage.to_toml());
+        out.push_str(&p.challenges.to_toml());
+        out.push_str(&p.oracle.to_toml());
+        out.push_str(&p.credits.to_toml());
+        out.push_str(&p.usage.to_toml());
+        out.push_str(&p.attest.to_toml());
         for key in &self.validators {
             out.push_str(&format!(
                 "\n[[validators]]\npublic_key = \"{}\"\n",

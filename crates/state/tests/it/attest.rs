@@ -27,6 +27,12 @@ fn key(name: &str) -> DeviceKey {
 
 /// Account 5 is the maker's; wireless devices must be attested.
 fn harness() -> Harness {
+    Harness::new(&attested_genesis())
+}
+
+/// A genesis whose `[attest]` table names one maker (account 5, the fixtures' CA) for
+/// wireless and sensor devices, and requires wireless ones to be attested.
+fn attested_genesis() -> Genesis {
     let mut p = params();
     let ca = groundwork_attest::pem_to_der(groundwork_attest::Which::Ca, &fixture("maker-ca.pem"))
         .unwrap();
@@ -42,7 +48,7 @@ fn harness() -> Harness {
     let mut genesis: Genesis = genesis_with(p, 5);
     // The certificates are valid from when they were made for a century: run in 2030.
     genesis.genesis_time_ms = 1_900_000_000_000;
-    Harness::new(&genesis)
+    genesis
 }
 
 fn attest(h: &Harness, device: &DeviceKey, certificate: &str) -> Transaction {
@@ -161,4 +167,26 @@ fn a_kind_no_maker_certifies_is_refused_and_an_optional_kind_works_unattested() 
     );
     // Storage need not be attested: it heartbeats.
     assert_eq!(h.submit(h.heartbeat(&storage, 0)), Ok(()));
+}
+
+/// The `[attest]` table is written with its maker's CA in PEM and reads back to the same
+/// genesis and digest; a maker naming an unknown kind, or a CA that is not a certificate, is
+/// refused by its field.
+#[test]
+fn a_genesis_with_makers_round_trips_through_its_toml_and_bad_makers_are_named() {
+    let genesis = attested_genesis();
+    let text = genesis.to_toml();
+    assert!(text.contains("[[attest.makers]]") && text.contains("-----BEGIN CERTIFICATE-----"));
+    let loaded = Genesis::from_toml(&text).unwrap();
+    assert_eq!(loaded, genesis);
+    assert_eq!(loaded.digest(), genesis.digest());
+    let refused = |text: &str| match Genesis::from_toml(text) {
+        Err(groundwork_state::GenesisError::InvalidField { field, .. }) => field,
+        other => panic!("expected an invalid field, got {other:?}"),
+    };
+    let bad_kind = text.replacen("\nkinds = [\"wireless\"", "\nkinds = [\"toaster\"", 1);
+    assert_ne!(bad_kind, text);
+    assert_eq!(refused(&bad_kind), "attest.makers[0].kinds");
+    let bad_ca = text.replacen("-----BEGIN CERTIFICATE-----", "-----BEGIN NOTHING-----", 1);
+    assert_eq!(refused(&bad_ca), "attest.makers[0].ca");
 }

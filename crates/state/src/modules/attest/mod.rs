@@ -10,6 +10,7 @@
 //! block the revocation lands in on, and the refusal names why.
 
 mod error;
+mod genesis;
 
 pub use error::AttestError;
 

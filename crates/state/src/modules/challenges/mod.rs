@@ -27,6 +27,7 @@
 //! each challenge when it is due.
 
 mod error;
+mod genesis;
 mod open;
 mod params;
 mod resolve;

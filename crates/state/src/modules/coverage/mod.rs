@@ -16,6 +16,7 @@
 
 mod error;
 mod explain;
+mod genesis;
 mod params;
 mod reports;
 mod settle;

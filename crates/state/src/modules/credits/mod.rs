@@ -17,6 +17,7 @@
 //! that the accounts' credits add up to minted − spent.
 
 mod error;
+mod genesis;
 
 pub use error::CreditsError;
 

@@ -20,6 +20,7 @@
 //! refused with [`OracleError::PriceUnavailable`].
 
 mod error;
+mod genesis;
 mod params;
 
 pub use error::OracleError;

@@ -20,6 +20,7 @@
 //! Why neither side can cheat the other by more than one voucher increment: docs/usage.md.
 
 mod error;
+mod genesis;
 
 pub use error::UsageError;
 
