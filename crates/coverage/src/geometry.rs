@@ -3,7 +3,7 @@
 
 use groundwork_primitives::cell::Cell;
 use h3o::error::LocalIjError;
-use h3o::{LatLng, Resolution};
+use h3o::{CellIndex, LatLng, Resolution};
 
 /// Earth's radius used for every great-circle distance, in metres: the WGS84 authalic radius
 /// (the sphere with the ellipsoid's surface area), the radius H3 itself uses.
@@ -34,8 +34,14 @@ pub enum GeometryError {
 /// The longest possible answer, half the Earth's circumference, is about 20 015 km, well
 /// inside `u32`.
 pub fn distance_m(a: Cell, b: Cell) -> u32 {
-    let from = LatLng::from(a.index());
-    let to = LatLng::from(b.index());
+    centre_distance_m(a.index(), b.index())
+}
+
+/// [`distance_m`] between the centres of two H3 cells of any resolution (places a person
+/// gives, finer or coarser than a location cell).
+pub fn centre_distance_m(a: CellIndex, b: CellIndex) -> u32 {
+    let from = LatLng::from(a);
+    let to = LatLng::from(b);
     let metres = libm::round(from.distance_m(to));
     if metres.is_nan() || metres <= 0.0 {
         0

@@ -61,7 +61,8 @@ pub use density::{
     DENSITY_RULES, DensityFactor, DensityRule, HexCount, HexDensity, hex_scale_of, hex_scales,
 };
 pub use geometry::{
-    EARTH_RADIUS_M, GRID_DISTANCE_RESOLUTION, GeometryError, distance_m, grid_distance_res11,
+    EARTH_RADIUS_M, GRID_DISTANCE_RESOLUTION, GeometryError, centre_distance_m, distance_m,
+    grid_distance_res11,
 };
 pub use rf::{
     PLAUSIBLE_ALLOWANCE_CDB, PLAUSIBLE_EXCESS_CDB_PER_DECADE, PLAUSIBLE_REFERENCE_M, RfError,

@@ -5,7 +5,7 @@
 use anyhow::{Context, Result, anyhow};
 use clap::{Args, Subcommand};
 use groundwork_coverage::{self as coverage, RfError};
-use groundwork_primitives::cell::Cell;
+use groundwork_primitives::cell::{Cell, PlaceCell};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -28,12 +28,13 @@ pub enum CalcCommand {
     )]
     #[command(verbatim_doc_comment)]
     ExpectedRssi(ExpectedRssiArgs),
-    /// Distance between two locations, in metres and in hexes
+    /// Distance between two places, in metres and in hexes
     ///
-    /// Metres between the centres of two resolution-12 cells (hex or decimal H3 indexes), and
-    /// H3 steps between their resolution-11 parents: a witness must be at least 8 steps from
-    /// the beacon. The steps are null when H3 cannot count them (cells very far apart, or a
-    /// path through a pentagon's distortion).
+    /// Metres between the centres of two H3 cells of resolution 7 to 15 (hex or decimal; a
+    /// GNSS fix at 15, a device location at 12), and H3 steps between the resolution-11 cells
+    /// of their locations (the parent of a finer cell, the centre child of a coarser one): a
+    /// witness must be at least 8 steps from the beacon. The steps are null when H3 cannot
+    /// count them (cells very far apart, or a path through a pentagon's distortion).
     #[command(
         after_help = "Examples:\n  groundwork calc distance --from 8c1fb46741ae9ff --to 8c1fb4674d5c3ff\n  groundwork calc distance --from 631061702822783487 --to 8c1fb4674d5c3ff --json"
     )]
@@ -97,12 +98,13 @@ pub struct ExpectedRssiArgs {
 
 #[derive(Args)]
 pub struct DistanceArgs {
-    /// One location: a resolution-12 H3 cell, hex or decimal.
+    /// One place: an H3 cell of resolution 7 to 15, hex or decimal (a GNSS fix at 15, a
+    /// device location at 12, an area coarser).
     #[arg(long, value_name = "CELL")]
-    from: Cell,
-    /// The other location.
+    from: PlaceCell,
+    /// The other place.
     #[arg(long, value_name = "CELL")]
-    to: Cell,
+    to: PlaceCell,
     /// Print JSON: {"meters": …, "grid_distance_res11": …} (null when H3 cannot count the
     /// steps).
     #[arg(long)]
@@ -180,9 +182,11 @@ fn expected_rssi(args: ExpectedRssiArgs) -> Result<()> {
     Ok(())
 }
 
+/// Metres between the centres of the cells given; hex steps between the resolution-11 cells
+/// of their locations (the parents of finer cells, the centre children of coarser ones).
 fn distance(args: DistanceArgs) -> Result<()> {
-    let meters = coverage::distance_m(args.from, args.to);
-    let steps = coverage::grid_distance_res11(args.from, args.to);
+    let meters = coverage::centre_distance_m(args.from.index(), args.to.index());
+    let steps = coverage::grid_distance_res11(args.from.location(), args.to.location());
     if args.json {
         let steps = match steps {
             Ok(steps) => steps.to_string(),
@@ -195,7 +199,7 @@ fn distance(args: DistanceArgs) -> Result<()> {
             args.from, args.to
         );
         match steps {
-            Ok(steps) => println!("{steps} steps between their resolution-11 parents"),
+            Ok(steps) => println!("{steps} steps between their resolution-11 cells"),
             Err(error) => println!("{error}"),
         }
     }

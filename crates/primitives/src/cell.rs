@@ -9,6 +9,11 @@ use std::str::FromStr;
 /// The H3 resolution of every asserted device location.
 pub const LOCATION_RESOLUTION: u8 = 12;
 
+/// Coarsest resolution a person may give a place at (cells of about 5 km²).
+pub const MIN_PLACE_RESOLUTION: u8 = 7;
+/// Finest: H3's own limit, about 1 m², finer than a GNSS fix.
+pub const MAX_PLACE_RESOLUTION: u8 = 15;
+
 /// Why a value is not an acceptable location cell.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CellError {
@@ -22,6 +27,10 @@ pub enum CellError {
         "H3 cell {raw:#x} has resolution {found}, locations must be resolution {LOCATION_RESOLUTION}"
     )]
     WrongResolution { raw: u64, found: u8 },
+    #[error(
+        "H3 cell {raw:#x} has resolution {found}; a place is given as a cell of resolution {MIN_PLACE_RESOLUTION} to {MAX_PLACE_RESOLUTION}"
+    )]
+    PlaceResolution { raw: u64, found: u8 },
     #[error("latitude {lat} / longitude {lng} is not a place on Earth")]
     BadCoordinates { lat: f64, lng: f64 },
     #[error("latitude {lat} is out of range: it must be from -90 to 90 degrees")]
@@ -95,6 +104,61 @@ pub fn parse_h3_index(text: &str) -> Option<u64> {
         trimmed.parse::<u64>().ok()
     } else {
         u64::from_str_radix(trimmed, 16).ok()
+    }
+}
+
+/// A place as a person types it: an H3 cell of resolution 7 to 15. A GNSS fix is finer than
+/// a location cell and an area coarser; each has one location cell ([`PlaceCell::location`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlaceCell(CellIndex);
+
+impl PlaceCell {
+    /// Accepts a raw H3 index of a valid cell of resolution 7 to 15.
+    pub fn new(raw: u64) -> Result<Self, CellError> {
+        let cell = CellIndex::try_from(raw).map_err(|_| CellError::NotACell { raw })?;
+        let found = u8::from(cell.resolution());
+        if !(MIN_PLACE_RESOLUTION..=MAX_PLACE_RESOLUTION).contains(&found) {
+            return Err(CellError::PlaceResolution { raw, found });
+        }
+        Ok(Self(cell))
+    }
+
+    /// The cell as given, for measuring from its centre.
+    pub fn index(self) -> CellIndex {
+        self.0
+    }
+
+    pub fn resolution(self) -> u8 {
+        u8::from(self.0.resolution())
+    }
+
+    /// Its location cell: the resolution-12 cell holding it when it is finer, the one at its
+    /// centre when it is coarser (H3's centre child: integer arithmetic, no floats).
+    pub fn location(self) -> Cell {
+        let twelve = match self.0.parent(Resolution::Twelve) {
+            Some(parent) => parent,
+            None => self.0.center_child(Resolution::Twelve).unwrap_or(self.0),
+        };
+        // A valid cell of resolution 7..=15 always has a resolution-12 parent or centre child.
+        Cell(twelve)
+    }
+}
+
+impl fmt::Display for PlaceCell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:x}", u64::from(self.0))
+    }
+}
+
+impl FromStr for PlaceCell {
+    type Err = CellError;
+
+    /// Hex or decimal, as for [`Cell`].
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let malformed = || CellError::Malformed {
+            text: text.to_string(),
+        };
+        PlaceCell::new(parse_h3_index(text).ok_or_else(malformed)?)
     }
 }
 
@@ -173,5 +237,34 @@ mod tests {
             "zz".parse::<Cell>(),
             Err(CellError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn places_of_resolution_7_to_15_have_one_location_cell() {
+        let fix = h3o::LatLng::new(48.8584, 2.2945).unwrap();
+        let location = Cell::from_lat_lng(48.8584, 2.2945).unwrap();
+        // A GNSS fix at resolution 15 lies in its resolution-12 parent.
+        let fine = PlaceCell::new(u64::from(fix.to_cell(Resolution::Fifteen))).unwrap();
+        assert_eq!(fine.resolution(), 15);
+        assert_eq!(fine.location(), location);
+        assert_eq!(fine.to_string().parse::<PlaceCell>(), Ok(fine));
+        // A resolution-12 cell is its own location.
+        assert_eq!(PlaceCell::new(location.raw()).unwrap().location(), location);
+        // A resolution-7 area: the resolution-12 cell at its centre, which lies inside it.
+        let area_index = fix.to_cell(Resolution::Seven);
+        let area = PlaceCell::new(u64::from(area_index)).unwrap();
+        let centre = area.location();
+        assert_eq!(centre.index().parent(Resolution::Seven), Some(area_index));
+        assert_eq!(
+            Some(centre.index()),
+            area_index.center_child(Resolution::Twelve)
+        );
+        // Resolution 6 is too coarse to be a place.
+        let six = u64::from(fix.to_cell(Resolution::Six));
+        assert_eq!(
+            PlaceCell::new(six),
+            Err(CellError::PlaceResolution { raw: six, found: 6 })
+        );
+        assert_eq!(PlaceCell::new(0), Err(CellError::NotACell { raw: 0 }));
     }
 }

@@ -28,7 +28,7 @@ pub mod tx;
 pub use address::{Address, AddressError};
 pub use amount::{Amount, AmountError};
 pub use block::{Block, BlockHeader};
-pub use cell::{Cell, CellError, LOCATION_RESOLUTION};
+pub use cell::{Cell, CellError, LOCATION_RESOLUTION, PlaceCell};
 pub use domain::{ChainId, ChainIdError};
 pub use hash::{Digest, hash, hash_parts};
 pub use keys::{

@@ -5,7 +5,9 @@ use super::*;
 /// Where a device is: an H3 cell, or a latitude and longitude.
 #[derive(Args, Clone)]
 pub struct LocationArgs {
-    /// Resolution-12 H3 cell (hex like 8c1f05a4e9a5dff, or decimal).
+    /// H3 cell of resolution 7 to 15 (hex like 8c1f05a4e9a5dff, or decimal). Locations are
+    /// resolution 12: a finer cell (a GNSS fix) gives the cell holding it, a coarser one the
+    /// cell at its centre.
     #[arg(long, conflicts_with_all = ["lat", "lng"])]
     pub location: Option<String>,
     /// Latitude in degrees, -90 to 90 (with --lng).
@@ -19,7 +21,10 @@ pub struct LocationArgs {
 impl LocationArgs {
     fn cell(&self) -> Result<Cell> {
         match (&self.location, self.lat, self.lng) {
-            (Some(text), _, _) => text.parse().with_context(|| format!("--location {text:?}")),
+            (Some(text), _, _) => text
+                .parse::<groundwork_primitives::PlaceCell>()
+                .map(|place| place.location())
+                .with_context(|| format!("--location {text:?}")),
             (None, Some(lat), Some(lng)) => {
                 Cell::from_lat_lng(lat, lng).with_context(|| format!("--lat {lat} --lng {lng}"))
             }

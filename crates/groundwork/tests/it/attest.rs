@@ -256,8 +256,16 @@ fn on_chain_ok(url: &str, args: &[&str]) -> String {
     stdout
 }
 
+/// Where the attest tests' devices stand: a GNSS fix near the Brandenburg Gate, as the
+/// resolution-15 cell a person would paste.
+fn gnss_fix() -> h3o::CellIndex {
+    h3o::LatLng::new(52.516_3, 13.377_7)
+        .unwrap()
+        .to_cell(h3o::Resolution::Fifteen)
+}
+
 /// Issues `device_key` a certificate (`cert`) from the dev chain's maker, and registers the
-/// device as `kind` with it, owned by the dev account; returns the device id.
+/// device as `kind` with it at [`gnss_fix`], owned by the dev account; returns the device id.
 fn register_attested(url: &str, data: &Path, device_key: &Path, cert: &Path, kind: &str) -> String {
     let maker_key = data.join("dev-maker.key");
     run_ok(
@@ -285,10 +293,8 @@ fn register_attested(url: &str, data: &Path, device_key: &Path, cert: &Path, kin
             device_key.to_str().unwrap(),
             "--kind",
             kind,
-            "--lat",
-            "52.52",
-            "--lng",
-            "13.405",
+            "--location",
+            &gnss_fix().to_string(),
             "--cert",
             cert.to_str().unwrap(),
         ],
@@ -375,6 +381,9 @@ fn a_dev_chain_device_is_attested_by_the_dev_maker_and_stops_when_revoked() {
     let serial = shown["attestation"]["serial"].as_str().unwrap().to_string();
     let got = rpc.ok("device_get", serde_json::json!([device]));
     assert_eq!(got["attestation"]["serial"], serial.as_str(), "{got}");
+    // Registered at the resolution-12 cell holding the fix it was given.
+    let location = gnss_fix().parent(h3o::Resolution::Twelve).unwrap();
+    assert_eq!(got["location"], location.to_string(), "{got}");
 
     // The owner is not the maker: its revocation lands, refused with 1304, and changes nothing.
     let account = data.join("dev-account.key");

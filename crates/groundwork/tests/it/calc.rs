@@ -156,6 +156,49 @@ fn distance() {
     let human = ok(&["distance", "--from", EIFFEL, "--to", TROCADERO]);
     assert!(human.contains("543 m"), "{human}");
     assert!(human.contains("13 steps"), "{human}");
+
+    // A GNSS fix at resolution 15, a corner of the Eiffel cell: metres from its own centre,
+    // steps from the location cell holding it.
+    let fix = a.index().children(h3o::Resolution::Fifteen).last().unwrap();
+    let fine = json(&ok(&[
+        "distance",
+        "--from",
+        &fix.to_string(),
+        "--to",
+        TROCADERO,
+        "--json",
+    ]));
+    let metres = fine["meters"].as_u64().unwrap();
+    assert_eq!(
+        metres,
+        u64::from(coverage::centre_distance_m(fix, b.index()))
+    );
+    assert!(metres != 543 && metres.abs_diff(543) < 25, "{fine}");
+    assert_eq!(fine["grid_distance_res11"], 13);
+    // A resolution-7 area around the tower: from its centre, in steps from its centre cell.
+    let area = a.index().parent(h3o::Resolution::Seven).unwrap();
+    let coarse = json(&ok(&[
+        "distance",
+        "--from",
+        &area.to_string(),
+        "--to",
+        TROCADERO,
+        "--json",
+    ]));
+    assert_eq!(
+        coarse["meters"].as_u64().unwrap(),
+        u64::from(coverage::centre_distance_m(area, b.index()))
+    );
+    let centre: Cell = area
+        .center_child(h3o::Resolution::Twelve)
+        .unwrap()
+        .to_string()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        coarse["grid_distance_res11"].as_u64(),
+        coverage::grid_distance_res11(centre, b).ok().map(u64::from)
+    );
 }
 
 #[test]
@@ -232,9 +275,16 @@ fn bad_input_is_refused_with_a_reason() {
 
     let stderr = fails(&["distance", "--from", "zz", "--to", TROCADERO]);
     assert!(stderr.contains("invalid H3 cell"), "{stderr}");
-    // A resolution-11 cell is not a location.
-    let stderr = fails(&["distance", "--from", "8b1fb46741aefff", "--to", TROCADERO]);
-    assert!(stderr.contains("resolution"), "{stderr}");
+    // A resolution-6 cell is too coarse to be a place.
+    let eiffel: Cell = EIFFEL.parse().unwrap();
+    let six = eiffel
+        .index()
+        .parent(h3o::Resolution::Six)
+        .unwrap()
+        .to_string();
+    let stderr = fails(&["distance", "--from", &six, "--to", TROCADERO]);
+    assert!(stderr.contains("resolution 6"), "{stderr}");
+    assert!(stderr.contains("resolution 7 to 15"), "{stderr}");
 
     let stderr = fails(&["hex-scale", "--cells", "/nonexistent/devices.txt"]);
     assert!(stderr.contains("cannot read"), "{stderr}");
