@@ -85,6 +85,11 @@ pub struct FleetArgs {
     /// `groundwork-fleet-<seed>` directory in the system's temporary directory).
     #[arg(long)]
     service_dir: Option<PathBuf>,
+    /// With --cheaters: append each epoch's figures (the share of the cheaters' fair take
+    /// withheld and the honest loss, by role, for the epoch and so far) to this file, one
+    /// JSON object a line.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
 }
 
 /// A city that hosts deployments: centre and how far its devices spread (metres, mean).
@@ -490,17 +495,34 @@ fn register(
     Ok(())
 }
 
+/// How a fleet runs, besides its devices.
+pub struct FleetOptions<'a> {
+    /// Seed of the owners, the customers and the radio.
+    pub seed: u64,
+    /// The maker whose certificates the devices register with, if any.
+    pub maker: Option<&'a Maker>,
+    /// Where the hotspots' service ports keep their co-signed vouchers.
+    pub service_dir: PathBuf,
+    /// With cheaters: the file each epoch's withheld and honest-loss figures are appended
+    /// to, one JSON object a line.
+    pub figures_json: Option<PathBuf>,
+}
+
 /// Runs the fleet until `stop` is set: registers, then heartbeats every device once per
 /// heartbeat window and reports each epoch's payout.
 pub fn drive(
     rpc: &RpcClient,
     owner: &AccountKey,
     fleet: &[SimDevice],
-    seed: u64,
-    maker: Option<&Maker>,
-    service_dir: PathBuf,
+    options: FleetOptions<'_>,
     stop: &AtomicBool,
 ) -> Result<()> {
+    let FleetOptions {
+        seed,
+        maker,
+        service_dir,
+        figures_json,
+    } = options;
     let owners = fleet_owners(owner, seed)?;
     register(rpc, &owners, fleet, maker, stop)?;
     describe_fleet(fleet);
@@ -533,6 +555,8 @@ pub fn drive(
         node: NodeWatch::default(),
         last_window: None,
         last_epoch: None,
+        figures_so_far: crate::fleet_figures::EpochFigures::default(),
+        figures_json,
     };
     let mut backoff = Duration::from_secs(1);
     while !stop.load(Ordering::Relaxed) {
@@ -565,6 +589,9 @@ struct Driver<'a> {
     node: NodeWatch,
     last_window: Option<u64>,
     last_epoch: Option<u64>,
+    /// The cheaters' takes since the fleet started.
+    figures_so_far: crate::fleet_figures::EpochFigures,
+    figures_json: Option<PathBuf>,
 }
 
 impl Driver<'_> {
@@ -610,10 +637,34 @@ impl Driver<'_> {
         if epoch_changed {
             let ended = status.epoch - 1;
             if report_epoch(rpc, &status, ended) && self.cheaters > 0 {
-                report_cheaters(rpc, &status, &self.wireless, ended)?;
+                let figures = report_cheaters(rpc, &status, &self.wireless, ended)?;
+                self.record_figures(&figures)?;
             }
         }
         self.last_epoch = Some(status.epoch);
+        Ok(())
+    }
+
+    /// Prints the epoch's and the run's withheld share and honest loss, and appends them to
+    /// the `--json` file.
+    fn record_figures(&mut self, figures: &crate::fleet_figures::EpochFigures) -> Result<()> {
+        self.figures_so_far.accumulate(figures);
+        println!(
+            "fleet: epoch {} cheaters: {}",
+            figures.epoch,
+            figures.describe()
+        );
+        println!("fleet: so far: {}", self.figures_so_far.describe());
+        if let Some(path) = &self.figures_json {
+            use std::io::Write as _;
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening {}", path.display()))?;
+            writeln!(file, "{}", figures.json_line(&self.figures_so_far))
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
         Ok(())
     }
 
@@ -1070,17 +1121,32 @@ fn report_cheaters(
     status: &ChainStatus,
     wireless: &[&SimDevice],
     epoch: u64,
-) -> Result<()> {
+) -> Result<crate::fleet_figures::EpochFigures> {
+    // The pools wireless devices compete in: coverage, and the wireless uptime pool.
+    let summary: api::Epoch = rpc.get("epoch_get", json!([epoch]))?;
+    let pools = summary.coverage.map_or(0, |c| c.pool.0)
+        + summary
+            .kinds
+            .get(ResourceKind::Wireless.name())
+            .map_or(0, |k| k.pool.0);
+    let mut takes = Vec::with_capacity(wireless.len());
     // Per role: coverage earned, and challenges open, upheld, rejected.
     let mut by_role: std::collections::BTreeMap<&str, (u128, [u32; 3])> = Default::default();
     for device in wireless {
         let id = device.key.id().to_string();
         // No reward record for the epoch (a not-found answer) is nothing earned.
-        let paid = rpc
+        let rewards = rpc
             .get::<api::DeviceRewards>("rewards_get", json!([id, epoch]))
-            .ok()
-            .and_then(|r| r.coverage)
+            .ok();
+        let paid = rewards
+            .as_ref()
+            .and_then(|r| r.coverage.as_ref())
             .map_or(0, |c| c.amount.0);
+        let uptime = rewards
+            .as_ref()
+            .and_then(|r| r.kind.as_ref())
+            .map_or(0, |k| k.amount.0);
+        takes.push((device.role.name(), paid + uptime));
         let entry = by_role.entry(device.role.name()).or_default();
         entry.0 += paid;
         let challenges: api::ChallengeList = rpc.get("challenges_list", json!({ "device": id }))?;
@@ -1106,7 +1172,9 @@ fn report_cheaters(
         "fleet: epoch {epoch} coverage by role: {}",
         parts.join("; ")
     );
-    Ok(())
+    Ok(crate::fleet_figures::EpochFigures::measure(
+        epoch, pools, takes,
+    ))
 }
 
 pub fn run(args: FleetArgs) -> Result<()> {
@@ -1142,9 +1210,12 @@ pub fn run(args: FleetArgs) -> Result<()> {
         &rpc,
         &owner,
         &fleet,
-        args.seed,
-        maker.as_ref(),
-        service_dir,
+        FleetOptions {
+            seed: args.seed,
+            maker: maker.as_ref(),
+            service_dir,
+            figures_json: args.json,
+        },
         &stop,
     )
 }

@@ -12,6 +12,7 @@ mod coverage_sim;
 mod dev_maker;
 mod fleet;
 mod fleet_customers;
+mod fleet_figures;
 mod genesis_cmd;
 mod keys;
 mod keys_cmd;

@@ -94,6 +94,11 @@ pub struct DevArgs {
     /// witness rings, RSSI inflaters); a watcher account then challenges what looks too loud.
     #[arg(long, default_value_t = 0)]
     cheaters: u32,
+    /// With --cheaters: append each epoch's figures (the share of the cheaters' fair take
+    /// withheld and the honest loss, by role, for the epoch and so far) to this file, one
+    /// JSON object a line.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
     /// Do not run the simulated price oracles: the token's price goes stale after
     /// `oracle.max_age_blocks` and credits cannot be bought (for a quiet chain whose blocks
     /// carry only your own transactions).
@@ -188,6 +193,7 @@ pub fn dev(args: DevArgs) -> Result<()> {
     let fleet_seed = args.fleet_seed;
     // The simulated hotspots' service ports keep their co-signed vouchers here.
     let service_dir = args.data_dir.join("fleet-service");
+    let figures_json = args.json.clone();
     // The oracle accounts this dev chain was created with (none on chains made before).
     let oracles = (0..DEV_ORACLES)
         .map(|i| args.data_dir.join(format!("oracle-{i}.key")))
@@ -260,6 +266,7 @@ pub fn dev(args: DevArgs) -> Result<()> {
                 fleet_seed,
                 maker,
                 service_dir,
+                figures_json,
             );
         }
     })?;
@@ -288,6 +295,7 @@ fn start_fleet(
     seed: u64,
     maker: Option<groundwork_attest::issue::Maker>,
     service_dir: PathBuf,
+    figures_json: Option<PathBuf>,
 ) {
     std::thread::spawn(move || {
         let stop = std::sync::atomic::AtomicBool::new(false);
@@ -298,9 +306,12 @@ fn start_fleet(
                         &client,
                         &owner,
                         &fleet,
-                        seed,
-                        maker.as_ref(),
-                        service_dir,
+                        crate::fleet::FleetOptions {
+                            seed,
+                            maker: maker.as_ref(),
+                            service_dir,
+                            figures_json,
+                        },
                         &stop,
                     )
                 });

@@ -873,3 +873,76 @@ fn a_customer_pays_a_device_by_vouchers_and_the_epoch_mints_its_usage() {
         rpc.ok("usage_getSession", json!({ "id": session }))["refunded"] == json!(500)
     });
 }
+
+/// `groundwork dev --cheaters M --json FILE` measures the cheaters live: each ended epoch
+/// appends one line with, per role, what its wireless devices were paid from the coverage and
+/// wireless uptime pools against their equal share of those pools, and the run so far.
+#[test]
+fn dev_measures_what_the_cheaters_take_each_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("dev");
+    let figures = dir.path().join("figures.jsonl");
+    let rpc_port = free_port();
+    let node = start_dev_with(
+        &data,
+        100,
+        rpc_port,
+        &[
+            "--devices",
+            "12",
+            "--cheaters",
+            "8",
+            "--json",
+            figures.to_str().unwrap(),
+        ],
+    );
+    let lines = || -> Vec<Value> {
+        std::fs::read_to_string(&figures)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    wait_until(Duration::from_secs(120), "two epochs of figures", || {
+        lines().len() >= 2
+    });
+    node.kill();
+    let lines = lines();
+    let amount = |v: &Value| v.as_str().unwrap().parse::<u128>().unwrap();
+    let mut fair_so_far = 0u128;
+    for line in &lines[..2] {
+        let epoch = &line["epoch_figures"];
+        let pools = amount(&epoch["pools"]);
+        assert!(pools > 0, "{line}");
+        let roles = epoch["by_role"].as_object().unwrap();
+        assert!(roles.contains_key("honest") && roles.len() >= 3, "{line}");
+        // Equal shares of the pools, rounded down per role.
+        let fair: u128 = roles.values().map(|r| amount(&r["fair"])).sum();
+        assert!(
+            fair <= pools && pools - fair < roles.len() as u128,
+            "{line}"
+        );
+        let (mut paid, mut cheaters_fair) = (0u128, 0u128);
+        for (name, role) in roles {
+            let (got, share) = (amount(&role["paid"]), amount(&role["fair"]));
+            let withheld = role["withheld"].as_f64().unwrap();
+            assert!((withheld - (1.0 - got as f64 / share as f64)).abs() < 1e-9);
+            if name != "honest" {
+                paid += got;
+                cheaters_fair += share;
+            }
+        }
+        let withheld = epoch["withheld"].as_f64().unwrap();
+        assert!((withheld - (1.0 - paid as f64 / cheaters_fair as f64)).abs() < 1e-9);
+        assert!(epoch["honest_loss"].as_f64().unwrap() >= 0.0);
+        fair_so_far += fair;
+    }
+    let so_far = &lines[1]["so_far"]["by_role"];
+    let so_far_fair: u128 = so_far
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|r| amount(&r["fair"]))
+        .sum();
+    assert_eq!(so_far_fair, fair_so_far, "{}", lines[1]);
+}
