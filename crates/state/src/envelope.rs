@@ -79,9 +79,13 @@ impl State {
         }
         let (core, params, id) = (&mut self.core, &self.params, &tx.device);
         match &tx.report {
-            Report::Uptime(report) => self
-                .uptime
-                .apply_report(core, params, id, &device, report, height),
+            Report::Uptime(report) => {
+                // A device whose location a challenge upheld earns in no pool, uptime
+                // included, until its owner asserts another location.
+                self.challenges.check_location_undisputed(id)?;
+                self.uptime
+                    .apply_report(core, params, id, &device, report, height)
+            }
             Report::Coverage(report) => {
                 let challenges = &self.challenges;
                 self.coverage

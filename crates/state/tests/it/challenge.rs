@@ -259,6 +259,17 @@ fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
         ),
         "{refused:?}"
     );
+    // Nor does it earn uptime: its heartbeats are refused too, and its work stays as it was.
+    let work_before = h.state.pending_work(&spoofer.id());
+    let beat = h.submit(h.heartbeat(&spoofer, 0));
+    assert!(
+        matches!(
+            beat,
+            Err(TxError::Challenges(ChallengeError::LocationDisputed { .. }))
+        ),
+        "{beat:?}"
+    );
+    assert_eq!(h.state.pending_work(&spoofer.id()), work_before);
     let moved = h.signed(
         &account(1),
         CoreCall::AssertLocation {
@@ -268,6 +279,7 @@ fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
     );
     assert_eq!(h.submit(moved), Ok(()));
     assert_eq!(h.submit(Transaction::Device(beacon(&h, &spoofer))), Ok(()));
+    assert_eq!(h.submit(h.heartbeat(&spoofer, 0)), Ok(()));
     assert!(h.state.device_challenge(&spoofer.id()).is_none());
     assert_eq!(h.state.challenges_of(&spoofer.id()).len(), 1);
     // Evidence from before the move says nothing about the new place.

@@ -371,7 +371,8 @@ impl Challenges {
         }
     }
 
-    /// Refuses coverage work from a device whose location a challenge has upheld.
+    /// Refuses work (heartbeats, beacons, witness reports) from a device whose location a
+    /// challenge has upheld.
     pub(crate) fn check_location_undisputed(&self, device: &DeviceId) -> Result<(), TxError> {
         match self.device_challenge(device) {
             Some((id, c)) if matches!(c.status, ChallengeStatus::Upheld { .. }) => {
