@@ -636,8 +636,10 @@ impl Driver<'_> {
         )?;
         if epoch_changed {
             let ended = status.epoch - 1;
-            if report_epoch(rpc, &status, ended) && self.cheaters > 0 {
-                let figures = report_cheaters(rpc, &status, &self.wireless, ended)?;
+            if let Some(summary) = report_epoch(rpc, &status, ended)
+                && self.cheaters > 0
+            {
+                let figures = report_cheaters(rpc, &status, &summary, &self.wireless)?;
                 self.record_figures(&figures)?;
             }
         }
@@ -715,17 +717,17 @@ fn describe_fleet(fleet: &[SimDevice]) {
     println!("fleet: around {}", places.join(", "));
 }
 
-/// Prints what the ended epoch paid; `false` if the node would not say.
-fn report_epoch(rpc: &RpcClient, status: &ChainStatus, ended: u64) -> bool {
+/// Prints what the ended epoch paid and returns its summary; `None` if the node would not say.
+fn report_epoch(rpc: &RpcClient, status: &ChainStatus, ended: u64) -> Option<api::Epoch> {
     let summary: api::Epoch = match rpc.get("epoch_get", json!([ended])) {
         Ok(summary) => summary,
         Err(CallError::Malformed { reason, .. }) => {
             eprintln!(
                 "fleet: epoch {ended} ended, but the node's summary does not parse: {reason}"
             );
-            return false;
+            return None;
         }
-        Err(_) => return false,
+        Err(_) => return None,
     };
     let coverage = match &summary.coverage {
         None => String::new(),
@@ -763,7 +765,7 @@ fn report_epoch(rpc: &RpcClient, status: &ChainStatus, ended: u64) -> bool {
         status.show(&summary.paid.to_string()),
         summary.devices_rewarded
     );
-    true
+    Some(summary)
 }
 
 /// Whether the node answered last time, so the fleet says once when it stops answering and
@@ -1115,16 +1117,17 @@ fn challenge_of(rpc: &RpcClient, device: &SimDevice) -> Result<Option<String>> {
     Ok(answer.challenge.map(|c| c.id))
 }
 
-/// Prints what the cheaters earned in an epoch, and the challenges so far.
+/// Prints what the cheaters earned in the epoch of `summary`, and the challenges so far;
+/// returns the epoch's takes by role.
 fn report_cheaters(
     rpc: &RpcClient,
     status: &ChainStatus,
+    summary: &api::Epoch,
     wireless: &[&SimDevice],
-    epoch: u64,
 ) -> Result<crate::fleet_figures::EpochFigures> {
+    let epoch = summary.epoch;
     // The pools wireless devices compete in: coverage, and the wireless uptime pool.
-    let summary: api::Epoch = rpc.get("epoch_get", json!([epoch]))?;
-    let pools = summary.coverage.map_or(0, |c| c.pool.0)
+    let pools = summary.coverage.as_ref().map_or(0, |c| c.pool.0)
         + summary
             .kinds
             .get(ResourceKind::Wireless.name())
