@@ -22,10 +22,11 @@ use crate::rpc_client::{CallError, DEFAULT_RPC_URL, RpcClient};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use commonware_codec::Encode;
+use groundwork_agent::ChainView;
+use groundwork_agent::coverage::{self, BeaconProver, WitnessProver};
+use groundwork_agent::uptime::UptimeProver;
 use groundwork_primitives::hash::{digest_from_hex, digest_hex};
-use groundwork_primitives::{
-    BeaconRadio, CoverageReport, DeviceKey, Transaction, UptimeReport, WitnessReading, beacon_id,
-};
+use groundwork_primitives::{BeaconRadio, DeviceKey, Transaction};
 use groundwork_state::UptimeError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -40,7 +41,8 @@ const MAX_QUEUED_REPORTS: usize = 1_024;
 /// The node's code for a report refused because the device already has one pending.
 fn report_pending_code() -> i64 {
     let pending = groundwork_node::mempool::MempoolError::ReportPending {
-        kind: String::new(),
+        module: "",
+        message: "",
     };
     i64::from(groundwork_node::rpc::code::TRANSACTION_REFUSED_BASE) + i64::from(pending.code())
 }
@@ -407,7 +409,7 @@ struct Known {
     height: u64,
     block: String,
     max_age: u64,
-    beacon_interval: u64,
+    view: ChainView,
 }
 
 pub fn run(args: AgentArgs) -> Result<()> {
@@ -497,8 +499,8 @@ pub fn run(args: AgentArgs) -> Result<()> {
         chain: None,
         online: false,
         last_delivered: None,
-        radio,
-        last_beacon_height: None,
+        beacons: radio.map(BeaconProver::new),
+        witnesses: radio.map(|r| WitnessProver::new(r.antenna_gain_ddbi)),
         heard,
         interval_secs: file.interval_secs,
         pace: Pace::Unknown,
@@ -563,10 +565,9 @@ struct Agent {
     /// The block named by the last heartbeat the node accepted: signing it again would only
     /// repeat the same bytes.
     last_delivered: Option<String>,
-    /// What the radio transmits, for a wireless device that beacons.
-    radio: Option<BeaconRadio>,
-    /// Chain height when the last beacon was sent.
-    last_beacon_height: Option<u64>,
+    /// A wireless device's beacons and witness reports (it has a radio).
+    beacons: Option<BeaconProver>,
+    witnesses: Option<WitnessProver>,
     heard: Option<Heard>,
     /// The configured heartbeat interval, to compare with the chain's heartbeat window.
     interval_secs: u64,
@@ -629,7 +630,7 @@ impl Agent {
                     height: status.height,
                     block: digest_hex(&status.block),
                     max_age: status.answer.heartbeat_max_age_blocks,
-                    beacon_interval: status.answer.coverage.beacon_interval_blocks,
+                    view: status.view(),
                 });
                 self.chain = Some(status.chain_id);
                 self.check_pace(status.height, status.answer.heartbeat_window_blocks);
@@ -656,9 +657,7 @@ impl Agent {
 
     fn sign(&self) -> Option<QueuedReport> {
         let known = self.known.as_ref()?;
-        let chain = self.chain.as_ref()?;
-        let block = digest_from_hex(&known.block)?;
-        let tx = Transaction::Device(UptimeReport::sign_heartbeat(&self.key, chain, block));
+        let tx = Transaction::Device(UptimeProver::heartbeat(&self.key, &known.view));
         Some(QueuedReport {
             tx: hex::encode(tx.encode()),
             block: known.block.clone(),
@@ -671,22 +670,17 @@ impl Agent {
     /// passed since the last one (with two blocks of slack: the interval counts from the block
     /// a beacon lands in). Beacons are never queued: one signed on an old block is stale.
     fn beacon(&mut self) {
-        let (Some(radio), Some(known), Some(chain)) = (self.radio, &self.known, &self.chain) else {
+        let (Some(prover), Some(known)) = (self.beacons.as_mut(), &self.known) else {
             return;
         };
-        if !self.online
-            || self.last_beacon_height.is_some_and(|last| {
-                known.height < last.saturating_add(known.beacon_interval).saturating_add(2)
-            })
-        {
+        if !self.online {
             return;
         }
-        let Some(block) = digest_from_hex(&known.block) else {
+        let height = known.height;
+        let Some(beacon) = prover.prove(&self.key, &known.view) else {
             return;
         };
-        let height = known.height;
-        let tx = CoverageReport::sign_beacon(&self.key, chain, block, radio);
-        let beacon = digest_hex(&beacon_id(&tx.device, &block));
+        let (tx, beacon) = (beacon.transaction, digest_hex(&beacon.id));
         match self.rpc.submit(&Transaction::Device(tx)) {
             Ok(hash) => {
                 self.logger.log(
@@ -695,7 +689,6 @@ impl Agent {
                     json!({ "beacon": beacon, "hash": hash, "block_height": height }),
                 );
                 self.stats.sent("beacon");
-                self.last_beacon_height = Some(height);
             }
             Err(CallError::Rpc { code, message }) => {
                 self.stats.refused("beacon", code);
@@ -704,7 +697,6 @@ impl Agent {
                     "beacon_refused",
                     json!({ "code": code, "message": message, "block_height": height }),
                 );
-                self.last_beacon_height = Some(height);
             }
             Err(other) => self.lost_node(&other),
         }
@@ -725,7 +717,7 @@ impl Agent {
     /// tick. A malformed line or a refused report is logged and skipped; while the node is
     /// unreachable nothing is consumed.
     fn witness(&mut self) -> Result<()> {
-        let (Some(radio), Some(chain)) = (self.radio, self.chain.clone()) else {
+        let (Some(prover), Some(chain)) = (self.witnesses, self.chain.clone()) else {
             return Ok(());
         };
         let Some(heard) = &self.heard else {
@@ -751,13 +743,13 @@ impl Agent {
                         json!({ "line": line, "reason": reason }),
                     ),
                     Ok((beacon, h)) => {
-                        let reading = WitnessReading {
+                        let heard = coverage::Heard {
+                            beacon,
                             rssi_dbm: h.rssi_dbm,
                             snr_cdb: h.snr_cdb,
                             frequency_hz: h.frequency_hz,
-                            antenna_gain_ddbi: radio.antenna_gain_ddbi,
                         };
-                        let tx = CoverageReport::sign_witness(&self.key, &chain, beacon, reading);
+                        let tx = prover.prove(&self.key, &chain, heard);
                         match self.rpc.submit(&Transaction::Device(tx)) {
                             Ok(hash) => {
                                 self.stats.sent("witness");

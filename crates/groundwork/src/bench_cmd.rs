@@ -78,7 +78,7 @@ fn coverage_attack(args: CoverageAttackArgs) -> Result<()> {
         args.honest, args.cheaters, args.epochs
     );
     let figures =
-        crate::coverage_sim::simulate(args.honest, args.cheaters, args.epochs, args.seed)?;
+        crate::sim::coverage_sim::simulate(args.honest, args.cheaters, args.epochs, args.seed)?;
     println!(
         "cheaters: {:.1}% of the reward they tried to take withheld",
         100.0 * figures.withheld()
@@ -192,8 +192,8 @@ fn ingest(args: IngestArgs) -> Result<()> {
     let dir = std::env::temp_dir().join(format!("groundwork-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut params = local_params("groundwork-bench", Some(600))?;
-    params.heartbeat_max_age_blocks = 64;
-    let unit = 10u128.pow(u32::from(params.token_decimals));
+    params.core.heartbeat_max_age_blocks = 64;
+    let unit = 10u128.pow(u32::from(params.core.token_decimals));
     let written = write_network(&dir, 1, params, Amount(1_000_000_000 * unit), 0, true)?;
     let mut genesis = written.genesis;
     let registrars: Vec<AccountKey> = (0..REGISTRARS)
@@ -207,8 +207,8 @@ fn ingest(args: IngestArgs) -> Result<()> {
     genesis.balances.sort();
     let genesis =
         groundwork_state::Genesis::from_toml(&genesis.to_toml()).context("bench genesis")?;
-    let chain: ChainId = genesis.params.chain_id.clone();
-    let window = genesis.params.heartbeat_window_blocks;
+    let chain: ChainId = genesis.params.core.chain_id.clone();
+    let window = genesis.params.core.heartbeat_window_blocks;
     let free = |_: ()| -> Result<SocketAddr> {
         Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
     };

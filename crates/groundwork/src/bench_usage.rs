@@ -49,13 +49,13 @@ pub fn usage(args: UsageArgs) -> Result<()> {
         max_age_blocks: 1_000,
         smoothing_window_blocks: 10,
     };
-    let unit = 10u128.pow(u32::from(params.token_decimals));
+    let unit = 10u128.pow(u32::from(params.core.token_decimals));
     let balances = customers
         .iter()
         .map(|c| (key_address(c), Amount(100 * unit)))
         .chain([(key_address(&owner), Amount(1_000_000 * unit))])
         .collect();
-    let chain_id = params.chain_id.clone();
+    let chain_id = params.core.chain_id.clone();
     let mut chain = Chain::new(params, balances);
     let sign = |key: &AccountKey, nonce: u64, call: Call| {
         Transaction::Account(AccountTransaction::sign(

@@ -45,7 +45,7 @@ pub fn witness(args: WitnessArgs) -> Result<()> {
 
     let params = local_params("groundwork-bench", Some(6_000))?;
     let owner = AccountKey::from_seed(1);
-    let chain_id = params.chain_id.clone();
+    let chain_id = params.core.chain_id.clone();
     let mut chain = Chain::new(params, vec![(key_address(&owner), Amount(1u128 << 90))]);
 
     // Place and register the clusters.

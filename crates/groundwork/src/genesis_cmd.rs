@@ -106,7 +106,7 @@ pub fn write_network(
     let account = random_key()?;
     let oracle_keys: Vec<AccountKey> = (0..oracles).map(|_| random_key()).collect::<Result<_>>()?;
     let mut balances = vec![(key_address(&account), balance)];
-    let funding = Amount(ORACLE_FUNDING_TOKENS * 10u128.pow(u32::from(params.token_decimals)));
+    let funding = Amount(ORACLE_FUNDING_TOKENS * 10u128.pow(u32::from(params.core.token_decimals)));
     if !oracle_keys.is_empty() {
         balances.extend(oracle_keys.iter().map(|k| (key_address(k), funding)));
         balances.sort();
@@ -174,10 +174,10 @@ pub fn local_params(chain_id: &str, epoch_length_blocks: Option<u64>) -> Result<
         .map_err(|e| anyhow::anyhow!("--chain-id: {e}"))?;
     let mut params = Params::local(chain_id);
     if let Some(length) = epoch_length_blocks {
-        params.epoch_length_blocks = length;
+        params.core.epoch_length_blocks = length;
         // Keep the heartbeat window a divisor of the epoch.
-        if !length.is_multiple_of(params.heartbeat_window_blocks) {
-            params.heartbeat_window_blocks = 1;
+        if !length.is_multiple_of(params.core.heartbeat_window_blocks) {
+            params.core.heartbeat_window_blocks = 1;
         }
         // An answer beacon must still be retained when its challenge resolves, and a device
         // must be able to beacon inside the answer window (see genesis): short epochs shorten
@@ -200,7 +200,7 @@ pub fn local_params(chain_id: &str, epoch_length_blocks: Option<u64>) -> Result<
 
 fn new(args: NewArgs) -> Result<()> {
     let params = local_params(&args.chain_id, args.epoch_length_blocks)?;
-    let balance = Amount::parse_decimal(&args.account_balance, params.token_decimals)
+    let balance = Amount::parse_decimal(&args.account_balance, params.core.token_decimals)
         .map_err(|e| anyhow::anyhow!("--account-balance: {e}"))?;
     let written = write_network(
         &args.out,
@@ -213,7 +213,7 @@ fn new(args: NewArgs) -> Result<()> {
     let p = &written.genesis.params;
     println!(
         "Wrote genesis for chain {} to {}",
-        p.chain_id,
+        p.core.chain_id,
         args.out.display()
     );
     println!(
@@ -227,8 +227,8 @@ fn new(args: NewArgs) -> Result<()> {
     println!(
         "  account.key       funded account {} with {} {} (keep secret)",
         key_address(&written.account),
-        balance.to_decimal_string(p.token_decimals),
-        p.token_symbol
+        balance.to_decimal_string(p.core.token_decimals),
+        p.core.token_symbol
     );
     Ok(())
 }
@@ -241,16 +241,18 @@ fn check(file: &Path) -> Result<()> {
         .with_context(|| format!("{} is not a valid genesis", file.display()))?;
     let p = &genesis.params;
     println!("{} is a valid genesis", file.display());
-    println!("  chain id          {}", p.chain_id);
+    println!("  chain id          {}", p.core.chain_id);
     println!("  digest            {}", digest_hex(&genesis.digest()));
     println!(
         "  token             {} ({} decimals)",
-        p.token_symbol, p.token_decimals
+        p.core.token_symbol, p.core.token_decimals
     );
     println!(
         "  supply            {} {} in {} account(s)",
-        genesis.total_supply().to_decimal_string(p.token_decimals),
-        p.token_symbol,
+        genesis
+            .total_supply()
+            .to_decimal_string(p.core.token_decimals),
+        p.core.token_symbol,
         genesis.balances.len()
     );
     println!("  validators        {}", genesis.validators.len());
@@ -267,11 +269,12 @@ fn check(file: &Path) -> Result<()> {
     }
     println!(
         "  epochs            {} blocks; emission {} {} per epoch, halving every {} epochs",
-        p.epoch_length_blocks,
-        p.initial_emission_per_epoch
-            .to_decimal_string(p.token_decimals),
-        p.token_symbol,
-        p.halving_interval_epochs
+        p.core.epoch_length_blocks,
+        p.core
+            .initial_emission_per_epoch
+            .to_decimal_string(p.core.token_decimals),
+        p.core.token_symbol,
+        p.core.halving_interval_epochs
     );
     // Key files next to the genesis must belong to it.
     if let Some(dir) = file.parent() {

@@ -8,20 +8,15 @@ mod bench_witness;
 mod calc_cmd;
 mod client_cmd;
 mod clock;
-mod coverage_sim;
 mod dev_maker;
-mod fleet;
-mod fleet_customers;
-mod fleet_figures;
 mod genesis_cmd;
 mod keys;
 mod keys_cmd;
 mod memchain;
 mod node_cmd;
-mod oracle_feed;
-mod radio;
 mod rpc_client;
 mod service_port;
+mod sim;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -141,7 +136,7 @@ enum Command {
     #[command(
         after_help = "Example:\n  groundwork fleet --rpc http://127.0.0.1:8645 --devices 200 --key dev-account.key"
     )]
-    Fleet(fleet::FleetArgs),
+    Fleet(sim::fleet::FleetArgs),
     /// Measure the node on this machine.
     #[command(
         subcommand,
@@ -175,7 +170,7 @@ fn main() -> ExitCode {
         Command::VerifyProof(args) => client_cmd::verify_proof(args),
         Command::Calc(command) => calc_cmd::run(command),
         Command::Agent(args) => agent_cmd::run(args),
-        Command::Fleet(args) => fleet::run(args),
+        Command::Fleet(args) => sim::fleet::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -115,7 +115,7 @@ const DEV_MAKER_CA: &str = "dev-maker-ca.pem";
 fn create_dev_chain(data_dir: &Path) -> Result<()> {
     // Short epochs, so the first rewards arrive within the first minute.
     let mut params = local_params("groundwork-dev", Some(DEV_EPOCH_BLOCKS))?;
-    let balance = Amount(1_000_000 * 10u128.pow(u32::from(params.token_decimals)));
+    let balance = Amount(1_000_000 * 10u128.pow(u32::from(params.core.token_decimals)));
     // The dev maker: its account may revoke, its CA certifies the fleet's devices.
     let maker_key = crate::keys::random_key()?;
     let maker = crate::dev_maker::maker(&maker_key)?;
@@ -139,24 +139,27 @@ fn create_dev_chain(data_dir: &Path) -> Result<()> {
 }
 
 /// The simulated fleet `--devices` and `--cheaters` ask for, if any.
-fn plan_dev_fleet(args: &DevArgs) -> Result<Option<Vec<crate::fleet::SimDevice>>> {
-    if args.devices > crate::fleet::MAX_FLEET_DEVICES {
+fn plan_dev_fleet(args: &DevArgs) -> Result<Option<Vec<crate::sim::fleet::SimDevice>>> {
+    if args.devices > crate::sim::fleet::MAX_FLEET_DEVICES {
         bail!(
             "--devices must be at most {}",
-            crate::fleet::MAX_FLEET_DEVICES
+            crate::sim::fleet::MAX_FLEET_DEVICES
         );
     }
-    if args.cheaters > crate::fleet::MAX_FLEET_CHEATERS {
+    if args.cheaters > crate::sim::fleet::MAX_FLEET_CHEATERS {
         bail!(
             "--cheaters must be at most {}",
-            crate::fleet::MAX_FLEET_CHEATERS
+            crate::sim::fleet::MAX_FLEET_CHEATERS
         );
     }
     if args.devices == 0 && args.cheaters == 0 {
         return Ok(None);
     }
-    let mut fleet = crate::fleet::plan(args.devices, args.fleet_seed)?;
-    fleet.extend(crate::fleet::plan_cheaters(args.cheaters, args.fleet_seed)?);
+    let mut fleet = crate::sim::fleet::plan(args.devices, args.fleet_seed)?;
+    fleet.extend(crate::sim::fleet::plan_cheaters(
+        args.cheaters,
+        args.fleet_seed,
+    )?);
     Ok(Some(fleet))
 }
 
@@ -174,8 +177,8 @@ pub fn dev(args: DevArgs) -> Result<()> {
     let signer = load_key(&args.data_dir.join("validator-0.key"))?;
     let account_path = args.data_dir.join("dev-account.key");
     let account = load_key(&account_path)?;
-    let decimals = genesis.params.token_decimals;
-    let symbol = genesis.params.token_symbol.clone();
+    let decimals = genesis.params.core.token_decimals;
+    let symbol = genesis.params.core.token_symbol.clone();
     let balance = genesis
         .balances
         .iter()
@@ -201,7 +204,7 @@ pub fn dev(args: DevArgs) -> Result<()> {
         .map(|path| load_key(&path))
         .collect::<Result<Vec<_>>>()?;
     let data_dir = args.data_dir.clone();
-    let chain_id = genesis.params.chain_id.to_string();
+    let chain_id = genesis.params.core.chain_id.to_string();
     let config = ServiceConfig {
         genesis,
         signer,
@@ -279,7 +282,7 @@ fn start_oracle(rpc: SocketAddr, oracles: Vec<groundwork_primitives::AccountKey>
         let stop = std::sync::atomic::AtomicBool::new(false);
         let result =
             crate::rpc_client::RpcClient::new(&format!("http://{rpc}"), Duration::from_secs(30))
-                .and_then(|client| crate::oracle_feed::run(&client, &oracles, seed, &stop));
+                .and_then(|client| crate::sim::oracle_feed::run(&client, &oracles, seed, &stop));
         if let Err(error) = result {
             eprintln!("oracle stopped: {error:#}");
         }
@@ -291,7 +294,7 @@ fn start_oracle(rpc: SocketAddr, oracles: Vec<groundwork_primitives::AccountKey>
 fn start_fleet(
     rpc: SocketAddr,
     owner: groundwork_primitives::AccountKey,
-    fleet: Vec<crate::fleet::SimDevice>,
+    fleet: Vec<crate::sim::fleet::SimDevice>,
     seed: u64,
     maker: Option<groundwork_attest::issue::Maker>,
     service_dir: PathBuf,
@@ -302,11 +305,11 @@ fn start_fleet(
         let result =
             crate::rpc_client::RpcClient::new(&format!("http://{rpc}"), Duration::from_secs(30))
                 .and_then(|client| {
-                    crate::fleet::drive(
+                    crate::sim::fleet::drive(
                         &client,
                         &owner,
                         &fleet,
-                        crate::fleet::FleetOptions {
+                        crate::sim::fleet::FleetOptions {
                             seed,
                             maker: maker.as_ref(),
                             service_dir,
@@ -467,7 +470,7 @@ pub fn testnet(args: TestnetArgs) -> Result<()> {
     let genesis_path = args.dir.join("genesis.toml");
     if !genesis_path.exists() {
         let params = local_params("groundwork-testnet", None)?;
-        let balance = Amount(1_000_000 * 10u128.pow(u32::from(params.token_decimals)));
+        let balance = Amount(1_000_000 * 10u128.pow(u32::from(params.core.token_decimals)));
         write_network(&args.dir, args.validators, params, balance, 0, false)?;
     }
     let genesis = load_genesis(&genesis_path)?;

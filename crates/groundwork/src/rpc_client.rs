@@ -52,6 +52,17 @@ pub struct ChainStatus {
 pub const DEFAULT_VALIDITY_BLOCKS: u64 = 600;
 
 impl ChainStatus {
+    /// What a device's provers need to know of the chain.
+    pub fn view(&self) -> groundwork_agent::ChainView {
+        groundwork_agent::ChainView {
+            chain_id: self.chain_id.clone(),
+            height: self.height,
+            block: self.block,
+            heartbeat_window_blocks: self.answer.heartbeat_window_blocks,
+            beacon_interval_blocks: self.answer.coverage.beacon_interval_blocks,
+        }
+    }
+
     /// The last height that may include a transaction signed now with the default window.
     pub fn valid_until(&self) -> u64 {
         self.height.saturating_add(DEFAULT_VALIDITY_BLOCKS)

@@ -3,9 +3,9 @@
 //!
 //! - `GET /offer`: the device's offer, as the chain has it.
 //! - `POST /voucher`: a voucher the customer signed (`groundwork session pay` prints one). The
-//!   agent checks it against the session on chain — this device's, still open, the units at the
-//!   session's price, within the escrow, signed by the session's customer, and not below what it
-//!   co-signed before — then co-signs it, keeps the latest per session on disk, and answers with
+//!   agent checks it against the session on chain (`groundwork_agent::usage::cosign`: this
+//!   device's, still open, the units at the session's price, within the escrow, signed by the
+//!   session's customer, and not below what it co-signed before), then co-signs it, keeps the latest per session on disk, and answers with
 //!   the doubly signed voucher. Either party may settle it.
 //! - `GET /vouchers`: the latest co-signed voucher of every session, for the device's owner to
 //!   settle (`groundwork session settle`).
@@ -19,12 +19,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use commonware_codec::Encode;
-use commonware_cryptography::Verifier;
+use groundwork_agent::usage::{self, Cosigned, Fault, VoucherRefusal};
 use groundwork_api as api;
-use groundwork_primitives::hash::{digest_from_hex, digest_hex};
-use groundwork_primitives::keys::{AccountPublicKey, AccountSignature, account_address};
-use groundwork_primitives::{DeviceKey, Voucher, decode_exact};
+use groundwork_primitives::DeviceKey;
+use groundwork_primitives::hash::digest_hex;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -134,98 +132,36 @@ async fn voucher(
     State(port): State<Arc<Port>>,
     Json(offered): Json<api::SignedVoucher>,
 ) -> Result<Json<api::SignedVoucher>, Refusal> {
-    let bad = |reason: &str| refuse(StatusCode::BAD_REQUEST, reason);
-    let session = digest_from_hex(&offered.session)
-        .ok_or_else(|| bad("`session` is not 64 hex characters"))?;
-    let id = digest_hex(&session);
+    let refused = |refusal: VoucherRefusal| {
+        let status = match refusal.fault() {
+            Fault::Request => StatusCode::BAD_REQUEST,
+            Fault::Conflict => StatusCode::CONFLICT,
+            Fault::Node => StatusCode::BAD_GATEWAY,
+        };
+        refuse(status, refusal.to_string())
+    };
+    let id = digest_hex(&usage::session_of(&offered).map_err(refused)?);
     let (record, chain) = ask(&port, move |rpc| {
         let record: api::Session = rpc.get("usage_getSession", json!({ "id": id }))?;
         Ok((record, rpc.status()?.chain_id))
     })
     .await?;
-    let conflict = |reason: String| refuse(StatusCode::CONFLICT, reason);
-    if record.device != port.key.id().to_string() {
-        return Err(conflict(format!(
-            "session {} is with device {}, not this one",
-            record.id, record.device
-        )));
-    }
-    if record.status != "open" {
-        return Err(conflict(format!(
-            "session {} is {}: no more service",
-            record.id, record.status
-        )));
-    }
-    let (units, credits) = (offered.cumulative_units, offered.cumulative_credits);
-    if units.checked_mul(record.credits_per_unit) != Some(credits) {
-        return Err(conflict(format!(
-            "{credits} credits for {units} units is not the session's price of {} per unit",
-            record.credits_per_unit
-        )));
-    }
-    if credits > record.max_credits {
-        return Err(conflict(format!(
-            "{credits} credits is above the {} in escrow",
-            record.max_credits
-        )));
-    }
-    let voucher = Voucher {
-        session,
-        cumulative_units: units,
-        cumulative_credits: credits,
-    };
-    let signature = offered
-        .customer_signature
-        .as_deref()
-        .and_then(|h| hex::decode(h).ok())
-        .and_then(|b| decode_exact::<AccountSignature>(&b).ok())
-        .ok_or_else(|| bad("`customer_signature` is missing or malformed"))?;
-    let customer_key = hex::decode(&record.customer_key)
-        .ok()
-        .and_then(|b| decode_exact::<AccountPublicKey>(&b).ok())
-        .ok_or_else(|| {
-            refuse(
-                StatusCode::BAD_GATEWAY,
-                "the node sent a malformed customer key",
-            )
-        })?;
-    let namespace = Voucher::namespace(&chain);
-    if account_address(&customer_key).to_string() != record.customer
-        || !customer_key.verify(&namespace, &voucher.message(), &signature)
-    {
-        return Err(conflict(
-            "the voucher is not signed by the session's customer".to_string(),
-        ));
-    }
     let mut kept = port
         .vouchers
         .lock()
         .map_err(|_| refuse(StatusCode::INTERNAL_SERVER_ERROR, "voucher store poisoned"))?;
-    if let Some(previous) = kept.get(&record.id) {
-        if previous.cumulative_credits > credits {
-            return Err(conflict(format!(
-                "a voucher for {} credits was co-signed already; this one is for {credits}",
-                previous.cumulative_credits
-            )));
-        }
-        if previous.cumulative_credits == credits {
-            return Ok(Json(previous.clone()));
-        }
-    }
+    let signed = match usage::cosign(&port.key, &chain, &record, kept.get(&record.id), &offered)
+        .map_err(refused)?
+    {
+        Cosigned::Again(previous) => return Ok(Json(previous)),
+        Cosigned::New(signed) => signed,
+    };
     if !kept.contains_key(&record.id) && kept.len() >= MAX_KEPT_SESSIONS {
         return Err(refuse(
             StatusCode::SERVICE_UNAVAILABLE,
             "too many sessions kept",
         ));
     }
-    let device_signature = voucher.sign_as_device(&port.key, &chain);
-    let signed = api::SignedVoucher {
-        session: record.id.clone(),
-        cumulative_units: units,
-        cumulative_credits: credits,
-        customer_signature: offered.customer_signature.clone(),
-        device_signature: Some(hex::encode(device_signature.encode())),
-    };
     kept.insert(record.id.clone(), signed.clone());
     // Written before answering, so a co-signed voucher survives a crash of the agent.
     let text = serde_json::to_string_pretty(&*kept)

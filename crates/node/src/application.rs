@@ -276,7 +276,7 @@ where
             warn!(height = block.header.height, %reason, "rejecting proposal");
             return false;
         }
-        let chain_id = &self.chain.genesis().params.chain_id;
+        let chain_id = &self.chain.genesis().params.core.chain_id;
         let verdicts = verify_signatures(chain_id, &block.transactions, &candidate.digest());
         if let Some(index) = verdicts.iter().position(|valid| !valid) {
             warn!(

@@ -260,7 +260,7 @@ impl Chain {
     }
 
     fn admit(&self, transaction: Transaction, bytes: usize) -> Result<Digest, SubmitError> {
-        let valid = transaction.verify_signature(&self.genesis.params.chain_id);
+        let valid = transaction.verify_signature(&self.genesis.params.core.chain_id);
         let mut results = self.admit_checked(vec![(transaction, bytes)], &[valid]);
         results
             .pop()
@@ -306,7 +306,7 @@ impl Chain {
         .into_iter();
         let state = self.state.read().unwrap_or_else(|p| p.into_inner());
         let height = state.height();
-        let fee = self.genesis.params.transaction_fee;
+        let fee = self.genesis.params.core.transaction_fee;
         let mut mempool = self.mempool.lock().unwrap_or_else(|p| p.into_inner());
         let mut results = Vec::with_capacity(transactions.len());
         for (((transaction, bytes), valid), pending) in
@@ -358,7 +358,7 @@ impl Chain {
         let only: Vec<Transaction> = transactions.iter().map(|(tx, _)| tx.clone()).collect();
         let seed_parts: Vec<Digest> = only.iter().map(Transaction::hash).collect();
         let seed = groundwork_primitives::hash::merkle_root(&seed_parts);
-        let verdicts = verify_signatures(&self.genesis.params.chain_id, &only, &seed);
+        let verdicts = verify_signatures(&self.genesis.params.core.chain_id, &only, &seed);
         let results = self.admit_checked(transactions, &verdicts);
         for (transaction, result) in only.into_iter().zip(&results) {
             if result.is_ok() {

@@ -257,7 +257,7 @@ where
     let public_key = config.signer.public_key();
     let participants =
         Set::try_from(genesis.validators.clone()).map_err(NodeError::ValidatorSet)?;
-    let namespace = format!("{CONSENSUS_NAMESPACE}{}", genesis.params.chain_id);
+    let namespace = format!("{CONSENSUS_NAMESPACE}{}", genesis.params.core.chain_id);
     let scheme = Scheme::signer(namespace.as_bytes(), participants, config.signer.clone())
         .ok_or(NodeError::NotAValidator)?;
     let prefix = config.partition_prefix.clone();

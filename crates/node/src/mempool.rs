@@ -49,8 +49,11 @@ pub enum MempoolError {
     NonceTooHigh { next: u64, got: u64, max_gap: u64 },
     #[error("another transaction with nonce {nonce} from this account is pending")]
     NonceTaken { nonce: u64 },
-    #[error("device already has a {kind} pending")]
-    ReportPending { kind: String },
+    #[error("device already has a {module}/{message} pending")]
+    ReportPending {
+        module: &'static str,
+        message: &'static str,
+    },
     #[error("mempool is full ({max} transactions)")]
     Full { max: usize },
 }
@@ -175,14 +178,14 @@ impl Mempool {
                     .or_default()
                     .insert(tx.nonce, hash);
             }
-            device_tx => {
-                // Every transaction but an account one is a device report with a slot.
-                let Some(key) = slot(device_tx) else {
+            Transaction::Device(device_tx) => {
+                let Some(key) = slot(&transaction) else {
                     return Err(MempoolError::Duplicate);
                 };
                 if self.reports.contains_key(&key) {
                     return Err(MempoolError::ReportPending {
-                        kind: device_tx.kind_name(),
+                        module: device_tx.report.module(),
+                        message: device_tx.report.name(),
                     });
                 }
                 self.make_room()?;
@@ -438,7 +441,8 @@ mod tests {
         assert_eq!(
             pool.add(Transaction::Device(again), 100, 0, zero),
             Err(MempoolError::ReportPending {
-                kind: "uptime/heartbeat".to_string()
+                module: "uptime",
+                message: "heartbeat"
             })
         );
     }

@@ -219,7 +219,7 @@ pub fn run_until(
             },
             cups::Version::V1,
         );
-        let namespace = format!("{P2P_NAMESPACE}{}", config.genesis.params.chain_id);
+        let namespace = format!("{P2P_NAMESPACE}{}", config.genesis.params.core.chain_id);
         let bootstrappers = config
             .bootstrappers
             .iter()

@@ -43,8 +43,8 @@ pub enum StoreError {
     /// An earlier write failed part-way; the store refuses everything after it.
     #[error("state store closed after an earlier failure")]
     Closed,
-    #[error("state store key {key_hex} is shorter than its 8-byte hash prefix")]
-    ShortKey { key_hex: String },
+    #[error("state store key {} is shorter than its 8-byte hash prefix", hex::encode(.key))]
+    ShortKey { key: Vec<u8> },
 }
 
 fn qmdb(error: commonware_storage::qmdb::Error<mmr::Family>) -> StoreError {
@@ -179,9 +179,7 @@ impl<E: Storage + Clock + Metrics + Spawner> StateStore<E> {
         while let Some(item) = stream.next().await {
             let (key, value) = item.map_err(qmdb)?;
             if key.len() < 8 {
-                return Err(StoreError::ShortKey {
-                    key_hex: hex::encode(&key),
-                });
+                return Err(StoreError::ShortKey { key });
             }
             out.push((key[8..].to_vec(), value));
         }

@@ -36,8 +36,8 @@ fn account_key(index: u64) -> ed25519::PrivateKey {
 
 fn genesis() -> Genesis {
     let mut params = Params::local("groundwork-sim".parse().unwrap());
-    params.epoch_length_blocks = 10;
-    params.heartbeat_window_blocks = 5;
+    params.core.epoch_length_blocks = 10;
+    params.core.heartbeat_window_blocks = 5;
     let mut balances: Vec<(Address, Amount)> = (0..FUNDED)
         .map(|i| {
             (
@@ -138,7 +138,7 @@ fn submit_transfer(node: &Node, from: u64, nonce: u64, amount: u128) {
     let to = account_address(&account_key((from + 1) % FUNDED).public_key());
     let tx = Transaction::Account(AccountTransaction::sign(
         &key,
-        &genesis().params.chain_id,
+        &genesis().params.core.chain_id,
         nonce,
         node.chain.tip().height + 1_000,
         CoreCall::Transfer {
@@ -282,7 +282,7 @@ fn run(seed: u64, scenario: Scenario) -> String {
             _ => 10,
         };
         // Account 0 sent `expected_transfers` transfers of 10 plus fees; all validators agree.
-        let fee = genesis().params.transaction_fee.0;
+        let fee = genesis().params.core.transaction_fee.0;
         for n in &all {
             assert_eq!(
                 n.chain.with_state(|s| s

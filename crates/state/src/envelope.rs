@@ -8,8 +8,7 @@ use crate::modules::attest::Attest;
 use crate::modules::usage::UsageContext;
 use crate::outcome::{TrialOutcome, check_validity_window};
 use groundwork_primitives::{
-    AccountTransaction, AttestCall, Call, ChallengeCall, CoreCall, DeviceTransaction, Report,
-    Transaction,
+    AccountTransaction, Call, ChallengeCall, CoreCall, DeviceTransaction, Report, Transaction,
 };
 
 /// Which signatures are already known to be valid when a transaction runs.
@@ -74,7 +73,7 @@ impl State {
         // An unattested device of a kind that must be, or a revoked one, does no work.
         self.attest
             .check_may_work(&self.params.attest, &tx.device, device.kind)?;
-        if !preverified && !tx.verify_signature(&self.params.chain_id) {
+        if !preverified && !tx.verify_signature(&self.params.core.chain_id) {
             return Err(TxError::Core(CoreError::BadSignature));
         }
         let (core, params, id) = (&mut self.core, &self.params, &tx.device);
@@ -103,12 +102,15 @@ impl State {
         height: u64,
         preverified: bool,
     ) -> TrialOutcome {
-        let charged = if !preverified && !tx.verify_signature(&self.params.chain_id) {
+        let charged = if !preverified && !tx.verify_signature(&self.params.core.chain_id) {
             Err(TxError::Core(CoreError::BadSignature))
         } else {
             check_validity_window(tx, height).and_then(|()| {
-                self.core
-                    .charge_transaction(&tx.sender(), tx.nonce, self.params.transaction_fee)
+                self.core.charge_transaction(
+                    &tx.sender(),
+                    tx.nonce,
+                    self.params.core.transaction_fee,
+                )
             })
         };
         if let Err(error) = charged {
@@ -158,42 +160,19 @@ impl State {
                 &self.oracle,
                 &params.oracle,
                 &params.credits,
-                params.token_decimals,
+                params.core.token_decimals,
                 params.epoch_of(height),
                 sender,
                 call,
                 height,
             ),
-            Call::Attest(call) => {
-                if let AttestCall::Register {
-                    device,
-                    kind,
-                    location,
-                    ownership_proof,
-                    ..
-                } = call
-                {
-                    // Registered and attested in one transaction: a refused certificate
-                    // undoes the registration with it.
-                    core.register_device(
-                        params,
-                        sender,
-                        device,
-                        *kind,
-                        *location,
-                        ownership_proof,
-                        height,
-                    )?;
-                }
-                self.attest
-                    .apply_call(core, &params.attest, sender, call, height)
-            }
+            Call::Attest(call) => self.attest.apply_call(core, params, sender, call, height),
             Call::Usage(call) => {
                 let cx = UsageContext {
                     core,
                     credits: &mut self.credits,
                     params: &params.usage,
-                    chain: &params.chain_id,
+                    chain: &params.core.chain_id,
                     epoch: params.epoch_of(height),
                     height,
                 };

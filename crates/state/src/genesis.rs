@@ -4,6 +4,7 @@
 //! Amounts are strings of base units because TOML integers stop at 2^63 and balances are u128.
 //! Every invalid field is refused with an error naming it.
 
+pub use crate::core::{CoreParams, TokenSymbol};
 pub use crate::modules::attest::AttestParams;
 pub use crate::modules::challenges::ChallengeParams;
 pub use crate::modules::coverage::CoverageParams;
@@ -50,8 +51,8 @@ const _: () =
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GenesisError {
     /// The text is not valid TOML, or a field has the wrong type, or a field is unknown.
-    #[error("genesis is not valid: {message}")]
-    Parse { message: String },
+    #[error("genesis is not valid: {}", .toml.to_string().trim())]
+    Parse { toml: toml::de::Error },
     /// A field parsed but its value is not acceptable.
     #[error("genesis field `{field}` is invalid: {reason}")]
     InvalidField { field: String, reason: String },
@@ -89,27 +90,8 @@ fn section<P: GenesisSection>(file: Option<P::File>) -> Result<P, GenesisError> 
 /// The chain's fixed parameters (governance may change some later).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Params {
-    pub chain_id: ChainId,
-    pub token_symbol: String,
-    pub token_decimals: u8,
-    /// Blocks per epoch; epoch `e` is heights `e·L+1 ..= (e+1)·L`.
-    pub epoch_length_blocks: u64,
-    /// Blocks per heartbeat window; a device earns one work unit per window it heartbeats in.
-    pub heartbeat_window_blocks: u64,
-    /// How old (in blocks) the block a heartbeat names may be.
-    pub heartbeat_max_age_blocks: u64,
-    /// Epochs between decommissioning a device and its bond's return.
-    pub unbonding_epochs: u64,
-    /// Tokens minted in epoch 0, before any halving.
-    pub initial_emission_per_epoch: Amount,
-    /// Epochs between halvings of the emission.
-    pub halving_interval_epochs: u64,
-    /// Share of each epoch's emission per resource kind, in basis points, indexed by kind.
-    pub reward_weights_bps: [u16; ResourceKind::COUNT],
-    /// Fee of every account transaction, paid to the treasury.
-    pub transaction_fee: Amount,
-    /// Tokens locked when a device registers, returned after decommissioning.
-    pub device_bond: Amount,
+    /// The chain, the token, epochs, heartbeats, emission and fees: the core's section.
+    pub core: CoreParams,
     /// Wireless proof-of-coverage.
     pub coverage: CoverageParams,
     /// Location challenges.
@@ -416,9 +398,8 @@ fn parse_weights(w: &WeightsSection) -> Result<[u16; ResourceKind::COUNT], Genes
 impl Genesis {
     /// Parses and validates a genesis TOML document.
     pub fn from_toml(text: &str) -> Result<Self, GenesisError> {
-        let file: GenesisFile = toml::from_str(text).map_err(|e| GenesisError::Parse {
-            message: e.to_string().trim().to_string(),
-        })?;
+        let file: GenesisFile =
+            toml::from_str(text).map_err(|toml| GenesisError::Parse { toml })?;
         Self::validate(file)
     }
 
@@ -442,9 +423,9 @@ impl Genesis {
         let credits = section(file.credits)?;
         let usage = section(file.usage)?;
         let attest = section(file.attest)?;
-        let params = Params {
+        let core = CoreParams {
             chain_id,
-            token_symbol: file.token.symbol.clone(),
+            token_symbol: TokenSymbol(file.token.symbol.clone()),
             token_decimals: file.token.decimals,
             epoch_length_blocks: epochs.length_blocks,
             heartbeat_window_blocks: epochs.heartbeat_window_blocks,
@@ -458,6 +439,9 @@ impl Genesis {
                 &file.fees.transaction_fee,
             )?,
             device_bond: parse_positive_amount("fees.device_bond", &file.fees.device_bond)?,
+        };
+        let params = Params {
+            core,
             coverage,
             challenges,
             oracle,
@@ -491,27 +475,27 @@ impl Genesis {
         let mut buf = Vec::new();
         b"groundwork/genesis/v1".to_vec().write(&mut buf);
         let p = &self.params;
-        p.chain_id.write(&mut buf);
-        p.token_symbol.as_bytes().to_vec().write(&mut buf);
-        p.token_decimals.write(&mut buf);
+        p.core.chain_id.write(&mut buf);
+        p.core.token_symbol.0.as_bytes().to_vec().write(&mut buf);
+        p.core.token_decimals.write(&mut buf);
         for value in [
-            p.epoch_length_blocks,
-            p.heartbeat_window_blocks,
-            p.heartbeat_max_age_blocks,
-            p.unbonding_epochs,
-            p.halving_interval_epochs,
+            p.core.epoch_length_blocks,
+            p.core.heartbeat_window_blocks,
+            p.core.heartbeat_max_age_blocks,
+            p.core.unbonding_epochs,
+            p.core.halving_interval_epochs,
             self.genesis_time_ms,
         ] {
             value.write(&mut buf);
         }
         for amount in [
-            p.initial_emission_per_epoch,
-            p.transaction_fee,
-            p.device_bond,
+            p.core.initial_emission_per_epoch,
+            p.core.transaction_fee,
+            p.core.device_bond,
         ] {
             amount.write(&mut buf);
         }
-        for weight in p.reward_weights_bps {
+        for weight in p.core.reward_weights_bps {
             weight.write(&mut buf);
         }
         let c = &p.coverage;
@@ -570,36 +554,36 @@ impl Genesis {
         let mut out = String::new();
         out.push_str("# Groundwork genesis. Field reference: docs/genesis.md.\n");
         out.push_str("# Amounts are strings of base units (1 token = 10^decimals base units).\n\n");
-        out.push_str(&format!("chain_id = \"{}\"\n", p.chain_id));
+        out.push_str(&format!("chain_id = \"{}\"\n", p.core.chain_id));
         out.push_str(&format!("genesis_time_ms = {}\n\n", self.genesis_time_ms));
         out.push_str(&format!(
             "[token]\nsymbol = \"{}\"\ndecimals = {}\n\n",
-            p.token_symbol, p.token_decimals
+            p.core.token_symbol.0, p.core.token_decimals
         ));
         out.push_str(&format!(
             "[epochs]\n# Blocks per epoch; rewards are paid at the last block of each epoch.\nlength_blocks = {}\n\
              # A device earns one work unit per window in which it heartbeats; must divide length_blocks.\n\
              heartbeat_window_blocks = {}\n# How many blocks old the block hash in a heartbeat may be.\n\
              heartbeat_max_age_blocks = {}\n# Epochs a decommissioned device's bond stays locked.\nunbonding_epochs = {}\n\n",
-            p.epoch_length_blocks, p.heartbeat_window_blocks, p.heartbeat_max_age_blocks, p.unbonding_epochs
+            p.core.epoch_length_blocks, p.core.heartbeat_window_blocks, p.core.heartbeat_max_age_blocks, p.core.unbonding_epochs
         ));
         out.push_str(&format!(
             "[emission]\n# Tokens minted in each epoch before the first halving.\ninitial_per_epoch = \"{}\"\n\
              # The per-epoch emission halves every this many epochs.\nhalving_interval_epochs = {}\n\n",
-            p.initial_emission_per_epoch, p.halving_interval_epochs
+            p.core.initial_emission_per_epoch, p.core.halving_interval_epochs
         ));
         out.push_str("[reward_weights_bps]\n# Share of each epoch's emission per resource kind, in basis points; must sum to 10000.\n");
         for kind in ResourceKind::ALL {
             out.push_str(&format!(
                 "{} = {}\n",
                 kind.name(),
-                p.reward_weights_bps[kind.index()]
+                p.core.reward_weights_bps[kind.index()]
             ));
         }
         out.push_str(&format!(
             "\n[fees]\n# Paid to the treasury by every account transaction.\ntransaction_fee = \"{}\"\n\
              # Locked when a device registers.\ndevice_bond = \"{}\"\n",
-            p.transaction_fee, p.device_bond
+            p.core.transaction_fee, p.core.device_bond
         ));
         out.push_str(&p.coverage.to_toml());
         out.push_str(&p.challenges.to_toml());
@@ -625,7 +609,7 @@ impl Genesis {
 impl Params {
     /// The epoch a height belongs to. Epoch `e` holds heights `e·L+1 ..= (e+1)·L`.
     pub fn epoch_of(&self, height: u64) -> u64 {
-        height.saturating_sub(1) / self.epoch_length_blocks
+        height.saturating_sub(1) / self.core.epoch_length_blocks
     }
 
     /// Defaults for a local or test network with 1-second blocks: 1-minute epochs so rewards
@@ -634,20 +618,22 @@ impl Params {
     pub fn local(chain_id: ChainId) -> Self {
         const TOKEN: u128 = 1_000_000;
         Params {
-            chain_id,
-            token_symbol: "GRND".to_string(),
-            token_decimals: 6,
-            epoch_length_blocks: 60,
-            heartbeat_window_blocks: 10,
-            heartbeat_max_age_blocks: 30,
-            unbonding_epochs: 2,
-            initial_emission_per_epoch: Amount(1_000 * TOKEN),
-            // One halving per year of 1-minute epochs.
-            halving_interval_epochs: 525_600,
-            // wireless, storage, compute, sensor, energy, ev_charger, vehicle
-            reward_weights_bps: [3_000, 1_500, 1_500, 1_000, 1_000, 1_000, 1_000],
-            transaction_fee: Amount(TOKEN / 1_000),
-            device_bond: Amount(10 * TOKEN),
+            core: CoreParams {
+                chain_id,
+                token_symbol: TokenSymbol("GRND".to_string()),
+                token_decimals: 6,
+                epoch_length_blocks: 60,
+                heartbeat_window_blocks: 10,
+                heartbeat_max_age_blocks: 30,
+                unbonding_epochs: 2,
+                initial_emission_per_epoch: Amount(1_000 * TOKEN),
+                // One halving per year of 1-minute epochs.
+                halving_interval_epochs: 525_600,
+                // wireless, storage, compute, sensor, energy, ev_charger, vehicle
+                reward_weights_bps: [3_000, 1_500, 1_500, 1_000, 1_000, 1_000, 1_000],
+                transaction_fee: Amount(TOKEN / 1_000),
+                device_bond: Amount(10 * TOKEN),
+            },
             // Local networks beacon every 20 blocks and pay 30% of emission for coverage.
             coverage: CoverageParams {
                 share_bps: 3_000,

@@ -49,6 +49,7 @@ mod core;
 mod envelope;
 pub mod error;
 pub mod genesis;
+mod invariants;
 pub mod machine;
 pub mod module;
 pub mod modules;

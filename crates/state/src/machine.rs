@@ -24,8 +24,9 @@
 //! an outcome (a batch that fails is re-checked one signature at a time).
 
 use crate::core::Core;
+pub use crate::core::{account_key, device_key};
 use crate::envelope::SignatureCheck;
-use crate::error::{BlockError, InvariantViolation};
+use crate::error::BlockError;
 use crate::genesis::{Genesis, Params};
 use crate::module::Module;
 use crate::modules::attest::Attest;
@@ -39,12 +40,12 @@ pub use crate::outcome::{
     BlockOutcome, LoadError, Receipt, StateWrite, TrialOutcome, check_validity_window,
 };
 use crate::records::ChainInfo;
-use crate::table::{AnyTable, prefixed};
+use crate::table::AnyTable;
 use commonware_codec::Write;
 use groundwork_primitives::hash::{Digest, hash, merkle_root};
 use groundwork_primitives::keys::AccountPublicKey;
 use groundwork_primitives::limits::MAX_TRANSACTIONS_PER_BLOCK;
-use groundwork_primitives::{Address, Amount, Block, DeviceId, Transaction};
+use groundwork_primitives::{Amount, Block, Transaction};
 
 /// Every table prefix, by module. On disk and in proofs: never renumber.
 pub mod prefix {
@@ -56,16 +57,6 @@ pub mod prefix {
     pub use crate::modules::oracle::prefix::*;
     pub use crate::modules::uptime::prefix::*;
     pub use crate::modules::usage::prefix::*;
-}
-
-/// The state key of an account.
-pub fn account_key(address: &Address) -> Vec<u8> {
-    prefixed(prefix::ACCOUNT, address)
-}
-
-/// The state key of a device.
-pub fn device_key(device: &DeviceId) -> Vec<u8> {
-    prefixed(prefix::DEVICE, device)
 }
 
 /// The whole chain state: the core and every module.
@@ -115,16 +106,12 @@ impl State {
             bonded: Amount::ZERO,
             escrowed: Amount::ZERO,
         };
-        let params = &genesis.params;
-        let core_params = crate::core::CoreParams::of(params);
-        let core = Core::genesis(core_params, info, &genesis.balances, genesis_digest);
+        let core = Core::genesis(info, &genesis.balances, genesis_digest);
         let mut state = Self::empty(genesis, core);
-        state.coverage.set_genesis_params(params.coverage);
-        state.challenges.set_genesis_params(params.challenges);
-        state.oracle.set_genesis_params(params.oracle.clone());
-        state.credits.set_genesis_params(params.credits);
-        state.usage.set_genesis_params(params.usage);
-        state.attest.set_genesis_params(params.attest.clone());
+        let params = genesis.params.clone();
+        for module in state.modules_mut() {
+            module.store_params(&params);
+        }
         state
     }
 
@@ -152,15 +139,14 @@ impl State {
         }
         // The parameters come from the stored sections, which proofs cover (and governance
         // may have changed), not from the genesis file.
-        let missing = |module| LoadError::MissingParams { module };
-        let core = state.core.params().ok_or(missing("core"))?;
-        state.params.coverage = state.coverage.params().ok_or(missing("coverage"))?;
-        state.params.challenges = state.challenges.params().ok_or(missing("challenges"))?;
-        state.params.oracle = state.oracle.params().ok_or(missing("oracle"))?;
-        state.params.credits = state.credits.params().ok_or(missing("credits"))?;
-        state.params.usage = state.usage.params().ok_or(missing("usage"))?;
-        state.params.attest = state.attest.params().ok_or(missing("attest"))?;
-        core.apply_to(&mut state.params);
+        let mut params = state.params.clone();
+        for module in state.modules() {
+            if !module.load_params(&mut params) {
+                let module = module.info().name;
+                return Err(LoadError::MissingParams { module });
+            }
+        }
+        state.params = params;
         Ok(state)
     }
 
@@ -249,7 +235,7 @@ impl State {
         let height = block.header.height;
         let block_digest = block.digest();
         let batch_ok = crate::signatures::batch_verify_ed25519(
-            &self.params.chain_id,
+            &self.params.core.chain_id,
             &block.transactions,
             &block_digest,
         );
@@ -337,7 +323,7 @@ impl State {
     fn end_block(&mut self, block: &Block, digest: Digest) -> Result<Option<u64>, BlockError> {
         let height = block.header.height;
         // Keep twice the allowed age so a too-old reference is reported as stale, not unknown.
-        let retention = self.params.heartbeat_max_age_blocks.saturating_mul(2);
+        let retention = self.params.core.heartbeat_max_age_blocks.saturating_mul(2);
         self.core
             .record_block(height, digest, block.header.timestamp_ms, retention);
         self.challenges.end_block(
@@ -347,7 +333,7 @@ impl State {
             height,
         )?;
         self.usage.end_block(&mut self.core, height)?;
-        let epoch_end = height.is_multiple_of(self.params.epoch_length_blocks);
+        let epoch_end = height.is_multiple_of(self.params.core.epoch_length_blocks);
         let epoch = self.epoch_of(height);
         self.oracle
             .end_block(&self.params.oracle, height, epoch_end.then_some(epoch))?;
@@ -372,7 +358,7 @@ impl State {
             &self.params.oracle,
             &self.params.credits,
             &self.params.usage,
-            self.params.token_decimals,
+            self.params.core.token_decimals,
             epoch,
             height,
         )?;
@@ -438,51 +424,5 @@ impl State {
             value.write(&mut buf);
         }
         hash(&buf)
-    }
-
-    /// Checks the conservation laws over committed state: supply = genesis + minted − burned,
-    /// every module's escrow sums to the escrow counter, and Σ balances + Σ bonds + escrow +
-    /// treasury = supply.
-    pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
-        let info = self.chain_info();
-        let supply = info
-            .total_supply()
-            .ok_or(InvariantViolation::BurnedExceedsSupply)?;
-        let mut escrow = Amount::ZERO;
-        for module in self.modules() {
-            escrow = escrow
-                .checked_add(module.held()?)
-                .ok_or(InvariantViolation::Overflow { what: "escrow" })?;
-        }
-        if escrow != info.escrowed {
-            return Err(InvariantViolation::CounterMismatch {
-                counter: "escrowed",
-                counted: escrow,
-                recorded: info.escrowed,
-            });
-        }
-        let held = self
-            .core
-            .holdings()?
-            .checked_add(escrow.0)
-            .ok_or(InvariantViolation::Overflow { what: "holdings" })?;
-        if held != supply.0 {
-            return Err(InvariantViolation::Unbalanced {
-                held: Amount(held),
-                supply,
-            });
-        }
-        // The credit ledger: what accounts and escrows hold is what was minted and not spent.
-        let mut credits = 0u64;
-        for module in self.modules() {
-            credits = credits
-                .checked_add(module.credits_held()?)
-                .ok_or(InvariantViolation::Overflow { what: "credits" })?;
-        }
-        self.credits.check_outstanding(credits)?;
-        if !self.oracle.samples_consistent() {
-            return Err(InvariantViolation::PriceSamples);
-        }
-        Ok(())
     }
 }

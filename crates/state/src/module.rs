@@ -8,10 +8,12 @@
 //! keepers); a uniform hook signature would hide those reads behind a shared context.
 //!
 //! Registering a module in the state machine: a field of `State` and its initial value, a line
-//! in each of `State::modules` and `State::modules_mut` (which give every table, escrow and
-//! module list), an arm in the dispatch, its hook calls, and a line in `TxError`.
+//! in each of `State::modules` and `State::modules_mut` (which give every table, escrow,
+//! params section, check and module list), an arm in the dispatch, its hook calls, and a line
+//! in `TxError`.
 
 use crate::error::InvariantViolation;
+use crate::genesis::Params;
 use crate::table::AnyTable;
 use groundwork_primitives::Amount;
 use std::ops::RangeInclusive;
@@ -44,6 +46,27 @@ pub(crate) trait Module {
     /// ledger's check adds them up across modules.
     fn credits_held(&self) -> Result<u64, InvariantViolation> {
         Ok(0)
+    }
+
+    /// Data credits the module has issued and not yet seen spent: across modules, what the
+    /// credit ledger's check expects the holders to hold.
+    fn credits_outstanding(&self) -> Result<u64, InvariantViolation> {
+        Ok(0)
+    }
+
+    /// The module's own consistency checks over committed state (running sums against what
+    /// they sum), run with the conservation laws.
+    fn check(&self) -> Result<(), InvariantViolation> {
+        Ok(())
+    }
+
+    /// Stores the module's section of the genesis `params` in its params table.
+    fn store_params(&mut self, _params: &Params) {}
+
+    /// Puts the module's stored section into `params`; `false` if the state holds none, which
+    /// a loaded state must.
+    fn load_params(&self, _params: &mut Params) -> bool {
+        true
     }
 }
 

@@ -76,7 +76,7 @@ impl State {
 
     /// Number of epochs that have ended.
     pub fn epochs_ended(&self) -> u64 {
-        self.height() / self.params.epoch_length_blocks
+        self.height() / self.params.core.epoch_length_blocks
     }
 
     /// The hash of a recent block by height, if still in the heartbeat history.
@@ -134,13 +134,13 @@ impl State {
             device: device.to_string(),
             owner: record.owner.to_string(),
             kind: record.kind,
-            initial_emission: self.params.initial_emission_per_epoch,
-            halving_interval_epochs: self.params.halving_interval_epochs,
+            initial_emission: self.params.core.initial_emission_per_epoch,
+            halving_interval_epochs: self.params.core.halving_interval_epochs,
             halvings: pools.halvings,
             emission: pools.emission,
             coverage_share_bps: self.params.coverage.share_bps,
             kinds_emission: pools.kinds_emission,
-            weight_bps: self.params.reward_weights_bps[record.kind.index()],
+            weight_bps: self.params.core.reward_weights_bps[record.kind.index()],
             pool: record.pool,
             work_units: record.work_units,
             kind_total_units: record.kind_total_units,
@@ -232,7 +232,7 @@ impl State {
         let price = self.oracle_price()?;
         let cost = credits::credits_cost(
             &self.params.credits,
-            self.params.token_decimals,
+            self.params.core.token_decimals,
             credits,
             price.burn(),
         )?;

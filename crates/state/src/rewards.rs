@@ -17,11 +17,11 @@ use groundwork_primitives::{Amount, ResourceKind};
 
 /// The emission of epoch `epoch` and the number of halvings applied.
 pub fn epoch_emission(params: &Params, epoch: u64) -> (Amount, u64) {
-    let halvings = epoch / params.halving_interval_epochs;
+    let halvings = epoch / params.core.halving_interval_epochs;
     let emission = if halvings >= 128 {
         0
     } else {
-        params.initial_emission_per_epoch.0 >> halvings
+        params.core.initial_emission_per_epoch.0 >> halvings
     };
     (Amount(emission), halvings)
 }
@@ -99,7 +99,7 @@ impl ProgramPools {
             .ok_or(BlockError::Invariant {
                 context: "coverage pool exceeds the emission",
             })?;
-        let kinds = split_pools(kinds_emission, &params.reward_weights_bps)?;
+        let kinds = split_pools(kinds_emission, &params.core.reward_weights_bps)?;
         Ok(Self {
             emission,
             halvings,

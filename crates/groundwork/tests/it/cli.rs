@@ -33,7 +33,7 @@ fn genesis_new_writes_files_that_load_back_and_validate() {
 
     let text = std::fs::read_to_string(dir.path().join("genesis.toml")).unwrap();
     let genesis = Genesis::from_toml(&text).unwrap();
-    assert_eq!(genesis.params.chain_id.as_str(), "groundwork-cli");
+    assert_eq!(genesis.params.core.chain_id.as_str(), "groundwork-cli");
     assert_eq!(genesis.validators.len(), 4);
     for index in 0..4 {
         let key_text =

@@ -44,16 +44,16 @@ pub(super) fn chain_status(state: &RpcState) -> api::ChainStatus {
         let params = s.params();
         let (coverage, challenges) = (params.coverage, params.challenges);
         api::ChainStatus {
-            chain_id: params.chain_id.to_string(),
+            chain_id: params.core.chain_id.to_string(),
             height: tip.height,
             finalized_height: tip.height,
             state_root: digest_hex(&tip.state_root),
             block: digest_hex(&tip.block),
             timestamp_ms: tip.timestamp_ms,
             epoch: s.epoch_of(tip.height + 1),
-            epoch_length_blocks: params.epoch_length_blocks,
-            heartbeat_window_blocks: params.heartbeat_window_blocks,
-            heartbeat_max_age_blocks: params.heartbeat_max_age_blocks,
+            epoch_length_blocks: params.core.epoch_length_blocks,
+            heartbeat_window_blocks: params.core.heartbeat_window_blocks,
+            heartbeat_max_age_blocks: params.core.heartbeat_max_age_blocks,
             coverage: api::CoverageStatus {
                 share_bps: coverage.share_bps,
                 beacon_interval_blocks: coverage.beacon_interval_blocks,
@@ -66,8 +66,8 @@ pub(super) fn chain_status(state: &RpcState) -> api::ChainStatus {
                 min_answer_witnesses: challenges.min_answer_witnesses,
             },
             token: api::TokenInfo {
-                symbol: params.token_symbol.clone(),
-                decimals: params.token_decimals,
+                symbol: params.core.token_symbol.to_string(),
+                decimals: params.core.token_decimals,
             },
         }
     })
@@ -108,8 +108,8 @@ pub(super) async fn state_proof(
     let token = state.chain.with_state(|s| {
         let p = s.params();
         api::TokenInfo {
-            symbol: p.token_symbol.clone(),
-            decimals: p.token_decimals,
+            symbol: p.core.token_symbol.to_string(),
+            decimals: p.core.token_decimals,
         }
     });
     Ok(api::StateProof {

@@ -185,7 +185,7 @@ pub(super) fn explain(state: &RpcState, params: &Params<'_>) -> RpcResult<api::E
             Err(_) => None,
         };
         // Challenges of the device opened or resolved in the epoch, every step shown.
-        let length = s.params().epoch_length_blocks;
+        let length = s.params().core.epoch_length_blocks;
         let first = epoch.saturating_mul(length).saturating_add(1);
         let last = epoch.saturating_add(1).saturating_mul(length);
         let challenges = s

@@ -112,7 +112,7 @@ pub(super) fn usage_reward(s: &State, epoch: u64, device: &DeviceId) -> Option<a
         withheld,
         inputs: api::UsageInputs {
             credit_price_micro_usd: p.credits.credit_price_micro_usd,
-            decimals: p.token_decimals,
+            decimals: p.core.token_decimals,
             reward_bps: p.usage.reward_bps,
             epoch_uncapped: BaseUnits(mint.uncapped.0),
             cap: BaseUnits(mint.cap.0),
@@ -126,7 +126,7 @@ pub(super) fn usage_reward(s: &State, epoch: u64, device: &DeviceId) -> Option<a
 fn withheld_reason(s: &State, epoch: u64, device: &DeviceId) -> String {
     let end = epoch
         .saturating_add(1)
-        .saturating_mul(s.params().epoch_length_blocks);
+        .saturating_mul(s.params().core.epoch_length_blocks);
     match s.attestation(device) {
         Some((_, Some(revoked))) if revoked <= end => {
             format!("its maker revoked its certificate at height {revoked}")

@@ -90,7 +90,7 @@ impl Core {
                 device: device.clone(),
             }));
         }
-        let namespace = CoreCall::ownership_namespace(&params.chain_id);
+        let namespace = CoreCall::ownership_namespace(&params.core.chain_id);
         if !device.verify(
             &namespace,
             &device_ownership_message(sender),
@@ -100,7 +100,7 @@ impl Core {
                 device: device.clone(),
             }));
         }
-        let bond = params.device_bond;
+        let bond = params.core.device_bond;
         self.lock_bond(sender, bond)?;
         let record = Device {
             owner: *sender,
@@ -159,7 +159,7 @@ impl Core {
         guard.check_device_change(device)?;
         let release_epoch = params
             .epoch_of(height)
-            .checked_add(params.unbonding_epochs)
+            .checked_add(params.core.unbonding_epochs)
             .ok_or(TxError::Core(CoreError::AmountOverflow {
                 what: "release epoch",
             }))?;

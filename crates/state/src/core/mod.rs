@@ -18,9 +18,10 @@ pub(crate) use ledger::EpochSummaryParts;
 pub use params::{CoreParams, TokenSymbol};
 
 use crate::error::InvariantViolation;
+use crate::genesis::Params;
 use crate::module::{Module, ModuleInfo};
 use crate::records::{Account, ChainInfo, Device, EpochSummary};
-use crate::table::{AnyTable, Table};
+use crate::table::{AnyTable, Table, prefixed};
 use commonware_codec::{Buf, Error as CodecError, Read, Write};
 use groundwork_primitives::hash::Digest;
 use groundwork_primitives::{Address, Amount, DeviceId};
@@ -66,6 +67,16 @@ pub(crate) struct Core {
     params: Table<Singleton, CoreParams>,
 }
 
+/// The state key of an account.
+pub fn account_key(address: &Address) -> Vec<u8> {
+    prefixed(prefix::ACCOUNT, address)
+}
+
+/// The state key of a device.
+pub fn device_key(device: &DeviceId) -> Vec<u8> {
+    prefixed(prefix::DEVICE, device)
+}
+
 impl Module for Core {
     fn info(&self) -> ModuleInfo {
         ModuleInfo {
@@ -100,6 +111,18 @@ impl Module for Core {
         ]
     }
 
+    fn store_params(&mut self, params: &Params) {
+        self.params.insert_committed(Singleton, params.core.clone());
+    }
+
+    fn load_params(&self, params: &mut Params) -> bool {
+        self.params
+            .get(&Singleton)
+            .cloned()
+            .map(|stored| params.core = stored)
+            .is_some()
+    }
+
     /// The data credits accounts hold.
     fn credits_held(&self) -> Result<u64, InvariantViolation> {
         self.accounts
@@ -126,14 +149,12 @@ impl Core {
 
     /// The core at height 0: the chain counters, the genesis balances and block 0.
     pub(crate) fn genesis(
-        params: CoreParams,
         info: ChainInfo,
         balances: &[(Address, Amount)],
         genesis_block: Digest,
     ) -> Self {
         let mut core = Self::empty();
         core.info.insert_committed(Singleton, info);
-        core.params.insert_committed(Singleton, params);
         for (address, amount) in balances {
             let account = Account {
                 balance: *amount,
@@ -149,11 +170,6 @@ impl Core {
     /// Whether the chain-info record is present (a loaded state must have it).
     pub(crate) fn has_chain_info(&self) -> bool {
         self.info.get(&Singleton).is_some()
-    }
-
-    /// The core's section of the parameters, as stored.
-    pub(crate) fn params(&self) -> Option<CoreParams> {
-        self.params.get(&Singleton).cloned()
     }
 
     pub(crate) fn epoch_summary(&self, epoch: u64) -> Option<EpochSummary> {

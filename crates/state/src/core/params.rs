@@ -1,8 +1,7 @@
 //! The chain parameters in state: each module keeps its own section in a table of its own, so
 //! state proofs cover them and governance can change them later. [`State`](crate::State) keeps
-//! the assembled [`Params`] beside the tables, rebuilt from them when a state is loaded.
+//! the assembled [`Params`](crate::genesis::Params) beside the tables, rebuilt from them when a state is loaded.
 
-use crate::genesis::Params;
 use commonware_codec::{Buf, EncodeSize, Error as CodecError, Read, ReadExt, Write};
 use groundwork_primitives::impl_struct_codec;
 use groundwork_primitives::{Amount, ChainId, ResourceKind};
@@ -13,6 +12,18 @@ const MAX_SYMBOL_BYTES: usize = 12;
 /// A token symbol as stored: its length, then its ASCII bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenSymbol(pub String);
+
+impl TokenSymbol {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for TokenSymbol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 impl Write for TokenSymbol {
     fn write(&self, buf: &mut impl bytes::BufMut) {
@@ -83,39 +94,3 @@ impl_struct_codec!(CoreParams {
     transaction_fee,
     device_bond
 });
-
-impl CoreParams {
-    /// The core's section of `params`.
-    pub fn of(params: &Params) -> Self {
-        Self {
-            chain_id: params.chain_id.clone(),
-            token_symbol: TokenSymbol(params.token_symbol.clone()),
-            token_decimals: params.token_decimals,
-            epoch_length_blocks: params.epoch_length_blocks,
-            heartbeat_window_blocks: params.heartbeat_window_blocks,
-            heartbeat_max_age_blocks: params.heartbeat_max_age_blocks,
-            unbonding_epochs: params.unbonding_epochs,
-            initial_emission_per_epoch: params.initial_emission_per_epoch,
-            halving_interval_epochs: params.halving_interval_epochs,
-            reward_weights_bps: params.reward_weights_bps,
-            transaction_fee: params.transaction_fee,
-            device_bond: params.device_bond,
-        }
-    }
-
-    /// Puts this section into `params`, leaving the modules' sections as they are.
-    pub fn apply_to(self, params: &mut Params) {
-        params.chain_id = self.chain_id;
-        params.token_symbol = self.token_symbol.0;
-        params.token_decimals = self.token_decimals;
-        params.epoch_length_blocks = self.epoch_length_blocks;
-        params.heartbeat_window_blocks = self.heartbeat_window_blocks;
-        params.heartbeat_max_age_blocks = self.heartbeat_max_age_blocks;
-        params.unbonding_epochs = self.unbonding_epochs;
-        params.initial_emission_per_epoch = self.initial_emission_per_epoch;
-        params.halving_interval_epochs = self.halving_interval_epochs;
-        params.reward_weights_bps = self.reward_weights_bps;
-        params.transaction_fee = self.transaction_fee;
-        params.device_bond = self.device_bond;
-    }
-}

@@ -145,7 +145,7 @@ fn a_required_kind_registers_with_its_certificate_works_and_stops_when_revoked()
     h.assert_rejected(
         attest(&h, &b, "device-b.pem"),
         TxError::Attest(AttestError::Revoked {
-            serial_hex: serial.serial.0.iter().map(|x| format!("{x:02x}")).collect(),
+            serial: serial.serial.clone(),
         }),
     );
     assert_eq!(h.state.attest_refusal(&a.id()), None);

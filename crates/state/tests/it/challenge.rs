@@ -41,7 +41,7 @@ fn harness() -> crate::common::Harness {
     let mut h = paying_harness();
     let mut genesis = genesis_with(h.state.params().clone(), 6);
     // No epoch ends inside these tests, so balances move only by what the challenges do.
-    genesis.params.epoch_length_blocks = 100;
+    genesis.params.core.epoch_length_blocks = 100;
     genesis.params.challenges = ChallengeParams {
         bond: Amount(CHALLENGE_BOND),
         answer_window_blocks: ANSWER_WINDOW,

@@ -36,19 +36,21 @@ pub fn cell(lat: f64, lng: f64) -> Cell {
 
 pub fn params() -> Params {
     Params {
-        chain_id: "groundwork-test".parse().unwrap(),
-        token_symbol: "GWT".to_string(),
-        token_decimals: 6,
-        epoch_length_blocks: 4,
-        heartbeat_window_blocks: 2,
-        heartbeat_max_age_blocks: 3,
-        unbonding_epochs: 1,
-        initial_emission_per_epoch: Amount(1_000_003),
-        halving_interval_epochs: 2,
-        // wireless 60%, storage 30%, sensor 10%.
-        reward_weights_bps: [6_000, 3_000, 0, 1_000, 0, 0, 0],
-        transaction_fee: Amount(FEE),
-        device_bond: Amount(BOND),
+        core: groundwork_state::CoreParams {
+            chain_id: "groundwork-test".parse().unwrap(),
+            token_symbol: groundwork_state::TokenSymbol("GWT".to_string()),
+            token_decimals: 6,
+            epoch_length_blocks: 4,
+            heartbeat_window_blocks: 2,
+            heartbeat_max_age_blocks: 3,
+            unbonding_epochs: 1,
+            initial_emission_per_epoch: Amount(1_000_003),
+            halving_interval_epochs: 2,
+            // wireless 60%, storage 30%, sensor 10%.
+            reward_weights_bps: [6_000, 3_000, 0, 1_000, 0, 0, 0],
+            transaction_fee: Amount(FEE),
+            device_bond: Amount(BOND),
+        },
         coverage: groundwork_state::CoverageParams::disabled(),
         challenges: groundwork_state::ChallengeParams::disabled(),
         // Account 1 is the one oracle; a price stays fresh for the whole of a test.
@@ -131,7 +133,7 @@ impl Harness {
     pub fn new(genesis: &Genesis) -> Self {
         Self {
             state: State::from_genesis(genesis),
-            chain: genesis.params.chain_id.clone(),
+            chain: genesis.params.core.chain_id.clone(),
             time_ms: genesis.genesis_time_ms,
             trace: Vec::new(),
         }
@@ -331,7 +333,7 @@ impl Harness {
     /// nothing but what it paid: the fee from its sender to the treasury, and the nonce.
     pub fn assert_rejected(&mut self, transaction: Transaction, expected: TxError) {
         // An epoch's last block writes reward records; keep the rejection off it.
-        if (self.state.height() + 1).is_multiple_of(self.state.params().epoch_length_blocks) {
+        if (self.state.height() + 1).is_multiple_of(self.state.params().core.epoch_length_blocks) {
             self.execute(Vec::new());
         }
         let sender = match &transaction {
@@ -355,7 +357,7 @@ impl Harness {
             let account_after = self.state.account(&sender);
             if account_after.nonce != account_before.nonce {
                 // Included and failed: it paid exactly the fee and used exactly its nonce.
-                fee = self.state.params().transaction_fee.0;
+                fee = self.state.params().core.transaction_fee.0;
                 assert_eq!(account_after.nonce, account_before.nonce + 1);
                 assert_eq!(account_after.balance.0 + fee, account_before.balance.0);
                 assert_eq!(account_after.credits, account_before.credits);

@@ -39,16 +39,16 @@ fn coverage_harness() -> Harness {
         witness_window_blocks: 10,
         reciprocity_window_blocks: 100,
     };
-    p.epoch_length_blocks = 100;
-    p.heartbeat_window_blocks = 1;
+    p.core.epoch_length_blocks = 100;
+    p.core.heartbeat_window_blocks = 1;
     Harness::new(&genesis_with(p, 4))
 }
 
 /// 20-block epochs paying half the emission for coverage, 80 % of it to witnesses.
 pub(crate) fn paying_harness() -> Harness {
     let mut p = params();
-    p.epoch_length_blocks = 20;
-    p.heartbeat_window_blocks = 1;
+    p.core.epoch_length_blocks = 20;
+    p.core.heartbeat_window_blocks = 1;
     p.coverage = CoverageParams {
         share_bps: 5_000,
         witness_share_bps: 8_000,
@@ -638,7 +638,7 @@ fn a_device_whose_reports_are_out_of_line_with_its_peers_earns_nothing() {
 fn pairs_whose_signal_never_varies_are_left_out() {
     // 40-block epochs, so four beacon rounds settle in the first.
     let mut params = paying_harness().state.params().clone();
-    params.epoch_length_blocks = 40;
+    params.core.epoch_length_blocks = 40;
     let mut h = Harness::new(&genesis_with(params, 4));
     let places = [(52.5219, 13.4132), (52.5219, 13.4562), (52.5489, 13.4132)];
     let keys: Vec<DeviceKey> = (60..63).map(|i| device(KeyScheme::Ed25519, i)).collect();

@@ -186,7 +186,7 @@ fn credits_bought_for_a_customer_are_counted_per_epoch_and_in_total() {
         (1_000, Amount(4_000))
     );
     // The epoch's end records its price for `epoch_get`.
-    let length = h.state.params().epoch_length_blocks;
+    let length = h.state.params().core.epoch_length_blocks;
     h.advance_to((epoch + 1) * length);
     assert!(h.state.epoch_price(epoch).is_some());
     let totals = h.state.credit_totals();

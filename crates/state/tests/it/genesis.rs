@@ -184,7 +184,9 @@ fn missing_validators_and_duplicate_balances_are_refused() {
 fn malformed_toml_and_unknown_fields_are_refused_with_a_message() {
     let unknown = with("[token]", "[token]\ncolour = \"blue\"");
     match Genesis::from_toml(&unknown) {
-        Err(GenesisError::Parse { message }) => assert!(message.contains("colour"), "{message}"),
+        Err(GenesisError::Parse { toml }) => {
+            assert!(toml.message().contains("colour"), "{toml}")
+        }
         other => panic!("expected a parse error, got {other:?}"),
     }
     assert!(matches!(
@@ -207,8 +209,8 @@ fn malformed_toml_and_unknown_fields_are_refused_with_a_message() {
 #[test]
 fn challenge_parameters_load_back_and_bad_ones_are_refused_by_name() {
     let mut p = params();
-    p.epoch_length_blocks = 100;
-    p.heartbeat_window_blocks = 1;
+    p.core.epoch_length_blocks = 100;
+    p.core.heartbeat_window_blocks = 1;
     p.coverage = groundwork_state::CoverageParams {
         share_bps: 1_000,
         witness_share_bps: 8_000,
@@ -270,7 +272,7 @@ fn parameters_live_in_state_and_a_reload_takes_them_from_there() {
     }
     // A store is read with its own parameters, whatever the genesis file now says.
     let mut edited = genesis.clone();
-    edited.params.transaction_fee = groundwork_primitives::Amount(999);
+    edited.params.core.transaction_fee = groundwork_primitives::Amount(999);
     edited.params.coverage.share_bps = 1;
     let reloaded = State::from_entries(&edited, entries.clone()).unwrap();
     assert_eq!(reloaded.params(), state.params());

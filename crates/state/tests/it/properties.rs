@@ -349,7 +349,7 @@ fn forge(tx: Transaction) -> Transaction {
 /// What a proposer puts in a block: transactions with valid signatures (as the mempool admits
 /// them) that a trial run of the block keeps.
 fn includable(state: &mut State, candidates: Vec<Transaction>) -> Vec<Transaction> {
-    let chain = state.params().chain_id.clone();
+    let chain = state.params().core.chain_id.clone();
     let signed: Vec<Transaction> = candidates
         .into_iter()
         .filter(|tx| tx.verify_signature(&chain))

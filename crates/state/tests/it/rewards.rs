@@ -160,8 +160,8 @@ fn explain_gives_every_input_and_adds_up_to_the_payment() {
 #[test]
 fn emission_stops_after_enough_halvings() {
     let mut p = params();
-    p.halving_interval_epochs = 1;
-    p.initial_emission_per_epoch = Amount(5);
+    p.core.halving_interval_epochs = 1;
+    p.core.initial_emission_per_epoch = Amount(5);
     let mut h = Harness::new(&genesis_with(p, 2));
     // Epoch emissions 5, 2, 1, 0, 0: the treasury receives all of it (no devices).
     h.advance_to(20);

@@ -138,7 +138,7 @@ fn vouchers_settle_by_increment_and_the_epoch_pays_their_value_at_the_mint_price
     assert_eq!((record.settled_units, record.settled_credits), (30, 60));
     assert_eq!(m.h.state.credit_totals().spent, 60);
     let epoch = m.h.state.epoch_of(m.h.state.height());
-    let length = m.h.state.params().epoch_length_blocks;
+    let length = m.h.state.params().core.epoch_length_blocks;
     m.h.advance_to((epoch + 1) * length);
     // 60 credits = $0.0006 = 240 base units at $2.50; devices get 80 %: 192.
     let reward = m.h.state.usage_reward(epoch, &m.device.id()).unwrap();
@@ -475,7 +475,7 @@ fn the_usage_mint_is_pro_rata_above_its_cap() {
 fn three_epochs_of_growing_demand_mint_in_step_with_the_burn_inside_the_cap() {
     let mut m = market();
     let (owner, customer) = (m.owner.clone(), m.customer.clone());
-    let length = m.h.state.params().epoch_length_blocks;
+    let length = m.h.state.params().core.epoch_length_blocks;
     let mut last = None;
     for (round, packets) in [100u64, 200, 400].into_iter().enumerate() {
         // Start each round at an epoch's first block.
@@ -523,7 +523,7 @@ fn a_price_crashed_to_almost_nothing_mints_no_more_than_the_cap() {
     let owner = m.owner.clone();
     assert_eq!(m.settle_by(&owner, m.voucher(session, 30)), Ok(()));
     let epoch = m.h.state.epoch_of(m.h.state.height());
-    let length = m.h.state.params().epoch_length_blocks;
+    let length = m.h.state.params().core.epoch_length_blocks;
     m.h.advance_to((epoch + 1) * length);
     // 60 credits at $0.000001 a token would be 480 000 000 base units at 80 %; the cap of
     // 1 000 000 is what is minted.

@@ -1,5 +1,6 @@
 //! Why the attest module rejected a transaction. Codes 1300–1399: never renumbered or reused.
 
+use groundwork_primitives::tx::attest::Serial;
 use groundwork_primitives::{Address, DeviceId, ResourceKind};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -17,8 +18,8 @@ pub enum AttestError {
     #[error("the certificate is for another key than device {device}'s")]
     KeyMismatch { device: DeviceId },
     /// The maker revoked this certificate.
-    #[error("the maker revoked this certificate (serial {serial_hex})")]
-    Revoked { serial_hex: String },
+    #[error("the maker revoked this certificate (serial {})", hex::encode(&.serial.0))]
+    Revoked { serial: Serial },
     /// The signer is no maker's account.
     #[error("{signer} is not a maker account of this chain")]
     NotAMaker { signer: Address },

@@ -16,6 +16,7 @@ pub use error::AttestError;
 
 use crate::core::{Core, Singleton};
 use crate::error::TxError;
+use crate::genesis::Params;
 use crate::genesis::{GenesisError, invalid};
 use crate::module::{Module, ModuleInfo};
 use crate::table::{AnyTable, Table};
@@ -200,6 +201,19 @@ pub(crate) struct Attest {
 }
 
 impl Module for Attest {
+    fn store_params(&mut self, params: &Params) {
+        self.params
+            .insert_committed(Singleton, params.attest.clone());
+    }
+
+    fn load_params(&self, params: &mut Params) -> bool {
+        self.params
+            .get(&Singleton)
+            .cloned()
+            .map(|stored| params.attest = stored)
+            .is_some()
+    }
+
     fn info(&self) -> ModuleInfo {
         ModuleInfo {
             name: "attest",
@@ -216,10 +230,6 @@ impl Module for Attest {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 impl Attest {
     pub(crate) fn new() -> Self {
         Self {
@@ -229,29 +239,42 @@ impl Attest {
         }
     }
 
-    pub(crate) fn params(&self) -> Option<AttestParams> {
-        self.params.get(&Singleton).cloned()
-    }
-
-    pub(crate) fn set_genesis_params(&mut self, params: AttestParams) {
-        self.params.insert_committed(Singleton, params);
-    }
-
     /// Applies one of the module's calls, its fee already paid.
     pub(crate) fn apply_call(
         &mut self,
-        core: &Core,
-        params: &AttestParams,
+        core: &mut Core,
+        chain_params: &Params,
         sender: &Address,
         call: &AttestCall,
         height: u64,
     ) -> Result<(), TxError> {
+        let params = &chain_params.attest;
+        if let AttestCall::Register {
+            device,
+            kind,
+            location,
+            ownership_proof,
+            ..
+        } = call
+        {
+            // Registered and attested in one transaction: a refused certificate undoes the
+            // registration with it.
+            core.register_device(
+                chain_params,
+                sender,
+                device,
+                *kind,
+                *location,
+                ownership_proof,
+                height,
+            )?;
+        }
         match call {
             AttestCall::Attest {
                 device,
                 certificate,
             }
-            // The core registered the device first, in the same transaction.
+            // Registered just above, in the same transaction.
             | AttestCall::Register {
                 device,
                 certificate,
@@ -281,10 +304,7 @@ impl Attest {
                                 .get(&MakerSerial(maker, serial.clone()))
                                 .is_some()
                             {
-                                return Err(AttestError::Revoked {
-                                    serial_hex: hex(&serial.0),
-                                }
-                                .into());
+                                return Err(AttestError::Revoked { serial }.into());
                             }
                             self.attestations.put(
                                 device.clone(),
@@ -344,7 +364,7 @@ impl Attest {
                     .is_some()
                 {
                     return Err(AttestError::Revoked {
-                        serial_hex: hex(&a.serial.0),
+                        serial: a.serial.clone(),
                     });
                 }
                 Ok(())

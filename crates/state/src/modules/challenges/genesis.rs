@@ -36,7 +36,7 @@ impl GenesisSection for ChallengeParams {
         if self.bond == Amount::ZERO {
             return Ok(());
         }
-        self.validate(params.epoch_length_blocks, &params.coverage)
+        self.validate(params.core.epoch_length_blocks, &params.coverage)
     }
 
     fn to_toml(&self) -> String {

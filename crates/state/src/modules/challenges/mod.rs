@@ -37,6 +37,7 @@ pub use params::ChallengeParams;
 
 use crate::core::DeviceGuard;
 use crate::error::{InvariantViolation, TxError};
+use crate::genesis::Params;
 use crate::module::{Module, ModuleInfo};
 use crate::table::{AnyTable, Table};
 use commonware_codec::{Buf, EncodeSize, Error as CodecError, Read, ReadExt, Write};
@@ -255,6 +256,19 @@ pub(crate) struct Challenges {
 }
 
 impl Module for Challenges {
+    fn store_params(&mut self, params: &Params) {
+        self.params
+            .insert_committed(crate::core::Singleton, params.challenges);
+    }
+
+    fn load_params(&self, params: &mut Params) -> bool {
+        self.params
+            .get(&crate::core::Singleton)
+            .copied()
+            .map(|stored| params.challenges = stored)
+            .is_some()
+    }
+
     fn info(&self) -> ModuleInfo {
         ModuleInfo {
             name: "challenges",
@@ -315,16 +329,6 @@ impl DeviceGuard for Challenges {
 }
 
 impl Challenges {
-    /// The module's section of the parameters, as stored.
-    pub(crate) fn params(&self) -> Option<ChallengeParams> {
-        self.params.get(&crate::core::Singleton).copied()
-    }
-
-    /// Sets the module's section at genesis.
-    pub(crate) fn set_genesis_params(&mut self, params: ChallengeParams) {
-        self.params.insert_committed(crate::core::Singleton, params);
-    }
-
     pub(crate) fn new() -> Self {
         Self {
             challenges: Table::new(prefix::CHALLENGE, "challenges"),

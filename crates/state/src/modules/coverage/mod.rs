@@ -26,6 +26,7 @@ pub use explain::CoverageExplanation;
 pub use params::CoverageParams;
 pub(crate) use settle::Settlement;
 
+use crate::genesis::Params;
 use crate::module::{Module, ModuleInfo};
 use crate::table::{AnyTable, Table};
 use groundwork_primitives::hash::Digest;
@@ -279,6 +280,19 @@ pub(crate) struct Coverage {
 }
 
 impl Module for Coverage {
+    fn store_params(&mut self, params: &Params) {
+        self.params
+            .insert_committed(crate::core::Singleton, params.coverage);
+    }
+
+    fn load_params(&self, params: &mut Params) -> bool {
+        self.params
+            .get(&crate::core::Singleton)
+            .copied()
+            .map(|stored| params.coverage = stored)
+            .is_some()
+    }
+
     fn info(&self) -> ModuleInfo {
         ModuleInfo {
             name: "coverage",
@@ -314,16 +328,6 @@ impl Module for Coverage {
 }
 
 impl Coverage {
-    /// The module's section of the parameters, as stored.
-    pub(crate) fn params(&self) -> Option<CoverageParams> {
-        self.params.get(&crate::core::Singleton).copied()
-    }
-
-    /// Sets the module's section at genesis.
-    pub(crate) fn set_genesis_params(&mut self, params: CoverageParams) {
-        self.params.insert_committed(crate::core::Singleton, params);
-    }
-
     pub(crate) fn new() -> Self {
         Self {
             beacons: Table::new(prefix::BEACON, "beacons"),

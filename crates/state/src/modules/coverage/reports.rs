@@ -63,7 +63,7 @@ impl Coverage {
         radio: &BeaconRadio,
         height: u64,
     ) -> Result<(), TxError> {
-        core.check_recent_block(entropy_block, height, params.heartbeat_max_age_blocks)?;
+        core.check_recent_block(entropy_block, height, params.core.heartbeat_max_age_blocks)?;
         let id = beacon_id(beaconer, entropy_block);
         if self.beacon(&id).is_some() {
             // The same device and entropy block: the same payload again.

@@ -23,6 +23,7 @@ pub use error::CreditsError;
 
 use crate::core::{Core, Singleton};
 use crate::error::{InvariantViolation, TxError};
+use crate::genesis::Params;
 use crate::module::{Module, ModuleInfo};
 use crate::modules::oracle::{Oracle, OracleParams};
 use crate::table::{AnyTable, Table};
@@ -136,6 +137,29 @@ pub(crate) struct Credits {
 }
 
 impl Module for Credits {
+    fn store_params(&mut self, params: &Params) {
+        self.params.insert_committed(Singleton, params.credits);
+    }
+
+    /// Credits minted less credits spent.
+    fn credits_outstanding(&self) -> Result<u64, InvariantViolation> {
+        let totals = self.totals();
+        totals
+            .minted
+            .checked_sub(totals.spent)
+            .ok_or(InvariantViolation::Overflow {
+                what: "credits spent exceed credits minted",
+            })
+    }
+
+    fn load_params(&self, params: &mut Params) -> bool {
+        self.params
+            .get(&Singleton)
+            .copied()
+            .map(|stored| params.credits = stored)
+            .is_some()
+    }
+
     fn info(&self) -> ModuleInfo {
         ModuleInfo {
             name: "credits",
@@ -167,16 +191,6 @@ impl Credits {
             by_epoch: Table::new(prefix::EPOCH_CREDITS, "credits by epoch"),
             params: Table::new(prefix::CREDITS_PARAMS, "credits params"),
         }
-    }
-
-    /// The module's section of the parameters, as stored.
-    pub(crate) fn params(&self) -> Option<CreditsParams> {
-        self.params.get(&Singleton).copied()
-    }
-
-    /// Sets the module's section at genesis.
-    pub(crate) fn set_genesis_params(&mut self, params: CreditsParams) {
-        self.params.insert_committed(Singleton, params);
     }
 
     /// Applies one of the module's calls, its fee already paid.
@@ -245,28 +259,6 @@ impl Credits {
     /// The same, in one epoch (`None` if nothing happened in it).
     pub(crate) fn epoch(&self, epoch: u64) -> Option<CreditCounters> {
         self.by_epoch.get(&epoch).copied()
-    }
-
-    /// Checks the credit ledger: the credits accounts and escrows hold are minted − spent.
-    pub(crate) fn check_outstanding(
-        &self,
-        held_by_accounts: u64,
-    ) -> Result<(), InvariantViolation> {
-        let totals = self.totals();
-        let outstanding =
-            totals
-                .minted
-                .checked_sub(totals.spent)
-                .ok_or(InvariantViolation::Overflow {
-                    what: "credits spent exceed credits minted",
-                })?;
-        if outstanding != held_by_accounts {
-            return Err(InvariantViolation::CreditsMismatch {
-                outstanding,
-                held: held_by_accounts,
-            });
-        }
-        Ok(())
     }
 }
 

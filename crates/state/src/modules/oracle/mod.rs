@@ -27,7 +27,8 @@ pub use error::OracleError;
 pub use params::{MAX_ORACLES, MAX_SMOOTHING_WINDOW_BLOCKS, OracleParams};
 
 use crate::core::Singleton;
-use crate::error::{BlockError, TxError};
+use crate::error::{BlockError, InvariantViolation, TxError};
+use crate::genesis::Params;
 use crate::module::{Module, ModuleInfo};
 use crate::table::{AnyTable, Table};
 use groundwork_primitives::impl_struct_codec;
@@ -121,6 +122,27 @@ pub(crate) struct Oracle {
 }
 
 impl Module for Oracle {
+    fn store_params(&mut self, params: &Params) {
+        self.params
+            .insert_committed(Singleton, params.oracle.clone());
+    }
+
+    fn check(&self) -> Result<(), InvariantViolation> {
+        if self.samples_consistent() {
+            Ok(())
+        } else {
+            Err(InvariantViolation::PriceSamples)
+        }
+    }
+
+    fn load_params(&self, params: &mut Params) -> bool {
+        self.params
+            .get(&Singleton)
+            .cloned()
+            .map(|stored| params.oracle = stored)
+            .is_some()
+    }
+
     fn info(&self) -> ModuleInfo {
         ModuleInfo {
             name: "oracle",
@@ -158,16 +180,6 @@ impl Oracle {
             epoch_prices: Table::new(prefix::EPOCH_PRICE, "epoch prices"),
             params: Table::new(prefix::ORACLE_PARAMS, "oracle params"),
         }
-    }
-
-    /// The module's section of the parameters, as stored.
-    pub(crate) fn params(&self) -> Option<OracleParams> {
-        self.params.get(&Singleton).cloned()
-    }
-
-    /// Sets the module's section at genesis.
-    pub(crate) fn set_genesis_params(&mut self, params: OracleParams) {
-        self.params.insert_committed(Singleton, params);
     }
 
     /// Applies one of the module's calls, its fee already paid.

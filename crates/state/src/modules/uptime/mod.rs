@@ -89,8 +89,8 @@ impl Uptime {
     ) -> Result<(), TxError> {
         let UptimeReport::Heartbeat { recent_block } = report;
         let referenced_height =
-            core.check_recent_block(recent_block, height, params.heartbeat_max_age_blocks)?;
-        let window = height.saturating_sub(1) / params.heartbeat_window_blocks;
+            core.check_recent_block(recent_block, height, params.core.heartbeat_max_age_blocks)?;
+        let window = height.saturating_sub(1) / params.core.heartbeat_window_blocks;
         if record.last_heartbeat_window == Some(window) {
             return Err(TxError::Uptime(UptimeError::HeartbeatAlreadyInWindow {
                 window,

@@ -26,6 +26,7 @@ pub use error::UsageError;
 
 use crate::core::{Core, Singleton};
 use crate::error::{BlockError, InvariantViolation, TxError};
+use crate::genesis::Params;
 use crate::genesis::{BASIS_POINTS_TOTAL, GenesisError, invalid};
 use crate::module::{Module, ModuleInfo};
 use crate::modules::credits::{Credits, CreditsParams};
@@ -314,6 +315,18 @@ pub(crate) struct Usage {
 }
 
 impl Module for Usage {
+    fn store_params(&mut self, params: &Params) {
+        self.params.insert_committed(Singleton, params.usage);
+    }
+
+    fn load_params(&self, params: &mut Params) -> bool {
+        self.params
+            .get(&Singleton)
+            .copied()
+            .map(|stored| params.usage = stored)
+            .is_some()
+    }
+
     fn info(&self) -> ModuleInfo {
         ModuleInfo {
             name: "usage",
@@ -381,16 +394,6 @@ impl Usage {
             by_customer: Table::new(prefix::CUSTOMER_SESSION, "customer sessions"),
             params: Table::new(prefix::USAGE_PARAMS, "usage params"),
         }
-    }
-
-    /// The module's section of the parameters, as stored.
-    pub(crate) fn params(&self) -> Option<UsageParams> {
-        self.params.get(&Singleton).copied()
-    }
-
-    /// Sets the module's section at genesis.
-    pub(crate) fn set_genesis_params(&mut self, params: UsageParams) {
-        self.params.insert_committed(Singleton, params);
     }
 
     /// Applies one of the module's calls, its fee already paid. `signer` is the key that

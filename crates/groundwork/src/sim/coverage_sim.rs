@@ -2,7 +2,7 @@
 //! chain, with radio reception computed from each device's TRUE position, while the chain only
 //! knows asserted positions.
 //!
-//! Reception follows the propagation model of [`crate::radio`].
+//! Reception follows the propagation model of [`crate::sim::radio`].
 //!
 //! Cheaters:
 //! - **spoofers** sit in a city but assert a place 40–70 km away;
@@ -16,24 +16,22 @@
 
 use crate::genesis_cmd::local_params;
 use crate::memchain::MemChain;
-use crate::radio::{End, FREQUENCY_HZ, Role, offset, place_cheaters, reported_rssi, unit};
+use crate::sim::radio::{
+    End, FREQUENCY_HZ, Role, SIM_RADIO, SIM_WITNESS, offset, place_cheaters, reported_rssi, unit,
+};
 use anyhow::{Context, Result, bail};
 use commonware_cryptography::Signer;
+use groundwork_agent::coverage::Heard;
 use groundwork_primitives::keyfile::key_address;
 use groundwork_primitives::limits::MAX_TRANSACTION_LIFETIME_BLOCKS;
 use groundwork_primitives::{
-    AccountKey, AccountTransaction, Amount, BeaconRadio, Cell, CoreCall, CoverageReport, DeviceKey,
-    DeviceTransaction, KeyScheme, ResourceKind, Transaction, WitnessReading, beacon_id,
+    AccountKey, AccountTransaction, Amount, Cell, CoreCall, CoverageReport, DeviceKey,
+    DeviceTransaction, KeyScheme, ResourceKind, Transaction, beacon_id,
 };
 use groundwork_state::CoverageParams;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
-const RADIO: BeaconRadio = BeaconRadio {
-    tx_power_dbm: 27,
-    frequency_hz: FREQUENCY_HZ,
-    antenna_gain_ddbi: 12,
-};
 /// Reports submitted per beacon at most (a random subset of those who heard it).
 const REPORTS_PER_BEACON: usize = 20;
 const BEACON_INTERVAL: u64 = 10;
@@ -163,7 +161,7 @@ fn run(radios: &[Radio], epochs: u64, seed: u64) -> Result<Run> {
         .iter()
         .map(|o| (key_address(o), Amount(1u128 << 80)))
         .collect();
-    let chain_id = params.chain_id.clone();
+    let chain_id = params.core.chain_id.clone();
     let mut chain = MemChain::new(params, balances);
     let mut nonces = vec![0u64; owners.len()];
     let registrations: Vec<Transaction> = radios
@@ -198,7 +196,7 @@ fn run(radios: &[Radio], epochs: u64, seed: u64) -> Result<Run> {
             .context("no recent block")?;
         let beacons: Vec<DeviceTransaction> = radios
             .iter()
-            .map(|r| CoverageReport::sign_beacon(&r.key, &chain_id, entropy, RADIO))
+            .map(|r| CoverageReport::sign_beacon(&r.key, &chain_id, entropy, SIM_RADIO))
             .collect();
         chain.propose(beacons.iter().cloned().map(Transaction::Device).collect())?;
         let mut reports = Vec::new();
@@ -227,17 +225,16 @@ fn run(radios: &[Radio], epochs: u64, seed: u64) -> Result<Run> {
             attempted[b].0 += u64::from(groundwork_coverage::beacon_unit(claimed)) * 10_000;
             for (w, rssi) in heard {
                 attempted[w].1 += u64::from(groundwork_coverage::witness_unit(claimed)) * 10_000;
-                let reading = WitnessReading {
+                let heard = Heard {
+                    beacon: beacon_id(&beacon.device, &entropy),
                     rssi_dbm: rssi.round().clamp(-200.0, 50.0) as i16,
                     snr_cdb: -500,
                     frequency_hz: FREQUENCY_HZ,
-                    antenna_gain_ddbi: 0,
                 };
-                reports.push(Transaction::Device(CoverageReport::sign_witness(
+                reports.push(Transaction::Device(SIM_WITNESS.prove(
                     &radios[w].key,
                     &chain_id,
-                    beacon_id(&beacon.device, &entropy),
-                    reading,
+                    heard,
                 )));
             }
         }

@@ -9,9 +9,9 @@
 //! Demand grows from epoch to epoch, so the dev chain's epoch lines show credits bought,
 //! tokens burned for them and the usage mint tracking them inside its cap.
 
-use crate::fleet::SimDevice;
-use crate::radio::Role;
 use crate::rpc_client::{ChainStatus, RpcClient};
+use crate::sim::fleet::SimDevice;
+use crate::sim::radio::Role;
 use anyhow::{Context, Result};
 use groundwork_api as api;
 use groundwork_primitives::codec::Encode;

@@ -5,12 +5,26 @@
 //! exponent of 3.2, typical of towns), plus log-normal shadowing (σ = 6 dB). A receiver hears
 //! down to −125 dBm.
 
+use groundwork_agent::coverage::WitnessProver;
+use groundwork_primitives::BeaconRadio;
 use rand_chacha::ChaCha8Rng;
 use rand_core::Rng;
 
 /// The frequency simulated devices use, in Hz.
 pub const FREQUENCY_HZ: u64 = 904_600_000;
 
+/// What simulated wireless devices send, as the beaconer states it.
+pub const SIM_RADIO: BeaconRadio = BeaconRadio {
+    tx_power_dbm: 27,
+    frequency_hz: FREQUENCY_HZ,
+    antenna_gain_ddbi: 12,
+};
+/// How simulated wireless devices report what they hear: no antenna gain of their own.
+pub const SIM_WITNESS: WitnessProver = WitnessProver {
+    antenna_gain_ddbi: 0,
+};
+
+/// 53 random bits in [0, 1).
 pub fn unit(rng: &mut ChaCha8Rng) -> f64 {
     (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }

@@ -13,11 +13,13 @@
 //! only: anyone who knows the seed holds them.
 
 use crate::keys_cmd::load_account_key;
-use crate::radio::{End, Role, place_cheaters, reported_rssi};
 use crate::rpc_client::{CallError, ChainStatus, DEFAULT_RPC_URL, RpcClient};
+use crate::sim::radio::{End, Role, SIM_RADIO, SIM_WITNESS, place_cheaters, reported_rssi, unit};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use commonware_codec::Encode;
+use groundwork_agent::coverage::{Beacon, BeaconProver, Heard};
+use groundwork_agent::uptime::UptimeProver;
 use groundwork_api as api;
 use groundwork_attest::issue::Maker;
 use groundwork_primitives::hash::{Digest, digest_from_hex, digest_hex};
@@ -26,9 +28,8 @@ use groundwork_primitives::keys::KeyScheme;
 use groundwork_primitives::limits::MAX_CHALLENGE_EVIDENCE;
 use groundwork_primitives::tx::attest::BoundedBytes;
 use groundwork_primitives::{
-    AccountKey, AccountTransaction, Address, Amount, AttestCall, BeaconRadio, Call, Cell,
-    ChallengeCall, CoreCall, CoverageReport, DeviceKey, DeviceTransaction, ResourceKind,
-    Transaction, UptimeReport, WitnessReading, challenge_id,
+    AccountKey, AccountTransaction, Address, Amount, AttestCall, Call, Cell, ChallengeCall,
+    CoreCall, DeviceKey, DeviceTransaction, ResourceKind, Transaction, challenge_id,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use rand_chacha::ChaCha8Rng;
@@ -207,11 +208,6 @@ fn pick<T>(rng: &mut ChaCha8Rng, items: &[(T, u32)]) -> usize {
     items.len() - 1
 }
 
-fn unit(rng: &mut ChaCha8Rng) -> f64 {
-    // 53 random bits in [0, 1).
-    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-}
-
 /// The fleet of `count` devices for `seed`: the same inputs give the same fleet.
 pub fn plan(count: u32, seed: u64) -> Result<Vec<SimDevice>> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -260,7 +256,7 @@ pub fn plan(count: u32, seed: u64) -> Result<Vec<SimDevice>> {
 }
 
 /// `count` cheating wireless devices for `seed`, placed around the first four cities
-/// (see [`crate::radio::place_cheaters`]).
+/// (see [`crate::sim::radio::place_cheaters`]).
 pub fn plan_cheaters(count: u32, seed: u64) -> Result<Vec<SimDevice>> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0c4e_a7e5);
     let centres = [0, 1, 2, 3].map(|i| (CITIES[i].lat, CITIES[i].lng));
@@ -537,25 +533,31 @@ pub fn drive(
             key_address(&owners[WATCHER])
         );
     }
+    let wireless_count = wireless.len();
     let mut driver = Driver {
         rpc,
         owner,
         fleet,
-        customers: crate::fleet_customers::Customers::new(owner, seed, rpc.url(), service_dir)?,
+        customers: crate::sim::fleet_customers::Customers::new(
+            owner,
+            seed,
+            rpc.url(),
+            service_dir,
+        )?,
         owners,
         wireless,
         cheaters,
+        uptime: vec![UptimeProver::new(); fleet.len()],
         radio: Radio {
             rng: ChaCha8Rng::seed_from_u64(seed),
-            last_fired: None,
+            beacons: vec![BeaconProver::new(SIM_RADIO); wireless_count],
             pending: None,
             rounds: Vec::new(),
             challenged: BTreeSet::new(),
         },
         node: NodeWatch::default(),
-        last_window: None,
         last_epoch: None,
-        figures_so_far: crate::fleet_figures::EpochFigures::default(),
+        figures_so_far: crate::sim::fleet_figures::EpochFigures::default(),
         figures_json,
     };
     let mut backoff = Duration::from_secs(1);
@@ -584,13 +586,14 @@ struct Driver<'a> {
     owners: Vec<AccountKey>,
     wireless: Vec<&'a SimDevice>,
     cheaters: usize,
+    /// Each device's heartbeats, in fleet order: the agent library's prover, as on hardware.
+    uptime: Vec<UptimeProver>,
     radio: Radio,
-    customers: crate::fleet_customers::Customers,
+    customers: crate::sim::fleet_customers::Customers,
     node: NodeWatch,
-    last_window: Option<u64>,
     last_epoch: Option<u64>,
     /// The cheaters' takes since the fleet started.
-    figures_so_far: crate::fleet_figures::EpochFigures,
+    figures_so_far: crate::sim::fleet_figures::EpochFigures,
     figures_json: Option<PathBuf>,
 }
 
@@ -611,13 +614,7 @@ impl Driver<'_> {
             }
             Err(other) => return Err(other.into()),
         };
-        let window_blocks = status.answer.heartbeat_window_blocks.max(1);
-        // The window the next block falls in.
-        let window = status.height / window_blocks;
-        if self.last_window != Some(window) {
-            self.last_window = Some(window);
-            self.heartbeat(&status)?;
-        }
+        self.heartbeat(&status)?;
         self.radio.step(rpc, &status, &self.wireless)?;
         if self.cheaters > 0 {
             self.radio
@@ -649,7 +646,7 @@ impl Driver<'_> {
 
     /// Prints the epoch's and the run's withheld share and honest loss, and appends them to
     /// the `--json` file.
-    fn record_figures(&mut self, figures: &crate::fleet_figures::EpochFigures) -> Result<()> {
+    fn record_figures(&mut self, figures: &crate::sim::fleet_figures::EpochFigures) -> Result<()> {
         self.figures_so_far.accumulate(figures);
         println!(
             "fleet: epoch {} cheaters: {}",
@@ -670,18 +667,15 @@ impl Driver<'_> {
         Ok(())
     }
 
-    /// Every device's heartbeat for the window.
-    fn heartbeat(&self, status: &ChainStatus) -> Result<()> {
+    /// Each device's heartbeat, once a window.
+    fn heartbeat(&mut self, status: &ChainStatus) -> Result<()> {
+        let view = status.view();
         let beats: Vec<Transaction> = self
             .fleet
             .iter()
-            .map(|d| {
-                Transaction::Device(UptimeReport::sign_heartbeat(
-                    &d.key,
-                    &status.chain_id,
-                    status.block,
-                ))
-            })
+            .zip(self.uptime.iter_mut())
+            .filter_map(|(d, prover)| prover.prove(&d.key, &view))
+            .map(Transaction::Device)
             .collect();
         for chunk in beats.chunks(SUBMIT_BATCH) {
             // Refusals (a heartbeat still pending) are expected now and then.
@@ -817,12 +811,6 @@ fn wait_for_node(rpc: &RpcClient, stop: &AtomicBool) -> Result<()> {
 /// Longest wait between retries of a failed fleet pass.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-/// What simulated wireless devices send, as the beaconer states it.
-const SIM_RADIO: BeaconRadio = BeaconRadio {
-    tx_power_dbm: 27,
-    frequency_hz: crate::radio::FREQUENCY_HZ,
-    antenna_gain_ddbi: 12,
-};
 /// Reports sent per beacon at most (real gateways hear more than report).
 const REPORTS_PER_BEACON: usize = 16;
 
@@ -831,9 +819,11 @@ const REPORTS_PER_BEACON: usize = 16;
 /// propagation model, from true positions) reports it.
 struct Radio {
     rng: ChaCha8Rng,
-    last_fired: Option<u64>,
-    /// Beacons sent at a height, waiting to land before they are witnessed.
-    pending: Option<(u64, Vec<DeviceTransaction>)>,
+    /// Each wireless device's beacons, in `wireless` order.
+    beacons: Vec<BeaconProver>,
+    /// Beacons sent at a height (by wireless index), waiting to land before they are
+    /// witnessed.
+    pending: Option<(u64, Vec<(usize, DeviceTransaction)>)>,
     /// Recent rounds: the height they were sent at and each wireless device's beacon id, for
     /// the watcher to inspect and owners to answer challenges with.
     rounds: Vec<Round>,
@@ -844,7 +834,8 @@ struct Radio {
 
 struct Round {
     fired: u64,
-    beacons: Vec<Digest>,
+    /// Each beacon's id, by the beaconer's wireless index.
+    beacons: std::collections::BTreeMap<usize, Digest>,
     /// Whether the watcher has looked at this round's reports.
     inspected: bool,
 }
@@ -869,7 +860,7 @@ impl Radio {
                 return Ok(());
             }
             let mut reports = Vec::new();
-            for (b, beacon) in beacons.iter().enumerate() {
+            for &(b, ref beacon) in beacons {
                 let Some(id) = beacon.beacon_id() else {
                     continue;
                 };
@@ -885,18 +876,14 @@ impl Radio {
                 }
                 heard.truncate(REPORTS_PER_BEACON);
                 for (w, rssi) in heard {
-                    let reading = WitnessReading {
+                    let heard = Heard {
+                        beacon: id,
                         rssi_dbm: rssi.round().clamp(-200.0, 50.0) as i16,
                         snr_cdb: -500,
-                        frequency_hz: crate::radio::FREQUENCY_HZ,
-                        antenna_gain_ddbi: 0,
+                        frequency_hz: crate::sim::radio::FREQUENCY_HZ,
                     };
-                    reports.push(Transaction::Device(CoverageReport::sign_witness(
-                        &wireless[w].key,
-                        &status.chain_id,
-                        id,
-                        reading,
-                    )));
+                    let report = SIM_WITNESS.prove(&wireless[w].key, &status.chain_id, heard);
+                    reports.push(Transaction::Device(report));
                 }
             }
             for chunk in reports.chunks(SUBMIT_BATCH) {
@@ -906,35 +893,36 @@ impl Radio {
             self.pending = None;
             return Ok(());
         }
-        // Two blocks of slack: the interval counts from the height a beacon landed at.
-        if self
-            .last_fired
-            .is_some_and(|h| status.height < h + interval + 2)
-        {
+        let view = status.view();
+        let beacons: Vec<(usize, Beacon)> = wireless
+            .iter()
+            .zip(self.beacons.iter_mut())
+            .enumerate()
+            .filter_map(|(i, (d, prover))| Some((i, prover.prove(&d.key, &view)?)))
+            .collect();
+        if beacons.is_empty() {
             return Ok(());
         }
-        let beacons: Vec<DeviceTransaction> = wireless
+        let transactions: Vec<Transaction> = beacons
             .iter()
-            .map(|d| CoverageReport::sign_beacon(&d.key, &status.chain_id, status.block, SIM_RADIO))
+            .map(|(_, b)| Transaction::Device(b.transaction.clone()))
             .collect();
-        let transactions: Vec<Transaction> =
-            beacons.iter().cloned().map(Transaction::Device).collect();
         for chunk in transactions.chunks(SUBMIT_BATCH) {
             let _ = rpc.submit_batch(chunk)?;
         }
-        self.last_fired = Some(status.height);
         self.rounds.push(Round {
             fired: status.height,
-            beacons: beacons
-                .iter()
-                .filter_map(DeviceTransaction::beacon_id)
-                .collect(),
+            beacons: beacons.iter().map(|(i, b)| (*i, b.id)).collect(),
             inspected: false,
         });
         if self.rounds.len() > ROUNDS_KEPT {
             self.rounds.remove(0);
         }
-        self.pending = Some((status.height, beacons));
+        let sent = beacons
+            .into_iter()
+            .map(|(i, b)| (i, b.transaction))
+            .collect();
+        self.pending = Some((status.height, sent));
         Ok(())
     }
 
@@ -968,7 +956,7 @@ impl Radio {
             // claim does not fit (an honest device heard loudly by one inflater is not).
             let mut links: std::collections::BTreeMap<usize, (usize, Vec<Digest>)> =
                 Default::default();
-            for beacon in &round.beacons {
+            for beacon in round.beacons.values() {
                 let Ok(answer) =
                     rpc.get::<api::Beacon>("coverage_getBeacon", json!([digest_hex(beacon)]))
                 else {
@@ -1062,7 +1050,7 @@ impl Radio {
                 .iter()
                 .rev()
                 .find(|r| r.fired >= opened && status.height >= r.fired + window + 2)
-                .and_then(|r| r.beacons.get(i))
+                .and_then(|r| r.beacons.get(&i))
             else {
                 continue;
             };
@@ -1124,7 +1112,7 @@ fn report_cheaters(
     status: &ChainStatus,
     summary: &api::Epoch,
     wireless: &[&SimDevice],
-) -> Result<crate::fleet_figures::EpochFigures> {
+) -> Result<crate::sim::fleet_figures::EpochFigures> {
     let epoch = summary.epoch;
     // The pools wireless devices compete in: coverage, and the wireless uptime pool.
     let pools = summary.coverage.as_ref().map_or(0, |c| c.pool.0)
@@ -1175,7 +1163,7 @@ fn report_cheaters(
         "fleet: epoch {epoch} coverage by role: {}",
         parts.join("; ")
     );
-    Ok(crate::fleet_figures::EpochFigures::measure(
+    Ok(crate::sim::fleet_figures::EpochFigures::measure(
         epoch, pools, takes,
     ))
 }
