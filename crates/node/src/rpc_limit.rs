@@ -8,7 +8,6 @@
 //!   server's total, so one address cannot take every slot; and a connection from which nothing
 //!   arrives for the idle timeout is closed ([`Watched`]).
 
-use crate::rpc::code;
 use crate::rpc_stats::RpcStats;
 use jsonrpsee::MethodResponse;
 use jsonrpsee::core::middleware::{Batch, BatchEntry, BatchEntryErr, Notification, RpcServiceT};
@@ -222,11 +221,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
 }
 
 fn limited<'a>() -> ErrorObject<'a> {
-    ErrorObject::owned(
-        code::RATE_LIMITED,
-        "too many requests from this address; slow down and retry",
-        None::<()>,
-    )
+    crate::rpc::errors::rate_limited()
 }
 
 /// The middleware layer for one connection from `ip`.

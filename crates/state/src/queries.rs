@@ -19,6 +19,18 @@ use groundwork_primitives::hash::Digest;
 use groundwork_primitives::keys::AccountPublicKey;
 use groundwork_primitives::{Address, Amount, Block, BlockHeader, DeviceId, Transaction};
 
+/// Everything a device's reward in an epoch came from, program by program, and the challenges
+/// of its location opened or resolved in that epoch: what `rewards_explain` serves and
+/// `groundwork rewards explain` checks. Built here, so every node explains alike.
+#[derive(Clone, Debug)]
+pub struct DeviceExplanation {
+    /// Its kind's uptime pool (`None` if it earned no work units).
+    pub kind: Option<RewardExplanation>,
+    pub coverage: Option<CoverageExplanation>,
+    pub usage: Option<usage::UsageReward>,
+    pub challenges: Vec<(Digest, Challenge)>,
+}
+
 impl State {
     pub fn params(&self) -> &Params {
         &self.params
@@ -104,7 +116,39 @@ impl State {
         }
     }
 
-    /// Explains a device's reward for an ended epoch: every input and step.
+    /// Explains all a device earned in an ended epoch, in every program; `Err` if it earned
+    /// in none (the uptime explanation's reason).
+    pub fn explain_device(
+        &self,
+        device: &DeviceId,
+        epoch: u64,
+    ) -> Result<DeviceExplanation, ExplainError> {
+        let coverage = self.explain_coverage(device, epoch);
+        let usage = self.usage_reward(epoch, device);
+        let kind = match self.explain(device, epoch) {
+            Ok(kind) => Some(kind),
+            Err(error) if coverage.is_none() && usage.is_none() => return Err(error),
+            Err(_) => None,
+        };
+        let length = self.params.core.epoch_length_blocks;
+        let first = epoch.saturating_mul(length).saturating_add(1);
+        let last = epoch.saturating_add(1).saturating_mul(length);
+        let in_epoch = |h: u64| (first..=last).contains(&h);
+        let challenges = self
+            .challenges_of(device)
+            .into_iter()
+            .filter(|(_, c)| in_epoch(c.opened_at) || c.resolved_at.is_some_and(in_epoch))
+            .collect();
+        Ok(DeviceExplanation {
+            kind,
+            coverage,
+            usage,
+            challenges,
+        })
+    }
+
+    /// Explains a device's reward from its kind's uptime pool for an ended epoch: every input
+    /// and step.
     pub fn explain(
         &self,
         device: &DeviceId,

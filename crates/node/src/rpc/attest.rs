@@ -68,9 +68,7 @@ fn makers(state: &RpcState) -> RpcResult<api::AttestMakers> {
             .map(|m| {
                 // Genesis validation parsed every CA, so this only fails on a corrupt store.
                 let ca_pem = groundwork_attest::der_to_pem(groundwork_attest::Which::Ca, &m.ca.0)
-                    .map_err(|e| {
-                    ErrorObject::owned(code::UNAVAILABLE, format!("a maker's CA: {e}"), None::<()>)
-                })?;
+                    .map_err(|e| unavailable(format!("a maker's CA: {e}")))?;
                 Ok(api::AttestMaker {
                     name: String::from_utf8_lossy(&m.name.0).into_owned(),
                     account: m.account.to_string(),

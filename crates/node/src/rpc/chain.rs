@@ -102,7 +102,7 @@ pub(super) async fn state_proof(
                 d.as_deref().unwrap_or("")
             ),
         }),
-        other => ErrorObject::owned(code::UNAVAILABLE, other.to_string(), None::<()>),
+        other => unavailable(other),
     })?;
     // For showing amounts in tokens; not part of what the proof proves.
     let token = state.chain.with_state(|s| {

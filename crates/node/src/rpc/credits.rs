@@ -41,13 +41,7 @@ fn quote(state: &RpcState, params: &Params<'_>) -> RpcResult<api::CreditsQuote> 
     let map = named(params, &["credits"])?;
     let credits: u64 = required(&map, "credits")?;
     state.chain.with_state(|s| {
-        let (cost, price) = s.quote_credits(credits).map_err(|e| {
-            ErrorObject::owned(
-                code::QUOTE_REFUSED_BASE + i32::from(e.code()),
-                e.to_string(),
-                None::<()>,
-            )
-        })?;
+        let (cost, price) = s.quote_credits(credits).map_err(|e| quote_refused(&e))?;
         Ok(api::CreditsQuote {
             credits,
             credit_price_micro_usd: s.params().credits.credit_price_micro_usd,

@@ -15,12 +15,15 @@ mod chain;
 mod challenges;
 mod coverage;
 mod credits;
+mod device;
+pub(crate) mod errors;
 mod oracle;
 mod params;
 mod rewards;
 mod tx;
 mod usage;
 
+use errors::*;
 use params::*;
 
 use crate::chain::{BlockSummary, Chain};
@@ -161,6 +164,7 @@ fn module(state: RpcState) -> Result<RpcModule<RpcState>, jsonrpsee::core::Regis
     chain::register(&mut module)?;
     tx::register(&mut module)?;
     account::register(&mut module)?;
+    device::register(&mut module)?;
     rewards::register(&mut module)?;
     coverage::register(&mut module)?;
     challenges::register(&mut module)?;

@@ -1,38 +1,13 @@
-//! Reading parameters (positional or named) and the errors that name a bad one.
+//! Reading parameters (positional or named); a bad one is refused by name (`errors`).
 
 use super::*;
-
-/// Longest error message, in bytes: a bad parameter is quoted, never echoed back whole.
-pub(super) const MAX_ERROR_MESSAGE_BYTES: usize = 300;
-
-pub(super) fn invalid(field: &str, reason: impl std::fmt::Display) -> ErrorObjectOwned {
-    let mut message = format!("invalid `{field}`: {reason}");
-    if message.len() > MAX_ERROR_MESSAGE_BYTES {
-        let total = message.len();
-        let mut cut = MAX_ERROR_MESSAGE_BYTES;
-        while !message.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        message.truncate(cut);
-        message.push_str(&format!("… ({total} bytes in all)"));
-    }
-    ErrorObject::owned(code::INVALID_PARAMS, message, None::<()>)
-}
 
 /// Refuses parameters given to a method that takes none.
 pub(super) fn no_params(params: &Params<'_>) -> Result<(), ErrorObjectOwned> {
     match params.as_str().map(str::trim) {
         None | Some("[]") | Some("{}") | Some("null") => Ok(()),
-        Some(_) => Err(ErrorObject::owned(
-            code::INVALID_PARAMS,
-            "this method takes no parameters: send [] or leave them out",
-            None::<()>,
-        )),
+        Some(_) => Err(unexpected_params()),
     }
-}
-
-pub(super) fn not_found(what: impl std::fmt::Display) -> ErrorObjectOwned {
-    ErrorObject::owned(code::NOT_FOUND, what.to_string(), None::<()>)
 }
 
 /// The device's record, or 4004 naming it.

@@ -149,64 +149,52 @@ pub(super) fn explain(state: &RpcState, params: &Params<'_>) -> RpcResult<api::E
     let id = parse_device(&map, "device")?;
     state.chain.with_state(|s| {
         let epoch = ended_epoch(s, &map)?;
-        let coverage = s
-            .explain_coverage(&id, epoch)
-            .map(|c| coverage::coverage_answer(&c));
-        let kind = match s.explain(&id, epoch) {
-            Ok(e) => Some(api::KindExplanation {
-                owner: e.owner.clone(),
-                kind: e.kind.name().to_string(),
-                inputs: api::KindInputs {
-                    initial_emission: BaseUnits(e.initial_emission.0),
-                    halving_interval_epochs: e.halving_interval_epochs,
-                    halvings: e.halvings,
-                    coverage_share_bps: e.coverage_share_bps,
-                    weight_bps: e.weight_bps,
-                    work_units: e.work_units,
-                    kind_total_units: e.kind_total_units,
-                },
-                emission: BaseUnits(e.emission.0),
-                kinds_emission: BaseUnits(e.kinds_emission.0),
-                pool: BaseUnits(e.pool.0),
-                amount: BaseUnits(e.amount.0),
-                recomputed: e.recompute().map(|a| BaseUnits(a.0)),
-                steps: e.steps,
-            }),
-            Err(error) if coverage.is_none() && s.usage_reward(epoch, &id).is_none() => {
-                // A device its maker's attestation stops from working earns nothing: say so.
-                return Err(match attest::refusal(s, &id) {
-                    Some(refused) => not_found(format!(
-                        "{error}: it may not report or earn ({}, code {})",
-                        refused.message, refused.code
-                    )),
-                    None => not_found(error),
-                });
+        let explained = s.explain_device(&id, epoch).map_err(|error| {
+            // A device its maker's attestation stops from working earns nothing: say so.
+            match attest::refusal(s, &id) {
+                Some(refused) => not_found(format!(
+                    "{error}: it may not report or earn ({}, code {})",
+                    refused.message, refused.code
+                )),
+                None => not_found(error),
             }
-            Err(_) => None,
-        };
-        // Challenges of the device opened or resolved in the epoch, every step shown.
-        let length = s.params().core.epoch_length_blocks;
-        let first = epoch.saturating_mul(length).saturating_add(1);
-        let last = epoch.saturating_add(1).saturating_mul(length);
-        let challenges = s
-            .challenges_of(&id)
-            .iter()
-            .filter(|(_, c)| {
-                (first..=last).contains(&c.opened_at)
-                    || c.resolved_at.is_some_and(|h| (first..=last).contains(&h))
-            })
-            .map(|(cid, c)| challenges::challenge_answer(s, cid, c))
-            .collect();
+        })?;
         Ok(api::Explanation {
             epoch,
             device: id.to_string(),
-            kind,
-            coverage,
+            kind: explained.kind.as_ref().map(kind_explanation),
+            coverage: explained.coverage.as_ref().map(coverage::coverage_answer),
             usage: usage::usage_reward(s, epoch, &id),
-            challenges,
+            challenges: explained
+                .challenges
+                .iter()
+                .map(|(cid, c)| challenges::challenge_answer(s, cid, c))
+                .collect(),
             adds_up: None,
         })
     })
+}
+
+fn kind_explanation(e: &groundwork_state::RewardExplanation) -> api::KindExplanation {
+    api::KindExplanation {
+        owner: e.owner.clone(),
+        kind: e.kind.name().to_string(),
+        inputs: api::KindInputs {
+            initial_emission: BaseUnits(e.initial_emission.0),
+            halving_interval_epochs: e.halving_interval_epochs,
+            halvings: e.halvings,
+            coverage_share_bps: e.coverage_share_bps,
+            weight_bps: e.weight_bps,
+            work_units: e.work_units,
+            kind_total_units: e.kind_total_units,
+        },
+        emission: BaseUnits(e.emission.0),
+        kinds_emission: BaseUnits(e.kinds_emission.0),
+        pool: BaseUnits(e.pool.0),
+        amount: BaseUnits(e.amount.0),
+        recomputed: e.recompute().map(|a| BaseUnits(a.0)),
+        steps: e.steps.clone(),
+    }
 }
 
 /// At every epoch's end, sends the epoch's summary and its rewards, optionally only those of

@@ -18,18 +18,6 @@ pub(super) fn register(
     Ok(())
 }
 
-pub(super) fn refused(error: &crate::chain::SubmitError) -> ErrorObjectOwned {
-    let code = match error {
-        crate::chain::SubmitError::Mempool(reason) => {
-            code::TRANSACTION_REFUSED_BASE + i32::from(reason.code())
-        }
-        crate::chain::SubmitError::Unincludable(reason) => {
-            code::TRANSACTION_UNINCLUDABLE_BASE + i32::from(reason.code())
-        }
-    };
-    ErrorObject::owned(code, error.to_string(), None::<()>)
-}
-
 pub(super) fn decode_transaction(
     field: &str,
     text: &str,
