@@ -66,13 +66,16 @@ pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Ge
 }
 
 /// A module's table of the genesis file. The module owns the table's shape, how it reads,
-/// what it checks and how it is written back; registering it takes one field in
-/// `GenesisFile` and `Params` and one line in `Genesis::validate` and `Genesis::to_toml`.
+/// what it checks, its local-network values and how it is written back; registering it takes
+/// one line in `genesis_sections!`.
 pub(crate) trait GenesisSection: Sized {
     /// The table as the file has it (`deny_unknown_fields`, so a misspelt field is refused).
     type File: serde::de::DeserializeOwned;
     /// The params when the file has no such table.
     fn absent() -> Self;
+    /// The params of a local or test network (`Params::local`): 1-second blocks, a 6-decimal
+    /// token.
+    fn local() -> Self;
     /// The params the table gives, each value refused by its field's name if malformed.
     fn from_file(file: Self::File) -> Result<Self, GenesisError>;
     /// Checks the params against every module's (an answer window against the coverage
@@ -87,25 +90,6 @@ fn section<P: GenesisSection>(file: Option<P::File>) -> Result<P, GenesisError> 
     file.map_or_else(|| Ok(P::absent()), P::from_file)
 }
 
-/// The chain's fixed parameters (governance may change some later).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Params {
-    /// The chain, the token, epochs, heartbeats, emission and fees: the core's section.
-    pub core: CoreParams,
-    /// Wireless proof-of-coverage.
-    pub coverage: CoverageParams,
-    /// Location challenges.
-    pub challenges: ChallengeParams,
-    /// The token's USD price.
-    pub oracle: OracleParams,
-    /// Data credits.
-    pub credits: CreditsParams,
-    /// Metered usage and the usage mint.
-    pub usage: UsageParams,
-    /// Makers whose device certificates the chain accepts.
-    pub attest: AttestParams,
-}
-
 /// A validated genesis.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Genesis {
@@ -118,32 +102,85 @@ pub struct Genesis {
     pub validators: Vec<AccountPublicKey>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GenesisFile {
-    chain_id: String,
-    genesis_time_ms: u64,
-    token: TokenSection,
-    #[serde(default)]
-    balances: Vec<BalanceEntry>,
-    #[serde(default)]
-    validators: Vec<ValidatorEntry>,
-    epochs: EpochSection,
-    emission: EmissionSection,
-    reward_weights_bps: WeightsSection,
-    fees: FeeSection,
-    #[serde(default)]
-    coverage: Option<<CoverageParams as GenesisSection>::File>,
-    #[serde(default)]
-    challenges: Option<<ChallengeParams as GenesisSection>::File>,
-    #[serde(default)]
-    oracle: Option<<OracleParams as GenesisSection>::File>,
-    #[serde(default)]
-    credits: Option<<CreditsParams as GenesisSection>::File>,
-    #[serde(default)]
-    usage: Option<<UsageParams as GenesisSection>::File>,
-    #[serde(default)]
-    attest: Option<<AttestParams as GenesisSection>::File>,
+/// The modules' genesis sections, in file and digest order: each line is a module's table
+/// (also its field of [`Params`]) and its params type, which implements [`GenesisSection`].
+/// From this one list come the `Params` fields, the file's optional tables, reading and
+/// checking them, their part of the genesis digest, their TOML and their local values.
+macro_rules! genesis_sections {
+    ($($(#[$doc:meta])* $field:ident: $params:ty),+ $(,)?) => {
+        /// The chain's fixed parameters (governance may change some later).
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub struct Params {
+            /// The chain, the token, epochs, heartbeats, emission and fees: the core's section.
+            pub core: CoreParams,
+            $($(#[$doc])* pub $field: $params,)+
+        }
+
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct GenesisFile {
+            chain_id: String,
+            genesis_time_ms: u64,
+            token: TokenSection,
+            #[serde(default)]
+            balances: Vec<BalanceEntry>,
+            #[serde(default)]
+            validators: Vec<ValidatorEntry>,
+            epochs: EpochSection,
+            emission: EmissionSection,
+            reward_weights_bps: WeightsSection,
+            fees: FeeSection,
+            $(#[serde(default)] $field: Option<<$params as GenesisSection>::File>,)+
+        }
+
+        impl Params {
+            /// The modules' sections from their tables (each module's defaults where the file
+            /// has none), then each checked against the whole.
+            fn with_sections(core: CoreParams, file: &mut GenesisFile) -> Result<Self, GenesisError> {
+                let params = Params {
+                    core,
+                    $($field: section(file.$field.take())?,)+
+                };
+                $(params.$field.check(&params)?;)+
+                Ok(params)
+            }
+
+            /// The modules' sections for a local network beside `core`.
+            fn with_local_sections(core: CoreParams) -> Self {
+                Params {
+                    core,
+                    $($field: <$params as GenesisSection>::local(),)+
+                }
+            }
+
+            /// The modules' sections' part of the genesis digest.
+            fn write_sections(&self, buf: &mut Vec<u8>) {
+                $(self.$field.write(buf);)+
+            }
+
+            /// The modules' tables as commented TOML.
+            fn sections_toml(&self) -> String {
+                let mut out = String::new();
+                $(out.push_str(&self.$field.to_toml());)+
+                out
+            }
+        }
+    };
+}
+
+genesis_sections! {
+    /// Wireless proof-of-coverage.
+    coverage: CoverageParams,
+    /// Location challenges.
+    challenges: ChallengeParams,
+    /// The token's USD price.
+    oracle: OracleParams,
+    /// Data credits.
+    credits: CreditsParams,
+    /// Metered usage and the usage mint.
+    usage: UsageParams,
+    /// Makers whose device certificates the chain accepts.
+    attest: AttestParams,
 }
 
 #[derive(Deserialize)]
@@ -403,7 +440,7 @@ impl Genesis {
         Self::validate(file)
     }
 
-    fn validate(file: GenesisFile) -> Result<Self, GenesisError> {
+    fn validate(mut file: GenesisFile) -> Result<Self, GenesisError> {
         let chain_id: ChainId = file
             .chain_id
             .parse()
@@ -416,13 +453,6 @@ impl Genesis {
         let initial = parse_emission(&file.emission)?;
         let reward_weights_bps = parse_weights(&file.reward_weights_bps)?;
 
-        // Each module reads its own table; its checks run once all params are known.
-        let coverage = section(file.coverage)?;
-        let challenges = section(file.challenges)?;
-        let oracle = section(file.oracle)?;
-        let credits = section(file.credits)?;
-        let usage = section(file.usage)?;
-        let attest = section(file.attest)?;
         let core = CoreParams {
             chain_id,
             token_symbol: TokenSymbol(file.token.symbol.clone()),
@@ -440,21 +470,8 @@ impl Genesis {
             )?,
             device_bond: parse_positive_amount("fees.device_bond", &file.fees.device_bond)?,
         };
-        let params = Params {
-            core,
-            coverage,
-            challenges,
-            oracle,
-            credits,
-            usage,
-            attest,
-        };
-        params.coverage.check(&params)?;
-        params.challenges.check(&params)?;
-        params.oracle.check(&params)?;
-        params.credits.check(&params)?;
-        params.usage.check(&params)?;
-        params.attest.check(&params)?;
+        // Each module reads its own table; its checks run once all params are known.
+        let params = Params::with_sections(core, &mut file)?;
         Ok(Genesis {
             params,
             genesis_time_ms: file.genesis_time_ms,
@@ -498,25 +515,7 @@ impl Genesis {
         for weight in p.core.reward_weights_bps {
             weight.write(&mut buf);
         }
-        let c = &p.coverage;
-        c.share_bps.write(&mut buf);
-        c.witness_share_bps.write(&mut buf);
-        for value in [
-            c.beacon_interval_blocks,
-            c.witness_window_blocks,
-            c.reciprocity_window_blocks,
-        ] {
-            value.write(&mut buf);
-        }
-        let ch = &p.challenges;
-        ch.bond.write(&mut buf);
-        ch.answer_window_blocks.write(&mut buf);
-        ch.slash_bps.write(&mut buf);
-        ch.min_answer_witnesses.write(&mut buf);
-        p.oracle.write(&mut buf);
-        p.credits.credit_price_micro_usd.write(&mut buf);
-        p.usage.write(&mut buf);
-        p.attest.write(&mut buf);
+        p.write_sections(&mut buf);
         (self.balances.len() as u64).write(&mut buf);
         for (address, amount) in &self.balances {
             address.write(&mut buf);
@@ -585,12 +584,7 @@ impl Genesis {
              # Locked when a device registers.\ndevice_bond = \"{}\"\n",
             p.core.transaction_fee, p.core.device_bond
         ));
-        out.push_str(&p.coverage.to_toml());
-        out.push_str(&p.challenges.to_toml());
-        out.push_str(&p.oracle.to_toml());
-        out.push_str(&p.credits.to_toml());
-        out.push_str(&p.usage.to_toml());
-        out.push_str(&p.attest.to_toml());
+        out.push_str(&p.sections_toml());
         for key in &self.validators {
             out.push_str(&format!(
                 "\n[[validators]]\npublic_key = \"{}\"\n",
@@ -617,47 +611,21 @@ impl Params {
     /// and no oracle accounts (a local network names its own).
     pub fn local(chain_id: ChainId) -> Self {
         const TOKEN: u128 = 1_000_000;
-        Params {
-            core: CoreParams {
-                chain_id,
-                token_symbol: TokenSymbol("GRND".to_string()),
-                token_decimals: 6,
-                epoch_length_blocks: 60,
-                heartbeat_window_blocks: 10,
-                heartbeat_max_age_blocks: 30,
-                unbonding_epochs: 2,
-                initial_emission_per_epoch: Amount(1_000 * TOKEN),
-                // One halving per year of 1-minute epochs.
-                halving_interval_epochs: 525_600,
-                // wireless, storage, compute, sensor, energy, ev_charger, vehicle
-                reward_weights_bps: [3_000, 1_500, 1_500, 1_000, 1_000, 1_000, 1_000],
-                transaction_fee: Amount(TOKEN / 1_000),
-                device_bond: Amount(10 * TOKEN),
-            },
-            // Local networks beacon every 20 blocks and pay 30% of emission for coverage.
-            coverage: CoverageParams {
-                share_bps: 3_000,
-                witness_share_bps: 8_000,
-                beacon_interval_blocks: 20,
-                witness_window_blocks: 4,
-                reciprocity_window_blocks: 240,
-            },
-            // A challenge costs 2 tokens; the owner has two beacon intervals to answer.
-            challenges: ChallengeParams {
-                bond: Amount(2 * TOKEN),
-                answer_window_blocks: 40,
-                slash_bps: 5_000,
-                min_answer_witnesses: 3,
-            },
-            oracle: OracleParams::disabled(),
-            credits: CreditsParams::helium(),
-            // Usage pays 100 % of the credits' value, at most a tenth of an epoch's emission.
-            usage: UsageParams {
-                grace_blocks: 30,
-                reward_bps: 10_000,
-                max_mint_per_epoch: Amount(100 * TOKEN),
-            },
-            attest: AttestParams::default(),
-        }
+        Params::with_local_sections(CoreParams {
+            chain_id,
+            token_symbol: TokenSymbol("GRND".to_string()),
+            token_decimals: 6,
+            epoch_length_blocks: 60,
+            heartbeat_window_blocks: 10,
+            heartbeat_max_age_blocks: 30,
+            unbonding_epochs: 2,
+            initial_emission_per_epoch: Amount(1_000 * TOKEN),
+            // One halving per year of 1-minute epochs.
+            halving_interval_epochs: 525_600,
+            // wireless, storage, compute, sensor, energy, ev_charger, vehicle
+            reward_weights_bps: [3_000, 1_500, 1_500, 1_000, 1_000, 1_000, 1_000],
+            transaction_fee: Amount(TOKEN / 1_000),
+            device_bond: Amount(10 * TOKEN),
+        })
     }
 }

@@ -29,13 +29,6 @@ use crate::envelope::SignatureCheck;
 use crate::error::BlockError;
 use crate::genesis::{Genesis, Params};
 use crate::module::Module;
-use crate::modules::attest::Attest;
-use crate::modules::challenges::Challenges;
-use crate::modules::coverage::Coverage;
-use crate::modules::credits::Credits;
-use crate::modules::oracle::Oracle;
-use crate::modules::uptime::Uptime;
-use crate::modules::usage::Usage;
 pub use crate::outcome::{
     BlockOutcome, LoadError, Receipt, StateWrite, TrialOutcome, check_validity_window,
 };
@@ -47,51 +40,63 @@ use groundwork_primitives::keys::AccountPublicKey;
 use groundwork_primitives::limits::MAX_TRANSACTIONS_PER_BLOCK;
 use groundwork_primitives::{Amount, Block, Transaction};
 
-/// Every table prefix, by module. On disk and in proofs: never renumber.
-pub mod prefix {
-    pub use crate::core::prefix::*;
-    pub use crate::modules::attest::prefix::*;
-    pub use crate::modules::challenges::prefix::*;
-    pub use crate::modules::coverage::prefix::*;
-    pub use crate::modules::credits::prefix::*;
-    pub use crate::modules::oracle::prefix::*;
-    pub use crate::modules::uptime::prefix::*;
-    pub use crate::modules::usage::prefix::*;
+/// The registered modules, in registration order: each line names a module's folder under
+/// `modules/` and its type. From this one list come the `State` fields and their initial
+/// values, the prefix re-exports, and every walk over the modules (tables, tokens and credits
+/// held, params sections, checks); dispatch and hooks stay explicit calls, below and in
+/// `envelope.rs`.
+macro_rules! registered_modules {
+    ($($field:ident: $module:ident),+ $(,)?) => {
+        /// Every table prefix, by module. On disk and in proofs: never renumber.
+        pub mod prefix {
+            pub use crate::core::prefix::*;
+            $(pub use crate::modules::$field::prefix::*;)+
+        }
+
+        /// The whole chain state: the core and every module.
+        #[derive(Clone, Debug)]
+        pub struct State {
+            pub(crate) params: Params,
+            pub(crate) genesis_digest: Digest,
+            pub(crate) validators: Vec<AccountPublicKey>,
+            pub(crate) core: Core,
+            $(pub(crate) $field: crate::modules::$field::$module,)+
+        }
+
+        impl State {
+            fn empty(genesis: &Genesis, core: Core) -> Self {
+                Self {
+                    params: genesis.params.clone(),
+                    genesis_digest: genesis.block_header().digest(),
+                    validators: genesis.validators.clone(),
+                    core,
+                    $($field: crate::modules::$field::$module::new(),)+
+                }
+            }
+
+            /// The core and every module, in registration order.
+            pub(crate) fn modules(&self) -> Vec<&dyn Module> {
+                vec![&self.core, $(&self.$field,)+]
+            }
+
+            fn modules_mut(&mut self) -> Vec<&mut dyn Module> {
+                vec![&mut self.core, $(&mut self.$field,)+]
+            }
+        }
+    };
 }
 
-/// The whole chain state: the core and every module.
-#[derive(Clone, Debug)]
-pub struct State {
-    pub(crate) params: Params,
-    pub(crate) genesis_digest: Digest,
-    pub(crate) validators: Vec<AccountPublicKey>,
-    pub(crate) core: Core,
-    pub(crate) uptime: Uptime,
-    pub(crate) coverage: Coverage,
-    pub(crate) challenges: Challenges,
-    pub(crate) oracle: Oracle,
-    pub(crate) credits: Credits,
-    pub(crate) usage: Usage,
-    pub(crate) attest: Attest,
+registered_modules! {
+    uptime: Uptime,
+    coverage: Coverage,
+    challenges: Challenges,
+    oracle: Oracle,
+    credits: Credits,
+    usage: Usage,
+    attest: Attest,
 }
 
 impl State {
-    fn empty(genesis: &Genesis, core: Core) -> Self {
-        Self {
-            params: genesis.params.clone(),
-            genesis_digest: genesis.block_header().digest(),
-            validators: genesis.validators.clone(),
-            core,
-            uptime: Uptime::new(),
-            coverage: Coverage::new(),
-            challenges: Challenges::new(),
-            oracle: Oracle::new(),
-            credits: Credits::new(),
-            usage: Usage::new(),
-            attest: Attest::new(),
-        }
-    }
-
     /// The state at height 0.
     pub fn from_genesis(genesis: &Genesis) -> Self {
         let genesis_digest = genesis.block_header().digest();
@@ -148,34 +153,6 @@ impl State {
         }
         state.params = params;
         Ok(state)
-    }
-
-    /// The core and every module, in registration order: the one list every per-module walk
-    /// (tables, escrow, the module listing) is made from.
-    pub(crate) fn modules(&self) -> Vec<&dyn Module> {
-        vec![
-            &self.core,
-            &self.uptime,
-            &self.coverage,
-            &self.challenges,
-            &self.oracle,
-            &self.credits,
-            &self.usage,
-            &self.attest,
-        ]
-    }
-
-    fn modules_mut(&mut self) -> Vec<&mut dyn Module> {
-        vec![
-            &mut self.core,
-            &mut self.uptime,
-            &mut self.coverage,
-            &mut self.challenges,
-            &mut self.oracle,
-            &mut self.credits,
-            &mut self.usage,
-            &mut self.attest,
-        ]
     }
 
     /// Every table of every module, in registration order.

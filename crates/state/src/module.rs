@@ -7,10 +7,10 @@
 //! each hook names the other modules it reads as arguments (as Cosmos keepers take other
 //! keepers); a uniform hook signature would hide those reads behind a shared context.
 //!
-//! Registering a module in the state machine: a field of `State` and its initial value, a line
-//! in each of `State::modules` and `State::modules_mut` (which give every table, escrow,
-//! params section, check and module list), an arm in the dispatch, its hook calls, and a line
-//! in `TxError`.
+//! Registering a module in the state machine: its line in `registered_modules!` in
+//! `machine.rs` (which gives its `State` field and every walk over tables, escrow, params
+//! sections, checks and the module list), an arm in the dispatch, its hook calls, and a line in
+//! `TxError`.
 
 use crate::error::InvariantViolation;
 use crate::genesis::Params;

@@ -53,6 +53,11 @@ impl GenesisSection for AttestParams {
         Self::default()
     }
 
+    /// No makers: a local network registers its own (`groundwork dev` does).
+    fn local() -> Self {
+        Self::default()
+    }
+
     fn from_file(section: AttestSection) -> Result<Self, GenesisError> {
         let mut makers = Vec::with_capacity(section.makers.len());
         for (i, m) in section.makers.iter().enumerate() {

@@ -21,6 +21,16 @@ impl GenesisSection for ChallengeParams {
         Self::disabled()
     }
 
+    /// A challenge costs 2 tokens; the owner has two beacon intervals to answer.
+    fn local() -> Self {
+        Self {
+            bond: Amount(2_000_000),
+            answer_window_blocks: 40,
+            slash_bps: 5_000,
+            min_answer_witnesses: 3,
+        }
+    }
+
     fn from_file(c: ChallengeSection) -> Result<Self, GenesisError> {
         Ok(Self {
             bond: parse_positive_amount("challenges.bond", &c.bond)?,

@@ -21,6 +21,17 @@ impl GenesisSection for CoverageParams {
         Self::disabled()
     }
 
+    /// Beacons every 20 blocks; 30 % of the emission pays coverage.
+    fn local() -> Self {
+        Self {
+            share_bps: 3_000,
+            witness_share_bps: 8_000,
+            beacon_interval_blocks: 20,
+            witness_window_blocks: 4,
+            reciprocity_window_blocks: 240,
+        }
+    }
+
     fn from_file(c: CoverageSection) -> Result<Self, GenesisError> {
         Ok(Self {
             share_bps: c.share_bps,

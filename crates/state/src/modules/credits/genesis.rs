@@ -17,6 +17,11 @@ impl GenesisSection for CreditsParams {
         Self::helium()
     }
 
+    /// Helium's price, $0.00001 per credit.
+    fn local() -> Self {
+        Self::helium()
+    }
+
     fn from_file(c: CreditsSection) -> Result<Self, GenesisError> {
         Ok(Self {
             credit_price_micro_usd: c.credit_price_micro_usd,

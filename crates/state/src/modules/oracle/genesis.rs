@@ -21,6 +21,11 @@ impl GenesisSection for OracleParams {
         Self::disabled()
     }
 
+    /// No oracle accounts: a local network names its own.
+    fn local() -> Self {
+        Self::disabled()
+    }
+
     /// The accounts come out sorted.
     fn from_file(o: OracleSection) -> Result<Self, GenesisError> {
         let mut accounts = o

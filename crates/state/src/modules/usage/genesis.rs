@@ -2,6 +2,7 @@
 
 use super::UsageParams;
 use crate::genesis::{GenesisError, GenesisSection, Params, parse_amount};
+use groundwork_primitives::Amount;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -17,6 +18,16 @@ impl GenesisSection for UsageParams {
 
     fn absent() -> Self {
         Self::disabled()
+    }
+
+    /// Usage pays 100 % of the credits' value, at most 100 tokens (a tenth of an epoch's
+    /// emission) an epoch.
+    fn local() -> Self {
+        Self {
+            grace_blocks: 30,
+            reward_bps: 10_000,
+            max_mint_per_epoch: Amount(100_000_000),
+        }
     }
 
     fn from_file(u: UsageSection) -> Result<Self, GenesisError> {
