@@ -23,7 +23,7 @@ use crate::table::{AnyTable, Table};
 use commonware_codec::{Buf, EncodeSize, Error as CodecError, Read, ReadExt, Write};
 use groundwork_primitives::impl_struct_codec;
 use groundwork_primitives::keys::KeyScheme;
-use groundwork_primitives::tx::attest::{BoundedBytes, Serial};
+use groundwork_primitives::tx::attest::{BoundedBytes, CertificateDer, Serial};
 use groundwork_primitives::{Address, AttestCall, DeviceId, ResourceKind};
 
 /// Most makers a chain registers.
@@ -279,52 +279,7 @@ impl Attest {
                 device,
                 certificate,
                 ..
-            } => {
-                let record = core.owned_active_device(sender, device)?;
-                // The parent block's time: every validator sees the same.
-                let at_ms = core.chain_info().last_timestamp_ms;
-                let mut refusal = None;
-                for (index, maker) in params.makers.iter().enumerate() {
-                    if !maker.kinds.contains(record.kind) {
-                        continue;
-                    }
-                    match groundwork_attest::check(&maker.ca.0, &certificate.0, at_ms) {
-                        Ok(attested) => {
-                            let p256 = device.scheme() == KeyScheme::P256;
-                            if !attested.subject_key.is_key(p256, device.key_bytes()) {
-                                return Err(AttestError::KeyMismatch {
-                                    device: device.clone(),
-                                }
-                                .into());
-                            }
-                            let serial = BoundedBytes(attested.serial);
-                            let maker = u8::try_from(index).unwrap_or(u8::MAX);
-                            if self
-                                .revoked
-                                .get(&MakerSerial(maker, serial.clone()))
-                                .is_some()
-                            {
-                                return Err(AttestError::Revoked { serial }.into());
-                            }
-                            self.attestations.put(
-                                device.clone(),
-                                Attestation {
-                                    maker,
-                                    serial,
-                                    attested_at: height,
-                                },
-                            );
-                            return Ok(());
-                        }
-                        Err(reason) => refusal = Some(reason),
-                    }
-                }
-                Err(match refusal {
-                    Some(reason) => AttestError::Refused { reason },
-                    None => AttestError::NoMakerForKind { kind: record.kind },
-                }
-                .into())
-            }
+            } => self.attest(core, params, sender, device, certificate, height),
             AttestCall::Revoke { serial } => {
                 let Some(index) = params.makers.iter().position(|m| m.account == *sender) else {
                     return Err(AttestError::NotAMaker { signer: *sender }.into());
@@ -334,6 +289,64 @@ impl Attest {
                 Ok(())
             }
         }
+    }
+
+    /// Records `device`'s certificate if the CA of a maker of its kind issued it for the
+    /// device's own key and the maker has not revoked it; else says why not (the last
+    /// maker's reason when several make the kind).
+    fn attest(
+        &mut self,
+        core: &Core,
+        params: &AttestParams,
+        sender: &Address,
+        device: &DeviceId,
+        certificate: &CertificateDer,
+        height: u64,
+    ) -> Result<(), TxError> {
+        let record = core.owned_active_device(sender, device)?;
+        // The parent block's time: every validator sees the same.
+        let at_ms = core.chain_info().last_timestamp_ms;
+        let mut refusal = None;
+        for (index, maker) in params.makers.iter().enumerate() {
+            if !maker.kinds.contains(record.kind) {
+                continue;
+            }
+            let attested = match groundwork_attest::check(&maker.ca.0, &certificate.0, at_ms) {
+                Ok(attested) => attested,
+                Err(reason) => {
+                    refusal = Some(reason);
+                    continue;
+                }
+            };
+            let p256 = device.scheme() == KeyScheme::P256;
+            if !attested.subject_key.is_key(p256, device.key_bytes()) {
+                return Err(AttestError::KeyMismatch {
+                    device: device.clone(),
+                }
+                .into());
+            }
+            let serial = BoundedBytes(attested.serial);
+            let maker = u8::try_from(index).unwrap_or(u8::MAX);
+            if self
+                .revoked
+                .get(&MakerSerial(maker, serial.clone()))
+                .is_some()
+            {
+                return Err(AttestError::Revoked { serial }.into());
+            }
+            let attestation = Attestation {
+                maker,
+                serial,
+                attested_at: height,
+            };
+            self.attestations.put(device.clone(), attestation);
+            return Ok(());
+        }
+        Err(match refusal {
+            Some(reason) => AttestError::Refused { reason },
+            None => AttestError::NoMakerForKind { kind: record.kind },
+        }
+        .into())
     }
 
     /// Refuses the core's `register-device` for a kind whose devices must be attested: they

@@ -691,29 +691,14 @@ impl Usage {
             cap: params.max_mint_per_epoch,
             ..UsageEpoch::default()
         };
-        let mut earned = Vec::with_capacity(records.len());
-        for (key, usage) in &records {
-            summary.credits_spent = summary
-                .credits_spent
-                .checked_add(usage.credits)
-                .ok_or(arithmetic.clone())?;
-            let uncapped = match mint_price {
-                // An absurd price (a quorum of oracles reporting almost nothing) could make
-                // the value exceed 2^128 base units; it saturates, and the cap bounds the mint.
-                // A block step must never fail on what oracles report.
-                Some(price) => usage_value(
-                    usage.credits,
-                    credits_params,
-                    decimals,
-                    params.reward_bps,
-                    price,
-                )
-                .unwrap_or(Amount(u128::MAX)),
-                None => Amount::ZERO,
-            };
-            summary.uncapped = Amount(summary.uncapped.0.saturating_add(uncapped.0));
-            earned.push((key.clone(), *usage, uncapped));
-        }
+        let earned = value_usage(
+            &records,
+            mint_price,
+            credits_params,
+            params,
+            decimals,
+            &mut summary,
+        )?;
         for (key, usage, uncapped) in earned {
             let amount = capped_share(uncapped, summary.uncapped, params.max_mint_per_epoch)
                 .ok_or(arithmetic.clone())?;
@@ -799,6 +784,45 @@ impl Usage {
     pub(crate) fn pending_usage(&self, epoch: u64, device: &DeviceId) -> Option<DeviceUsage> {
         self.usage.get(&EpochDevice(epoch, device.clone())).copied()
     }
+}
+
+/// Each device's usage valued at the mint price, before the cap; adds the credits spent and
+/// the uncapped total to `summary`.
+fn value_usage(
+    records: &[(EpochDevice, DeviceUsage)],
+    mint_price: Option<u64>,
+    credits_params: &CreditsParams,
+    params: &UsageParams,
+    decimals: u8,
+    summary: &mut UsageEpoch,
+) -> Result<Vec<(EpochDevice, DeviceUsage, Amount)>, BlockError> {
+    let mut earned = Vec::with_capacity(records.len());
+    for (key, usage) in records {
+        summary.credits_spent =
+            summary
+                .credits_spent
+                .checked_add(usage.credits)
+                .ok_or(BlockError::Arithmetic {
+                    context: "usage mint",
+                })?;
+        let uncapped = match mint_price {
+            // An absurd price (a quorum of oracles reporting almost nothing) could make the
+            // value exceed 2^128 base units; it saturates, and the cap bounds the mint. A
+            // block step must never fail on what oracles report.
+            Some(price) => usage_value(
+                usage.credits,
+                credits_params,
+                decimals,
+                params.reward_bps,
+                price,
+            )
+            .unwrap_or(Amount(u128::MAX)),
+            None => Amount::ZERO,
+        };
+        summary.uncapped = Amount(summary.uncapped.0.saturating_add(uncapped.0));
+        earned.push((key.clone(), *usage, uncapped));
+    }
+    Ok(earned)
 }
 
 #[cfg(test)]
