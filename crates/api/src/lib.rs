@@ -411,10 +411,31 @@ pub struct Explanation {
     pub usage: Option<UsageReward>,
     /// Challenges of the device opened or resolved in the epoch.
     pub challenges: Vec<Challenge>,
+    /// What of the epoch's rewards was held in escrow because a challenge of the device's
+    /// location was open, and what became of it.
+    #[serde(default)]
+    pub held: Option<HeldReward>,
     /// Set by `groundwork rewards explain --json`: whether the client's own recomputation
     /// matched what was paid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adds_up: Option<bool>,
+}
+
+/// Rewards of one epoch held in escrow while a challenge of the device's location was open:
+/// released to the owner if it is rejected, forfeited to the treasury if it is upheld.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldReward {
+    pub challenge: String,
+    /// Held from the kind's uptime pool.
+    pub uptime: BaseUnits,
+    /// Held from the coverage pool.
+    pub coverage: BaseUnits,
+    /// `held` (the challenge is open), `released` or `forfeited`.
+    pub outcome: String,
+    /// The height it was released or forfeited at.
+    pub settled_at: Option<u64>,
+    /// The rule, in words.
+    pub rule: String,
 }
 
 /// The kind-pool part of an explanation.

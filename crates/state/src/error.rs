@@ -18,6 +18,7 @@ pub use crate::modules::credits::CreditsError;
 pub use crate::modules::oracle::OracleError;
 pub use crate::modules::uptime::UptimeError;
 pub use crate::modules::usage::UsageError;
+use groundwork_primitives::hash::Digest;
 use groundwork_primitives::{Amount, DeviceId};
 
 /// Declares `TxError` from one line per module: `Module(ModuleError)`.
@@ -87,6 +88,15 @@ pub enum ExplainError {
     EpochNotEnded { epoch: u64, current: u64 },
     #[error("device {device} earned nothing in epoch {epoch}: it had no verified work")]
     NoReward { device: DeviceId, epoch: u64 },
+    #[error(
+        "device {device} earned nothing in epoch {epoch}: challenge {} upheld that it is not where it says, so it earns in no pool until its owner asserts another location",
+        groundwork_primitives::hash::digest_hex(.challenge)
+    )]
+    LocationDisputed {
+        device: DeviceId,
+        epoch: u64,
+        challenge: Digest,
+    },
 }
 
 /// A broken conservation law, found by [`crate::State::check_invariants`].

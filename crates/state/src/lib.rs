@@ -81,6 +81,6 @@ pub use machine::{State, account_key, device_key};
 pub use outcome::{
     BlockOutcome, LoadError, Receipt, StateWrite, TrialOutcome, check_validity_window,
 };
-pub use queries::DeviceExplanation;
+pub use queries::{DeviceExplanation, HeldExplanation};
 pub use records::{Account, ChainInfo, Device, DeviceStatus, EpochSummary, RewardRecord};
 pub use rewards::RewardExplanation;

@@ -15,7 +15,9 @@
 //! 4. oracle: this height's median enters the smoothing window (and, at an epoch's last
 //!    block, the epoch's price record);
 //! 5. on an epoch's last block: the emission is split into program pools (`rewards`), then
-//!    uptime pays each kind's pool, coverage pays the coverage pool, usage mints its capped
+//!    uptime pays each kind's pool, coverage pays the coverage pool (every reward through the
+//!    challenges module, which holds a device's reward in escrow while a challenge of its
+//!    location is open), usage mints its capped
 //!    payments for the epoch's verified usage, the core mints the emission and sends the rest
 //!    to the treasury, and bonds due are returned.
 //!
@@ -318,10 +320,13 @@ impl State {
             return Ok(None);
         }
         let pools = crate::rewards::ProgramPools::of_epoch(&self.params, epoch)?;
-        let uptime = self.uptime.end_epoch(&mut self.core, epoch, &pools.kinds)?;
+        // A device under an open location challenge is paid into escrow (`challenges` is
+        // the sink every reward goes through).
+        let (core, sink) = (&mut self.core, &mut self.challenges);
+        let uptime = self.uptime.end_epoch(core, sink, epoch, &pools.kinds)?;
         let coverage_paid =
             self.coverage
-                .end_epoch(&mut self.core, &self.params, epoch, height, pools.coverage)?;
+                .end_epoch(core, sink, &self.params, epoch, height, pools.coverage)?;
         let paid = uptime
             .paid
             .checked_add(coverage_paid)

@@ -1,11 +1,12 @@
 //! What the state answers: the read side that the node's RPC, the CLI and tests use. Each
 //! query asks the module that owns the table.
 
+use crate::error::ChallengeError;
 use crate::error::ExplainError;
 use crate::error::TxError;
 use crate::genesis::Params;
 use crate::machine::State;
-use crate::modules::challenges::Challenge;
+use crate::modules::challenges::{Challenge, HeldNote, HeldOutcome};
 use crate::modules::coverage::{
     BeaconRecord, CoverageActivity, CoverageExplanation, CoverageReward, CoverageSummary,
     WitnessRecord,
@@ -29,6 +30,17 @@ pub struct DeviceExplanation {
     pub coverage: Option<CoverageExplanation>,
     pub usage: Option<usage::UsageReward>,
     pub challenges: Vec<(Digest, Challenge)>,
+    /// What of the epoch's rewards a challenge held in escrow, and what became of it.
+    pub held: Option<HeldExplanation>,
+}
+
+/// Rewards of an epoch held in escrow for a challenge (`modules::challenges`), and the rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldExplanation {
+    pub note: HeldNote,
+    pub outcome: HeldOutcome,
+    /// The rule, in words.
+    pub rule: String,
 }
 
 impl State {
@@ -127,7 +139,19 @@ impl State {
         let usage = self.usage_reward(epoch, device);
         let kind = match self.explain(device, epoch) {
             Ok(kind) => Some(kind),
-            Err(error) if coverage.is_none() && usage.is_none() => return Err(error),
+            Err(error) if coverage.is_none() && usage.is_none() => {
+                // A device an upheld challenge disputes earns in no pool: name the rule.
+                return Err(match self.challenges.check_location_undisputed(device) {
+                    Err(TxError::Challenges(ChallengeError::LocationDisputed { challenge })) => {
+                        ExplainError::LocationDisputed {
+                            device: device.clone(),
+                            epoch,
+                            challenge,
+                        }
+                    }
+                    _ => error,
+                });
+            }
             Err(_) => None,
         };
         let length = self.params.core.epoch_length_blocks;
@@ -144,6 +168,31 @@ impl State {
             coverage,
             usage,
             challenges,
+            held: self.held_explanation(epoch, device),
+        })
+    }
+
+    /// What a challenge held of a device's rewards in an epoch, and what became of it.
+    pub fn held_explanation(&self, epoch: u64, device: &DeviceId) -> Option<HeldExplanation> {
+        let note = self.challenges.held_note(epoch, device)?;
+        let held = self.challenges.held_for(&note.challenge)?;
+        let total = Amount(note.uptime.0.saturating_add(note.coverage.0));
+        let id = groundwork_primitives::hash::digest_hex(&note.challenge);
+        let rule = match held.outcome {
+            HeldOutcome::Held => format!(
+                "escrowed pending challenge {id}: {total} base units are held until it resolves; paid to the owner if it is rejected, forfeited to the treasury if upheld"
+            ),
+            HeldOutcome::Released { height } => format!(
+                "held while challenge {id} was open; it was rejected at height {height}, and the {total} base units held went to the owner"
+            ),
+            HeldOutcome::Forfeited { height } => format!(
+                "forfeited: challenge {id} was upheld at height {height}, and the {total} base units held while it was open went to the treasury"
+            ),
+        };
+        Some(HeldExplanation {
+            note,
+            outcome: held.outcome,
+            rule,
         })
     }
 

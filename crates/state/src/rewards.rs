@@ -247,3 +247,28 @@ mod tests {
         }
     }
 }
+
+/// The emission programs a device's reward can come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Program {
+    /// Its kind's uptime pool.
+    Uptime,
+    /// The coverage pool.
+    Coverage,
+}
+
+/// Where a device's reward goes: to its owner, unless a module has a claim on it (the
+/// challenges module holds the rewards of a device whose location is being challenged).
+/// Paying modules hand every reward to a sink instead of paying the owner themselves.
+pub(crate) trait RewardSink {
+    #[allow(clippy::too_many_arguments)]
+    fn pay(
+        &mut self,
+        core: &mut crate::core::Core,
+        epoch: u64,
+        device: &groundwork_primitives::DeviceId,
+        owner: &groundwork_primitives::Address,
+        program: Program,
+        amount: Amount,
+    ) -> Result<(), crate::error::BlockError>;
+}

@@ -230,6 +230,15 @@ pub fn rewards(command: RewardsCommand) -> Result<()> {
                         show_amount(&status, &client, usage.amount)
                     );
                 }
+                if let Some(held) = &answer.held {
+                    println!(
+                        "held: {} of uptime and {} of coverage ({}): {}",
+                        show_amount(&status, &client, held.uptime),
+                        show_amount(&status, &client, held.coverage),
+                        held.outcome,
+                        held.rule
+                    );
+                }
                 if adds_up {
                     println!("recomputed here from the inputs above: the same amount");
                 }

@@ -170,9 +170,25 @@ pub(super) fn explain(state: &RpcState, params: &Params<'_>) -> RpcResult<api::E
                 .iter()
                 .map(|(cid, c)| challenges::challenge_answer(s, cid, c))
                 .collect(),
+            held: explained.held.as_ref().map(held_answer),
             adds_up: None,
         })
     })
+}
+
+fn held_answer(h: &groundwork_state::HeldExplanation) -> api::HeldReward {
+    use groundwork_state::challenge::HeldOutcome;
+    api::HeldReward {
+        challenge: digest_hex(&h.note.challenge),
+        uptime: BaseUnits(h.note.uptime.0),
+        coverage: BaseUnits(h.note.coverage.0),
+        outcome: h.outcome.name().to_string(),
+        settled_at: match h.outcome {
+            HeldOutcome::Held => None,
+            HeldOutcome::Released { height } | HeldOutcome::Forfeited { height } => Some(height),
+        },
+        rule: h.rule.clone(),
+    }
 }
 
 fn kind_explanation(e: &groundwork_state::RewardExplanation) -> api::KindExplanation {

@@ -350,6 +350,31 @@ impl Core {
         Ok(())
     }
 
+    /// Pays a reward out of the epoch's emission into escrow instead of to its owner: a module
+    /// has a claim on it (an open location challenge of the device), counts it in
+    /// [`crate::module::Module::held`], and later releases it or forfeits it.
+    pub(crate) fn pay_reward_into_escrow(&mut self, amount: Amount) -> Result<(), BlockError> {
+        self.update_info(|info| {
+            info.escrowed = add(info.escrowed, amount, "escrowed")?;
+            Ok::<(), Overflow>(())
+        })?;
+        Ok(())
+    }
+
+    /// Sends `amount` out of escrow to the treasury: a claim on it was upheld.
+    pub(crate) fn forfeit_escrow(&mut self, amount: Amount) -> Result<(), BlockError> {
+        self.update_info(|info| {
+            info.escrowed = info
+                .escrowed
+                .checked_sub(amount)
+                .ok_or(BlockError::Invariant {
+                    context: "escrow below zero",
+                })?;
+            info.treasury = add(info.treasury, amount, "treasury")?;
+            Ok::<(), BlockError>(())
+        })
+    }
+
     /// Mints the epoch's emission, of which the modules paid `paid` as rewards; the rest goes
     /// to the treasury. Records the epoch's summary.
     pub(crate) fn close_epoch(

@@ -449,3 +449,206 @@ fn an_answer_heard_only_by_the_owners_devices_does_not_count() {
     assert_eq!(resolved.answer_witnesses, 0);
     assert!(matches!(resolved.status, ChallengeStatus::Upheld { .. }));
 }
+
+/// The paying harness's 20-block epochs (window 1, coverage half the emission) with challenges
+/// on and 30 blocks to answer, so an epoch ends while a challenge is open. Accounts 1..=6.
+fn held_harness() -> Harness {
+    let mut genesis = genesis_with(paying_harness().state.params().clone(), 6);
+    genesis.params.challenges = ChallengeParams {
+        bond: Amount(CHALLENGE_BOND),
+        answer_window_blocks: 30,
+        slash_bps: 5_000,
+        min_answer_witnesses: 3,
+    };
+    Harness::new(&genesis)
+}
+
+/// Epoch 0's wireless uptime pool in the paying harness: emission 1 000 003, coverage takes
+/// floor(1 000 003 × 5 000 / 10 000) = 500 001, the kinds share 500 002, and wireless weighs
+/// 6 000 bps: floor(500 002 × 0.6) = 300 001. A device that is the only one heartbeating earns
+/// all of it.
+const EPOCH_0_WIRELESS_POOL: u128 = 300_001;
+
+/// Heartbeats `device` in every block up to and including `height`.
+fn heartbeat_until(h: &mut Harness, device: &DeviceKey, height: u64) {
+    while h.state.height() < height {
+        let beat = h.heartbeat(device, 0);
+        assert_eq!(h.submit(beat), Ok(()));
+    }
+}
+
+/// A spoofer challenged early in epoch 0 heartbeats through the epoch. At the epoch's end its
+/// uptime share (the whole wireless pool, 300 001) and its coverage share (none: its beacon's
+/// report is implausibly loud) are paid into escrow, not to its owner; `explain` says they are held pending the challenge. Nobody
+/// answers; the challenge is upheld and what was held goes to the treasury with the slash.
+#[test]
+fn rewards_earned_under_an_open_challenge_are_held_and_forfeited_when_it_is_upheld() {
+    let mut h = held_harness();
+    let spoofer = device(KeyScheme::Ed25519, 70);
+    register_at(&mut h, 1, &spoofer, ResourceKind::Wireless, brandenburg());
+    let witnesses: Vec<DeviceKey> = (71..74).map(|i| device(KeyScheme::Ed25519, i)).collect();
+    for (i, w) in witnesses.iter().enumerate() {
+        register_at(&mut h, 2 + i as u64, w, ResourceKind::Wireless, berlin(i));
+    }
+    let loud = beacon(&h, &spoofer);
+    h.execute(vec![Transaction::Device(loud.clone())]);
+    assert_eq!(h.submit(witness(&h, &witnesses[0], &loud, -100)), Ok(()));
+    let id = next_id(&h, 6);
+    assert_eq!(
+        h.submit(challenge(&h, 6, &spoofer, vec![loud.beacon_id().unwrap()])),
+        Ok(())
+    );
+    let record = h.state.challenge(&id).unwrap();
+    assert!(record.resolves_at > 20, "resolves after epoch 0 ends");
+
+    let owner_before = h.balance(&account(1));
+    heartbeat_until(&mut h, &spoofer, 20);
+    assert_eq!(h.state.epochs_ended(), 1);
+    let uptime = h.state.reward(0, &spoofer.id()).expect("an uptime record");
+    assert_eq!(uptime.amount.0, EPOCH_0_WIRELESS_POOL);
+    let coverage = h
+        .state
+        .coverage_reward(0, &spoofer.id())
+        .expect("its beacon settled")
+        .amount;
+    // Its beacon's one report is far too loud for its distance, so it earns no coverage units;
+    // whatever it earned is held with the rest.
+    // Nothing reached the owner; bond and rewards are in escrow.
+    assert_eq!(h.balance(&account(1)), owner_before);
+    let held = EPOCH_0_WIRELESS_POOL + coverage.0;
+    assert_eq!(h.state.chain_info().escrowed.0, CHALLENGE_BOND + held);
+    let explained = h.state.explain_device(&spoofer.id(), 0).unwrap();
+    let note = explained.held.expect("held rewards explained");
+    assert_eq!(note.note.challenge, id);
+    assert_eq!(note.note.uptime.0, EPOCH_0_WIRELESS_POOL);
+    assert_eq!(note.note.coverage, coverage);
+    assert_eq!(note.outcome, groundwork_state::challenge::HeldOutcome::Held);
+    assert!(
+        note.rule.starts_with("escrowed pending challenge"),
+        "{}",
+        note.rule
+    );
+    // The witness that reported it is paid as usual.
+    assert!(
+        h.state
+            .explain_device(&witnesses[0].id(), 0)
+            .unwrap()
+            .held
+            .is_none()
+    );
+
+    let treasury_before = h.state.chain_info().treasury.0;
+    h.advance_to(record.resolves_at);
+    assert!(matches!(
+        h.state.challenge(&id).unwrap().status,
+        ChallengeStatus::Upheld { .. }
+    ));
+    // Forfeited: a quarter of the bond (the treasury's half of the slash) plus all that was held.
+    assert_eq!(
+        h.state.chain_info().treasury.0,
+        treasury_before + BOND / 4 + held
+    );
+    assert_eq!(h.state.chain_info().escrowed.0, 0);
+    assert_eq!(h.balance(&account(1)), owner_before);
+    let forfeited = h
+        .state
+        .explain_device(&spoofer.id(), 0)
+        .unwrap()
+        .held
+        .unwrap();
+    assert_eq!(
+        forfeited.outcome,
+        groundwork_state::challenge::HeldOutcome::Forfeited {
+            height: record.resolves_at
+        }
+    );
+    assert!(
+        forfeited.rule.starts_with("forfeited"),
+        "{}",
+        forfeited.rule
+    );
+    // Disputed, it earns nothing in epoch 1 and the explanation names the rule.
+    h.advance_to(40);
+    assert!(matches!(
+        h.state.explain_device(&spoofer.id(), 1),
+        Err(groundwork_state::ExplainError::LocationDisputed { challenge, .. }) if challenge == id
+    ));
+}
+
+/// An honest device falsely challenged early in epoch 0 heartbeats through the epoch: its
+/// whole uptime share (300 001) is held at the epoch's end. Its owner answers with a beacon
+/// three independent witnesses hear as Berlin's geometry predicts; the challenge is rejected
+/// and the owner receives what was held with the challenger's bond.
+#[test]
+fn rewards_held_for_a_rejected_challenge_are_released_to_the_owner() {
+    let mut h = held_harness();
+    let honest = device(KeyScheme::Ed25519, 80);
+    register_at(&mut h, 1, &honest, ResourceKind::Wireless, berlin(0));
+    let inflater = device(KeyScheme::Ed25519, 81);
+    register_at(&mut h, 5, &inflater, ResourceKind::Wireless, brandenburg());
+    let witnesses: Vec<DeviceKey> = (82..85).map(|i| device(KeyScheme::P256, i)).collect();
+    for (i, w) in witnesses.iter().enumerate() {
+        register_at(
+            &mut h,
+            2 + i as u64,
+            w,
+            ResourceKind::Wireless,
+            berlin(i + 1),
+        );
+    }
+    let old = beacon(&h, &honest);
+    h.execute(vec![Transaction::Device(old.clone())]);
+    assert_eq!(h.submit(witness(&h, &inflater, &old, -100)), Ok(()));
+    let id = next_id(&h, 6);
+    assert_eq!(
+        h.submit(challenge(&h, 6, &honest, vec![old.beacon_id().unwrap()])),
+        Ok(())
+    );
+    let record = h.state.challenge(&id).unwrap();
+    let owner_before = h.balance(&account(1));
+    heartbeat_until(&mut h, &honest, 20);
+    let coverage = h
+        .state
+        .coverage_reward(0, &honest.id())
+        .map_or(0, |r| r.amount.0);
+    let held = EPOCH_0_WIRELESS_POOL + coverage;
+    assert_eq!(h.balance(&account(1)), owner_before);
+    assert_eq!(h.state.chain_info().escrowed.0, CHALLENGE_BOND + held);
+
+    // The answer: a fresh beacon heard 2-3 km away at about −100 dBm, weaker than typical.
+    let fresh = beacon(&h, &honest);
+    h.execute(vec![Transaction::Device(fresh.clone())]);
+    let reports: Vec<Transaction> = witnesses
+        .iter()
+        .map(|w| witness(&h, w, &fresh, -100))
+        .collect();
+    assert!(h.execute(reports).receipts.iter().all(|r| r.result.is_ok()));
+    assert_eq!(
+        h.submit(answer(&h, 1, id, fresh.beacon_id().unwrap())),
+        Ok(())
+    );
+    let owner_before_resolution = h.balance(&account(1));
+    h.advance_to(record.resolves_at);
+    assert_eq!(
+        h.state.challenge(&id).unwrap().status,
+        ChallengeStatus::Rejected
+    );
+    assert_eq!(
+        h.balance(&account(1)),
+        owner_before_resolution + CHALLENGE_BOND + held
+    );
+    assert_eq!(h.state.chain_info().escrowed.0, 0);
+    let released = h
+        .state
+        .explain_device(&honest.id(), 0)
+        .unwrap()
+        .held
+        .unwrap();
+    assert_eq!(
+        released.outcome,
+        groundwork_state::challenge::HeldOutcome::Released {
+            height: record.resolves_at
+        }
+    );
+    assert!(released.rule.contains("rejected"), "{}", released.rule);
+}

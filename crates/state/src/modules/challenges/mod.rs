@@ -28,11 +28,13 @@
 
 mod error;
 mod genesis;
+mod held;
 mod open;
 mod params;
 mod resolve;
 
 pub use error::ChallengeError;
+pub use held::{HeldNote, HeldOutcome, HeldRewards};
 pub use params::ChallengeParams;
 
 use crate::core::DeviceGuard;
@@ -240,6 +242,8 @@ pub mod prefix {
     pub const DEVICE_CHALLENGE: u8 = 0x32;
     pub const CHALLENGE_HISTORY: u8 = 0x33;
     pub const CHALLENGE_PARAMS: u8 = 0x34;
+    pub const HELD_REWARDS: u8 = 0x35;
+    pub const HELD_NOTES: u8 = 0x36;
 }
 
 #[derive(Clone, Debug)]
@@ -253,6 +257,10 @@ pub(crate) struct Challenges {
     history: Table<DeviceChallenge, u64>,
     /// The module's section of the chain parameters.
     params: Table<crate::core::Singleton, ChallengeParams>,
+    /// Rewards held for each challenge while it was open (`held.rs`).
+    held: Table<Digest, HeldRewards>,
+    /// What each device's epoch put in escrow, for `explain`.
+    held_notes: Table<held::EpochDevice, HeldNote>,
 }
 
 impl Module for Challenges {
@@ -283,6 +291,8 @@ impl Module for Challenges {
             &self.device_challenges,
             &self.history,
             &self.params,
+            &self.held,
+            &self.held_notes,
         ]
     }
 
@@ -293,12 +303,15 @@ impl Module for Challenges {
             &mut self.device_challenges,
             &mut self.history,
             &mut self.params,
+            &mut self.held,
+            &mut self.held_notes,
         ]
     }
 
-    /// The bonds of open challenges, in escrow until they resolve.
+    /// The bonds of open challenges and the rewards held for them, in escrow until they
+    /// resolve.
     fn held(&self) -> Result<Amount, InvariantViolation> {
-        let mut escrow = Amount::ZERO;
+        let mut escrow = self.still_held()?;
         for challenge in self.challenges.committed().values() {
             if challenge.status == ChallengeStatus::Open {
                 escrow =
@@ -336,6 +349,8 @@ impl Challenges {
             device_challenges: Table::new(prefix::DEVICE_CHALLENGE, "device challenges"),
             history: Table::new(prefix::CHALLENGE_HISTORY, "challenge history"),
             params: Table::new(prefix::CHALLENGE_PARAMS, "challenge params"),
+            held: Table::new(prefix::HELD_REWARDS, "held rewards"),
+            held_notes: Table::new(prefix::HELD_NOTES, "held reward notes"),
         }
     }
 

@@ -37,6 +37,7 @@ impl Challenges {
                 core.release_escrow(&challenge.owner, challenge.bond, "forfeited bond")?;
                 challenge.status = ChallengeStatus::Rejected;
                 self.device_challenges.delete(challenge.device.clone());
+                self.settle_held(core, &id, false, height)?;
             } else {
                 core.release_escrow(&challenge.challenger, challenge.bond, "challenge payout")?;
                 let slash =
@@ -44,6 +45,7 @@ impl Challenges {
                 challenge.status = ChallengeStatus::Upheld {
                     slashed: slash.slashed,
                 };
+                self.settle_held(core, &id, true, height)?;
             }
             challenge.resolved_at = Some(height);
             self.challenges.put(id, challenge);

@@ -6,6 +6,7 @@ use crate::core::Core;
 use crate::error::BlockError;
 use crate::genesis::Params;
 use crate::records::DeviceStatus;
+use crate::rewards::{Program, RewardSink};
 use groundwork_primitives::{Amount, ResourceKind};
 
 /// What settlement works out once for all the beacons it closes.
@@ -364,6 +365,7 @@ impl Coverage {
     pub(crate) fn end_epoch(
         &mut self,
         core: &mut Core,
+        sink: &mut impl RewardSink,
         params: &Params,
         epoch: u64,
         height: u64,
@@ -421,7 +423,7 @@ impl Coverage {
             total_witness_units: tally.total_witness,
             paid: Amount::ZERO,
         };
-        summary.paid = self.pay(core, epoch, &summary, tally.rewards)?;
+        summary.paid = self.pay(core, sink, epoch, &summary, tally.rewards)?;
         let paid = summary.paid;
         self.epochs.put(epoch, summary);
         self.forget_settled_before(epoch);
@@ -432,6 +434,7 @@ impl Coverage {
     fn pay(
         &mut self,
         core: &mut Core,
+        sink: &mut impl RewardSink,
         epoch: u64,
         summary: &CoverageSummary,
         rewards: std::collections::BTreeMap<DeviceId, CoverageReward>,
@@ -440,7 +443,8 @@ impl Coverage {
         for (device, mut reward) in rewards {
             // Each pool is below 2^97, so the sum of two shares cannot overflow.
             reward.amount = summary.amount_for(reward.beacon_units, reward.witness_units);
-            core.pay_reward(&reward.owner, reward.amount)?;
+            let (owner, amount) = (reward.owner, reward.amount);
+            sink.pay(core, epoch, &device, &owner, Program::Coverage, amount)?;
             paid = paid
                 .checked_add(reward.amount)
                 .ok_or(BlockError::Arithmetic {

@@ -15,6 +15,7 @@ use crate::genesis::Params;
 use crate::module::{Module, ModuleInfo};
 use crate::records::{Device, RewardRecord};
 use crate::rewards::device_share;
+use crate::rewards::{Program, RewardSink};
 use crate::table::{AnyTable, Table};
 use groundwork_primitives::{Amount, DeviceId, ResourceKind, UptimeReport};
 
@@ -121,6 +122,7 @@ impl Uptime {
     pub(crate) fn end_epoch(
         &mut self,
         core: &mut Core,
+        sink: &mut impl RewardSink,
         epoch: u64,
         pools: &[Amount; ResourceKind::COUNT],
     ) -> Result<UptimePayout, BlockError> {
@@ -149,7 +151,7 @@ impl Uptime {
             let kind = device.kind;
             let pool = pools[kind.index()];
             let amount = device_share(pool, *units, total_units[kind.index()])?;
-            core.pay_reward(&device.owner, amount)?;
+            sink.pay(core, epoch, id, &device.owner, Program::Uptime, amount)?;
             paid = paid
                 .checked_add(amount)
                 .ok_or(BlockError::Arithmetic { context: "paid" })?;
