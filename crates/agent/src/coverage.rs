@@ -117,15 +117,7 @@ mod tests {
         antenna_gain_ddbi: 12,
     };
 
-    fn view(height: u64) -> ChainView {
-        ChainView {
-            chain_id: "groundwork-test".parse().unwrap(),
-            height,
-            block: hash(&height.to_be_bytes()),
-            heartbeat_window_blocks: 10,
-            beacon_interval_blocks: 20,
-        }
-    }
+    use crate::test_view as view;
 
     #[test]
     fn a_beacon_every_interval_plus_the_landing_slack() {

@@ -34,3 +34,16 @@ pub struct ChainView {
     /// Blocks between a device's beacons (0: the chain takes no beacons).
     pub beacon_interval_blocks: u64,
 }
+
+/// A chain view for the provers' tests: block digests made from the height, windows of 10
+/// blocks and beacons every 20.
+#[cfg(test)]
+pub(crate) fn test_view(height: u64) -> ChainView {
+    ChainView {
+        chain_id: "groundwork-test".parse().unwrap(),
+        height,
+        block: groundwork_primitives::hash::hash(&height.to_be_bytes()),
+        heartbeat_window_blocks: 10,
+        beacon_interval_blocks: 20,
+    }
+}

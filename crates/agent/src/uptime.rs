@@ -48,18 +48,9 @@ impl UptimeProver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use groundwork_primitives::hash::hash;
     use groundwork_primitives::keys::KeyScheme;
 
-    fn view(height: u64) -> ChainView {
-        ChainView {
-            chain_id: "groundwork-test".parse().unwrap(),
-            height,
-            block: hash(&height.to_be_bytes()),
-            heartbeat_window_blocks: 10,
-            beacon_interval_blocks: 20,
-        }
-    }
+    use crate::test_view as view;
 
     #[test]
     fn one_heartbeat_per_window_on_the_newest_block() {

@@ -382,6 +382,10 @@ pub struct DeviceRewards {
     /// The usage mint's payment for verified usage.
     #[serde(default)]
     pub usage: Option<UsageReward>,
+    /// What of the epoch's uptime and coverage rewards a location challenge held in escrow
+    /// (as in `rewards_explain`).
+    #[serde(default)]
+    pub held: Option<HeldReward>,
 }
 
 /// A device's coverage reward in one epoch.
@@ -797,7 +801,7 @@ mod tests {
     #[test]
     fn a_reward_without_a_kind_part_reads_as_none_and_writes_without_its_fields() {
         let coverage_only = json!({
-            "epoch": 3, "device": "d", "coverage": null, "usage": null,
+            "epoch": 3, "device": "d", "coverage": null, "usage": null, "held": null,
         });
         let answer: DeviceRewards = parse("rewards_get", coverage_only.clone()).unwrap();
         assert_eq!(answer.kind, None);
@@ -805,6 +809,7 @@ mod tests {
         let full = json!({
             "epoch": 3, "device": "d", "owner": "o", "kind": "wireless", "work_units": 4,
             "kind_total_units": 8, "pool": "100", "amount": "50", "coverage": null, "usage": null,
+            "held": null,
         });
         let answer: DeviceRewards = parse("rewards_get", full.clone()).unwrap();
         assert_eq!(answer.kind.as_ref().map(|k| k.amount), Some(BaseUnits(50)));

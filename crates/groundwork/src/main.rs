@@ -114,13 +114,11 @@ enum Command {
     /// The chain: status, blocks and state proofs.
     #[command(
         subcommand,
-        after_help = "Examples:\n  groundwork chain status\n  groundwork chain block 42"
+        after_help = "Examples:\n  groundwork chain status\n  groundwork chain block 42\n  groundwork chain verify-proof proof.json --root 3fda…e49b"
     )]
     Chain(client_cmd::ChainCommand),
-    /// Check a state proof offline against a state root.
-    #[command(
-        after_help = "Examples:\n  groundwork chain proof --account gw1… > proof.json\n  groundwork verify-proof proof.json --root 3fda…e49b"
-    )]
+    /// The same as `groundwork chain verify-proof`, under its earlier name.
+    #[command(hide = true)]
     VerifyProof(client_cmd::VerifyProofArgs),
     /// Coverage math offline: path loss, signal, distance, reward units, density.
     ///

@@ -19,7 +19,7 @@ pub enum ChainCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
-    /// Fetch a state proof of an account or device (JSON, for `groundwork verify-proof`).
+    /// Fetch a state proof of an account or device (JSON, for `groundwork chain verify-proof`).
     #[command(after_help = "Example:\n  groundwork chain proof --account gw1… > proof.json")]
     Proof {
         /// Prove this account's record (gw1… address).
@@ -31,10 +31,16 @@ pub enum ChainCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Check a state proof offline against a state root; no node is contacted.
+    #[command(
+        after_help = "Examples:\n  groundwork chain proof --account gw1… > proof.json\n  groundwork chain verify-proof proof.json --root 3fda…e49b"
+    )]
+    VerifyProof(VerifyProofArgs),
 }
 
 pub fn chain(command: ChainCommand) -> Result<()> {
     match command {
+        ChainCommand::VerifyProof(args) => verify_proof(args),
         ChainCommand::Status { client } => {
             let rpc = client.client()?;
             let status = rpc.status()?;

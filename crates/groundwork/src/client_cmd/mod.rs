@@ -1,5 +1,5 @@
 //! The wallet and query commands: thin clients of a node's JSON-RPC. `account`, `credits`,
-//! `device`, `rewards`, `challenge`, `chain` and `verify-proof`.
+//! `device`, `rewards`, `challenge` and `chain` (with `verify-proof`).
 //!
 //! Amounts are shown and typed with decimals (`12.5`); `--base-units` shows the integers the
 //! chain stores. `--json` prints the node's answer as it came.

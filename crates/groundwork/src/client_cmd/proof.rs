@@ -1,4 +1,4 @@
-//! `groundwork verify-proof`: a state proof checked offline, against a root you trust.
+//! `groundwork chain verify-proof`: a state proof checked offline, against a root you trust.
 
 use super::*;
 

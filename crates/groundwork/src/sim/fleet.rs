@@ -1137,7 +1137,12 @@ fn report_cheaters(
             .as_ref()
             .and_then(|r| r.kind.as_ref())
             .map_or(0, |k| k.amount.0);
-        takes.push((device.role.name(), paid + uptime));
+        // Held in escrow under an open challenge is not paid: forfeited if it is upheld.
+        let held = rewards
+            .as_ref()
+            .and_then(|r| r.held.as_ref())
+            .map_or(0, |h| h.uptime.0 + h.coverage.0);
+        takes.push((device.role.name(), (paid + uptime).saturating_sub(held)));
         let entry = by_role.entry(device.role.name()).or_default();
         entry.0 += paid;
         let challenges: api::ChallengeList = rpc.get("challenges_list", json!({ "device": id }))?;

@@ -213,8 +213,7 @@ fn every_command_help_has_an_example() {
         ("attest", &["makers", "show", "present", "issue", "revoke"]),
         ("rewards", &["show", "explain"]),
         ("challenge", &["open", "answer", "show", "list"]),
-        ("chain", &["status", "block", "proof"]),
-        ("verify-proof", &[]),
+        ("chain", &["status", "block", "proof", "verify-proof"]),
         (
             "calc",
             &[

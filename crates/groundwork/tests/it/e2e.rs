@@ -524,7 +524,10 @@ fn state_proofs_verify_offline_and_fail_when_changed() {
 
     let file = dir.path().join("proof.json");
     std::fs::write(&file, &proof_json).unwrap();
-    let out = run_ok(&["verify-proof", path(&file), "--root", &root], &[]);
+    let out = run_ok(
+        &["chain", "verify-proof", path(&file), "--root", &root],
+        &[],
+    );
     assert!(out.starts_with("valid: account"), "{out}");
     // The balance in tokens, with its base units beside it.
     let balance = out

@@ -140,6 +140,7 @@ pub(super) fn rewards(state: &RpcState, params: &Params<'_>) -> RpcResult<api::D
             kind,
             coverage,
             usage,
+            held: s.held_explanation(epoch, &id).as_ref().map(held_answer),
         })
     })
 }

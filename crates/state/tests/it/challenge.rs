@@ -10,8 +10,8 @@ use crate::common::*;
 use crate::coverage::{beacon, paying_harness, register_at, witness};
 use groundwork_primitives::hash::Digest;
 use groundwork_primitives::{
-    Amount, Cell, ChallengeCall, CoreCall, DeviceKey, KeyScheme, ResourceKind, Transaction,
-    challenge_id,
+    Amount, Cell, ChallengeCall, CoreCall, DeviceKey, DeviceTransaction, KeyScheme, ResourceKind,
+    Transaction, challenge_id,
 };
 use groundwork_state::challenge::ChallengeStatus;
 use groundwork_state::{ChallengeError, CoreError};
@@ -83,6 +83,42 @@ fn next_id(h: &Harness, challenger: u64) -> Digest {
     challenge_id(&address(&key), h.nonce(&key))
 }
 
+/// A device of owner 1 asserting Brandenburg but sitting in Berlin, three Berlin witnesses of
+/// owners 2, 3 and 4, and a beacon of it the first witness heard at −100 dBm: 61 km away,
+/// about 27 dB louder than a typical link delivers.
+fn spoofer_heard_loud(h: &mut Harness) -> (DeviceKey, Vec<DeviceKey>, DeviceTransaction) {
+    let spoofer = device(KeyScheme::Ed25519, 70);
+    register_at(h, 1, &spoofer, ResourceKind::Wireless, brandenburg());
+    let witnesses: Vec<DeviceKey> = (71..74).map(|i| device(KeyScheme::Ed25519, i)).collect();
+    for (i, w) in witnesses.iter().enumerate() {
+        register_at(h, 2 + i as u64, w, ResourceKind::Wireless, berlin(i));
+    }
+    let loud = beacon(h, &spoofer);
+    h.execute(vec![Transaction::Device(loud.clone())]);
+    assert_eq!(h.submit(witness(h, &witnesses[0], &loud, -100)), Ok(()));
+    (spoofer, witnesses, loud)
+}
+
+/// An honest Berlin device of owner 1, an inflater of owner 5 in Brandenburg that reports one
+/// of its beacons at −100 dBm (evidence against the honest device), and three Berlin witnesses
+/// of owners 2, 3 and 4 to hear its answer.
+fn honest_heard_loud_by_an_inflater(
+    h: &mut Harness,
+) -> (DeviceKey, Vec<DeviceKey>, DeviceTransaction) {
+    let honest = device(KeyScheme::Ed25519, 80);
+    register_at(h, 1, &honest, ResourceKind::Wireless, berlin(0));
+    let inflater = device(KeyScheme::Ed25519, 81);
+    register_at(h, 5, &inflater, ResourceKind::Wireless, brandenburg());
+    let witnesses: Vec<DeviceKey> = (82..85).map(|i| device(KeyScheme::P256, i)).collect();
+    for (i, w) in witnesses.iter().enumerate() {
+        register_at(h, 2 + i as u64, w, ResourceKind::Wireless, berlin(i + 1));
+    }
+    let old = beacon(h, &honest);
+    h.execute(vec![Transaction::Device(old.clone())]);
+    assert_eq!(h.submit(witness(h, &inflater, &old, -100)), Ok(()));
+    (honest, witnesses, old)
+}
+
 /// A device of owner 1 asserts Brandenburg but sits in Berlin: Berlin witnesses of owners 2, 3
 /// and 4 hear it far louder than 61 km allows. Account 6 challenges; the owner cannot answer;
 /// the challenge is upheld, half the device bond goes to the challenger with its own bond, and
@@ -90,15 +126,7 @@ fn next_id(h: &Harness, challenger: u64) -> Digest {
 #[test]
 fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
     let mut h = harness();
-    let spoofer = device(KeyScheme::Ed25519, 70);
-    register_at(&mut h, 1, &spoofer, ResourceKind::Wireless, brandenburg());
-    let witnesses: Vec<DeviceKey> = (71..74).map(|i| device(KeyScheme::Ed25519, i)).collect();
-    for (i, w) in witnesses.iter().enumerate() {
-        register_at(&mut h, 2 + i as u64, w, ResourceKind::Wireless, berlin(i));
-    }
-    let loud = beacon(&h, &spoofer);
-    h.execute(vec![Transaction::Device(loud.clone())]);
-    assert_eq!(h.submit(witness(&h, &witnesses[0], &loud, -100)), Ok(()));
+    let (spoofer, witnesses, loud) = spoofer_heard_loud(&mut h);
     // A second beacon heard only faintly: real, but no evidence of anything.
     h.empty_blocks(5);
     let faint = beacon(&h, &spoofer);
@@ -296,23 +324,7 @@ fn an_unanswered_challenge_of_a_spoofer_is_upheld_and_slashes_the_bond() {
 #[test]
 fn an_answered_challenge_of_an_honest_device_is_rejected_and_pays_the_owner() {
     let mut h = harness();
-    let honest = device(KeyScheme::Ed25519, 80);
-    register_at(&mut h, 1, &honest, ResourceKind::Wireless, berlin(0));
-    let inflater = device(KeyScheme::Ed25519, 81);
-    register_at(&mut h, 5, &inflater, ResourceKind::Wireless, brandenburg());
-    let witnesses: Vec<DeviceKey> = (82..85).map(|i| device(KeyScheme::P256, i)).collect();
-    for (i, w) in witnesses.iter().enumerate() {
-        register_at(
-            &mut h,
-            2 + i as u64,
-            w,
-            ResourceKind::Wireless,
-            berlin(i + 1),
-        );
-    }
-    let old = beacon(&h, &honest);
-    h.execute(vec![Transaction::Device(old.clone())]);
-    assert_eq!(h.submit(witness(&h, &inflater, &old, -100)), Ok(()));
+    let (honest, witnesses, old) = honest_heard_loud_by_an_inflater(&mut h);
 
     // The inflater's owner cannot cite its own device's report: a challenger makes no evidence.
     assert!(matches!(
@@ -479,20 +491,13 @@ fn heartbeat_until(h: &mut Harness, device: &DeviceKey, height: u64) {
 
 /// A spoofer challenged early in epoch 0 heartbeats through the epoch. At the epoch's end its
 /// uptime share (the whole wireless pool, 300 001) and its coverage share (none: its beacon's
-/// report is implausibly loud) are paid into escrow, not to its owner; `explain` says they are held pending the challenge. Nobody
-/// answers; the challenge is upheld and what was held goes to the treasury with the slash.
+/// report is implausibly loud) are paid into escrow, not to its owner; `explain` says they are
+/// held pending the challenge. Nobody answers; the challenge is upheld and what was held goes to
+/// the treasury with the slash.
 #[test]
 fn rewards_earned_under_an_open_challenge_are_held_and_forfeited_when_it_is_upheld() {
     let mut h = held_harness();
-    let spoofer = device(KeyScheme::Ed25519, 70);
-    register_at(&mut h, 1, &spoofer, ResourceKind::Wireless, brandenburg());
-    let witnesses: Vec<DeviceKey> = (71..74).map(|i| device(KeyScheme::Ed25519, i)).collect();
-    for (i, w) in witnesses.iter().enumerate() {
-        register_at(&mut h, 2 + i as u64, w, ResourceKind::Wireless, berlin(i));
-    }
-    let loud = beacon(&h, &spoofer);
-    h.execute(vec![Transaction::Device(loud.clone())]);
-    assert_eq!(h.submit(witness(&h, &witnesses[0], &loud, -100)), Ok(()));
+    let (spoofer, witnesses, loud) = spoofer_heard_loud(&mut h);
     let id = next_id(&h, 6);
     assert_eq!(
         h.submit(challenge(&h, 6, &spoofer, vec![loud.beacon_id().unwrap()])),
@@ -582,23 +587,7 @@ fn rewards_earned_under_an_open_challenge_are_held_and_forfeited_when_it_is_uphe
 #[test]
 fn rewards_held_for_a_rejected_challenge_are_released_to_the_owner() {
     let mut h = held_harness();
-    let honest = device(KeyScheme::Ed25519, 80);
-    register_at(&mut h, 1, &honest, ResourceKind::Wireless, berlin(0));
-    let inflater = device(KeyScheme::Ed25519, 81);
-    register_at(&mut h, 5, &inflater, ResourceKind::Wireless, brandenburg());
-    let witnesses: Vec<DeviceKey> = (82..85).map(|i| device(KeyScheme::P256, i)).collect();
-    for (i, w) in witnesses.iter().enumerate() {
-        register_at(
-            &mut h,
-            2 + i as u64,
-            w,
-            ResourceKind::Wireless,
-            berlin(i + 1),
-        );
-    }
-    let old = beacon(&h, &honest);
-    h.execute(vec![Transaction::Device(old.clone())]);
-    assert_eq!(h.submit(witness(&h, &inflater, &old, -100)), Ok(()));
+    let (honest, witnesses, old) = honest_heard_loud_by_an_inflater(&mut h);
     let id = next_id(&h, 6);
     assert_eq!(
         h.submit(challenge(&h, 6, &honest, vec![old.beacon_id().unwrap()])),
