@@ -459,7 +459,7 @@ pub struct KindExplanation {
 }
 
 /// The inputs of a kind reward, enough to recompute it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KindInputs {
     pub initial_emission: BaseUnits,
     pub halving_interval_epochs: u64,
@@ -468,6 +468,10 @@ pub struct KindInputs {
     pub weight_bps: u16,
     pub work_units: u64,
     pub kind_total_units: u64,
+    /// The coverage rule that judged the wireless device in the epoch, withholding its share
+    /// (then the reward is 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withheld_by: Option<String>,
 }
 
 /// The coverage part of an explanation: every beacon the device took part in.

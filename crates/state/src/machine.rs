@@ -15,7 +15,8 @@
 //! 4. oracle: this height's median enters the smoothing window (and, at an epoch's last
 //!    block, the epoch's price record);
 //! 5. on an epoch's last block: the emission is split into program pools (`rewards`), then
-//!    uptime pays each kind's pool, coverage pays the coverage pool (every reward through the
+//!    coverage pays the coverage pool, uptime pays each kind's pool (less the shares of
+//!    wireless devices a coverage rule judged in the epoch; every reward through the
 //!    challenges module, which holds a device's reward in escrow while a challenge of its
 //!    location is open), usage mints its capped
 //!    payments for the epoch's verified usage, the core mints the emission and sends the rest
@@ -322,11 +323,15 @@ impl State {
         let pools = crate::rewards::ProgramPools::of_epoch(&self.params, epoch)?;
         // A device under an open location challenge is paid into escrow (`challenges` is
         // the sink every reward goes through).
+        // Coverage settles first: a wireless device its rules judged earns no uptime share.
         let (core, sink) = (&mut self.core, &mut self.challenges);
-        let uptime = self.uptime.end_epoch(core, sink, epoch, &pools.kinds)?;
-        let coverage_paid =
+        let coverage =
             self.coverage
                 .end_epoch(core, sink, &self.params, epoch, height, pools.coverage)?;
+        let uptime = self
+            .uptime
+            .end_epoch(core, sink, epoch, &pools.kinds, &coverage.judged)?;
+        let coverage_paid = coverage.paid;
         let paid = uptime
             .paid
             .checked_add(coverage_paid)

@@ -238,6 +238,7 @@ impl State {
             work_units: record.work_units,
             kind_total_units: record.kind_total_units,
             amount: record.amount,
+            withheld: record.withheld,
             steps: Vec::new(),
         };
         explanation.describe();

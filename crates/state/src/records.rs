@@ -117,8 +117,11 @@ pub struct RewardRecord {
     pub kind_total_units: u64,
     /// The kind's pool for the epoch.
     pub pool: Amount,
-    /// `floor(pool × work_units / kind_total_units)`.
+    /// `floor(pool × work_units / kind_total_units)`, or 0 if withheld.
     pub amount: Amount,
+    /// The coverage rule that judged the (wireless) device in the epoch, withholding its
+    /// uptime share (`modules::uptime`).
+    pub withheld: Option<crate::modules::coverage::CollusionRule>,
 }
 impl_struct_codec!(RewardRecord {
     owner,
@@ -126,7 +129,8 @@ impl_struct_codec!(RewardRecord {
     work_units,
     kind_total_units,
     pool,
-    amount
+    amount,
+    withheld
 });
 
 /// The totals of one epoch's reward run.

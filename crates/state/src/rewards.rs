@@ -119,11 +119,16 @@ pub struct KindRewardInputs {
     pub weight_bps: u16,
     pub work_units: u64,
     pub kind_total_units: u64,
+    /// The device's share was withheld (a coverage rule judged it): it is 0.
+    pub withheld: bool,
 }
 
 /// The reward rule (module docs) from its inputs alone: the one formula the state machine,
 /// `explain` and a client checking an explanation all use. `None` if an input is out of range.
 pub fn recompute_kind_reward(inputs: &KindRewardInputs) -> Option<Amount> {
+    if inputs.withheld {
+        return Some(Amount::ZERO);
+    }
     let emission = if inputs.halvings >= 128 {
         0
     } else {
@@ -161,6 +166,8 @@ pub struct RewardExplanation {
     pub work_units: u64,
     pub kind_total_units: u64,
     pub amount: Amount,
+    /// The coverage rule that judged the device in the epoch, withholding its share.
+    pub withheld: Option<crate::modules::coverage::CollusionRule>,
     /// The same computation in words, one step a line, with the numbers filled in.
     pub steps: Vec<String>,
 }
@@ -176,6 +183,7 @@ impl RewardExplanation {
             weight_bps: self.weight_bps,
             work_units: self.work_units,
             kind_total_units: self.kind_total_units,
+            withheld: self.withheld.is_some(),
         })
     }
 
@@ -202,11 +210,20 @@ impl RewardExplanation {
                 "work units = heartbeat windows covered: this device {}, all {} devices {}",
                 self.work_units, self.kind, self.kind_total_units
             ),
-            format!(
+        ];
+        match self.withheld {
+            None => self.steps.push(format!(
                 "reward = floor({} × {} / {}) = {} base units, paid to {}",
                 self.pool, self.work_units, self.kind_total_units, self.amount, self.owner
-            ),
-        ];
+            )),
+            Some(rule) => self.steps.push(format!(
+                "withheld: coverage left this device out in the epoch by a rule that judges the device ({}), so its share floor({} × {} / {}) is not paid; 0 base units",
+                rule.name(),
+                self.pool,
+                self.work_units,
+                self.kind_total_units
+            )),
+        }
     }
 }
 

@@ -42,6 +42,7 @@ pub(super) fn recompute_explanation(e: &api::KindExplanation) -> Option<u128> {
         weight_bps: i.weight_bps,
         work_units: i.work_units,
         kind_total_units: i.kind_total_units,
+        withheld: i.withheld_by.is_some(),
     };
     groundwork_state::rewards::recompute_kind_reward(&inputs).map(|a| a.0)
 }

@@ -204,6 +204,7 @@ fn kind_explanation(e: &groundwork_state::RewardExplanation) -> api::KindExplana
             weight_bps: e.weight_bps,
             work_units: e.work_units,
             kind_total_units: e.kind_total_units,
+            withheld_by: e.withheld.map(|r| r.name().to_string()),
         },
         emission: BaseUnits(e.emission.0),
         kinds_emission: BaseUnits(e.kinds_emission.0),

@@ -505,6 +505,76 @@ fn coverage_rewards_follow_units_scales_and_reciprocity() {
     assert_eq!(epoch.to_treasury.0, 1_000_003 - 500_000);
 }
 
+/// The same closed ring, and one honest wireless device of another owner; all four heartbeat
+/// in every block from the ring's last report to the epoch's end, so each covers the same n
+/// windows. A device a coverage rule judges earns no wireless uptime share: the ring's three
+/// shares are withheld (0, `withheld` naming the rule), and the honest device gets its own
+/// floor(300 001 × n / 4n) = 75 000, as if the ring had been paid (the pool is not shared out
+/// again). Epoch 0's wireless pool: floor((1 000 003 − 500 001) × 0.6) = 300 001.
+#[test]
+fn a_ring_member_earns_no_wireless_uptime_share_and_explain_says_why() {
+    let mut h = paying_harness();
+    let ring: Vec<DeviceKey> = (40..43).map(|i| device(KeyScheme::Ed25519, i)).collect();
+    let places = [(52.5219, 13.4132), (52.5219, 13.4562), (52.5489, 13.4132)];
+    for (key, (lat, lng)) in ring.iter().zip(places) {
+        register_at(&mut h, 1, key, ResourceKind::Wireless, cell(lat, lng));
+    }
+    let honest = device(KeyScheme::Ed25519, 44);
+    register_at(
+        &mut h,
+        2,
+        &honest,
+        ResourceKind::Wireless,
+        cell(52.4950, 13.4132),
+    );
+    for (i, beaconer) in ring.iter().enumerate() {
+        let b = beacon(&h, beaconer);
+        h.execute(vec![Transaction::Device(b.clone())]);
+        let reports: Vec<Transaction> = ring
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, w)| witness(&h, w, &b, -100))
+            .collect();
+        assert!(h.execute(reports).receipts.iter().all(|r| r.result.is_ok()));
+    }
+    while h.state.height() < 20 {
+        let beats: Vec<Transaction> = ring
+            .iter()
+            .chain([&honest])
+            .map(|d| h.heartbeat(d, 0))
+            .collect();
+        assert!(h.execute(beats).receipts.iter().all(|r| r.result.is_ok()));
+    }
+    let honest_reward = h.state.reward(0, &honest.id()).unwrap();
+    assert_eq!(honest_reward.kind_total_units, 4 * honest_reward.work_units);
+    assert_eq!(honest_reward.amount.0, 75_000);
+    assert_eq!(honest_reward.withheld, None);
+    for key in &ring {
+        let record = h.state.reward(0, &key.id()).unwrap();
+        assert_eq!(record.work_units, honest_reward.work_units);
+        assert_eq!(record.amount.0, 0);
+        assert_eq!(
+            record.withheld,
+            Some(groundwork_state::coverage::CollusionRule::ClosedRing)
+        );
+        let explained = h.state.explain(&key.id(), 0).unwrap();
+        assert_eq!(
+            explained.recompute(),
+            Some(groundwork_primitives::Amount::ZERO)
+        );
+        let last = explained.steps.last().unwrap();
+        assert!(
+            last.starts_with("withheld:") && last.contains("closed ring"),
+            "{last}"
+        );
+    }
+    // What the ring would have had goes to the treasury with the unpaid rest.
+    let epoch = h.state.epoch_summary(0).unwrap();
+    assert_eq!(epoch.paid.0, 75_000);
+    assert_eq!(epoch.to_treasury.0, 1_000_003 - 75_000);
+}
+
 /// Three devices of one owner witness only one another: a closed ring. Their reports pass every
 /// physical check but are excluded at settlement, so the ring earns nothing, and the
 /// explanation names the rule. The same reports from three independent owners would count

@@ -152,12 +152,54 @@ pub enum CollusionRule {
 pub const MIN_STEADY_REPORTS: u32 = 4;
 
 impl CollusionRule {
+    /// Whether the rule judges the device itself (a ring it belongs to, its own reports out of
+    /// line, a pair's copied numbers), not one link whose two ends the chain cannot tell apart:
+    /// a device excluded by such a rule earns no wireless uptime share for the epoch either.
+    pub fn judges_the_device(self) -> bool {
+        !matches!(self, CollusionRule::ImplausibleSignal)
+    }
+
+    fn tag(self) -> u8 {
+        match self {
+            CollusionRule::ClosedRing => 0,
+            CollusionRule::ImplausibleSignal => 1,
+            CollusionRule::OutOfLine => 2,
+            CollusionRule::SteadySignal => 3,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             CollusionRule::ClosedRing => "closed ring",
             CollusionRule::ImplausibleSignal => "implausibly strong signal for the distance",
             CollusionRule::OutOfLine => "reports out of line with the other witnesses",
             CollusionRule::SteadySignal => "implausibly consistent RSSI for the pair",
+        }
+    }
+}
+
+impl commonware_codec::Write for CollusionRule {
+    fn write(&self, buf: &mut impl bytes::BufMut) {
+        commonware_codec::Write::write(&self.tag(), buf);
+    }
+}
+
+impl commonware_codec::FixedSize for CollusionRule {
+    const SIZE: usize = 1;
+}
+
+impl commonware_codec::Read for CollusionRule {
+    type Cfg = ();
+    fn read_cfg(
+        buf: &mut impl commonware_codec::Buf,
+        _: &(),
+    ) -> Result<Self, commonware_codec::Error> {
+        match <u8 as commonware_codec::ReadExt>::read(buf)? {
+            0 => Ok(CollusionRule::ClosedRing),
+            1 => Ok(CollusionRule::ImplausibleSignal),
+            2 => Ok(CollusionRule::OutOfLine),
+            3 => Ok(CollusionRule::SteadySignal),
+            other => Err(commonware_codec::Error::InvalidEnum(other)),
         }
     }
 }

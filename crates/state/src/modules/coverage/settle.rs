@@ -361,7 +361,8 @@ impl Coverage {
     /// Settles every beacon whose witness window has closed by `height` (the epoch's last
     /// block): splits `pool` between beaconers and witnesses by their units, pays owners,
     /// records a [`CoverageReward`] per device and a [`CoverageSummary`], and drops beacons
-    /// settled [`BEACON_RETENTION_EPOCHS`] ago. Returns what was paid.
+    /// settled [`BEACON_RETENTION_EPOCHS`] ago. Returns what was paid, and the devices a rule
+    /// that judges the device excluded.
     pub(crate) fn end_epoch(
         &mut self,
         core: &mut Core,
@@ -370,7 +371,7 @@ impl Coverage {
         epoch: u64,
         height: u64,
         pool: Amount,
-    ) -> Result<Amount, BlockError> {
+    ) -> Result<CoveragePayout, BlockError> {
         let window = params.coverage.witness_window_blocks;
         let closed: Vec<HeightBeacon> = self
             .pending_beacons
@@ -427,7 +428,10 @@ impl Coverage {
         let paid = summary.paid;
         self.epochs.put(epoch, summary);
         self.forget_settled_before(epoch);
-        Ok(paid)
+        Ok(CoveragePayout {
+            paid,
+            judged: tally.judged,
+        })
     }
 
     /// Pays each device its share of the beaconers' and the witnesses' pools.
@@ -483,9 +487,20 @@ impl Coverage {
 }
 
 /// The coverage rewards of an epoch as its beacons settle, before the pool is split.
+/// What the coverage program paid in an epoch, and whom its rules judged.
+pub(crate) struct CoveragePayout {
+    pub paid: Amount,
+    /// Devices excluded by a rule that judges the device
+    /// ([`CollusionRule::judges_the_device`]), with the first such rule: they earn no
+    /// wireless uptime share for the epoch.
+    pub judged: std::collections::BTreeMap<DeviceId, CollusionRule>,
+}
+
 #[derive(Default)]
 struct RewardTally {
     rewards: std::collections::BTreeMap<DeviceId, CoverageReward>,
+    /// Devices a rule that judges the device excluded from coverage, with the first such rule.
+    judged: std::collections::BTreeMap<DeviceId, CollusionRule>,
     total_beacon: u64,
     total_witness: u64,
 }
@@ -506,19 +521,25 @@ impl RewardTally {
                 continue;
             };
             let peers = now.tallies.get(&device).copied().unwrap_or_default();
-            let entry = self.rewards.entry(device).or_insert(CoverageReward {
-                owner: record.owner,
-                beacons: 0,
-                witnesses: 0,
-                beacon_units: 0,
-                witness_units: 0,
-                reciprocity_misses: 0,
-                collusion_exclusions: 0,
-                peers,
-                amount: Amount::ZERO,
-            });
-            if share.excluded.is_some() {
+            let entry = self
+                .rewards
+                .entry(device.clone())
+                .or_insert(CoverageReward {
+                    owner: record.owner,
+                    beacons: 0,
+                    witnesses: 0,
+                    beacon_units: 0,
+                    witness_units: 0,
+                    reciprocity_misses: 0,
+                    collusion_exclusions: 0,
+                    peers,
+                    amount: Amount::ZERO,
+                });
+            if let Some(rule) = share.excluded {
                 entry.collusion_exclusions = entry.collusion_exclusions.saturating_add(1);
+                if rule.judges_the_device() {
+                    self.judged.entry(device.clone()).or_insert(rule);
+                }
             } else if !share.reciprocity {
                 entry.reciprocity_misses = entry.reciprocity_misses.saturating_add(1);
             } else if share.as_beaconer {

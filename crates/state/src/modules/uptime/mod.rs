@@ -13,11 +13,13 @@ use crate::error::CoreError;
 use crate::error::{BlockError, TxError};
 use crate::genesis::Params;
 use crate::module::{Module, ModuleInfo};
+use crate::modules::coverage::CollusionRule;
 use crate::records::{Device, RewardRecord};
 use crate::rewards::device_share;
 use crate::rewards::{Program, RewardSink};
 use crate::table::{AnyTable, Table};
 use groundwork_primitives::{Amount, DeviceId, ResourceKind, UptimeReport};
+use std::collections::BTreeMap;
 
 /// Table prefixes of the uptime module. On disk and in proofs: never renumber.
 pub mod prefix {
@@ -125,6 +127,7 @@ impl Uptime {
         sink: &mut impl RewardSink,
         epoch: u64,
         pools: &[Amount; ResourceKind::COUNT],
+        judged: &BTreeMap<DeviceId, CollusionRule>,
     ) -> Result<UptimePayout, BlockError> {
         let mut work = Vec::new();
         let mut total_units = [0u64; ResourceKind::COUNT];
@@ -150,7 +153,16 @@ impl Uptime {
         for (id, device, units) in &work {
             let kind = device.kind;
             let pool = pools[kind.index()];
-            let amount = device_share(pool, *units, total_units[kind.index()])?;
+            // A wireless device a coverage rule judged in the epoch (a ring member, out of line
+            // with its peers, copied numbers) is up but not serving honestly: its share stays
+            // unpaid and goes to the treasury with the rest of the emission.
+            let withheld = (kind == ResourceKind::Wireless)
+                .then(|| judged.get(id).copied())
+                .flatten();
+            let amount = match withheld {
+                Some(_) => Amount::ZERO,
+                None => device_share(pool, *units, total_units[kind.index()])?,
+            };
             sink.pay(core, epoch, id, &device.owner, Program::Uptime, amount)?;
             paid = paid
                 .checked_add(amount)
@@ -162,6 +174,7 @@ impl Uptime {
                 kind_total_units: total_units[kind.index()],
                 pool,
                 amount,
+                withheld,
             };
             self.rewards.put((epoch, id.clone()), record);
         }
