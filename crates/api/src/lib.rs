@@ -472,6 +472,18 @@ pub struct KindInputs {
     /// (then the reward is 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withheld_by: Option<String>,
+    /// Wireless devices with work asserting the device's cell, itself included; the share
+    /// is divided among them. Left out when 1.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub co_located: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
 }
 
 /// The coverage part of an explanation: every beacon the device took part in.

@@ -239,6 +239,7 @@ impl State {
             kind_total_units: record.kind_total_units,
             amount: record.amount,
             withheld: record.withheld,
+            co_located: record.co_located,
             steps: Vec::new(),
         };
         explanation.describe();

@@ -117,11 +117,14 @@ pub struct RewardRecord {
     pub kind_total_units: u64,
     /// The kind's pool for the epoch.
     pub pool: Amount,
-    /// `floor(pool × work_units / kind_total_units)`, or 0 if withheld.
+    /// `floor(floor(pool × work_units / kind_total_units) / co_located)`, or 0 if withheld.
     pub amount: Amount,
     /// The coverage rule that judged the (wireless) device in the epoch, withholding its
     /// uptime share (`modules::uptime`).
     pub withheld: Option<crate::modules::coverage::CollusionRule>,
+    /// Wireless devices with work in the epoch that assert this device's cell, itself
+    /// included (1 for every other kind): they share one device's uptime share.
+    pub co_located: u32,
 }
 impl_struct_codec!(RewardRecord {
     owner,
@@ -130,7 +133,8 @@ impl_struct_codec!(RewardRecord {
     kind_total_units,
     pool,
     amount,
-    withheld
+    withheld,
+    co_located
 });
 
 /// The totals of one epoch's reward run.

@@ -121,6 +121,9 @@ pub struct KindRewardInputs {
     pub kind_total_units: u64,
     /// The device's share was withheld (a coverage rule judged it): it is 0.
     pub withheld: bool,
+    /// Wireless devices with work asserting the device's cell, itself included: the share is
+    /// divided among them (0 or 1: not divided).
+    pub co_located: u32,
 }
 
 /// The reward rule (module docs) from its inputs alone: the one formula the state machine,
@@ -143,7 +146,7 @@ pub fn recompute_kind_reward(inputs: &KindRewardInputs) -> Option<Amount> {
     }
     let share =
         pool.checked_mul(u128::from(inputs.work_units))? / u128::from(inputs.kind_total_units);
-    Some(Amount(share))
+    Some(Amount(share / u128::from(inputs.co_located.max(1))))
 }
 
 /// Why a device got what it got in one epoch: every input and every step.
@@ -168,6 +171,8 @@ pub struct RewardExplanation {
     pub amount: Amount,
     /// The coverage rule that judged the device in the epoch, withholding its share.
     pub withheld: Option<crate::modules::coverage::CollusionRule>,
+    /// Wireless devices with work asserting its cell, itself included.
+    pub co_located: u32,
     /// The same computation in words, one step a line, with the numbers filled in.
     pub steps: Vec<String>,
 }
@@ -184,6 +189,7 @@ impl RewardExplanation {
             work_units: self.work_units,
             kind_total_units: self.kind_total_units,
             withheld: self.withheld.is_some(),
+            co_located: self.co_located,
         })
     }
 
@@ -212,6 +218,16 @@ impl RewardExplanation {
             ),
         ];
         match self.withheld {
+            None if self.co_located > 1 => self.steps.push(format!(
+                "{} wireless devices with work assert this device's cell, so they share one device's share: reward = floor(floor({} × {} / {}) / {}) = {} base units, paid to {}",
+                self.co_located,
+                self.pool,
+                self.work_units,
+                self.kind_total_units,
+                self.co_located,
+                self.amount,
+                self.owner
+            )),
             None => self.steps.push(format!(
                 "reward = floor({} × {} / {}) = {} base units, paid to {}",
                 self.pool, self.work_units, self.kind_total_units, self.amount, self.owner

@@ -43,6 +43,7 @@ pub(super) fn recompute_explanation(e: &api::KindExplanation) -> Option<u128> {
         work_units: i.work_units,
         kind_total_units: i.kind_total_units,
         withheld: i.withheld_by.is_some(),
+        co_located: i.co_located,
     };
     groundwork_state::rewards::recompute_kind_reward(&inputs).map(|a| a.0)
 }

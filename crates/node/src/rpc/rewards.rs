@@ -205,6 +205,7 @@ fn kind_explanation(e: &groundwork_state::RewardExplanation) -> api::KindExplana
             work_units: e.work_units,
             kind_total_units: e.kind_total_units,
             withheld_by: e.withheld.map(|r| r.name().to_string()),
+            co_located: e.co_located,
         },
         emission: BaseUnits(e.emission.0),
         kinds_emission: BaseUnits(e.kinds_emission.0),

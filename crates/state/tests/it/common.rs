@@ -34,6 +34,16 @@ pub fn cell(lat: f64, lng: f64) -> Cell {
     Cell::from_lat_lng(lat, lng).unwrap()
 }
 
+/// Where [`Harness::register`] puts a device: a cell in Berlin picked by its key, so two
+/// devices share a cell (and a wireless uptime share) only when a test puts them there.
+pub fn place_of(device: &DeviceKey) -> Cell {
+    let id = device.id().to_string();
+    let digest = groundwork_primitives::hash::hash(id.as_bytes());
+    let bytes: &[u8] = digest.as_ref();
+    let (north, east) = (f64::from(bytes[0]), f64::from(bytes[1]));
+    cell(52.50 + north * 0.0002, 13.38 + east * 0.0003)
+}
+
 pub fn params() -> Params {
     Params {
         core: groundwork_state::CoreParams {
@@ -289,13 +299,8 @@ impl Harness {
         device: &DeviceKey,
         kind: ResourceKind,
     ) -> Transaction {
-        let action = CoreCall::register_device(
-            &self.chain,
-            &address(owner),
-            device,
-            kind,
-            cell(52.52, 13.405),
-        );
+        let action =
+            CoreCall::register_device(&self.chain, &address(owner), device, kind, place_of(device));
         self.signed(owner, action)
     }
 

@@ -575,6 +575,59 @@ fn a_ring_member_earns_no_wireless_uptime_share_and_explain_says_why() {
     assert_eq!(epoch.to_treasury.0, 1_000_003 - 75_000);
 }
 
+/// Two wireless devices asserting the same cell and a third elsewhere heartbeat in the same n
+/// windows. Each earns floor(300 001 × n / 3n) = 100 000 of epoch 0's wireless pool, but a
+/// pile on one spot covers what one device there covers: the two share one share, 50 000
+/// each, and the explanation says so. The third keeps its 100 000; the rest goes to the
+/// treasury.
+#[test]
+fn wireless_devices_asserting_one_cell_share_one_uptime_share() {
+    let mut h = paying_harness();
+    let pile: Vec<DeviceKey> = (50..52).map(|i| device(KeyScheme::Ed25519, i)).collect();
+    for key in &pile {
+        register_at(
+            &mut h,
+            1,
+            key,
+            ResourceKind::Wireless,
+            cell(52.5219, 13.4132),
+        );
+    }
+    let alone = device(KeyScheme::Ed25519, 52);
+    register_at(
+        &mut h,
+        2,
+        &alone,
+        ResourceKind::Wireless,
+        cell(52.4950, 13.4132),
+    );
+    while h.state.height() < 20 {
+        let beats: Vec<Transaction> = pile
+            .iter()
+            .chain([&alone])
+            .map(|d| h.heartbeat(d, 0))
+            .collect();
+        assert!(h.execute(beats).receipts.iter().all(|r| r.result.is_ok()));
+    }
+    let lone = h.state.reward(0, &alone.id()).unwrap();
+    assert_eq!(lone.kind_total_units, 3 * lone.work_units);
+    assert_eq!((lone.amount.0, lone.co_located), (100_000, 1));
+    for key in &pile {
+        let record = h.state.reward(0, &key.id()).unwrap();
+        assert_eq!((record.amount.0, record.co_located), (50_000, 2));
+        let explained = h.state.explain(&key.id(), 0).unwrap();
+        assert_eq!(explained.recompute(), Some(record.amount));
+        let last = explained.steps.last().unwrap();
+        assert!(
+            last.starts_with("2 wireless devices with work assert"),
+            "{last}"
+        );
+    }
+    let epoch = h.state.epoch_summary(0).unwrap();
+    assert_eq!(epoch.paid.0, 200_000);
+    assert_eq!(epoch.to_treasury.0, 1_000_003 - 200_000);
+}
+
 /// Three devices of one owner witness only one another: a closed ring. Their reports pass every
 /// physical check but are excluded at settlement, so the ring earns nothing, and the
 /// explanation names the rule. The same reports from three independent owners would count

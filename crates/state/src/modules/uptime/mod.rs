@@ -18,6 +18,7 @@ use crate::records::{Device, RewardRecord};
 use crate::rewards::device_share;
 use crate::rewards::{Program, RewardSink};
 use crate::table::{AnyTable, Table};
+use groundwork_primitives::Cell;
 use groundwork_primitives::{Amount, DeviceId, ResourceKind, UptimeReport};
 use std::collections::BTreeMap;
 
@@ -149,6 +150,16 @@ impl Uptime {
             work.push((key.1, device, units));
         }
 
+        // Wireless devices with work, by the cell they assert: a pile on one spot covers what
+        // one device there covers, so they share one device's uptime share.
+        let mut at_cell: BTreeMap<Cell, u32> = BTreeMap::new();
+        for (_, device, _) in work
+            .iter()
+            .filter(|(_, d, _)| d.kind == ResourceKind::Wireless)
+        {
+            let count = at_cell.entry(device.location).or_default();
+            *count = count.saturating_add(1);
+        }
         let mut paid = Amount::ZERO;
         for (id, device, units) in &work {
             let kind = device.kind;
@@ -159,9 +170,16 @@ impl Uptime {
             let withheld = (kind == ResourceKind::Wireless)
                 .then(|| judged.get(id).copied())
                 .flatten();
+            let co_located = match kind {
+                ResourceKind::Wireless => at_cell.get(&device.location).copied().unwrap_or(1),
+                _ => 1,
+            };
             let amount = match withheld {
                 Some(_) => Amount::ZERO,
-                None => device_share(pool, *units, total_units[kind.index()])?,
+                None => Amount(
+                    device_share(pool, *units, total_units[kind.index()])?.0
+                        / u128::from(co_located.max(1)),
+                ),
             };
             sink.pay(core, epoch, id, &device.owner, Program::Uptime, amount)?;
             paid = paid
@@ -175,6 +193,7 @@ impl Uptime {
                 pool,
                 amount,
                 withheld,
+                co_located,
             };
             self.rewards.put((epoch, id.clone()), record);
         }
