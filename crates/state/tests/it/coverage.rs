@@ -505,7 +505,30 @@ fn coverage_rewards_follow_units_scales_and_reciprocity() {
     assert_eq!(epoch.to_treasury.0, 1_000_003 - 500_000);
 }
 
-/// The same closed ring, and one honest wireless device of another owner; all four heartbeat
+/// Three wireless devices of owner 1 a few km apart in Berlin, each beaconing once and heard
+/// by the other two at −100 dBm: a closed ring.
+fn closed_ring_of_owner_1(h: &mut Harness) -> Vec<DeviceKey> {
+    let ring: Vec<DeviceKey> = (40..43).map(|i| device(KeyScheme::Ed25519, i)).collect();
+    let places = [(52.5219, 13.4132), (52.5219, 13.4562), (52.5489, 13.4132)];
+    for (key, (lat, lng)) in ring.iter().zip(places) {
+        register_at(h, 1, key, ResourceKind::Wireless, cell(lat, lng));
+    }
+    for (i, beaconer) in ring.iter().enumerate() {
+        let b = beacon(h, beaconer);
+        h.execute(vec![Transaction::Device(b.clone())]);
+        let reports: Vec<Transaction> = ring
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, w)| witness(h, w, &b, -100))
+            .collect();
+        assert!(h.execute(reports).receipts.iter().all(|r| r.result.is_ok()));
+    }
+    ring
+}
+
+/// The closed ring of [`closed_ring_of_owner_1`] and one honest wireless device of another
+/// owner; all four heartbeat
 /// in every block from the ring's last report to the epoch's end, so each covers the same n
 /// windows. A device a coverage rule judges earns no wireless uptime share: the ring's three
 /// shares are withheld (0, `withheld` naming the rule), and the honest device gets its own
@@ -514,11 +537,7 @@ fn coverage_rewards_follow_units_scales_and_reciprocity() {
 #[test]
 fn a_ring_member_earns_no_wireless_uptime_share_and_explain_says_why() {
     let mut h = paying_harness();
-    let ring: Vec<DeviceKey> = (40..43).map(|i| device(KeyScheme::Ed25519, i)).collect();
-    let places = [(52.5219, 13.4132), (52.5219, 13.4562), (52.5489, 13.4132)];
-    for (key, (lat, lng)) in ring.iter().zip(places) {
-        register_at(&mut h, 1, key, ResourceKind::Wireless, cell(lat, lng));
-    }
+    let ring = closed_ring_of_owner_1(&mut h);
     let honest = device(KeyScheme::Ed25519, 44);
     register_at(
         &mut h,
@@ -527,17 +546,6 @@ fn a_ring_member_earns_no_wireless_uptime_share_and_explain_says_why() {
         ResourceKind::Wireless,
         cell(52.4950, 13.4132),
     );
-    for (i, beaconer) in ring.iter().enumerate() {
-        let b = beacon(&h, beaconer);
-        h.execute(vec![Transaction::Device(b.clone())]);
-        let reports: Vec<Transaction> = ring
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .map(|(_, w)| witness(&h, w, &b, -100))
-            .collect();
-        assert!(h.execute(reports).receipts.iter().all(|r| r.result.is_ok()));
-    }
     while h.state.height() < 20 {
         let beats: Vec<Transaction> = ring
             .iter()
@@ -635,22 +643,7 @@ fn wireless_devices_asserting_one_cell_share_one_uptime_share() {
 #[test]
 fn a_closed_ring_of_one_owner_earns_nothing_and_explain_names_the_rule() {
     let mut h = paying_harness();
-    let ring: Vec<DeviceKey> = (40..43).map(|i| device(KeyScheme::Ed25519, i)).collect();
-    let places = [(52.5219, 13.4132), (52.5219, 13.4562), (52.5489, 13.4132)];
-    for (key, (lat, lng)) in ring.iter().zip(places) {
-        register_at(&mut h, 1, key, ResourceKind::Wireless, cell(lat, lng));
-    }
-    for (i, beaconer) in ring.iter().enumerate() {
-        let b = beacon(&h, beaconer);
-        h.execute(vec![Transaction::Device(b.clone())]);
-        let reports: Vec<Transaction> = ring
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .map(|(_, w)| witness(&h, w, &b, -100))
-            .collect();
-        assert!(h.execute(reports).receipts.iter().all(|r| r.result.is_ok()));
-    }
+    let ring = closed_ring_of_owner_1(&mut h);
     h.advance_to(20);
     for key in &ring {
         let reward = h.state.coverage_reward(0, &key.id()).unwrap();
