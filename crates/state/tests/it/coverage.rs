@@ -528,12 +528,12 @@ fn closed_ring_of_owner_1(h: &mut Harness) -> Vec<DeviceKey> {
 }
 
 /// The closed ring of [`closed_ring_of_owner_1`] and one honest wireless device of another
-/// owner; all four heartbeat
-/// in every block from the ring's last report to the epoch's end, so each covers the same n
-/// windows. A device a coverage rule judges earns no wireless uptime share: the ring's three
-/// shares are withheld (0, `withheld` naming the rule), and the honest device gets its own
-/// floor(300 001 × n / 4n) = 75 000, as if the ring had been paid (the pool is not shared out
-/// again). Epoch 0's wireless pool: floor((1 000 003 − 500 001) × 0.6) = 300 001.
+/// owner; all four heartbeat in every block from the ring's last report to the epoch's end, so
+/// each covers the same n windows. A device a coverage rule judges earns no wireless uptime
+/// share: the ring's three shares are withheld (0, `withheld` naming the rule), and the honest
+/// device gets its own floor(300 001 × n / 4n) = 75 000, as if the ring had been paid (the pool
+/// is not shared out again). Epoch 0's wireless pool: floor((1 000 003 − 500 001) × 0.6) =
+/// 300 001.
 #[test]
 fn a_ring_member_earns_no_wireless_uptime_share_and_explain_says_why() {
     let mut h = paying_harness();
