@@ -36,10 +36,6 @@ impl BeaconProver {
         Self { radio, last: None }
     }
 
-    pub fn radio(&self) -> BeaconRadio {
-        self.radio
-    }
-
     /// Whether a beacon is due: the chain takes beacons and an interval (with the landing
     /// slack) has passed since the last one.
     pub fn due(&self, view: &ChainView) -> bool {

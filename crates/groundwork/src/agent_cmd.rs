@@ -406,8 +406,6 @@ fn resolve(base: &Path, path: &Path) -> PathBuf {
 
 /// The newest block the agent knows, and the chain's heartbeat limits.
 struct Known {
-    height: u64,
-    block: String,
     max_age: u64,
     view: ChainView,
 }
@@ -496,7 +494,6 @@ pub fn run(args: AgentArgs) -> Result<()> {
         key,
         logger,
         known: None,
-        chain: None,
         online: false,
         last_delivered: None,
         beacons: radio.map(BeaconProver::new),
@@ -559,7 +556,6 @@ struct Agent {
     key: DeviceKey,
     logger: Logger,
     known: Option<Known>,
-    chain: Option<groundwork_primitives::ChainId>,
     /// Whether the last contact with the node worked.
     online: bool,
     /// The block named by the last heartbeat the node accepted: signing it again would only
@@ -627,12 +623,9 @@ impl Agent {
         match self.rpc.status() {
             Ok(status) => {
                 self.known = Some(Known {
-                    height: status.height,
-                    block: digest_hex(&status.block),
                     max_age: status.answer.heartbeat_max_age_blocks,
                     view: status.view(),
                 });
-                self.chain = Some(status.chain_id);
                 self.check_pace(status.height, status.answer.heartbeat_window_blocks);
                 if !self.online {
                     self.logger
@@ -660,8 +653,8 @@ impl Agent {
         let tx = Transaction::Device(UptimeProver::heartbeat(&self.key, &known.view));
         Some(QueuedReport {
             tx: hex::encode(tx.encode()),
-            block: known.block.clone(),
-            block_height: known.height,
+            block: digest_hex(&known.view.block),
+            block_height: known.view.height,
             made_at_ms: now_ms(),
         })
     }
@@ -676,7 +669,7 @@ impl Agent {
         if !self.online {
             return;
         }
-        let height = known.height;
+        let height = known.view.height;
         let Some(beacon) = prover.prove(&self.key, &known.view) else {
             return;
         };
@@ -717,7 +710,10 @@ impl Agent {
     /// tick. A malformed line or a refused report is logged and skipped; while the node is
     /// unreachable nothing is consumed.
     fn witness(&mut self) -> Result<()> {
-        let (Some(prover), Some(chain)) = (self.witnesses, self.chain.clone()) else {
+        let (Some(prover), Some(chain)) = (
+            self.witnesses,
+            self.known.as_ref().map(|k| k.view.chain_id.clone()),
+        ) else {
             return Ok(());
         };
         let Some(heard) = &self.heard else {
@@ -829,7 +825,7 @@ impl Agent {
         let Some(known) = &self.known else {
             return Ok(());
         };
-        let (height, max_age) = (known.height, known.max_age);
+        let (height, max_age) = (known.view.height, known.max_age);
         // A report lands at least one block after now, so it must be fresh for the next block.
         let before = queue.reports.len();
         let logger = &self.logger;

@@ -321,9 +321,9 @@ impl State {
             return Ok(None);
         }
         let pools = crate::rewards::ProgramPools::of_epoch(&self.params, epoch)?;
-        // A device under an open location challenge is paid into escrow (`challenges` is
-        // the sink every reward goes through).
         // Coverage settles first: a wireless device its rules judged earns no uptime share.
+        // Every reward goes through `challenges`, which holds it in escrow while a challenge
+        // of the device's location is open.
         let (core, sink) = (&mut self.core, &mut self.challenges);
         let coverage =
             self.coverage

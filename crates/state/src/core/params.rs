@@ -13,12 +13,6 @@ const MAX_SYMBOL_BYTES: usize = 12;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenSymbol(pub String);
 
-impl TokenSymbol {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 impl std::fmt::Display for TokenSymbol {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)

@@ -486,7 +486,6 @@ impl Coverage {
     }
 }
 
-/// The coverage rewards of an epoch as its beacons settle, before the pool is split.
 /// What the coverage program paid in an epoch, and whom its rules judged.
 pub(crate) struct CoveragePayout {
     pub paid: Amount,
@@ -496,6 +495,7 @@ pub(crate) struct CoveragePayout {
     pub judged: std::collections::BTreeMap<DeviceId, CollusionRule>,
 }
 
+/// The coverage rewards of an epoch as its beacons settle, before the pool is split.
 #[derive(Default)]
 struct RewardTally {
     rewards: std::collections::BTreeMap<DeviceId, CoverageReward>,
