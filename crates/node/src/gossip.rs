@@ -9,7 +9,7 @@ use crate::chain::Chain;
 use commonware_codec::{Encode, EncodeSize, RangeCfg, Read};
 use commonware_p2p::{Receiver, Recipients, Sender};
 use commonware_utils::channel::mpsc;
-use groundwork_primitives::limits::MAX_TRANSACTION_BYTES;
+use groundwork_primitives::limits::{MAX_PROOF_TRANSACTION_BYTES, MAX_TRANSACTION_BYTES};
 use groundwork_primitives::{Transaction, codec::Copying};
 use std::sync::Arc;
 use tracing::debug;
@@ -18,6 +18,10 @@ use tracing::debug;
 pub const MAX_GOSSIP_BATCH: usize = 1_024;
 /// Largest gossip message, in bytes.
 pub const MAX_GOSSIP_BYTES: usize = MAX_GOSSIP_BATCH * MAX_TRANSACTION_BYTES + 16;
+
+// A batch is cut by bytes as well as count, so storage proofs (larger than other
+// transactions) fill a message with fewer of them; one always fits.
+const _: () = assert!(MAX_PROOF_TRANSACTION_BYTES + 16 <= MAX_GOSSIP_BYTES);
 
 fn decode_batch(bytes: &[u8]) -> Option<Vec<Transaction>> {
     if bytes.len() > MAX_GOSSIP_BYTES {
@@ -42,10 +46,20 @@ pub async fn run<S, R>(
         commonware_macros::select! {
             first = local.recv() => {
                 let Some(first) = first else { return };
+                let mut bytes = first.encode_size();
                 let mut batch = vec![first];
                 while batch.len() < MAX_GOSSIP_BATCH {
                     match local.try_recv() {
-                        Ok(tx) => batch.push(tx),
+                        Ok(tx) => {
+                            let size = tx.encode_size();
+                            if bytes + size + 16 > MAX_GOSSIP_BYTES {
+                                let full = std::mem::take(&mut batch);
+                                let _ = sender.send(Recipients::All, full.encode(), false);
+                                bytes = 0;
+                            }
+                            bytes += size;
+                            batch.push(tx);
+                        }
                         Err(_) => break,
                     }
                 }

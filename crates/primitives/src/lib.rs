@@ -38,8 +38,9 @@ pub use keys::{
 pub use resource::ResourceKind;
 pub use tx::{
     AccountTransaction, AttestCall, BeaconRadio, Call, ChallengeCall, CoreCall, CoverageReport,
-    CreditsCall, DeviceTransaction, Message, OracleCall, Report, Transaction, UptimeReport,
-    UsageCall, Validity, Voucher, WitnessReading, beacon_id, challenge_id, session_id,
+    CreditsCall, DeviceTransaction, Message, OracleCall, Report, StorageCall, StorageReport,
+    Transaction, UptimeReport, UsageCall, Validity, Voucher, WitnessReading, beacon_id,
+    challenge_id, deal_id, deal_set_id, session_id,
 };
 
 /// Re-exported so dependants use the exact codec this crate encodes with.

@@ -189,6 +189,26 @@ fn message_names(device: &DeviceKey, owner: &groundwork_primitives::Address) -> 
             groundwork_primitives::tx::attest::BoundedBytes(vec![0x30]),
         )
         .into(),
+        groundwork_primitives::StorageCall::Provide {
+            device: device.id(),
+            capacity_bytes: 1,
+            collateral_per_gib: Amount(1),
+        }
+        .into(),
+        groundwork_primitives::StorageCall::Propose {
+            file_size: 1,
+            file_hash: [0; 32],
+            data_shards: 1,
+            periods: 1,
+            shards: vec![groundwork_primitives::tx::storage::ShardDeal {
+                provider: device.id(),
+                root: [0; 32],
+                size_bytes: 1,
+                credits_per_gib_epoch: 1,
+            }],
+        }
+        .into(),
+        groundwork_primitives::StorageCall::End { set: digest }.into(),
     ];
     let reports: Vec<Report> = vec![
         UptimeReport::Heartbeat {
@@ -212,6 +232,17 @@ fn message_names(device: &DeviceKey, owner: &groundwork_primitives::Address) -> 
                 frequency_hz: 0,
                 antenna_gain_ddbi: 0,
             },
+        }
+        .into(),
+        groundwork_primitives::StorageReport::Accept { deal: digest }.into(),
+        groundwork_primitives::StorageReport::Prove {
+            deal: digest,
+            period: 1,
+            leaves: vec![groundwork_primitives::tx::storage::LeafAnswer {
+                index: 0,
+                leaf: vec![1],
+                path: vec![[0; 32]; 8],
+            }],
         }
         .into(),
     ];
@@ -258,7 +289,7 @@ const PINNED: &[(&str, &str)] = &[
     ),
     (
         "message-names",
-        "1a59abd6a8c8d637f01a3915cc5dc3680b825e4bd2ac82f6c59ce2dc5de30a24",
+        "a64edb325aa2d755b1d8e07500b57f714c2b70344d08a2a8867cf37bbbb2e8c2",
     ),
     (
         "block",

@@ -5,6 +5,7 @@
 use crate::error::{CoreError, TxError};
 use crate::machine::State;
 use crate::modules::attest::Attest;
+use crate::modules::storage::StorageContext;
 use crate::modules::usage::UsageContext;
 use crate::outcome::{TrialOutcome, check_validity_window};
 use groundwork_primitives::{
@@ -89,6 +90,15 @@ impl State {
                 let challenges = &self.challenges;
                 self.coverage
                     .apply_report(core, challenges, params, id, &device, report, height)
+            }
+            Report::Storage(report) => {
+                let cx = StorageContext {
+                    core,
+                    usage: &self.usage,
+                    params: &params.storage,
+                    height,
+                };
+                self.storage.apply_report(cx, id, report)
             }
         }
     }
@@ -177,6 +187,17 @@ impl State {
                     height,
                 };
                 self.usage.apply_call(cx, sender, &tx.signer, nonce, call)
+            }
+            Call::Storage(call) => {
+                let cx = StorageContext {
+                    core,
+                    usage: &self.usage,
+                    params: &params.storage,
+                    height,
+                };
+                let epoch_blocks = params.core.epoch_length_blocks;
+                self.storage
+                    .apply_call(cx, sender, nonce, epoch_blocks, call)
             }
         }
     }

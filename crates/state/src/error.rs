@@ -16,6 +16,7 @@ pub use crate::modules::challenges::ChallengeError;
 pub use crate::modules::coverage::{CoverageError, GeometryCause};
 pub use crate::modules::credits::CreditsError;
 pub use crate::modules::oracle::OracleError;
+pub use crate::modules::storage::StorageError;
 pub use crate::modules::uptime::UptimeError;
 pub use crate::modules::usage::UsageError;
 use groundwork_primitives::hash::Digest;
@@ -54,6 +55,7 @@ tx_errors! {
     Credits(CreditsError),
     Usage(UsageError),
     Attest(AttestError),
+    Storage(StorageError),
 }
 
 /// Why a whole block was rejected. The state is unchanged.

@@ -10,6 +10,7 @@ pub use crate::modules::challenges::ChallengeParams;
 pub use crate::modules::coverage::CoverageParams;
 pub use crate::modules::credits::CreditsParams;
 pub use crate::modules::oracle::OracleParams;
+pub use crate::modules::storage::StorageParams;
 pub use crate::modules::usage::UsageParams;
 use commonware_codec::{Encode, Write};
 use commonware_cryptography::Signer;
@@ -181,6 +182,8 @@ genesis_sections! {
     usage: UsageParams,
     /// Makers whose device certificates the chain accepts.
     attest: AttestParams,
+    /// Storage deals and possession proofs.
+    storage: StorageParams,
 }
 
 #[derive(Deserialize)]

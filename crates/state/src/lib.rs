@@ -66,6 +66,7 @@ pub use modules::challenges as challenge;
 pub use modules::coverage;
 pub use modules::credits;
 pub use modules::oracle;
+pub use modules::storage;
 pub use modules::usage;
 
 pub use core::{CoreParams, TokenSymbol};

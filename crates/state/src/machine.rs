@@ -97,6 +97,7 @@ registered_modules! {
     credits: Credits,
     usage: Usage,
     attest: Attest,
+    storage: Storage,
 }
 
 impl State {
@@ -313,6 +314,17 @@ impl State {
             height,
         )?;
         self.usage.end_block(&mut self.core, height)?;
+        // Storage settles its periods before the epoch's usage mint, which pays for them.
+        let epoch = self.epoch_of(height);
+        self.storage.end_block(
+            &mut self.core,
+            &mut self.usage,
+            &mut self.credits,
+            &self.params.storage,
+            self.params.core.epoch_length_blocks,
+            epoch,
+            height,
+        )?;
         let epoch_end = height.is_multiple_of(self.params.core.epoch_length_blocks);
         let epoch = self.epoch_of(height);
         self.oracle

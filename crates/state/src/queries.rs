@@ -13,6 +13,7 @@ use crate::modules::coverage::{
 };
 use crate::modules::credits::{self, CreditCounters};
 use crate::modules::oracle::{OracleError, OraclePrice, Submission};
+use crate::modules::storage;
 use crate::modules::usage;
 use crate::records::{Account, ChainInfo, Device, EpochSummary, RewardRecord};
 use crate::rewards::{ProgramPools, RewardExplanation};
@@ -342,6 +343,53 @@ impl State {
     /// The same in one epoch (`None` if no credit moved in it).
     pub fn epoch_credits(&self, epoch: u64) -> Option<CreditCounters> {
         self.credits.epoch(epoch)
+    }
+}
+
+/// Storage: providers, deal sets, deals and their proving periods.
+impl State {
+    pub fn storage_provider(&self, device: &DeviceId) -> Option<storage::Provider> {
+        self.storage.provider(device)
+    }
+
+    pub fn deal_set(&self, id: &Digest) -> Option<storage::DealSet> {
+        self.storage.set(id)
+    }
+
+    pub fn deal(&self, id: &Digest) -> Option<storage::Deal> {
+        self.storage.deal(id)
+    }
+
+    /// A deal set's deals, in shard order.
+    pub fn deals_of_set(&self, id: &Digest) -> Vec<(Digest, storage::Deal)> {
+        self.storage.deals_of_set(id)
+    }
+
+    /// Up to `limit` of a client's deal sets.
+    pub fn deal_sets_of(&self, client: &Address, limit: usize) -> Vec<(Digest, storage::DealSet)> {
+        self.storage.sets_of(client, limit)
+    }
+
+    /// Up to `limit` of a provider device's deals.
+    pub fn deals_of_provider(
+        &self,
+        device: &DeviceId,
+        limit: usize,
+    ) -> Vec<(Digest, storage::Deal)> {
+        self.storage.deals_of_provider(device, limit)
+    }
+
+    /// A deal's proving periods so far: proven, faulted, or open with a proof.
+    pub fn deal_periods(&self, id: &Digest) -> Vec<(u64, storage::PeriodRecord)> {
+        self.storage.periods_of(id)
+    }
+
+    /// The leaves challenged for a deal in `period`, once the period has opened (its seed
+    /// is kept until it closes).
+    pub fn deal_challenges(&self, id: &Digest, period: u64) -> Option<Vec<u64>> {
+        let deal = self.storage.deal(id)?;
+        self.storage
+            .challenges(&self.params.storage, id, &deal, period)
     }
 }
 

@@ -9,7 +9,9 @@ pub const MAX_SHARDS: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ErasureError {
-    #[error("need 1 to {MAX_SHARDS} shards in all with at least one data shard, not {data} data and {parity} parity")]
+    #[error(
+        "need 1 to {MAX_SHARDS} shards in all with at least one data shard, not {data} data and {parity} parity"
+    )]
     BadShape { data: usize, parity: usize },
     #[error("an empty file cannot be stored")]
     Empty,
@@ -78,7 +80,11 @@ pub fn decode(
         return Err(ErasureError::TooFew { have, need: data });
     }
     if data == 1 {
-        let copy = shards.iter().flatten().next().ok_or(ErasureError::TooFew { have, need: 1 })?;
+        let copy = shards
+            .iter()
+            .flatten()
+            .next()
+            .ok_or(ErasureError::TooFew { have, need: 1 })?;
         return Ok(copy[..(size as usize).min(copy.len())].to_vec());
     }
     let len = shard_len(size, data);
@@ -147,8 +153,17 @@ mod tests {
         let file = b"three copies".to_vec();
         let shards = encode(&file, 1, 2).unwrap();
         assert!(shards.iter().all(|s| *s == file));
-        assert_eq!(decode(12, 1, 2, &[None, None, Some(file.clone())]).unwrap(), file);
-        assert!(matches!(encode(&file, 0, 3), Err(ErasureError::BadShape { .. })));
-        assert!(matches!(encode(&file, 10, 10), Err(ErasureError::BadShape { .. })));
+        assert_eq!(
+            decode(12, 1, 2, &[None, None, Some(file.clone())]).unwrap(),
+            file
+        );
+        assert!(matches!(
+            encode(&file, 0, 3),
+            Err(ErasureError::BadShape { .. })
+        ));
+        assert!(matches!(
+            encode(&file, 10, 10),
+            Err(ErasureError::BadShape { .. })
+        ));
     }
 }

@@ -13,7 +13,9 @@
 //! subtree, the same constant at every level, so the tree's shape follows from the length
 //! alone. The root commits to the length, so padding cannot be passed off as data.
 
-use crate::{BLOCK_BYTES, BLOCK_HEIGHT, BLOCK_LEAVES, LEAF_BYTES, MAX_SHARD_BYTES, MAX_TREE_HEIGHT};
+use crate::{
+    BLOCK_BYTES, BLOCK_HEIGHT, BLOCK_LEAVES, LEAF_BYTES, MAX_SHARD_BYTES, MAX_TREE_HEIGHT,
+};
 
 /// A shard's commitment: the root of its tree, length included.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -217,10 +219,8 @@ pub fn prove_leaf(
     block_bytes: &[u8],
 ) -> Result<LeafProof, ProofError> {
     let leaves = leaf_count(blocks.size);
-    let expected = leaf_len(blocks.size, index).ok_or(ProofError::LeafOutOfRange {
-        index,
-        leaves,
-    })?;
+    let expected =
+        leaf_len(blocks.size, index).ok_or(ProofError::LeafOutOfRange { index, leaves })?;
     let in_block = (index % BLOCK_LEAVES as u64) as usize;
     let start = in_block * LEAF_BYTES;
     let leaf = block_bytes
@@ -301,7 +301,9 @@ mod tests {
         let mut out = Vec::with_capacity(n + 32);
         let mut counter = 0u64;
         while out.len() < n {
-            out.extend_from_slice(blake3::hash(&[&[seed][..], &counter.to_be_bytes()].concat()).as_bytes());
+            out.extend_from_slice(
+                blake3::hash(&[&[seed][..], &counter.to_be_bytes()].concat()).as_bytes(),
+            );
             counter += 1;
         }
         out.truncate(n);

@@ -24,6 +24,7 @@ mod coverage;
 mod credits;
 mod device;
 mod oracle;
+pub mod storage;
 mod uptime;
 mod usage;
 
@@ -35,13 +36,14 @@ pub use coverage::{BeaconRadio, CoverageReport, WitnessReading, beacon_id};
 pub use credits::CreditsCall;
 pub use device::DeviceTransaction;
 pub use oracle::OracleCall;
+pub use storage::{StorageCall, StorageReport, deal_id, deal_set_id};
 pub use uptime::UptimeReport;
 pub use usage::{UsageCall, Voucher, session_id};
 
 use crate::domain::ChainId;
 use crate::hash::{Digest, hash};
 use crate::keys::DeviceId;
-use crate::limits::MAX_TRANSACTION_BYTES;
+use crate::limits::{MAX_PROOF_TRANSACTION_BYTES, MAX_TRANSACTION_BYTES};
 use commonware_codec::{Buf, Encode, EncodeSize, Error as CodecError, Read, ReadExt, Write};
 
 /// One module's calls or reports: an enum whose encoding starts with the message byte.
@@ -139,6 +141,7 @@ module_messages! {
         Credits(CreditsCall) = 5,
         Usage(UsageCall) = 6,
         Attest(AttestCall) = 7,
+        Storage(StorageCall) = 8,
     }
 }
 
@@ -147,6 +150,7 @@ module_messages! {
     Report {
         Uptime(UptimeReport) = 1,
         Coverage(CoverageReport) = 2,
+        Storage(StorageReport) = 8,
     }
 }
 
@@ -156,6 +160,7 @@ impl Report {
     pub fn subject(&self) -> Option<Digest> {
         match self {
             Report::Coverage(CoverageReport::Witness { beacon, .. }) => Some(*beacon),
+            Report::Storage(report) => Some(report.deal()),
             _ => None,
         }
     }
@@ -179,10 +184,27 @@ impl Transaction {
 
     /// Decodes one transaction from untrusted bytes: bounded size, no trailing bytes.
     pub fn decode_untrusted(bytes: &[u8]) -> Result<Self, CodecError> {
-        if bytes.len() > MAX_TRANSACTION_BYTES {
+        if bytes.len() > MAX_PROOF_TRANSACTION_BYTES {
             return Err(CodecError::InvalidLength(bytes.len()));
         }
-        crate::decode_exact(bytes)
+        let transaction: Self = crate::decode_exact(bytes)?;
+        if bytes.len() > transaction.max_encoded_bytes() {
+            return Err(CodecError::InvalidLength(bytes.len()));
+        }
+        Ok(transaction)
+    }
+
+    /// The largest this transaction may be: [`MAX_PROOF_TRANSACTION_BYTES`] for a storage
+    /// proof, which carries leaf bytes, [`MAX_TRANSACTION_BYTES`] for everything else.
+    pub fn max_encoded_bytes(&self) -> usize {
+        match self {
+            Transaction::Device(tx)
+                if matches!(tx.report, Report::Storage(StorageReport::Prove { .. })) =>
+            {
+                MAX_PROOF_TRANSACTION_BYTES
+            }
+            _ => MAX_TRANSACTION_BYTES,
+        }
     }
 
     /// Checks the transaction's own signature for `chain` (not a device's ownership proof,

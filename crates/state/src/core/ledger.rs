@@ -361,6 +361,20 @@ impl Core {
         Ok(())
     }
 
+    /// Burns `amount` out of escrow: a slashed collateral's share that nobody is paid.
+    pub(crate) fn burn_escrow(&mut self, amount: Amount) -> Result<(), BlockError> {
+        self.update_info(|info| {
+            info.escrowed = info
+                .escrowed
+                .checked_sub(amount)
+                .ok_or(BlockError::Invariant {
+                    context: "escrow below zero",
+                })?;
+            info.burned = add(info.burned, amount, "burned")?;
+            Ok::<(), BlockError>(())
+        })
+    }
+
     /// Sends `amount` out of escrow to the treasury: a claim on it was upheld.
     pub(crate) fn forfeit_escrow(&mut self, amount: Amount) -> Result<(), BlockError> {
         self.update_info(|info| {

@@ -11,11 +11,13 @@
 //! | [`credits`] | `0x50..=0x5F` | data credits bought at the oracle's price; the credit ledger's counters |
 //! | [`attest`] | `0x70..=0x7F` | makers' CAs, attested devices and revoked serials; gates reports |
 //! | [`usage`] | `0x60..=0x6F` | offers, sessions with escrowed credits, vouchers; the capped usage mint |
+//! | [`storage`] | `0x80..=0x8F` | deals with escrowed credits, providers' collateral, possession proofs per period |
 
 pub mod attest;
 pub mod challenges;
 pub mod coverage;
 pub mod credits;
 pub mod oracle;
+pub mod storage;
 pub mod uptime;
 pub mod usage;

@@ -80,6 +80,18 @@ pub fn params() -> Params {
             max_mint_per_epoch: Amount(1_000_000),
         },
         attest: groundwork_state::attest::AttestParams::default(),
+        // One 4-block period an epoch; 10 % of a deal's collateral per fault, half to the
+        // client; two faults in a row end a deal.
+        storage: groundwork_state::storage::StorageParams {
+            period_blocks: 4,
+            challenges_per_period: 5,
+            accept_window_blocks: 6,
+            fault_slash_bps: 1_000,
+            slash_to_client_bps: 5_000,
+            max_faults: 2,
+            min_collateral_per_gib: Amount(1_000_000),
+            max_periods: 100,
+        },
     }
 }
 

@@ -615,6 +615,10 @@ fn every_rejection_code_is_in_the_docs_table() {
             "AttestError::",
             include_str!("../../src/modules/attest/error.rs"),
         ),
+        (
+            "StorageError::",
+            include_str!("../../src/modules/storage/error.rs"),
+        ),
     ];
     let docs = include_str!("../../../../docs/state.md");
     let mut in_code: Vec<(u16, String)> = sources

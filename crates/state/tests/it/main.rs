@@ -11,4 +11,5 @@ mod genesis;
 mod lifecycle;
 mod properties;
 mod rewards;
+mod storage;
 mod usage;

@@ -740,6 +740,29 @@ impl Usage {
         Ok(summary.minted)
     }
 
+    /// Counts `credits` a storage deal spent for a proven period as `device`'s verified usage
+    /// in `epoch`, so the epoch's usage mint pays for it as for a settled voucher.
+    pub(crate) fn record_storage(
+        &mut self,
+        credits: &mut Credits,
+        epoch: u64,
+        device: &DeviceId,
+        spent: u64,
+    ) -> Result<(), BlockError> {
+        let arithmetic = BlockError::Arithmetic {
+            context: "storage usage",
+        };
+        credits
+            .count_spent(epoch, spent)
+            .map_err(|_| arithmetic.clone())?;
+        let key = EpochDevice(epoch, device.clone());
+        let mut usage = self.usage.get(&key).copied().unwrap_or_default();
+        usage.credits = usage.credits.checked_add(spent).ok_or(arithmetic)?;
+        usage.settlements = usage.settlements.saturating_add(1);
+        self.usage.put(key, usage);
+        Ok(())
+    }
+
     // ---- queries -------------------------------------------------------------------------
 
     pub(crate) fn offer(&self, device: &DeviceId) -> Option<Offer> {
