@@ -13,6 +13,8 @@ pub const MAX_SHARDS_PER_SET: usize = 8;
 pub const MAX_CHALLENGES_PER_PERIOD: usize = 12;
 /// Largest leaf a storage proof carries (`groundwork-storage`'s leaf size).
 pub const MAX_LEAF_BYTES: usize = 256;
+/// Longest agent URL a storage provider may publish.
+pub const MAX_ENDPOINT_BYTES: usize = 200;
 /// Longest path a storage proof carries: the tree height of the largest shard.
 pub const MAX_PROOF_PATH: usize = 32;
 /// Most blocks between the height that includes an account transaction and its `valid_until`:

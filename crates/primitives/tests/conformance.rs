@@ -193,6 +193,7 @@ fn message_names(device: &DeviceKey, owner: &groundwork_primitives::Address) -> 
             device: device.id(),
             capacity_bytes: 1,
             collateral_per_gib: Amount(1),
+            endpoint: groundwork_primitives::tx::attest::BoundedBytes(b"http://a".to_vec()),
         }
         .into(),
         groundwork_primitives::StorageCall::Propose {

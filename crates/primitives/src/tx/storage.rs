@@ -7,9 +7,13 @@ use crate::amount::Amount;
 use crate::hash::{Digest, hash_parts};
 use crate::keys::DeviceId;
 use crate::limits::{
-    MAX_CHALLENGES_PER_PERIOD, MAX_LEAF_BYTES, MAX_PROOF_PATH, MAX_SHARDS_PER_SET,
+    MAX_CHALLENGES_PER_PERIOD, MAX_ENDPOINT_BYTES, MAX_LEAF_BYTES, MAX_PROOF_PATH,
+    MAX_SHARDS_PER_SET,
 };
 use commonware_codec::{Buf, EncodeSize, Error as CodecError, Read, ReadExt, Write};
+
+/// A provider's agent URL, at most [`MAX_ENDPOINT_BYTES`].
+pub type Endpoint = super::attest::BoundedBytes<MAX_ENDPOINT_BYTES>;
 
 /// One shard of a deal set: which provider keeps it, its commitment and the price asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,6 +50,8 @@ pub enum StorageCall {
         device: DeviceId,
         capacity_bytes: u64,
         collateral_per_gib: Amount,
+        /// Where clients reach the device's agent: an `http://` or `https://` URL.
+        endpoint: Endpoint,
     },
     /// A client stores one file as `shards` (data shards first), any `data_shards` of which
     /// rebuild it, for `periods` proving periods, escrowing every shard's price. The set's id
@@ -187,11 +193,13 @@ impl Write for StorageCall {
                 device,
                 capacity_bytes,
                 collateral_per_gib,
+                endpoint,
             } => {
                 0u8.write(buf);
                 device.write(buf);
                 capacity_bytes.write(buf);
                 collateral_per_gib.write(buf);
+                endpoint.write(buf);
             }
             StorageCall::Propose {
                 file_size,
@@ -222,10 +230,12 @@ impl EncodeSize for StorageCall {
                 device,
                 capacity_bytes,
                 collateral_per_gib,
+                endpoint,
             } => {
                 device.encode_size()
                     + capacity_bytes.encode_size()
                     + collateral_per_gib.encode_size()
+                    + endpoint.encode_size()
             }
             StorageCall::Propose { shards, .. } => {
                 8 + 32 + 1 + 4 + list_size(shards, MAX_SHARDS_PER_SET)
@@ -243,6 +253,7 @@ impl Read for StorageCall {
                 device: DeviceId::read(buf)?,
                 capacity_bytes: u64::read(buf)?,
                 collateral_per_gib: Amount::read(buf)?,
+                endpoint: Endpoint::read(buf)?,
             }),
             1 => {
                 let file_size = u64::read(buf)?;

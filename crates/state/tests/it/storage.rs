@@ -28,6 +28,10 @@ const PRICE: u64 = 81_920;
 const PER_GIB: u128 = 8_192_000;
 const CAPACITY: u64 = 1 << 20;
 
+fn endpoint() -> groundwork_primitives::tx::storage::Endpoint {
+    groundwork_primitives::tx::attest::BoundedBytes(b"http://127.0.0.1:9".to_vec())
+}
+
 /// Not periodic, so every leaf differs.
 fn shard_bytes(seed: u8) -> Vec<u8> {
     (0..SHARD / 32)
@@ -75,6 +79,7 @@ fn market() -> Market {
             device: device.id(),
             capacity_bytes: CAPACITY,
             collateral_per_gib: Amount(PER_GIB),
+            endpoint: endpoint(),
         },
     );
     assert_eq!(h.submit(provide), Ok(()));
@@ -521,6 +526,7 @@ fn deals_that_do_not_fit_the_offer_capacity_or_collateral_are_refused() {
             device: m.device.id(),
             capacity_bytes: CAPACITY,
             collateral_per_gib: Amount(999_999),
+            endpoint: endpoint(),
         },
     );
     assert_eq!(
@@ -542,6 +548,7 @@ fn deals_that_do_not_fit_the_offer_capacity_or_collateral_are_refused() {
             device: hotspot.id(),
             capacity_bytes: CAPACITY,
             collateral_per_gib: Amount(PER_GIB),
+            endpoint: endpoint(),
         },
     );
     assert_eq!(
@@ -561,6 +568,7 @@ fn deals_that_do_not_fit_the_offer_capacity_or_collateral_are_refused() {
                 device: m.device.id(),
                 capacity_bytes,
                 collateral_per_gib: Amount(PER_GIB),
+                endpoint: endpoint(),
             },
         )
     };

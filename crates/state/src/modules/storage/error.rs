@@ -96,6 +96,9 @@ pub enum StorageError {
         index: u64,
         reason: groundwork_storage::ProofError,
     },
+    /// A provider's endpoint must be an http:// or https:// URL in UTF-8.
+    #[error("the endpoint must be an http:// or https:// URL")]
+    BadEndpoint,
     /// The block whose hash seeds the period's challenges is no longer kept.
     #[error("the seed block of period {period} (height {height}) is no longer kept")]
     NoSeed { period: u64, height: u64 },
@@ -125,6 +128,7 @@ impl StorageError {
             StorageError::WrongLeaf { .. } => 1417,
             StorageError::BadProof { .. } => 1418,
             StorageError::NoSeed { .. } => 1419,
+            StorageError::BadEndpoint => 1420,
         }
     }
 }

@@ -39,7 +39,7 @@ use groundwork_primitives::codec::{Buf, EncodeSize, Error as CodecError, Read, R
 use groundwork_primitives::hash::Digest;
 use groundwork_primitives::impl_struct_codec;
 use groundwork_primitives::limits::{MAX_LEAF_BYTES, MAX_PROOF_PATH, MAX_SHARDS_PER_SET};
-use groundwork_primitives::tx::storage::{LeafAnswer, ShardDeal};
+use groundwork_primitives::tx::storage::{Endpoint, LeafAnswer, ShardDeal};
 use groundwork_primitives::{
     Address, Amount, DeviceId, ResourceKind, StorageCall, StorageReport, deal_id, deal_set_id,
 };
@@ -144,7 +144,7 @@ fn bps_of(amount: Amount, bps: u16) -> Option<Amount> {
 }
 
 /// A provider's capacity and collateral.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Provider {
     pub owner: Address,
     pub capacity_bytes: u64,
@@ -155,6 +155,8 @@ pub struct Provider {
     pub locked: Amount,
     /// Of that, what active deals reserve.
     pub reserved: Amount,
+    /// Where clients reach its agent.
+    pub endpoint: Endpoint,
 }
 impl_struct_codec!(Provider {
     owner,
@@ -162,7 +164,8 @@ impl_struct_codec!(Provider {
     used_bytes,
     collateral_per_gib,
     locked,
-    reserved
+    reserved,
+    endpoint
 });
 
 impl Provider {
@@ -545,7 +548,15 @@ impl Storage {
                 device,
                 capacity_bytes,
                 collateral_per_gib,
-            } => self.provide(cx, sender, device, *capacity_bytes, *collateral_per_gib),
+                endpoint,
+            } => self.provide(
+                cx,
+                sender,
+                device,
+                *capacity_bytes,
+                *collateral_per_gib,
+                endpoint,
+            ),
             StorageCall::Propose {
                 file_size,
                 file_hash,
@@ -576,15 +587,20 @@ impl Storage {
         device: &DeviceId,
         capacity_bytes: u64,
         collateral_per_gib: Amount,
+        endpoint: &Endpoint,
     ) -> Result<(), TxError> {
         let record = cx.core.owned_active_device(sender, device)?;
+        let url = std::str::from_utf8(&endpoint.0).unwrap_or("");
+        if capacity_bytes > 0 && !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(StorageError::BadEndpoint.into());
+        }
         if record.kind != ResourceKind::Storage {
             return Err(StorageError::NotStorage {
                 device: device.clone(),
             }
             .into());
         }
-        let current = self.providers.get(device).copied();
+        let current = self.providers.get(device).cloned();
         let (used, reserved, locked) = current
             .map(|p| (p.used_bytes, p.reserved, p.locked))
             .unwrap_or((0, Amount::ZERO, Amount::ZERO));
@@ -634,6 +650,7 @@ impl Storage {
                 collateral_per_gib,
                 locked: target,
                 reserved,
+                endpoint: endpoint.clone(),
             },
         );
         Ok(())
@@ -695,7 +712,7 @@ impl Storage {
             let provider = self
                 .providers
                 .get(&shard.provider)
-                .copied()
+                .cloned()
                 .ok_or_else(|| StorageError::NotProviding {
                     device: shard.provider.clone(),
                 })?;
@@ -827,7 +844,7 @@ impl Storage {
             let mut provider =
                 self.providers
                     .get(&deal.provider)
-                    .copied()
+                    .cloned()
                     .ok_or(BlockError::Invariant {
                         context: "an active deal without its provider",
                     })?;
@@ -893,7 +910,7 @@ impl Storage {
             }
             .into());
         }
-        let mut provider = self.providers.get(&deal.provider).copied().ok_or_else(|| {
+        let mut provider = self.providers.get(&deal.provider).cloned().ok_or_else(|| {
             StorageError::NotProviding {
                 device: deal.provider.clone(),
             }
@@ -1162,7 +1179,7 @@ impl Storage {
             let mut provider =
                 self.providers
                     .get(&deal.provider)
-                    .copied()
+                    .cloned()
                     .ok_or(BlockError::Invariant {
                         context: "an active deal without its provider",
                     })?;
@@ -1205,7 +1222,7 @@ impl Storage {
     // ---- queries -------------------------------------------------------------------------
 
     pub(crate) fn provider(&self, device: &DeviceId) -> Option<Provider> {
-        self.providers.get(device).copied()
+        self.providers.get(device).cloned()
     }
 
     pub(crate) fn set(&self, id: &Digest) -> Option<DealSet> {
