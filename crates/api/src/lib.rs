@@ -848,3 +848,117 @@ mod tests {
         assert_eq!(serde_json::to_value(&typed).unwrap(), check);
     }
 }
+
+/// `storage_getProvider`: a storage device's capacity, collateral, price and endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageProvider {
+    pub device: String,
+    pub owner: String,
+    pub capacity_bytes: u64,
+    pub used_bytes: u64,
+    pub free_bytes: u64,
+    /// The device's usage offer, in credits per GiB-epoch (`None`: no offer, no deals).
+    pub credits_per_gib_epoch: Option<u64>,
+    pub collateral_per_gib: BaseUnits,
+    pub locked: BaseUnits,
+    pub reserved: BaseUnits,
+    /// Where clients reach the device's agent.
+    pub endpoint: String,
+}
+
+/// `storage_listProviders`: storage devices that provide capacity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageProviderList {
+    pub providers: Vec<StorageProvider>,
+}
+
+/// One shard's deal, every step of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageDeal {
+    pub id: String,
+    pub set: String,
+    pub index: u8,
+    pub client: String,
+    pub provider: String,
+    /// The shard's BLAKE3 tree root (hex), its length included.
+    pub root: String,
+    pub size_bytes: u64,
+    pub credits_per_gib_epoch: u64,
+    pub periods: u32,
+    /// `proposed`, `active`, `completed`, `terminated`, `ended` or `expired`.
+    pub status: String,
+    pub proposed_at: u64,
+    pub accepted_at: Option<u64>,
+    /// The first and last periods it proves (once accepted).
+    pub first_period: Option<u64>,
+    pub last_period: Option<u64>,
+    pub escrow_credits: u64,
+    pub paid_credits: u64,
+    pub collateral: BaseUnits,
+    pub slashed: BaseUnits,
+    pub proven: u32,
+    pub faults: u32,
+    pub consecutive_faults: u32,
+    pub closed_at: Option<u64>,
+}
+
+/// `storage_getDeal`: a deal set (one stored file) with its deals in shard order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageDealSet {
+    /// The content id `storage get` takes.
+    pub id: String,
+    pub client: String,
+    pub file_size: u64,
+    /// BLAKE3 of the whole file (hex).
+    pub file_hash: String,
+    pub data_shards: u8,
+    pub shards: u8,
+    pub periods: u32,
+    pub proposed_at: u64,
+    pub ended_at: Option<u64>,
+    pub deals: Vec<StorageDeal>,
+}
+
+/// `storage_listDeals`: a client's deal sets, or a provider's deals.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageDealList {
+    pub sets: Vec<StorageDealSet>,
+    pub deals: Vec<StorageDeal>,
+}
+
+/// One proving period of one deal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoragePeriod {
+    pub period: u64,
+    /// `proven` (settled and paid), `faulted`, or `open` (proven, not yet settled).
+    pub outcome: String,
+    pub proven_at: Option<u64>,
+    pub paid_credits: u64,
+    pub slashed: BaseUnits,
+    pub to_client: BaseUnits,
+    pub burned: BaseUnits,
+}
+
+/// The open period's challenges for a deal: what its provider must answer, and by when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageChallenge {
+    pub period: u64,
+    /// The leaf indices drawn, in the order the proof must answer them.
+    pub leaves: Vec<u64>,
+    /// The last height a proof for the period is taken.
+    pub deadline: u64,
+    /// Whether the deal is proven for this period already.
+    pub proven: bool,
+}
+
+/// `storage_getProofs`: a deal's periods so far and the open period's challenges.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageProofs {
+    pub deal: String,
+    pub status: String,
+    pub period_blocks: u64,
+    pub open_period: u64,
+    pub periods: Vec<StoragePeriod>,
+    /// `None` when the deal does not prove in the open period.
+    pub challenge: Option<StorageChallenge>,
+}

@@ -352,6 +352,11 @@ impl State {
         self.storage.provider(device)
     }
 
+    /// Up to `limit` storage providers, by device id.
+    pub fn storage_providers(&self, limit: usize) -> Vec<(DeviceId, storage::Provider)> {
+        self.storage.providers(limit)
+    }
+
     pub fn deal_set(&self, id: &Digest) -> Option<storage::DealSet> {
         self.storage.set(id)
     }

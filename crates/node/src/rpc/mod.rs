@@ -20,6 +20,7 @@ pub(crate) mod errors;
 mod oracle;
 mod params;
 mod rewards;
+mod storage;
 mod tx;
 mod usage;
 
@@ -171,6 +172,7 @@ fn module(state: RpcState) -> Result<RpcModule<RpcState>, jsonrpsee::core::Regis
     oracle::register(&mut module)?;
     credits::register(&mut module)?;
     usage::register(&mut module)?;
+    storage::register(&mut module)?;
     attest::register(&mut module)?;
     Ok(module)
 }

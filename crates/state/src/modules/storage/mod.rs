@@ -1225,6 +1225,15 @@ impl Storage {
         self.providers.get(device).cloned()
     }
 
+    pub(crate) fn providers(&self, limit: usize) -> Vec<(DeviceId, Provider)> {
+        self.providers
+            .committed()
+            .iter()
+            .take(limit)
+            .map(|(d, p)| (d.clone(), p.clone()))
+            .collect()
+    }
+
     pub(crate) fn set(&self, id: &Digest) -> Option<DealSet> {
         self.sets.get(id).copied()
     }

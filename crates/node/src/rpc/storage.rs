@@ -1,0 +1,235 @@
+//! The storage module: `storage_getProvider`, `storage_listProviders`, `storage_getDeal`,
+//! `storage_listDeals` and `storage_getProofs` (aliases `storage_provider`,
+//! `storage_providers`, `storage_deal`, `storage_deals`, `storage_proofs`).
+
+use super::*;
+use groundwork_state::storage::{Deal, DealSet, DealStatus, PeriodRecord, Provider};
+
+/// Registers this file's methods.
+pub(super) fn register(
+    module: &mut RpcModule<RpcState>,
+) -> Result<(), jsonrpsee::core::RegisterMethodError> {
+    module.register_method("storage_getProvider", |params, state, _| provider(state, &params))?;
+    module.register_method("storage_listProviders", |params, state, _| {
+        providers(state, &params)
+    })?;
+    module.register_method("storage_getDeal", |params, state, _| deal(state, &params))?;
+    module.register_method("storage_listDeals", |params, state, _| deals(state, &params))?;
+    module.register_method("storage_getProofs", |params, state, _| proofs(state, &params))?;
+    module.register_alias("storage_provider", "storage_getProvider")?;
+    module.register_alias("storage_providers", "storage_listProviders")?;
+    module.register_alias("storage_deal", "storage_getDeal")?;
+    module.register_alias("storage_deals", "storage_listDeals")?;
+    module.register_alias("storage_proofs", "storage_getProofs")?;
+    Ok(())
+}
+
+fn provider_answer(s: &State, device: &DeviceId, p: &Provider) -> api::StorageProvider {
+    api::StorageProvider {
+        device: device.to_string(),
+        owner: p.owner.to_string(),
+        capacity_bytes: p.capacity_bytes,
+        used_bytes: p.used_bytes,
+        free_bytes: p.free_bytes(),
+        credits_per_gib_epoch: s.offer(device).map(|o| o.credits_per_unit),
+        collateral_per_gib: BaseUnits(p.collateral_per_gib.0),
+        locked: BaseUnits(p.locked.0),
+        reserved: BaseUnits(p.reserved.0),
+        endpoint: String::from_utf8_lossy(&p.endpoint.0).into_owned(),
+    }
+}
+
+fn nonzero(height: u64) -> Option<u64> {
+    (height != 0).then_some(height)
+}
+
+pub(super) fn deal_answer(id: &Digest, d: &Deal) -> api::StorageDeal {
+    let accepted = d.accepted_at != 0;
+    api::StorageDeal {
+        id: digest_hex(id),
+        set: digest_hex(&d.set),
+        index: d.index,
+        client: d.client.to_string(),
+        provider: d.provider.to_string(),
+        root: hex::encode(d.root),
+        size_bytes: d.size_bytes,
+        credits_per_gib_epoch: d.credits_per_gib_epoch,
+        periods: d.periods,
+        status: d.status.name().to_string(),
+        proposed_at: d.proposed_at,
+        accepted_at: nonzero(d.accepted_at),
+        first_period: accepted.then_some(d.first_period),
+        last_period: accepted.then(|| d.last_period()),
+        escrow_credits: d.escrow_credits,
+        paid_credits: d.paid_credits,
+        collateral: BaseUnits(d.collateral.0),
+        slashed: BaseUnits(d.slashed.0),
+        proven: d.proven,
+        faults: d.faults,
+        consecutive_faults: d.consecutive_faults,
+        closed_at: nonzero(d.closed_at),
+    }
+}
+
+fn set_answer(s: &State, id: &Digest, set: &DealSet) -> api::StorageDealSet {
+    api::StorageDealSet {
+        id: digest_hex(id),
+        client: set.client.to_string(),
+        file_size: set.file_size,
+        file_hash: hex::encode(set.file_hash),
+        data_shards: set.data_shards,
+        shards: set.shards,
+        periods: set.periods,
+        proposed_at: set.proposed_at,
+        ended_at: nonzero(set.ended_at),
+        deals: s
+            .deals_of_set(id)
+            .iter()
+            .map(|(deal, record)| deal_answer(deal, record))
+            .collect(),
+    }
+}
+
+fn period_answer(period: u64, r: &PeriodRecord) -> api::StoragePeriod {
+    let outcome = if !r.settled {
+        "open"
+    } else if r.faulted() {
+        "faulted"
+    } else {
+        "proven"
+    };
+    api::StoragePeriod {
+        period,
+        outcome: outcome.to_string(),
+        proven_at: nonzero(r.proven_at),
+        paid_credits: r.paid_credits,
+        slashed: BaseUnits(r.slashed.0),
+        to_client: BaseUnits(r.to_client.0),
+        burned: BaseUnits(r.burned.0),
+    }
+}
+
+fn digest_param(map: &Map<String, Value>, name: &'static str) -> RpcResult<Digest> {
+    let text: String = required(map, name)?;
+    digest_from_hex(&text).ok_or_else(|| invalid(name, "expected 64 hex characters"))
+}
+
+fn provider(state: &RpcState, params: &Params<'_>) -> RpcResult<api::StorageProvider> {
+    let map = named(params, &["device"])?;
+    let id = parse_device(&map, "device")?;
+    state.chain.with_state(|s| {
+        let p = s
+            .storage_provider(&id)
+            .ok_or_else(|| not_found(format!("device {id} provides no storage")))?;
+        Ok(provider_answer(s, &id, &p))
+    })
+}
+
+fn providers(state: &RpcState, params: &Params<'_>) -> RpcResult<api::StorageProviderList> {
+    let map = named(params, &["limit"])?;
+    let limit = optional::<usize>(&map, "limit")?.unwrap_or(DEFAULT_DEVICE_PAGE);
+    if limit == 0 || limit > MAX_DEVICE_PAGE {
+        return Err(invalid("limit", format!("must be 1..={MAX_DEVICE_PAGE}")));
+    }
+    Ok(state.chain.with_state(|s| api::StorageProviderList {
+        providers: s
+            .storage_providers(limit)
+            .iter()
+            .map(|(device, p)| provider_answer(s, device, p))
+            .collect(),
+    }))
+}
+
+/// A deal set by its id, or the set a deal belongs to by the deal's id.
+fn deal(state: &RpcState, params: &Params<'_>) -> RpcResult<api::StorageDealSet> {
+    let map = named(params, &["id"])?;
+    let id = digest_param(&map, "id")?;
+    state.chain.with_state(|s| {
+        let set_id = match s.deal(&id) {
+            Some(deal) => deal.set,
+            None => id,
+        };
+        let set = s
+            .deal_set(&set_id)
+            .ok_or_else(|| not_found(format!("no deal or deal set {}", digest_hex(&id))))?;
+        Ok(set_answer(s, &set_id, &set))
+    })
+}
+
+fn deals(state: &RpcState, params: &Params<'_>) -> RpcResult<api::StorageDealList> {
+    let map = named(params, &["client", "provider", "limit"])?;
+    let limit = optional::<usize>(&map, "limit")?.unwrap_or(DEFAULT_DEVICE_PAGE);
+    if limit == 0 || limit > MAX_DEVICE_PAGE {
+        return Err(invalid("limit", format!("must be 1..={MAX_DEVICE_PAGE}")));
+    }
+    let client = map
+        .contains_key("client")
+        .then(|| parse_address(&map, "client"))
+        .transpose()?;
+    let provider = map
+        .contains_key("provider")
+        .then(|| parse_device(&map, "provider"))
+        .transpose()?;
+    if client.is_some() == provider.is_some() {
+        return Err(invalid("client", "give exactly one of client and provider"));
+    }
+    Ok(state.chain.with_state(|s| match (client, provider) {
+        (Some(client), _) => api::StorageDealList {
+            sets: s
+                .deal_sets_of(&client, limit)
+                .iter()
+                .map(|(id, set)| set_answer(s, id, set))
+                .collect(),
+            deals: Vec::new(),
+        },
+        (_, Some(device)) => api::StorageDealList {
+            sets: Vec::new(),
+            deals: s
+                .deals_of_provider(&device, limit)
+                .iter()
+                .map(|(id, deal)| deal_answer(id, deal))
+                .collect(),
+        },
+        (None, None) => api::StorageDealList {
+            sets: Vec::new(),
+            deals: Vec::new(),
+        },
+    }))
+}
+
+fn proofs(state: &RpcState, params: &Params<'_>) -> RpcResult<api::StorageProofs> {
+    let map = named(params, &["deal"])?;
+    let id = digest_param(&map, "deal")?;
+    state.chain.with_state(|s| {
+        let deal = s
+            .deal(&id)
+            .ok_or_else(|| not_found(format!("no deal {}", digest_hex(&id))))?;
+        let p = s.params().storage;
+        // The period the next block belongs to: the one a proof sent now lands in.
+        let open = p.period_of(s.height().saturating_add(1));
+        let periods = s.deal_periods(&id);
+        let proving = deal.status == DealStatus::Active
+            && open >= deal.first_period
+            && open <= deal.last_period();
+        let challenge = proving
+            .then(|| s.deal_challenges(&id, open))
+            .flatten()
+            .map(|leaves| api::StorageChallenge {
+                period: open,
+                leaves,
+                deadline: p.deadline(open),
+                proven: periods.iter().any(|(period, _)| *period == open),
+            });
+        Ok(api::StorageProofs {
+            deal: digest_hex(&id),
+            status: deal.status.name().to_string(),
+            period_blocks: p.period_blocks,
+            open_period: open,
+            periods: periods
+                .iter()
+                .map(|(period, record)| period_answer(*period, record))
+                .collect(),
+            challenge,
+        })
+    })
+}
