@@ -105,6 +105,17 @@ struct AgentFile {
     /// The device's service port, where customers trade usage vouchers with it.
     #[serde(default)]
     service: Option<ServiceSection>,
+    /// A storage device's shards: kept under `dir`, taken and served over the service port,
+    /// and proven every period.
+    #[serde(default)]
+    storage: Option<StorageSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StorageSection {
+    /// Where shards are kept (relative to the config file).
+    dir: PathBuf,
 }
 
 #[derive(Deserialize)]
@@ -445,6 +456,20 @@ pub fn run(args: AgentArgs) -> Result<()> {
         Some(path) => resolve(&base, path),
         None => queue_path.with_extension("metrics.prom"),
     };
+    let storage = match &file.storage {
+        Some(section) if file.service.is_none() => {
+            let _ = section;
+            bail!(
+                "`[storage]` needs a [service] section: clients upload and fetch shards over the service port"
+            );
+        }
+        Some(section) => Some(Arc::new(crate::storage_port::StoragePort {
+            store: crate::storage_port::ShardStore::open(resolve(&base, &section.dir))?,
+            key: key.clone(),
+            rpc_url: file.rpc.clone(),
+        })),
+        None => None,
+    };
     let service = match &file.service {
         Some(section) => {
             let store = match &section.vouchers {
@@ -456,6 +481,7 @@ pub fn run(args: AgentArgs) -> Result<()> {
                 key.clone(),
                 file.rpc.clone(),
                 store,
+                storage.clone(),
             )?)
         }
         None => None,
@@ -502,6 +528,7 @@ pub fn run(args: AgentArgs) -> Result<()> {
         interval_secs: file.interval_secs,
         pace: Pace::Unknown,
         stats: AgentStats::default(),
+        storage,
     };
     let interval = Duration::from_secs(file.interval_secs);
     // Follow the chain head several times per heartbeat, so the newest block known when the
@@ -514,6 +541,7 @@ pub fn run(args: AgentArgs) -> Result<()> {
             next_follow = Instant::now() + follow;
             agent.refresh()?;
             agent.beacon();
+            agent.prove_storage();
         }
         agent.witness()?;
         if Instant::now() >= next_beat {
@@ -569,6 +597,8 @@ struct Agent {
     interval_secs: u64,
     pace: Pace,
     stats: AgentStats,
+    /// A storage device's shards, proven every period.
+    storage: Option<Arc<crate::storage_port::StoragePort>>,
 }
 
 /// What the agent has learnt of the chain's block pace, to warn once when its interval is
@@ -662,6 +692,40 @@ impl Agent {
     /// Sends a beacon if the device has a radio, the node is there and a beacon interval has
     /// passed since the last one (with two blocks of slack: the interval counts from the block
     /// a beacon lands in). Beacons are never queued: one signed on an old block is stale.
+    /// A storage device's pass over its deals: accept, prove the open period, forget closed.
+    fn prove_storage(&mut self) {
+        let Some(port) = self.storage.clone() else {
+            return;
+        };
+        let Some(chain) = self.known.as_ref().map(|k| k.view.chain_id.clone()) else {
+            return;
+        };
+        let pass = crate::storage_port::prove_due(&self.rpc, &self.key, &chain, &port.store);
+        for deal in &pass.accepted {
+            self.logger
+                .log("info", "deal_accepted", json!({ "deal": deal }));
+        }
+        for (deal, period) in &pass.proven {
+            self.stats.sent("storage_proof");
+            self.logger.log(
+                "info",
+                "storage_proven",
+                json!({ "deal": deal, "period": period }),
+            );
+        }
+        for deal in &pass.forgotten {
+            self.logger
+                .log("info", "deal_closed", json!({ "deal": deal }));
+        }
+        for (deal, reason) in &pass.failed {
+            self.logger.log(
+                "warn",
+                "storage_proof_failed",
+                json!({ "deal": deal, "reason": reason }),
+            );
+        }
+    }
+
     fn beacon(&mut self) {
         let (Some(prover), Some(known)) = (self.beacons.as_mut(), &self.known) else {
             return;

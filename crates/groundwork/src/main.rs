@@ -17,6 +17,7 @@ mod node_cmd;
 mod rpc_client;
 mod service_port;
 mod sim;
+mod storage_port;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -86,6 +87,13 @@ enum Command {
         after_help = "Examples:\n  groundwork session open --key customer --device gwd1… --credits 5000 --blocks 300\n  groundwork session pay --key customer --session 9d41…0a --units 120 > voucher.json\n  groundwork session settle --key customer --voucher signed.json"
     )]
     Session(client_cmd::SessionCommand),
+    /// Storage: providers' capacity, files stored with several providers and proven every
+    /// period, fetched back verified (docs/storage.md).
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  groundwork storage put photo.tar --key alice --providers 3 --periods 30\n  groundwork storage get 5be1…c2 --out photo.tar\n  groundwork storage show 5be1…c2"
+    )]
+    Storage(client_cmd::StorageCommand),
     /// Devices: register, inspect, move, hand over and retire.
     #[command(
         subcommand,
@@ -160,6 +168,7 @@ fn main() -> ExitCode {
         Command::Oracle(command) => client_cmd::oracle(command),
         Command::Offer(command) => client_cmd::offer(command),
         Command::Session(command) => client_cmd::session(command),
+        Command::Storage(command) => client_cmd::storage(command),
         Command::Device(command) => client_cmd::device(command),
         Command::Attest(command) => client_cmd::attest(command),
         Command::Rewards(command) => client_cmd::rewards(command),

@@ -10,6 +10,9 @@
 //! - `GET /vouchers`: the latest co-signed voucher of every session, for the device's owner to
 //!   settle (`groundwork session settle`).
 //!
+//! - `/storage/…`: a storage device's shards, when the agent keeps some
+//!   ([`crate::storage_port`]).
+//!
 //! A device serves the next increment only after the customer signed for the last one, so
 //! what either side can lose is one increment.
 
@@ -54,6 +57,7 @@ pub fn start(
     key: DeviceKey,
     rpc_url: String,
     store: PathBuf,
+    storage: Option<Arc<crate::storage_port::StoragePort>>,
 ) -> Result<SocketAddr> {
     let vouchers: BTreeMap<String, api::SignedVoucher> = match std::fs::read_to_string(&store) {
         Ok(text) => serde_json::from_str(&text)
@@ -71,11 +75,14 @@ pub fn start(
         store,
         vouchers: Mutex::new(vouchers),
     });
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/offer", get(offer))
         .route("/voucher", post(voucher))
         .route("/vouchers", get(list_vouchers))
         .with_state(port);
+    if let Some(storage) = storage {
+        app = app.merge(crate::storage_port::routes(storage));
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

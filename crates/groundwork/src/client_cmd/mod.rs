@@ -16,6 +16,7 @@ mod device;
 mod oracle;
 mod proof;
 mod rewards;
+mod storage;
 mod usage;
 
 pub use account::{AccountCommand, account};
@@ -27,6 +28,7 @@ pub use device::{DeviceCommand, device};
 pub use oracle::{OracleCommand, oracle};
 pub use proof::{VerifyProofArgs, verify_proof};
 pub use rewards::{RewardsCommand, rewards};
+pub use storage::{StorageCommand, storage};
 pub use usage::{OfferCommand, SessionCommand, offer, session};
 
 use crate::keys_cmd::{load_account_key, load_device_key};

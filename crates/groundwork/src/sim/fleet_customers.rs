@@ -117,6 +117,7 @@ impl Customers {
             device.key.clone(),
             self.rpc_url.clone(),
             store,
+            None,
         )?;
         self.ports.insert(hotspot, address);
         Ok(address)

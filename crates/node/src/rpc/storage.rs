@@ -9,13 +9,19 @@ use groundwork_state::storage::{Deal, DealSet, DealStatus, PeriodRecord, Provide
 pub(super) fn register(
     module: &mut RpcModule<RpcState>,
 ) -> Result<(), jsonrpsee::core::RegisterMethodError> {
-    module.register_method("storage_getProvider", |params, state, _| provider(state, &params))?;
+    module.register_method("storage_getProvider", |params, state, _| {
+        provider(state, &params)
+    })?;
     module.register_method("storage_listProviders", |params, state, _| {
         providers(state, &params)
     })?;
     module.register_method("storage_getDeal", |params, state, _| deal(state, &params))?;
-    module.register_method("storage_listDeals", |params, state, _| deals(state, &params))?;
-    module.register_method("storage_getProofs", |params, state, _| proofs(state, &params))?;
+    module.register_method("storage_listDeals", |params, state, _| {
+        deals(state, &params)
+    })?;
+    module.register_method("storage_getProofs", |params, state, _| {
+        proofs(state, &params)
+    })?;
     module.register_alias("storage_provider", "storage_getProvider")?;
     module.register_alias("storage_providers", "storage_listProviders")?;
     module.register_alias("storage_deal", "storage_getDeal")?;

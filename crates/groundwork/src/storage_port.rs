@@ -1,0 +1,534 @@
+//! A storage device's side of its deals: the shards it keeps on disk, the HTTP routes of the
+//! service port that take and serve them, and the proofs it sends each period
+//! (docs/storage.md).
+//!
+//! Routes, under the service port:
+//! - `PUT /storage/{deal}/data/{offset}`: the next piece of a shard, from `offset` (which
+//!   must be what the agent holds; `GET /storage/{deal}` says how much). Each piece is
+//!   fsynced before the answer, so an interrupted upload resumes where it stopped. When the
+//!   last byte is in, the agent rebuilds the shard's tree and compares its root with the
+//!   deal's on chain: a mismatch throws the bytes away (`bytes_do_not_match_root`); a match
+//!   keeps them and sends the device's acceptance.
+//! - `GET /storage/{deal}`: what the agent holds of a deal.
+//! - `GET /storage/{deal}/roots`: the shard's block roots (32 bytes per 64 KiB block), which
+//!   a reader checks against the root on chain before trusting any block.
+//! - `GET /storage/{deal}/blocks/{index}`: one 64 KiB block of the shard.
+//!
+//! On disk, in the storage directory: `<deal>.part` while uploading, then `<deal>.shard` and
+//! `<deal>.roots`. Files are written to a temporary name, fsynced and renamed.
+
+use crate::rpc_client::{CallError, RpcClient};
+use anyhow::{Context, Result};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use groundwork_api as api;
+use groundwork_primitives::hash::digest_from_hex;
+use groundwork_primitives::tx::storage::LeafAnswer;
+use groundwork_primitives::{ChainId, DeviceKey, DeviceTransaction, StorageReport, Transaction};
+use groundwork_storage::{BLOCK_BYTES, BLOCK_LEAVES, BlockRoots, Root, block_root, prove_leaf};
+use serde_json::json;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Largest piece one upload request may carry.
+pub const MAX_UPLOAD_PIECE: usize = 4 << 20;
+
+/// The shards a storage agent keeps.
+pub struct ShardStore {
+    dir: PathBuf,
+}
+
+/// Why a finished upload was thrown away.
+#[derive(Debug)]
+pub struct RootMismatch {
+    pub expected: Root,
+    pub got: Root,
+}
+
+impl ShardStore {
+    pub fn open(dir: PathBuf) -> Result<Self> {
+        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(Self { dir })
+    }
+
+    fn path(&self, deal: &str, extension: &str) -> PathBuf {
+        self.dir.join(format!("{deal}.{extension}"))
+    }
+
+    /// Bytes held of a deal's shard: all of it once stored, else what the upload has.
+    pub fn received(&self, deal: &str) -> u64 {
+        [self.path(deal, "shard"), self.path(deal, "part")]
+            .iter()
+            .find_map(|p| fs::metadata(p).ok())
+            .map_or(0, |m| m.len())
+    }
+
+    pub fn stored(&self, deal: &str) -> bool {
+        self.path(deal, "shard").exists() && self.path(deal, "roots").exists()
+    }
+
+    /// Deals whose shards are stored, by id.
+    pub fn deals(&self) -> Vec<String> {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut deals: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                name.strip_suffix(".shard").map(str::to_string)
+            })
+            .collect();
+        deals.sort();
+        deals
+    }
+
+    /// Appends `bytes` at `offset`, which must be what is held; fsyncs; returns the new
+    /// length.
+    pub fn append(&self, deal: &str, offset: u64, bytes: &[u8]) -> Result<u64> {
+        let path = self.path(deal, "part");
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        let held = file.metadata()?.len();
+        anyhow::ensure!(held == offset, "the agent holds {held} bytes, not {offset}");
+        file.write_all(bytes)?;
+        file.sync_data()?;
+        Ok(held + bytes.len() as u64)
+    }
+
+    /// The block roots of an uploaded shard, read block by block.
+    fn roots_of(path: &Path) -> Result<BlockRoots> {
+        let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let size = file.metadata()?.len();
+        let mut roots = Vec::with_capacity(size.div_ceil(BLOCK_BYTES as u64) as usize);
+        let mut block = vec![0u8; BLOCK_BYTES];
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(BLOCK_BYTES as u64) as usize;
+            file.read_exact(&mut block[..n])?;
+            roots.push(block_root(&block[..n]));
+            left -= n as u64;
+        }
+        Ok(BlockRoots { size, roots })
+    }
+
+    /// Checks a complete upload against `root`: keeps it (`.shard` and `.roots`) if it
+    /// matches, throws it away if not.
+    pub fn finish(&self, deal: &str, root: &Root) -> Result<Result<(), RootMismatch>> {
+        let part = self.path(deal, "part");
+        let roots = Self::roots_of(&part)?;
+        let got = roots.root().context("the upload's size is out of bounds")?;
+        if got != *root {
+            fs::remove_file(&part).ok();
+            return Ok(Err(RootMismatch {
+                expected: *root,
+                got,
+            }));
+        }
+        let bytes: Vec<u8> = roots.roots.iter().flatten().copied().collect();
+        let temporary = self.path(deal, "roots.tmp");
+        let mut file = File::create(&temporary)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+        fs::rename(&temporary, self.path(deal, "roots"))?;
+        fs::rename(&part, self.path(deal, "shard"))?;
+        File::open(&self.dir).and_then(|d| d.sync_all()).ok();
+        Ok(Ok(()))
+    }
+
+    pub fn block_roots(&self, deal: &str) -> Result<BlockRoots> {
+        let size = fs::metadata(self.path(deal, "shard"))?.len();
+        let bytes = fs::read(self.path(deal, "roots"))?;
+        let roots = bytes
+            .chunks_exact(32)
+            .map(|c| c.try_into().unwrap_or([0; 32]))
+            .collect();
+        Ok(BlockRoots { size, roots })
+    }
+
+    /// Block `index` of a stored shard (the last may be short).
+    pub fn block(&self, deal: &str, index: u64) -> Result<Vec<u8>> {
+        let mut file = File::open(self.path(deal, "shard"))?;
+        let size = file.metadata()?.len();
+        let start = index.saturating_mul(BLOCK_BYTES as u64);
+        anyhow::ensure!(start < size, "block {index} is past the shard's end");
+        let n = (size - start).min(BLOCK_BYTES as u64) as usize;
+        let mut block = vec![0u8; n];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut block)?;
+        Ok(block)
+    }
+
+    /// Drops a deal's files once the deal is closed.
+    pub fn forget(&self, deal: &str) {
+        for extension in ["shard", "roots", "part"] {
+            fs::remove_file(self.path(deal, extension)).ok();
+        }
+    }
+
+    /// Writes zeros over a tenth of a stored shard's blocks, chosen by `pick`: what the
+    /// dev fleet's lazy provider does. Its proofs then fail whenever a challenge lands there.
+    pub fn lose_a_tenth(&self, deal: &str, pick: impl Fn(u64) -> bool) -> Result<u64> {
+        let path = self.path(deal, "shard");
+        let mut file = OpenOptions::new().write(true).open(&path)?;
+        let size = file.metadata()?.len();
+        let blocks = size.div_ceil(BLOCK_BYTES as u64);
+        let mut lost = 0;
+        for index in (0..blocks).filter(|b| pick(*b)) {
+            let start = index * BLOCK_BYTES as u64;
+            let n = (size - start).min(BLOCK_BYTES as u64) as usize;
+            file.seek(SeekFrom::Start(start))?;
+            file.write_all(&vec![0u8; n])?;
+            lost += 1;
+        }
+        file.sync_all()?;
+        Ok(lost)
+    }
+}
+
+/// What the routes need.
+pub struct StoragePort {
+    pub store: ShardStore,
+    pub key: DeviceKey,
+    pub rpc_url: String,
+}
+
+type Refusal = (StatusCode, Json<serde_json::Value>);
+
+fn refuse(status: StatusCode, code: &str, reason: impl Into<String>) -> Refusal {
+    (
+        status,
+        Json(json!({ "error": reason.into(), "code": code })),
+    )
+}
+
+/// The storage routes, to merge into the service port's router.
+pub fn routes(port: Arc<StoragePort>) -> axum::Router {
+    axum::Router::new()
+        .route("/storage/{deal}", get(held))
+        .route("/storage/{deal}/data/{offset}", put(upload))
+        .route("/storage/{deal}/roots", get(roots))
+        .route("/storage/{deal}/blocks/{index}", get(block))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD_PIECE))
+        .with_state(port)
+}
+
+fn deal_name(text: &str) -> Result<String, Refusal> {
+    digest_from_hex(text)
+        .map(|_| text.to_ascii_lowercase())
+        .ok_or_else(|| {
+            refuse(
+                StatusCode::BAD_REQUEST,
+                "bad_deal",
+                "a deal id is 64 hex characters",
+            )
+        })
+}
+
+/// The deal as the chain has it, from a blocking call off the async thread.
+async fn chain_deal(
+    port: &Arc<StoragePort>,
+    deal: &str,
+) -> Result<(api::StorageDeal, ChainId), Refusal> {
+    let (url, id) = (port.rpc_url.clone(), deal.to_string());
+    tokio::task::spawn_blocking(move || {
+        let rpc = RpcClient::new(&url, Duration::from_secs(5)).map_err(|e| {
+            refuse(
+                StatusCode::BAD_GATEWAY,
+                "node_unreachable",
+                format!("{e:#}"),
+            )
+        })?;
+        let set: api::StorageDealSet =
+            rpc.get("storage_getDeal", json!({ "id": id }))
+                .map_err(|e| match e {
+                    CallError::Rpc {
+                        code: 4004,
+                        message,
+                    } => refuse(StatusCode::NOT_FOUND, "unknown_deal", message),
+                    other => refuse(
+                        StatusCode::BAD_GATEWAY,
+                        "node_unreachable",
+                        other.to_string(),
+                    ),
+                })?;
+        let chain = rpc
+            .status()
+            .map_err(|e| refuse(StatusCode::BAD_GATEWAY, "node_unreachable", e.to_string()))?
+            .chain_id;
+        set.deals
+            .into_iter()
+            .find(|d| d.id == id)
+            .map(|d| (d, chain))
+            .ok_or_else(|| {
+                refuse(
+                    StatusCode::NOT_FOUND,
+                    "unknown_deal",
+                    format!("no deal {id}"),
+                )
+            })
+    })
+    .await
+    .map_err(|e| refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+}
+
+fn internal(error: anyhow::Error) -> Refusal {
+    refuse(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        format!("{error:#}"),
+    )
+}
+
+async fn held(
+    State(port): State<Arc<StoragePort>>,
+    UrlPath(deal): UrlPath<String>,
+) -> Result<Json<serde_json::Value>, Refusal> {
+    let deal = deal_name(&deal)?;
+    Ok(Json(json!({
+        "deal": deal,
+        "received": port.store.received(&deal),
+        "stored": port.store.stored(&deal),
+    })))
+}
+
+async fn upload(
+    State(port): State<Arc<StoragePort>>,
+    UrlPath((deal, offset)): UrlPath<(String, u64)>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, Refusal> {
+    let deal = deal_name(&deal)?;
+    let (record, chain) = chain_deal(&port, &deal).await?;
+    if record.provider != port.key.id().to_string() {
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            "not_the_provider",
+            format!(
+                "deal {deal} is stored by {}, not this device",
+                record.provider
+            ),
+        ));
+    }
+    if port.store.stored(&deal) {
+        return Err(refuse(
+            StatusCode::CONFLICT,
+            "already_stored",
+            "this device stores the shard already",
+        ));
+    }
+    if record.status != "proposed" {
+        return Err(refuse(
+            StatusCode::CONFLICT,
+            "deal_not_proposed",
+            format!("the deal is {}", record.status),
+        ));
+    }
+    let held = port.store.received(&deal);
+    if offset != held {
+        return Err(refuse(
+            StatusCode::CONFLICT,
+            "wrong_offset",
+            format!("the agent holds {held} bytes; send from there"),
+        ));
+    }
+    let end = offset.saturating_add(body.len() as u64);
+    if end > record.size_bytes {
+        return Err(refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "past_the_end",
+            format!(
+                "the shard is {} bytes; this piece ends at {end}",
+                record.size_bytes
+            ),
+        ));
+    }
+    let received = port.store.append(&deal, offset, &body).map_err(internal)?;
+    if received < record.size_bytes {
+        return Ok(Json(
+            json!({ "received": received, "size": record.size_bytes, "stored": false }),
+        ));
+    }
+    let root = hex::decode(&record.root)
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .map(Root)
+        .ok_or_else(|| {
+            refuse(
+                StatusCode::BAD_GATEWAY,
+                "bad_root",
+                "the node sent a malformed root",
+            )
+        })?;
+    if let Err(mismatch) = port.store.finish(&deal, &root).map_err(internal)? {
+        return Err(refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bytes_do_not_match_root",
+            format!(
+                "the bytes hash to {}, the deal commits to {}: thrown away",
+                mismatch.got.to_hex(),
+                mismatch.expected.to_hex()
+            ),
+        ));
+    }
+    let sent = accept(&port.rpc_url, &port.key, &chain, &deal).await;
+    Ok(Json(
+        json!({ "received": received, "size": record.size_bytes, "stored": true, "accepted": sent.is_ok(), "accept_error": sent.err() }),
+    ))
+}
+
+/// Sends the device's acceptance of a deal it now stores.
+async fn accept(url: &str, key: &DeviceKey, chain: &ChainId, deal: &str) -> Result<String, String> {
+    let (url, key, chain, deal) = (
+        url.to_string(),
+        key.clone(),
+        chain.clone(),
+        deal.to_string(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let rpc = RpcClient::new(&url, Duration::from_secs(5)).map_err(|e| format!("{e:#}"))?;
+        send_accept(&rpc, &key, &chain, &deal).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+fn send_accept(
+    rpc: &RpcClient,
+    key: &DeviceKey,
+    chain: &ChainId,
+    deal: &str,
+) -> Result<String, CallError> {
+    let id = digest_from_hex(deal).unwrap_or_else(|| groundwork_primitives::hash::hash(b""));
+    let report = DeviceTransaction::sign(key, chain, StorageReport::Accept { deal: id });
+    rpc.submit(&Transaction::Device(report))
+}
+
+fn octets(bytes: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
+}
+
+async fn roots(
+    State(port): State<Arc<StoragePort>>,
+    UrlPath(deal): UrlPath<String>,
+) -> Result<Response, Refusal> {
+    let deal = deal_name(&deal)?;
+    if !port.store.stored(&deal) {
+        return Err(refuse(
+            StatusCode::NOT_FOUND,
+            "not_stored",
+            "this device does not store that deal",
+        ));
+    }
+    let roots = port.store.block_roots(&deal).map_err(internal)?;
+    Ok(octets(roots.roots.iter().flatten().copied().collect()))
+}
+
+async fn block(
+    State(port): State<Arc<StoragePort>>,
+    UrlPath((deal, index)): UrlPath<(String, u64)>,
+) -> Result<Response, Refusal> {
+    let deal = deal_name(&deal)?;
+    if !port.store.stored(&deal) {
+        return Err(refuse(
+            StatusCode::NOT_FOUND,
+            "not_stored",
+            "this device does not store that deal",
+        ));
+    }
+    let bytes = port
+        .store
+        .block(&deal, index)
+        .map_err(|e| refuse(StatusCode::NOT_FOUND, "no_such_block", format!("{e:#}")))?;
+    Ok(octets(bytes))
+}
+
+/// What one pass over the stored deals did.
+#[derive(Debug, Default)]
+pub struct ProvePass {
+    pub accepted: Vec<String>,
+    pub proven: Vec<(String, u64)>,
+    pub forgotten: Vec<String>,
+    pub failed: Vec<(String, String)>,
+}
+
+/// One pass over the stored deals: accept a stored one not yet accepted, prove each active
+/// one whose open period is not yet proven, and forget closed ones.
+pub fn prove_due(
+    rpc: &RpcClient,
+    key: &DeviceKey,
+    chain: &ChainId,
+    store: &ShardStore,
+) -> ProvePass {
+    let mut pass = ProvePass::default();
+    for deal in store.deals() {
+        let proofs: api::StorageProofs = match rpc.get("storage_getProofs", json!({ "deal": deal }))
+        {
+            Ok(p) => p,
+            Err(e) => {
+                pass.failed.push((deal, e.to_string()));
+                continue;
+            }
+        };
+        match proofs.status.as_str() {
+            "proposed" => match send_accept(rpc, key, chain, &deal) {
+                Ok(_) => pass.accepted.push(deal),
+                Err(e) => pass.failed.push((deal, e.to_string())),
+            },
+            "active" => {
+                let Some(challenge) = proofs.challenge.filter(|c| !c.proven) else {
+                    continue;
+                };
+                match prove(store, key, chain, &deal, &challenge).map(|tx| rpc.submit(&tx)) {
+                    Ok(Ok(_)) => pass.proven.push((deal, challenge.period)),
+                    Ok(Err(e)) => pass.failed.push((deal, e.to_string())),
+                    Err(e) => pass.failed.push((deal, format!("{e:#}"))),
+                }
+            }
+            _ => {
+                store.forget(&deal);
+                pass.forgotten.push(deal);
+            }
+        }
+    }
+    pass
+}
+
+/// The signed proof of a period's challenges, from the bytes on disk.
+fn prove(
+    store: &ShardStore,
+    key: &DeviceKey,
+    chain: &ChainId,
+    deal: &str,
+    challenge: &api::StorageChallenge,
+) -> Result<Transaction> {
+    let blocks = store.block_roots(deal)?;
+    let mut leaves = Vec::with_capacity(challenge.leaves.len());
+    for &index in &challenge.leaves {
+        let block = store.block(deal, index / BLOCK_LEAVES as u64)?;
+        let proof = prove_leaf(&blocks, index, &block)?;
+        leaves.push(LeafAnswer {
+            index,
+            leaf: proof.leaf,
+            path: proof.path,
+        });
+    }
+    let id = digest_from_hex(deal).context("a stored deal's name is not its id")?;
+    let report = StorageReport::Prove {
+        deal: id,
+        period: challenge.period,
+        leaves,
+    };
+    Ok(Transaction::Device(DeviceTransaction::sign(
+        key, chain, report,
+    )))
+}
