@@ -9,4 +9,5 @@ mod e2e;
 mod keys;
 mod node;
 mod rpc;
+mod storage;
 mod testnet;
