@@ -22,6 +22,7 @@ pub enum StorageCommand {
         after_help = "Example:\n  groundwork storage provide --key alice --device gwd1… --capacity 10GiB --collateral-per-gib 2 --endpoint http://10.0.0.7:9400"
     )]
     Provide {
+        /// The storage device's id (gwd1…).
         #[arg(long)]
         device: String,
         /// Capacity: bytes, or with KiB, MiB, GiB or TiB.
@@ -45,6 +46,7 @@ pub enum StorageCommand {
         after_help = "Examples:\n  groundwork storage put photo.tar --key alice --providers 3 --periods 30\n  groundwork storage put photo.tar --key alice --replicas 3 --periods 30"
     )]
     Put {
+        /// The file to store.
         file: PathBuf,
         /// Providers to spread the file over: any `--providers` − 1 of them rebuild it.
         #[arg(long, default_value_t = 3, conflicts_with = "replicas")]
@@ -66,6 +68,7 @@ pub enum StorageCommand {
     Get {
         /// The content id `storage put` printed.
         id: String,
+        /// Where to write the file (written whole, then renamed into place).
         #[arg(long)]
         out: PathBuf,
         #[command(flatten)]
@@ -74,6 +77,7 @@ pub enum StorageCommand {
     /// A stored file's deals: providers, proofs passed and missed, credits paid, escrow left.
     #[command(after_help = "Example:\n  groundwork storage show 5be1…c2")]
     Show {
+        /// The content id.
         id: String,
         #[command(flatten)]
         client: ClientArgs,
@@ -98,6 +102,7 @@ pub enum StorageCommand {
     /// keep what they proved.
     #[command(after_help = "Example:\n  groundwork storage end 5be1…c2 --key alice")]
     End {
+        /// The content id.
         id: String,
         #[command(flatten)]
         signer: SignerArgs,

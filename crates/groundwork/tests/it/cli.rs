@@ -198,6 +198,7 @@ fn every_command_help_has_an_example() {
             "session",
             &["open", "pay", "cosign", "settle", "close", "show", "list"],
         ),
+        ("storage", &["provide", "put", "get", "show", "list", "end"]),
         (
             "device",
             &[
