@@ -538,6 +538,7 @@ pub fn drive(
         rpc,
         owner,
         fleet,
+        storage: crate::sim::fleet_storage::StorageFleet::new(service_dir.clone(), seed),
         customers: crate::sim::fleet_customers::Customers::new(
             owner,
             seed,
@@ -590,6 +591,8 @@ struct Driver<'a> {
     uptime: Vec<UptimeProver>,
     radio: Radio,
     customers: crate::sim::fleet_customers::Customers,
+    /// Three storage providers (one lazy) and the file the owner stores with them.
+    storage: crate::sim::fleet_storage::StorageFleet,
     node: NodeWatch,
     last_epoch: Option<u64>,
     /// The cheaters' takes since the fleet started.
@@ -629,6 +632,14 @@ impl Driver<'_> {
             self.owner,
             &self.owners,
             &self.wireless,
+            epoch_changed,
+        )?;
+        self.storage.step(
+            rpc,
+            &status,
+            self.owner,
+            &self.owners,
+            self.fleet,
             epoch_changed,
         )?;
         if epoch_changed {

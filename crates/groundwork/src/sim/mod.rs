@@ -12,5 +12,6 @@ pub mod coverage_sim;
 pub mod fleet;
 pub mod fleet_customers;
 pub mod fleet_figures;
+pub mod fleet_storage;
 pub mod oracle_feed;
 pub mod radio;
