@@ -47,6 +47,11 @@ pub enum BenchCommand {
     /// rate.
     #[command(after_help = "Example:\n  groundwork bench usage --sessions 2000")]
     Usage(crate::bench_usage::UsageArgs),
+    /// Storage: bytes per second hashed into a shard's tree and possession proofs verified per
+    /// second, beside raw BLAKE3 and SHA-256, and a verified fetch from a real storage port
+    /// on loopback beside curl of the same bytes.
+    #[command(after_help = "Example:\n  groundwork bench storage --mib 64 --proofs 20000")]
+    Storage(crate::bench_storage::StorageArgs),
 }
 
 #[derive(Args)]
@@ -120,6 +125,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Witness(args) => crate::bench_witness::witness(args),
         BenchCommand::CoverageAttack(args) => coverage_attack(args),
         BenchCommand::Usage(args) => crate::bench_usage::usage(args),
+        BenchCommand::Storage(args) => crate::bench_storage::storage(args),
     }
 }
 

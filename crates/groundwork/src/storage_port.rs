@@ -13,6 +13,8 @@
 //! - `GET /storage/{deal}/roots`: the shard's block roots (32 bytes per 64 KiB block), which
 //!   a reader checks against the root on chain before trusting any block.
 //! - `GET /storage/{deal}/blocks/{index}`: one 64 KiB block of the shard.
+//! - `GET /storage/{deal}/bytes`: the whole shard at once, unverified (for tools that check
+//!   the root themselves, and the benchmark's `curl` baseline).
 //!
 //! On disk, in the storage directory: `<deal>.part` while uploading, then `<deal>.shard` and
 //! `<deal>.roots`. Files are written to a temporary name, fsynced and renamed.
@@ -68,6 +70,11 @@ impl ShardStore {
             .iter()
             .find_map(|p| fs::metadata(p).ok())
             .map_or(0, |m| m.len())
+    }
+
+    /// Where a stored shard's bytes are.
+    pub fn shard_path(&self, deal: &str) -> PathBuf {
+        self.path(deal, "shard")
     }
 
     pub fn stored(&self, deal: &str) -> bool {
@@ -219,6 +226,7 @@ pub fn routes(port: Arc<StoragePort>) -> axum::Router {
         .route("/storage/{deal}/data/{offset}", put(upload))
         .route("/storage/{deal}/roots", get(roots))
         .route("/storage/{deal}/blocks/{index}", get(block))
+        .route("/storage/{deal}/bytes", get(whole))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD_PIECE))
         .with_state(port)
 }
@@ -449,6 +457,25 @@ async fn block(
         .store
         .block(&deal, index)
         .map_err(|e| refuse(StatusCode::NOT_FOUND, "no_such_block", format!("{e:#}")))?;
+    Ok(octets(bytes))
+}
+
+/// The whole shard in one answer, unverified: for tools that check the root themselves.
+async fn whole(
+    State(port): State<Arc<StoragePort>>,
+    UrlPath(deal): UrlPath<String>,
+) -> Result<Response, Refusal> {
+    let deal = deal_name(&deal)?;
+    if !port.store.stored(&deal) {
+        return Err(refuse(
+            StatusCode::NOT_FOUND,
+            "not_stored",
+            "this device does not store that deal",
+        ));
+    }
+    let bytes = tokio::fs::read(port.store.shard_path(&deal))
+        .await
+        .map_err(|e| internal(e.into()))?;
     Ok(octets(bytes))
 }
 

@@ -227,7 +227,10 @@ fn every_command_help_has_an_example() {
         ),
         ("agent", &[]),
         ("fleet", &[]),
-        ("bench", &["ingest", "witness", "coverage-attack"]),
+        (
+            "bench",
+            &["ingest", "witness", "coverage-attack", "usage", "storage"],
+        ),
     ];
     let top = groundwork().arg("--help").output().unwrap();
     let top = String::from_utf8_lossy(&top.stdout).into_owned();
