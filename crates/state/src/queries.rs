@@ -389,6 +389,24 @@ impl State {
         self.storage.periods_of(id)
     }
 
+    /// Who checks a deal's retrieval in `period`, and which block each fetches, once the
+    /// period has opened.
+    pub fn deal_checkers(&self, id: &Digest, period: u64) -> Option<Vec<(DeviceId, u64)>> {
+        let deal = self.storage.deal(id)?;
+        self.storage
+            .checkers(&self.core, &self.params.storage, id, &deal, period)
+    }
+
+    /// The retrieval checks posted for a deal's period, by position.
+    pub fn deal_checks(&self, id: &Digest, period: u64) -> Vec<(u16, storage::CheckRecord)> {
+        self.storage.checks_of(id, period)
+    }
+
+    /// Deals that are active, in id order, up to `limit`.
+    pub fn active_deals(&self, limit: usize) -> Vec<(Digest, storage::Deal)> {
+        self.storage.active_deals(limit)
+    }
+
     /// The leaves challenged for a deal in `period`, once the period has opened (its seed
     /// is kept until it closes).
     pub fn deal_challenges(&self, id: &Digest, period: u64) -> Option<Vec<u64>> {

@@ -38,6 +38,46 @@ pub fn challenged_leaves(
         .collect()
 }
 
+/// The BLAKE3 key-derivation context of retrieval-check draws.
+pub const RETRIEVAL_CONTEXT: &str = "groundwork 2026-12 storage retrieval check";
+
+fn draw(seed: &[u8; 32], deal: &[u8; 32], period: u64, what: u8, i: u32) -> u64 {
+    let mut hasher = blake3::Hasher::new_derive_key(RETRIEVAL_CONTEXT);
+    hasher.update(seed);
+    hasher.update(deal);
+    hasher.update(&period.to_be_bytes());
+    hasher.update(&[what]);
+    hasher.update(&i.to_be_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&hasher.finalize().as_bytes()[..8]);
+    u64::from_be_bytes(first)
+}
+
+/// Who checks a deal's retrieval in `period`, and what: `count` distinct positions among
+/// `candidates` (the eligible checkers in a fixed order), each with the block it fetches
+/// among `blocks`. Drawn without replacement from the period's seed, so neither the provider
+/// nor a checker chooses.
+pub fn retrieval_checks(
+    seed: &[u8; 32],
+    deal: &[u8; 32],
+    period: u64,
+    count: u16,
+    candidates: u64,
+    blocks: u64,
+) -> Vec<(u64, u64)> {
+    let mut left: Vec<u64> = (0..candidates).collect();
+    let mut out = Vec::with_capacity(usize::from(count));
+    for i in 0..u32::from(count) {
+        if left.is_empty() {
+            break;
+        }
+        let at = (draw(seed, deal, period, 0, i) % left.len() as u64) as usize;
+        let checker = left.swap_remove(at);
+        out.push((checker, draw(seed, deal, period, 1, i) % blocks.max(1)));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,6 +95,22 @@ mod tests {
         assert_ne!(a, challenged_leaves(&seed, &[3u8; 32], 7, 1000, 5));
         assert_ne!(a, challenged_leaves(&seed, &deal, 8, 1000, 5));
         assert_eq!(challenged_leaves(&seed, &deal, 7, 1, 3), vec![0, 0, 0]);
+    }
+
+    #[test]
+    fn retrieval_checkers_are_distinct_and_in_range() {
+        let (seed, deal) = ([5u8; 32], [6u8; 32]);
+        let draws = retrieval_checks(&seed, &deal, 3, 3, 10, 80);
+        assert_eq!(draws.len(), 3);
+        let mut who: Vec<u64> = draws.iter().map(|d| d.0).collect();
+        who.sort();
+        who.dedup();
+        assert_eq!(who.len(), 3);
+        assert!(draws.iter().all(|&(c, b)| c < 10 && b < 80));
+        assert_eq!(draws, retrieval_checks(&seed, &deal, 3, 3, 10, 80));
+        // Fewer candidates than checks: each once.
+        assert_eq!(retrieval_checks(&seed, &deal, 3, 3, 2, 80).len(), 2);
+        assert!(retrieval_checks(&seed, &deal, 3, 3, 0, 80).is_empty());
     }
 
     /// A simulated month of daily periods, K = 5: a provider that lost 1 % or 5 % of its

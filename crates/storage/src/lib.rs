@@ -29,7 +29,7 @@ mod challenge;
 pub mod erasure;
 mod tree;
 
-pub use challenge::{CHALLENGE_CONTEXT, challenged_leaves};
+pub use challenge::{CHALLENGE_CONTEXT, RETRIEVAL_CONTEXT, challenged_leaves, retrieval_checks};
 pub use tree::{
     BlockRoots, LeafProof, ProofError, Root, block_root, leaf_count, leaf_len, prove_leaf,
     root_from_block_roots, shard_root, tree_height, verify_block_roots,

@@ -80,6 +80,15 @@ pub enum StorageReport {
         period: u64,
         leaves: Vec<LeafAnswer>,
     },
+    /// A retrieval checker's result: it was drawn at `position` to fetch `block` of the
+    /// deal's shard from its provider in `period`, and got it verified (`ok`) or not.
+    Check {
+        deal: Digest,
+        period: u64,
+        position: u16,
+        block: u64,
+        ok: bool,
+    },
 }
 
 impl StorageCall {
@@ -105,6 +114,7 @@ impl Message for StorageReport {
         match self {
             StorageReport::Accept { .. } => "accept",
             StorageReport::Prove { .. } => "prove",
+            StorageReport::Check { .. } => "check",
         }
     }
 }
@@ -113,7 +123,9 @@ impl StorageReport {
     /// The deal a report is about: a device may have one of each message pending per deal.
     pub fn deal(&self) -> Digest {
         match self {
-            StorageReport::Accept { deal } | StorageReport::Prove { deal, .. } => *deal,
+            StorageReport::Accept { deal }
+            | StorageReport::Prove { deal, .. }
+            | StorageReport::Check { deal, .. } => *deal,
         }
     }
 }
@@ -301,6 +313,20 @@ impl Write for StorageReport {
                 period.write(buf);
                 write_list(leaves, MAX_CHALLENGES_PER_PERIOD, buf);
             }
+            StorageReport::Check {
+                deal,
+                period,
+                position,
+                block,
+                ok,
+            } => {
+                2u8.write(buf);
+                deal.write(buf);
+                period.write(buf);
+                position.write(buf);
+                block.write(buf);
+                ok.write(buf);
+            }
         }
     }
 }
@@ -312,6 +338,7 @@ impl EncodeSize for StorageReport {
             StorageReport::Prove { deal, leaves, .. } => {
                 deal.encode_size() + 8 + list_size(leaves, MAX_CHALLENGES_PER_PERIOD)
             }
+            StorageReport::Check { deal, .. } => deal.encode_size() + 8 + 2 + 8 + 1,
         }
     }
 }
@@ -340,6 +367,13 @@ impl Read for StorageReport {
                     leaves,
                 })
             }
+            2 => Ok(StorageReport::Check {
+                deal: Digest::read(buf)?,
+                period: u64::read(buf)?,
+                position: u16::read(buf)?,
+                block: u64::read(buf)?,
+                ok: bool::read(buf)?,
+            }),
             other => Err(CodecError::InvalidEnum(other)),
         }
     }

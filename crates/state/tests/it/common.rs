@@ -91,6 +91,9 @@ pub fn params() -> Params {
             max_faults: 2,
             min_collateral_per_gib: Amount(1_000_000),
             max_periods: 100,
+            // Off here; the retrieval tests turn them on.
+            checkers_per_deal: 0,
+            min_retrieval_bps: 5_000,
         },
     }
 }

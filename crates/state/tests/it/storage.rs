@@ -50,7 +50,11 @@ struct Market {
 }
 
 fn market() -> Market {
-    let mut h = Harness::standard();
+    market_with(params())
+}
+
+fn market_with(params: groundwork_state::Params) -> Market {
+    let mut h = Harness::new(&genesis_with(params, 4));
     let (oracle, owner, client) = (account(1), account(2), account(3));
     let device = device(KeyScheme::Ed25519, 70);
     let price = h.signed(
@@ -598,4 +602,133 @@ fn deals_that_do_not_fit_the_offer_capacity_or_collateral_are_refused() {
             free_bytes: 0
         }))
     );
+}
+
+/// Retrieval checks: one checker a deal a period, drawn among the other providers (here the
+/// only other one). Failed checks withhold a proven period's pay (no slash); passed ones let
+/// it be paid. Only the drawn device, for the drawn block, may post, once.
+#[test]
+fn failed_retrieval_checks_withhold_a_proven_periods_pay() {
+    let mut params = params();
+    params.storage.checkers_per_deal = 1;
+    let mut m = market_with(params);
+    let checker_owner = account(4);
+    let checker = device(KeyScheme::Ed25519, 73);
+    assert_eq!(
+        m.h.submit(m.h.register(&checker_owner, &checker, ResourceKind::Storage)),
+        Ok(())
+    );
+    let provide = m.h.signed(
+        &checker_owner,
+        StorageCall::Provide {
+            device: checker.id(),
+            capacity_bytes: CAPACITY,
+            collateral_per_gib: Amount(PER_GIB),
+            endpoint: endpoint(),
+        },
+    );
+    assert_eq!(m.h.submit(provide), Ok(()));
+    let (_, deal) = m.propose(3);
+    m.accept(deal);
+    let first = m.h.state.deal(&deal).unwrap().first_period;
+    m.to_period(first);
+    let period = m.open_period();
+    let drawn = m.h.state.deal_checkers(&deal, period).unwrap();
+    assert_eq!(drawn.len(), 1);
+    let (who, block) = drawn[0].clone();
+    assert_eq!(who, checker.id());
+    assert!(block < 2, "a 128 KiB shard has two blocks");
+    let chain = m.h.chain.clone();
+    let check = |key: &DeviceKey, block: u64, ok: bool| {
+        Transaction::Device(DeviceTransaction::sign(
+            key,
+            &chain,
+            StorageReport::Check {
+                deal,
+                period,
+                position: 0,
+                block,
+                ok,
+            },
+        ))
+    };
+    // The provider cannot check itself, nor the checker another block.
+    let by_provider = check(&m.device, block, true);
+    let wrong_block = check(&checker, 1 - block, true);
+    let failed = check(&checker, block, false);
+    m.h.assert_unincludable(
+        by_provider,
+        TxError::Storage(StorageError::NotAChecker {
+            device: m.device.id(),
+            position: 0,
+        }),
+    );
+    m.h.assert_unincludable(
+        wrong_block,
+        TxError::Storage(StorageError::NotAChecker {
+            device: checker.id(),
+            position: 0,
+        }),
+    );
+    assert_eq!(m.h.submit(failed), Ok(()));
+    let again = check(&checker, block, true);
+    m.h.assert_unincludable(
+        again,
+        TxError::Storage(StorageError::AlreadyChecked { deal, period }),
+    );
+    assert_eq!(m.prove(deal), Ok(()));
+    m.to_period(first + 1);
+    // Proven, but the one posted check failed (0 of 1 < 50 %): not paid, not slashed.
+    let record = m.h.state.deal(&deal).unwrap();
+    assert_eq!(
+        (
+            record.proven,
+            record.withheld,
+            record.paid_credits,
+            record.escrow_credits
+        ),
+        (0, 1, 0, 30)
+    );
+    assert_eq!((record.faults, record.slashed), (0, Amount::ZERO));
+    let settled = m.h.state.deal_periods(&deal)[0].1;
+    assert!(settled.withheld && !settled.faulted());
+    assert_eq!((settled.checks_ok, settled.checks_failed), (0, 1));
+    assert_eq!(
+        m.h.state.deal_checks(&deal, first)[0].1.checker,
+        checker.id()
+    );
+
+    // Next period the check passes: paid 10, as without checks.
+    let period = m.open_period();
+    let (who, block) = m.h.state.deal_checkers(&deal, period).unwrap()[0].clone();
+    assert_eq!(who, checker.id());
+    let passed = Transaction::Device(DeviceTransaction::sign(
+        &checker,
+        &m.h.chain,
+        StorageReport::Check {
+            deal,
+            period,
+            position: 0,
+            block,
+            ok: true,
+        },
+    ));
+    assert_eq!(m.h.submit(passed), Ok(()));
+    assert_eq!(m.prove(deal), Ok(()));
+    m.to_period(first + 2);
+    let record = m.h.state.deal(&deal).unwrap();
+    assert_eq!(
+        (record.proven, record.withheld, record.paid_credits),
+        (1, 1, 10)
+    );
+    // A period nobody checked is paid on its proof alone.
+    assert_eq!(m.prove(deal), Ok(()));
+    m.to_period(first + 3);
+    let record = m.h.state.deal(&deal).unwrap();
+    assert_eq!(
+        (record.status, record.proven, record.paid_credits),
+        (DealStatus::Completed, 2, 20)
+    );
+    // The withheld period's 10 credits went back to the client.
+    assert_eq!(m.credits(&m.client), 10_000 - 20);
 }

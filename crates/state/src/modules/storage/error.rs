@@ -99,6 +99,15 @@ pub enum StorageError {
     /// A provider's endpoint must be an http:// or https:// URL in UTF-8.
     #[error("the endpoint must be an http:// or https:// URL")]
     BadEndpoint,
+    /// A retrieval check from a device the period's draw did not pick for that position and
+    /// block.
+    #[error(
+        "device {device} is not the checker drawn at position {position} for this period, or not for that block"
+    )]
+    NotAChecker { device: DeviceId, position: u16 },
+    /// The position's check for the period is posted already.
+    #[error("deal {deal}'s retrieval check for period {period} at this position is posted already")]
+    AlreadyChecked { deal: Digest, period: u64 },
     /// The block whose hash seeds the period's challenges is no longer kept.
     #[error("the seed block of period {period} (height {height}) is no longer kept")]
     NoSeed { period: u64, height: u64 },
@@ -129,6 +138,8 @@ impl StorageError {
             StorageError::BadProof { .. } => 1418,
             StorageError::NoSeed { .. } => 1419,
             StorageError::BadEndpoint => 1420,
+            StorageError::NotAChecker { .. } => 1421,
+            StorageError::AlreadyChecked { .. } => 1422,
         }
     }
 }

@@ -19,6 +19,8 @@ pub(crate) struct StorageSection {
     max_faults: u32,
     min_collateral_per_gib: String,
     max_periods: u32,
+    checkers_per_deal: u16,
+    min_retrieval_bps: u16,
 }
 
 impl GenesisSection for StorageParams {
@@ -34,6 +36,7 @@ impl GenesisSection for StorageParams {
         Self {
             period_blocks: 10,
             accept_window_blocks: 30,
+            checkers_per_deal: 2,
             ..Self::daily()
         }
     }
@@ -51,6 +54,8 @@ impl GenesisSection for StorageParams {
                 &s.min_collateral_per_gib,
             )?,
             max_periods: s.max_periods,
+            checkers_per_deal: s.checkers_per_deal,
+            min_retrieval_bps: s.min_retrieval_bps,
         })
     }
 
@@ -75,6 +80,7 @@ impl GenesisSection for StorageParams {
         for (field, bps) in [
             ("storage.fault_slash_bps", self.fault_slash_bps),
             ("storage.slash_to_client_bps", self.slash_to_client_bps),
+            ("storage.min_retrieval_bps", self.min_retrieval_bps),
         ] {
             if u32::from(bps) > BASIS_POINTS_TOTAL {
                 return Err(invalid(
@@ -82,6 +88,9 @@ impl GenesisSection for StorageParams {
                     format!("{bps} is more than {BASIS_POINTS_TOTAL}"),
                 ));
             }
+        }
+        if self.checkers_per_deal > 16 {
+            return Err(invalid("storage.checkers_per_deal", "must be at most 16"));
         }
         if self.max_faults == 0 {
             return Err(invalid("storage.max_faults", "must be at least 1"));
@@ -110,7 +119,9 @@ impl GenesisSection for StorageParams {
              # Share of a slash paid to the client; the rest is burned.\nslash_to_client_bps = {}\n\
              # Consecutive faults that terminate a deal.\nmax_faults = {}\n\
              # Least collateral a provider locks per GiB of capacity, in base units.\nmin_collateral_per_gib = \"{}\"\n\
-             # Longest deal, in periods.\nmax_periods = {}\n",
+             # Longest deal, in periods.\nmax_periods = {}\n\
+             # Retrieval checkers drawn per deal per period among the other providers (0: none).\ncheckers_per_deal = {}\n\
+             # Least share of a period's posted checks that must succeed for it to be paid, in basis points.\nmin_retrieval_bps = {}\n",
             self.period_blocks,
             self.challenges_per_period,
             self.accept_window_blocks,
@@ -118,7 +129,9 @@ impl GenesisSection for StorageParams {
             self.slash_to_client_bps,
             self.max_faults,
             self.min_collateral_per_gib,
-            self.max_periods
+            self.max_periods,
+            self.checkers_per_deal,
+            self.min_retrieval_bps
         )
     }
 }

@@ -71,6 +71,12 @@ pub struct StorageParams {
     pub min_collateral_per_gib: Amount,
     /// Longest deal, in periods.
     pub max_periods: u32,
+    /// Retrieval checkers drawn per deal per period among the other storage providers
+    /// (0: no checks).
+    pub checkers_per_deal: u16,
+    /// Least share of a period's posted checks that must succeed for the period to be paid,
+    /// in basis points.
+    pub min_retrieval_bps: u16,
 }
 impl_struct_codec!(StorageParams {
     period_blocks,
@@ -80,7 +86,9 @@ impl_struct_codec!(StorageParams {
     slash_to_client_bps,
     max_faults,
     min_collateral_per_gib,
-    max_periods
+    max_periods,
+    checkers_per_deal,
+    min_retrieval_bps
 });
 
 impl StorageParams {
@@ -97,6 +105,8 @@ impl StorageParams {
             max_faults: 3,
             min_collateral_per_gib: Amount(1_000_000),
             max_periods: 3_650,
+            checkers_per_deal: 3,
+            min_retrieval_bps: 5_000,
         }
     }
 
@@ -284,7 +294,10 @@ pub struct Deal {
     /// Collateral the deal still reserves.
     pub collateral: Amount,
     pub slashed: Amount,
+    /// Periods proven and paid.
     pub proven: u32,
+    /// Periods proven whose payment was withheld: too many retrieval checks failed.
+    pub withheld: u32,
     pub faults: u32,
     pub consecutive_faults: u32,
     /// Height it stopped (0: it has not).
@@ -308,6 +321,7 @@ impl_struct_codec!(Deal {
     collateral,
     slashed,
     proven,
+    withheld,
     faults,
     consecutive_faults,
     closed_at
@@ -337,6 +351,11 @@ pub struct PeriodRecord {
     pub slashed: Amount,
     pub to_client: Amount,
     pub burned: Amount,
+    /// Retrieval checks posted for the period that succeeded and failed.
+    pub checks_ok: u16,
+    pub checks_failed: u16,
+    /// Proven, but not paid: too few of the posted checks succeeded.
+    pub withheld: bool,
 }
 impl_struct_codec!(PeriodRecord {
     proven_at,
@@ -344,7 +363,25 @@ impl_struct_codec!(PeriodRecord {
     paid_credits,
     slashed,
     to_client,
-    burned
+    burned,
+    checks_ok,
+    checks_failed,
+    withheld
+});
+
+/// One retrieval checker's result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckRecord {
+    pub checker: DeviceId,
+    pub block: u64,
+    pub ok: bool,
+    pub at: u64,
+}
+impl_struct_codec!(CheckRecord {
+    checker,
+    block,
+    ok,
+    at
 });
 
 impl PeriodRecord {
@@ -356,6 +393,10 @@ impl PeriodRecord {
 pair_key!(
     /// A deal, then a period.
     DealPeriod(Digest, u64)
+);
+pair_key!(
+    /// A deal's period, then a checker's position in the draw.
+    CheckKey(DealPeriod, u16)
 );
 pair_key!(
     /// A height, then a deal.
@@ -382,6 +423,7 @@ pub mod prefix {
     pub const PROVIDER_DEAL: u8 = 0x87;
     pub const PERIOD_SEED: u8 = 0x88;
     pub const STORAGE_PARAMS: u8 = 0x89;
+    pub const RETRIEVAL_CHECK: u8 = 0x8A;
 }
 
 #[derive(Clone, Debug)]
@@ -399,6 +441,7 @@ pub(crate) struct Storage {
     /// Each period's challenge seed, recorded when the period opens.
     seeds: Table<u64, Digest>,
     params: Table<Singleton, StorageParams>,
+    checks: Table<CheckKey, CheckRecord>,
 }
 
 impl Module for Storage {
@@ -433,6 +476,7 @@ impl Module for Storage {
             &self.by_provider,
             &self.seeds,
             &self.params,
+            &self.checks,
         ]
     }
 
@@ -448,6 +492,7 @@ impl Module for Storage {
             &mut self.by_provider,
             &mut self.seeds,
             &mut self.params,
+            &mut self.checks,
         ]
     }
 
@@ -531,6 +576,7 @@ impl Storage {
             by_provider: Table::new(prefix::PROVIDER_DEAL, "provider deals"),
             seeds: Table::new(prefix::PERIOD_SEED, "period seeds"),
             params: Table::new(prefix::STORAGE_PARAMS, "storage params"),
+            checks: Table::new(prefix::RETRIEVAL_CHECK, "retrieval checks"),
         }
     }
 
@@ -775,6 +821,7 @@ impl Storage {
                     collateral: Amount::ZERO,
                     slashed: Amount::ZERO,
                     proven: 0,
+                    withheld: 0,
                     faults: 0,
                     consecutive_faults: 0,
                     closed_at: 0,
@@ -882,6 +929,16 @@ impl Storage {
             .get(&id)
             .cloned()
             .ok_or(StorageError::Unknown { id })?;
+        if let StorageReport::Check {
+            period,
+            position,
+            block,
+            ok,
+            ..
+        } = report
+        {
+            return self.check(cx, device, id, &deal, *period, *position, *block, *ok);
+        }
         if deal.provider != *device {
             return Err(StorageError::NotTheProvider {
                 device: device.clone(),
@@ -893,7 +950,134 @@ impl Storage {
             StorageReport::Prove { period, leaves, .. } => {
                 self.prove(cx, id, &deal, *period, leaves)
             }
+            StorageReport::Check { .. } => Ok(()),
         }
+    }
+
+    /// Who checks `deal`'s retrieval in `period` and which block each fetches, once the
+    /// period's seed is known: drawn among the other active storage providers, by device id.
+    pub(crate) fn checkers(
+        &self,
+        core: &Core,
+        params: &StorageParams,
+        id: &Digest,
+        deal: &Deal,
+        period: u64,
+    ) -> Option<Vec<(DeviceId, u64)>> {
+        let seed = self.seeds.get(&period)?;
+        let candidates: Vec<&DeviceId> = self
+            .providers
+            .committed()
+            .keys()
+            .filter(|d| **d != deal.provider)
+            .filter(|d| core.active_device(d).is_ok())
+            .collect();
+        let (mut seed_bytes, mut deal_bytes) = ([0u8; 32], [0u8; 32]);
+        seed_bytes.copy_from_slice(seed.as_ref());
+        deal_bytes.copy_from_slice(id.as_ref());
+        let blocks = deal
+            .size_bytes
+            .div_ceil(groundwork_storage::BLOCK_BYTES as u64);
+        let draws = groundwork_storage::retrieval_checks(
+            &seed_bytes,
+            &deal_bytes,
+            period,
+            params.checkers_per_deal,
+            candidates.len() as u64,
+            blocks,
+        );
+        Some(
+            draws
+                .into_iter()
+                .filter_map(|(who, block)| {
+                    candidates.get(who as usize).map(|d| ((*d).clone(), block))
+                })
+                .collect(),
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn check(
+        &mut self,
+        cx: StorageContext<'_>,
+        device: &DeviceId,
+        id: Digest,
+        deal: &Deal,
+        period: u64,
+        position: u16,
+        block: u64,
+        ok: bool,
+    ) -> Result<(), TxError> {
+        if deal.status != DealStatus::Active {
+            return Err(StorageError::WrongStatus {
+                deal: id,
+                status: deal.status.name(),
+                needed: "active",
+            }
+            .into());
+        }
+        let current = cx.params.period_of(cx.height);
+        let (first, last) = (deal.first_period, deal.last_period());
+        if period != current || period < first || period > last {
+            return Err(StorageError::WrongPeriod {
+                period,
+                current,
+                first,
+                last,
+            }
+            .into());
+        }
+        let assigned = self
+            .checkers(cx.core, cx.params, &id, deal, period)
+            .unwrap_or_default();
+        if assigned.get(usize::from(position)) != Some(&(device.clone(), block)) {
+            return Err(StorageError::NotAChecker {
+                device: device.clone(),
+                position,
+            }
+            .into());
+        }
+        let key = CheckKey(DealPeriod(id, period), position);
+        if self.checks.get(&key).is_some() {
+            return Err(StorageError::AlreadyChecked { deal: id, period }.into());
+        }
+        self.checks.put(
+            key,
+            CheckRecord {
+                checker: device.clone(),
+                block,
+                ok,
+                at: cx.height,
+            },
+        );
+        Ok(())
+    }
+
+    /// The retrieval checks posted for a deal's period: (succeeded, failed).
+    fn check_counts(&self, id: &Digest, period: u64) -> (u16, u16) {
+        let from = CheckKey(DealPeriod(*id, period), 0);
+        let to = CheckKey(DealPeriod(*id, period), u16::MAX);
+        self.checks
+            .committed()
+            .range(from..=to)
+            .fold((0u16, 0u16), |(ok, failed), (_, c)| {
+                if c.ok {
+                    (ok.saturating_add(1), failed)
+                } else {
+                    (ok, failed.saturating_add(1))
+                }
+            })
+    }
+
+    /// A deal's posted checks for a period, by position.
+    pub(crate) fn checks_of(&self, id: &Digest, period: u64) -> Vec<(u16, CheckRecord)> {
+        let from = CheckKey(DealPeriod(*id, period), 0);
+        let to = CheckKey(DealPeriod(*id, period), u16::MAX);
+        self.checks
+            .committed()
+            .range(from..=to)
+            .map(|(k, c)| (k.1, c.clone()))
+            .collect()
     }
 
     fn accept(
@@ -1052,6 +1236,9 @@ impl Storage {
                 slashed: Amount::ZERO,
                 to_client: Amount::ZERO,
                 burned: Amount::ZERO,
+                checks_ok: 0,
+                checks_failed: 0,
+                withheld: false,
             },
         );
         Ok(())
@@ -1138,9 +1325,25 @@ impl Storage {
             slashed: Amount::ZERO,
             to_client: Amount::ZERO,
             burned: Amount::ZERO,
+            checks_ok: 0,
+            checks_failed: 0,
+            withheld: false,
         });
         record.settled = true;
-        if record.proven_at != 0 {
+        let (checks_ok, checks_failed) = self.check_counts(id, period);
+        record.checks_ok = checks_ok;
+        record.checks_failed = checks_failed;
+        let posted = u32::from(checks_ok) + u32::from(checks_failed);
+        // Too few of the posted retrieval checks succeeded: possession was proven, so no
+        // slash, but the period is not paid (its share returns to the client at the end).
+        let unretrievable = posted > 0
+            && u32::from(checks_ok) * BASIS_POINTS_TOTAL
+                < u32::from(params.min_retrieval_bps) * posted;
+        if record.proven_at != 0 && unretrievable {
+            record.withheld = true;
+            deal.withheld = deal.withheld.saturating_add(1);
+            deal.consecutive_faults = 0;
+        } else if record.proven_at != 0 {
             let owed = |n: u32| {
                 owed_credits(
                     deal.credits_per_gib_epoch,
@@ -1231,6 +1434,15 @@ impl Storage {
             .iter()
             .take(limit)
             .map(|(d, p)| (d.clone(), p.clone()))
+            .collect()
+    }
+
+    pub(crate) fn active_deals(&self, limit: usize) -> Vec<(Digest, Deal)> {
+        self.active
+            .committed()
+            .keys()
+            .take(limit)
+            .filter_map(|id| self.deal(id).map(|d| (*id, d)))
             .collect()
     }
 
