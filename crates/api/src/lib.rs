@@ -896,7 +896,10 @@ pub struct StorageDeal {
     pub paid_credits: u64,
     pub collateral: BaseUnits,
     pub slashed: BaseUnits,
+    /// Periods proven and paid.
     pub proven: u32,
+    /// Periods proven but not paid: too many retrieval checks failed.
+    pub withheld: u32,
     pub faults: u32,
     pub consecutive_faults: u32,
     pub closed_at: Option<u64>,
@@ -937,6 +940,10 @@ pub struct StoragePeriod {
     pub slashed: BaseUnits,
     pub to_client: BaseUnits,
     pub burned: BaseUnits,
+    /// Retrieval checks posted for the period.
+    pub checks: Vec<StorageCheck>,
+    /// Why a proven period was not paid, if it was not.
+    pub withheld: Option<String>,
 }
 
 /// The open period's challenges for a deal: what its provider must answer, and by when.
@@ -961,4 +968,39 @@ pub struct StorageProofs {
     pub periods: Vec<StoragePeriod>,
     /// `None` when the deal does not prove in the open period.
     pub challenge: Option<StorageChallenge>,
+}
+
+/// One retrieval check a device is drawn for in the open period.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageCheckDue {
+    pub deal: String,
+    pub period: u64,
+    pub position: u16,
+    /// The 64 KiB block to fetch from the provider.
+    pub block: u64,
+    pub provider: String,
+    /// Where the provider's agent is reached (empty if it publishes none).
+    pub endpoint: String,
+    pub root: String,
+    pub size_bytes: u64,
+    /// Whether this check is posted already.
+    pub posted: bool,
+}
+
+/// `storage_getChecks`: the retrieval checks a device is drawn for in the open period.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageChecks {
+    pub device: String,
+    pub period: u64,
+    pub checks: Vec<StorageCheckDue>,
+}
+
+/// One posted retrieval check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageCheck {
+    pub position: u16,
+    pub checker: String,
+    pub block: u64,
+    pub ok: bool,
+    pub at: u64,
 }

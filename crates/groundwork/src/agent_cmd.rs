@@ -463,11 +463,11 @@ pub fn run(args: AgentArgs) -> Result<()> {
                 "`[storage]` needs a [service] section: clients upload and fetch shards over the service port"
             );
         }
-        Some(section) => Some(Arc::new(crate::storage_port::StoragePort {
-            store: crate::storage_port::ShardStore::open(resolve(&base, &section.dir))?,
-            key: key.clone(),
-            rpc_url: file.rpc.clone(),
-        })),
+        Some(section) => Some(Arc::new(crate::storage_port::StoragePort::new(
+            crate::storage_port::ShardStore::open(resolve(&base, &section.dir))?,
+            key.clone(),
+            file.rpc.clone(),
+        ))),
         None => None,
     };
     let service = match &file.service {
@@ -721,6 +721,22 @@ impl Agent {
             self.logger.log(
                 "warn",
                 "storage_proof_failed",
+                json!({ "deal": deal, "reason": reason }),
+            );
+        }
+        let checks = crate::storage_port::check_due(&self.rpc, &port, &chain);
+        for (deal, block, ok) in &checks.posted {
+            self.stats.sent("retrieval_check");
+            self.logger.log(
+                "info",
+                "retrieval_checked",
+                json!({ "deal": deal, "block": block, "ok": ok }),
+            );
+        }
+        for (deal, reason) in &checks.failed {
+            self.logger.log(
+                "warn",
+                "retrieval_check_failed",
                 json!({ "deal": deal, "reason": reason }),
             );
         }

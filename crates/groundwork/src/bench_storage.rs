@@ -122,11 +122,11 @@ fn retrieval(shard: &[u8], blocks: &BlockRoots, root: groundwork_storage::Root) 
         bail!("the bench shard does not match its own root");
     }
     let key = DeviceKey::from_seed(groundwork_primitives::KeyScheme::Ed25519, 9);
-    let port = Arc::new(StoragePort {
+    let port = Arc::new(StoragePort::new(
         store,
-        key: key.clone(),
-        rpc_url: "http://127.0.0.1:9".to_string(),
-    });
+        key.clone(),
+        "http://127.0.0.1:9".to_string(),
+    ));
     let address = crate::service_port::start(
         std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         key,

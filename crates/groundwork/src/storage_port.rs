@@ -208,6 +208,19 @@ pub struct StoragePort {
     pub store: ShardStore,
     pub key: DeviceKey,
     pub rpc_url: String,
+    /// Retrieval checks sent, so a pending one is not fetched again.
+    checked: std::sync::Mutex<std::collections::BTreeSet<(String, u64, u16)>>,
+}
+
+impl StoragePort {
+    pub fn new(store: ShardStore, key: DeviceKey, rpc_url: String) -> Self {
+        Self {
+            store,
+            key,
+            rpc_url,
+            checked: std::sync::Mutex::new(std::collections::BTreeSet::new()),
+        }
+    }
 }
 
 type Refusal = (StatusCode, Json<serde_json::Value>);
@@ -558,4 +571,117 @@ fn prove(
     Ok(Transaction::Device(DeviceTransaction::sign(
         key, chain, report,
     )))
+}
+
+/// What one pass over the retrieval checks drawn for this device did.
+#[derive(Debug, Default)]
+pub struct CheckPass {
+    /// (deal, block, whether the provider served it verified).
+    pub posted: Vec<(String, u64, bool)>,
+    pub failed: Vec<(String, String)>,
+}
+
+/// Fetches `block` of a deal's shard from its provider and checks it: the block roots
+/// against the deal's root, the block against its root.
+fn retrieve(http: &reqwest::blocking::Client, due: &api::StorageCheckDue) -> Result<()> {
+    anyhow::ensure!(
+        !due.endpoint.is_empty(),
+        "the provider publishes no endpoint"
+    );
+    let base = format!(
+        "{}/storage/{}",
+        due.endpoint.trim_end_matches('/'),
+        due.deal
+    );
+    let response = http.get(format!("{base}/roots")).send()?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "no block roots ({})",
+        response.status()
+    );
+    let bytes = response.bytes()?;
+    let roots = BlockRoots {
+        size: due.size_bytes,
+        roots: bytes
+            .chunks_exact(32)
+            .map(|c| c.try_into().unwrap_or([0; 32]))
+            .collect(),
+    };
+    let root = hex::decode(&due.root)
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .map(Root)
+        .context("a malformed root")?;
+    groundwork_storage::verify_block_roots(&root, &roots)?;
+    let response = http.get(format!("{base}/blocks/{}", due.block)).send()?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "no block {} ({})",
+        due.block,
+        response.status()
+    );
+    let block = response.bytes()?;
+    let expected = roots
+        .roots
+        .get(due.block as usize)
+        .context("the block is past the shard's end")?;
+    anyhow::ensure!(
+        block_root(&block) == *expected,
+        "block {} does not match its root",
+        due.block
+    );
+    Ok(())
+}
+
+/// One pass over the retrieval checks drawn for this device in the open period: fetch each
+/// block from its provider, verify it, and post the result.
+pub fn check_due(rpc: &RpcClient, port: &StoragePort, chain: &ChainId) -> CheckPass {
+    let mut pass = CheckPass::default();
+    let id = port.key.id().to_string();
+    let due: api::StorageChecks = match rpc.get("storage_getChecks", json!({ "device": id })) {
+        Ok(due) => due,
+        Err(e) => {
+            pass.failed.push((String::new(), e.to_string()));
+            return pass;
+        }
+    };
+    let Ok(http) = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+    else {
+        return pass;
+    };
+    for check in due.checks.iter().filter(|c| !c.posted) {
+        let key = (check.deal.clone(), check.period, check.position);
+        if port
+            .checked
+            .lock()
+            .map(|s| s.contains(&key))
+            .unwrap_or(true)
+        {
+            continue;
+        }
+        let ok = retrieve(&http, check).is_ok();
+        let Some(deal) = digest_from_hex(&check.deal) else {
+            continue;
+        };
+        let report = StorageReport::Check {
+            deal,
+            period: check.period,
+            position: check.position,
+            block: check.block,
+            ok,
+        };
+        let tx = Transaction::Device(DeviceTransaction::sign(&port.key, chain, report));
+        match rpc.submit(&tx) {
+            Ok(_) => {
+                if let Ok(mut sent) = port.checked.lock() {
+                    sent.insert(key);
+                }
+                pass.posted.push((check.deal.clone(), check.block, ok));
+            }
+            Err(e) => pass.failed.push((check.deal.clone(), e.to_string())),
+        }
+    }
+    pass
 }

@@ -120,11 +120,11 @@ impl StorageFleet {
         }
         for (n, &i) in storage.iter().enumerate() {
             let device = &fleet[i];
-            let port = Arc::new(StoragePort {
-                store: ShardStore::open(self.dir.join(format!("storage-{n}")))?,
-                key: device.key.clone(),
-                rpc_url: rpc.url().to_string(),
-            });
+            let port = Arc::new(StoragePort::new(
+                ShardStore::open(self.dir.join(format!("storage-{n}")))?,
+                device.key.clone(),
+                rpc.url().to_string(),
+            ));
             let address = crate::service_port::start(
                 std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
                 device.key.clone(),
@@ -263,6 +263,7 @@ impl StorageFleet {
         };
         for (i, port, _) in &self.providers {
             let _ = prove_due(rpc, &fleet[*i].key, &status.chain_id, &port.store);
+            let _ = crate::storage_port::check_due(rpc, port, &status.chain_id);
         }
         if !*lazy_done
             && let Some((_, lazy, _)) = self.providers.last()

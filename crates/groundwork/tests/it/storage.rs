@@ -258,6 +258,20 @@ fn a_file_stored_with_three_providers_comes_back_whole_even_with_one_agent_kille
     );
 
     // The agents prove their periods: every deal passes at least two, misses none.
+    wait_until(Duration::from_secs(60), "a posted retrieval check", || {
+        deal_set(&rpc, &id)["deals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| {
+                let proofs = rpc.ok("storage_getProofs", json!({ "deal": d["id"] }));
+                proofs["periods"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| !p["checks"].as_array().unwrap().is_empty())
+            })
+    });
     wait_until(
         Duration::from_secs(60),
         "two proven periods per deal",
@@ -274,6 +288,20 @@ fn a_file_stored_with_three_providers_comes_back_whole_even_with_one_agent_kille
         assert_eq!(deal["faults"], json!(0), "{deal}");
         assert!(deal["paid_credits"].as_u64().unwrap() >= 2_000, "{deal}");
         let proofs = rpc.ok("storage_getProofs", json!({ "deal": deal["id"] }));
+        // The other two agents fetch a block of it each period and post what they got: while
+        // all three run, every posted check passed.
+        let checks: Vec<&Value> = proofs["periods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["checks"].as_array().unwrap())
+            .collect();
+        assert!(
+            checks
+                .iter()
+                .all(|c| c["ok"] == json!(true) && c["checker"] != deal["provider"]),
+            "{proofs}"
+        );
         assert!(
             proofs["periods"]
                 .as_array()

@@ -27,6 +27,10 @@ pub(super) fn register(
     module.register_alias("storage_deal", "storage_getDeal")?;
     module.register_alias("storage_deals", "storage_listDeals")?;
     module.register_alias("storage_proofs", "storage_getProofs")?;
+    module.register_method("storage_getChecks", |params, state, _| {
+        checks(state, &params)
+    })?;
+    module.register_alias("storage_checks", "storage_getChecks")?;
     Ok(())
 }
 
@@ -71,6 +75,7 @@ pub(super) fn deal_answer(id: &Digest, d: &Deal) -> api::StorageDeal {
         collateral: BaseUnits(d.collateral.0),
         slashed: BaseUnits(d.slashed.0),
         proven: d.proven,
+        withheld: d.withheld,
         faults: d.faults,
         consecutive_faults: d.consecutive_faults,
         closed_at: nonzero(d.closed_at),
@@ -96,14 +101,41 @@ fn set_answer(s: &State, id: &Digest, set: &DealSet) -> api::StorageDealSet {
     }
 }
 
-fn period_answer(period: u64, r: &PeriodRecord) -> api::StoragePeriod {
+fn period_answer(s: &State, id: &Digest, period: u64, r: &PeriodRecord) -> api::StoragePeriod {
     let outcome = if !r.settled {
         "open"
     } else if r.faulted() {
         "faulted"
+    } else if r.withheld {
+        "withheld"
     } else {
         "proven"
     };
+    let checks: Vec<api::StorageCheck> = s
+        .deal_checks(id, period)
+        .into_iter()
+        .map(|(position, c)| api::StorageCheck {
+            position,
+            checker: c.checker.to_string(),
+            block: c.block,
+            ok: c.ok,
+            at: c.at,
+        })
+        .collect();
+    let withheld = r.withheld.then(|| {
+        let failed: Vec<String> = checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| format!("{} (block {})", c.checker, c.block))
+            .collect();
+        format!(
+            "proven, but {} of {} retrieval checks failed, below the {} bps needed: {}",
+            r.checks_failed,
+            u32::from(r.checks_ok) + u32::from(r.checks_failed),
+            s.params().storage.min_retrieval_bps,
+            failed.join(", ")
+        )
+    });
     api::StoragePeriod {
         period,
         outcome: outcome.to_string(),
@@ -112,6 +144,8 @@ fn period_answer(period: u64, r: &PeriodRecord) -> api::StoragePeriod {
         slashed: BaseUnits(r.slashed.0),
         to_client: BaseUnits(r.to_client.0),
         burned: BaseUnits(r.burned.0),
+        checks,
+        withheld,
     }
 }
 
@@ -233,9 +267,54 @@ fn proofs(state: &RpcState, params: &Params<'_>) -> RpcResult<api::StorageProofs
             open_period: open,
             periods: periods
                 .iter()
-                .map(|(period, record)| period_answer(*period, record))
+                .map(|(period, record)| period_answer(s, &id, *period, record))
                 .collect(),
             challenge,
         })
     })
+}
+
+/// The retrieval checks `device` is drawn for in the period the next block belongs to, over
+/// the first active deals (at most `MAX_DEVICE_PAGE`).
+fn checks(state: &RpcState, params: &Params<'_>) -> RpcResult<api::StorageChecks> {
+    let map = named(params, &["device"])?;
+    let device = parse_device(&map, "device")?;
+    Ok(state.chain.with_state(|s| {
+        let open = s.params().storage.period_of(s.height().saturating_add(1));
+        let mut due = Vec::new();
+        for (id, deal) in s.active_deals(MAX_DEVICE_PAGE) {
+            if open < deal.first_period || open > deal.last_period() {
+                continue;
+            }
+            let Some(drawn) = s.deal_checkers(&id, open) else {
+                continue;
+            };
+            let posted = s.deal_checks(&id, open);
+            for (position, (who, block)) in drawn.into_iter().enumerate() {
+                if who != device {
+                    continue;
+                }
+                let position = u16::try_from(position).unwrap_or(u16::MAX);
+                due.push(api::StorageCheckDue {
+                    deal: digest_hex(&id),
+                    period: open,
+                    position,
+                    block,
+                    provider: deal.provider.to_string(),
+                    endpoint: s
+                        .storage_provider(&deal.provider)
+                        .map(|p| String::from_utf8_lossy(&p.endpoint.0).into_owned())
+                        .unwrap_or_default(),
+                    root: hex::encode(deal.root),
+                    size_bytes: deal.size_bytes,
+                    posted: posted.iter().any(|(p, _)| *p == position),
+                });
+            }
+        }
+        api::StorageChecks {
+            device: device.to_string(),
+            period: open,
+            checks: due,
+        }
+    }))
 }
