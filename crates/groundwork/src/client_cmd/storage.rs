@@ -74,7 +74,8 @@ pub enum StorageCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
-    /// A stored file's deals: providers, proofs passed and missed, credits paid, escrow left.
+    /// A stored file's deals: providers, proofs passed and missed, periods withheld for failed
+    /// retrieval checks, credits paid, escrow left.
     #[command(after_help = "Example:\n  groundwork storage show 5be1…c2")]
     Show {
         /// The content id.
@@ -264,7 +265,8 @@ fn print_set(set: &api::StorageDealSet) {
     }
     let mut rows = vec![
         [
-            "shard", "provider", "status", "proven", "missed", "paid", "escrow", "slashed",
+            "shard", "provider", "status", "proven", "missed", "withheld", "paid", "escrow",
+            "slashed",
         ]
         .map(String::from)
         .to_vec(),
@@ -276,6 +278,7 @@ fn print_set(set: &api::StorageDealSet) {
             d.status.clone(),
             d.proven.to_string(),
             d.faults.to_string(),
+            d.withheld.to_string(),
             format!("{} cr", d.paid_credits),
             format!("{} cr", d.escrow_credits),
             d.slashed.to_string(),

@@ -283,11 +283,12 @@ impl StorageFleet {
                 .iter()
                 .map(|d| {
                     format!(
-                        "shard {} {}: proven {}, missed {}, paid {} credits, slashed {}",
+                        "shard {} {}: proven {}, missed {}, withheld {}, paid {} credits, slashed {}",
                         d.index,
                         d.status,
                         d.proven,
                         d.faults,
+                        d.withheld,
                         d.paid_credits,
                         status.show(&d.slashed.to_string())
                     )
