@@ -278,7 +278,7 @@ impl LeafProof {
         let mut node = leaf_hash(&self.leaf);
         let mut position = self.index;
         for sibling in &self.path {
-            node = if position % 2 == 0 {
+            node = if position.is_multiple_of(2) {
                 node_hash(&node, sibling)
             } else {
                 node_hash(sibling, &node)

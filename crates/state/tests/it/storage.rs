@@ -187,7 +187,7 @@ impl Market {
     }
 
     /// Runs blocks to the start of period `p` (the next block is its first).
-    fn to_period(&mut self, p: u64) {
+    fn run_to_period(&mut self, p: u64) {
         self.h.advance_to(p * 4);
     }
 
@@ -220,9 +220,9 @@ fn proven_periods_are_paid_a_fault_slashes_and_the_last_period_completes_the_dea
     assert_eq!(first, (record.accepted_at - 1) / 4 + 1);
 
     // Period 1: proven, paid 10 credits, counted as the device's verified usage.
-    m.to_period(first);
+    m.run_to_period(first);
     assert_eq!(m.prove(deal), Ok(()));
-    m.to_period(first + 1);
+    m.run_to_period(first + 1);
     let record = m.h.state.deal(&deal).unwrap();
     assert_eq!(
         (record.paid_credits, record.escrow_credits, record.proven),
@@ -242,7 +242,7 @@ fn proven_periods_are_paid_a_fault_slashes_and_the_last_period_completes_the_dea
 
     // Period 2: no proof. A fault: 100 slashed, 50 to the client, 50 burned.
     let (client_balance, burned) = (m.h.balance(&m.client), m.h.state.chain_info().burned);
-    m.to_period(first + 2);
+    m.run_to_period(first + 2);
     let record = m.h.state.deal(&deal).unwrap();
     assert_eq!(
         (record.faults, record.consecutive_faults, record.slashed),
@@ -266,7 +266,7 @@ fn proven_periods_are_paid_a_fault_slashes_and_the_last_period_completes_the_dea
     // Period 3, the last: proven. Paid 10 more, the deal completes, the faulted period's 10
     // credits return to the client, the collateral and capacity to the provider.
     assert_eq!(m.prove(deal), Ok(()));
-    m.to_period(first + 3);
+    m.run_to_period(first + 3);
     let record = m.h.state.deal(&deal).unwrap();
     assert_eq!(record.status, DealStatus::Completed);
     assert_eq!(
@@ -297,7 +297,7 @@ fn a_provider_that_never_proves_is_slashed_twice_and_the_deal_terminates_with_it
     m.accept(deal);
     let first = m.h.state.deal(&deal).unwrap().first_period;
     let client_balance = m.h.balance(&m.client);
-    m.to_period(first + 2);
+    m.run_to_period(first + 2);
     let record = m.h.state.deal(&deal).unwrap();
     // max_faults = 2: 100 then 10 % of 900 = 90; the client gets half of each.
     assert_eq!(record.status, DealStatus::Terminated);
@@ -330,7 +330,7 @@ fn wrong_proofs_are_refused_by_name_and_change_nothing() {
     let (_, deal) = m.propose(3);
     m.accept(deal);
     let first = m.h.state.deal(&deal).unwrap().first_period;
-    m.to_period(first);
+    m.run_to_period(first);
     let period = m.open_period();
     // Another shard's bytes: the provider kept something else.
     let other = shard_bytes(2);
@@ -464,9 +464,9 @@ fn an_unaccepted_deal_expires_and_an_early_end_keeps_what_was_proven() {
     let (set, deal) = m.propose(3);
     m.accept(deal);
     let first = m.h.state.deal(&deal).unwrap().first_period;
-    m.to_period(first);
+    m.run_to_period(first);
     assert_eq!(m.prove(deal), Ok(()));
-    m.to_period(first + 1);
+    m.run_to_period(first + 1);
     let end = m.h.signed(&m.client, StorageCall::End { set });
     // Only the client may end it.
     let by_owner = m.h.signed(&m.owner, StorageCall::End { set });
@@ -631,7 +631,7 @@ fn failed_retrieval_checks_withhold_a_proven_periods_pay() {
     let (_, deal) = m.propose(3);
     m.accept(deal);
     let first = m.h.state.deal(&deal).unwrap().first_period;
-    m.to_period(first);
+    m.run_to_period(first);
     let period = m.open_period();
     let drawn = m.h.state.deal_checkers(&deal, period).unwrap();
     assert_eq!(drawn.len(), 1);
@@ -677,7 +677,7 @@ fn failed_retrieval_checks_withhold_a_proven_periods_pay() {
         TxError::Storage(StorageError::AlreadyChecked { deal, period }),
     );
     assert_eq!(m.prove(deal), Ok(()));
-    m.to_period(first + 1);
+    m.run_to_period(first + 1);
     // Proven, but the one posted check failed (0 of 1 < 50 %): not paid, not slashed.
     let record = m.h.state.deal(&deal).unwrap();
     assert_eq!(
@@ -715,7 +715,7 @@ fn failed_retrieval_checks_withhold_a_proven_periods_pay() {
     ));
     assert_eq!(m.h.submit(passed), Ok(()));
     assert_eq!(m.prove(deal), Ok(()));
-    m.to_period(first + 2);
+    m.run_to_period(first + 2);
     let record = m.h.state.deal(&deal).unwrap();
     assert_eq!(
         (record.proven, record.withheld, record.paid_credits),
@@ -723,7 +723,7 @@ fn failed_retrieval_checks_withhold_a_proven_periods_pay() {
     );
     // A period nobody checked is paid on its proof alone.
     assert_eq!(m.prove(deal), Ok(()));
-    m.to_period(first + 3);
+    m.run_to_period(first + 3);
     let record = m.h.state.deal(&deal).unwrap();
     assert_eq!(
         (record.status, record.proven, record.paid_credits),
