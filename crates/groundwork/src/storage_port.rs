@@ -434,6 +434,19 @@ fn send_accept(
     rpc.submit(&Transaction::Device(report))
 }
 
+/// The deal's id, if this agent stores its shard.
+fn stored_deal(port: &StoragePort, text: &str) -> Result<String, Refusal> {
+    let deal = deal_name(text)?;
+    if !port.store.stored(&deal) {
+        return Err(refuse(
+            StatusCode::NOT_FOUND,
+            "not_stored",
+            "this device does not store that deal",
+        ));
+    }
+    Ok(deal)
+}
+
 fn octets(bytes: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
 }
@@ -442,14 +455,7 @@ async fn roots(
     State(port): State<Arc<StoragePort>>,
     UrlPath(deal): UrlPath<String>,
 ) -> Result<Response, Refusal> {
-    let deal = deal_name(&deal)?;
-    if !port.store.stored(&deal) {
-        return Err(refuse(
-            StatusCode::NOT_FOUND,
-            "not_stored",
-            "this device does not store that deal",
-        ));
-    }
+    let deal = stored_deal(&port, &deal)?;
     let roots = port.store.block_roots(&deal).map_err(internal)?;
     Ok(octets(roots.roots.iter().flatten().copied().collect()))
 }
@@ -458,14 +464,7 @@ async fn block(
     State(port): State<Arc<StoragePort>>,
     UrlPath((deal, index)): UrlPath<(String, u64)>,
 ) -> Result<Response, Refusal> {
-    let deal = deal_name(&deal)?;
-    if !port.store.stored(&deal) {
-        return Err(refuse(
-            StatusCode::NOT_FOUND,
-            "not_stored",
-            "this device does not store that deal",
-        ));
-    }
+    let deal = stored_deal(&port, &deal)?;
     let bytes = port
         .store
         .block(&deal, index)
@@ -478,14 +477,7 @@ async fn whole(
     State(port): State<Arc<StoragePort>>,
     UrlPath(deal): UrlPath<String>,
 ) -> Result<Response, Refusal> {
-    let deal = deal_name(&deal)?;
-    if !port.store.stored(&deal) {
-        return Err(refuse(
-            StatusCode::NOT_FOUND,
-            "not_stored",
-            "this device does not store that deal",
-        ));
-    }
+    let deal = stored_deal(&port, &deal)?;
     let bytes = tokio::fs::read(port.store.shard_path(&deal))
         .await
         .map_err(|e| internal(e.into()))?;

@@ -363,6 +363,17 @@ impl Core {
 
     /// Burns `amount` out of escrow: a slashed collateral's share that nobody is paid.
     pub(crate) fn burn_escrow(&mut self, amount: Amount) -> Result<(), BlockError> {
+        self.move_out_of_escrow(amount, |i| &mut i.burned, "burned")
+    }
+
+    /// Takes `amount` out of the escrow counter into the counter `to` picks (burned,
+    /// treasury), leaving no account richer.
+    fn move_out_of_escrow(
+        &mut self,
+        amount: Amount,
+        to: fn(&mut ChainInfo) -> &mut Amount,
+        what: &'static str,
+    ) -> Result<(), BlockError> {
         self.update_info(|info| {
             info.escrowed = info
                 .escrowed
@@ -370,23 +381,15 @@ impl Core {
                 .ok_or(BlockError::Invariant {
                     context: "escrow below zero",
                 })?;
-            info.burned = add(info.burned, amount, "burned")?;
+            let counter = to(info);
+            *counter = add(*counter, amount, what)?;
             Ok::<(), BlockError>(())
         })
     }
 
     /// Sends `amount` out of escrow to the treasury: a claim on it was upheld.
     pub(crate) fn forfeit_escrow(&mut self, amount: Amount) -> Result<(), BlockError> {
-        self.update_info(|info| {
-            info.escrowed = info
-                .escrowed
-                .checked_sub(amount)
-                .ok_or(BlockError::Invariant {
-                    context: "escrow below zero",
-                })?;
-            info.treasury = add(info.treasury, amount, "treasury")?;
-            Ok::<(), BlockError>(())
-        })
+        self.move_out_of_escrow(amount, |i| &mut i.treasury, "treasury")
     }
 
     /// Mints the epoch's emission, of which the modules paid `paid` as rewards; the rest goes

@@ -551,6 +551,37 @@ impl Module for Storage {
     }
 }
 
+/// Refuses a report on `deal` for `period` unless the deal is active and proves in `period`,
+/// and `period` is the one open at `height`.
+fn check_open_period(
+    params: &StorageParams,
+    height: u64,
+    id: &Digest,
+    deal: &Deal,
+    period: u64,
+) -> Result<(), TxError> {
+    if deal.status != DealStatus::Active {
+        return Err(StorageError::WrongStatus {
+            deal: *id,
+            status: deal.status.name(),
+            needed: "active",
+        }
+        .into());
+    }
+    let current = params.period_of(height);
+    let (first, last) = (deal.first_period, deal.last_period());
+    if period != current || period < first || period > last {
+        return Err(StorageError::WrongPeriod {
+            period,
+            current,
+            first,
+            last,
+        }
+        .into());
+    }
+    Ok(())
+}
+
 /// What a storage call or report needs besides the module itself.
 pub(crate) struct StorageContext<'a> {
     pub core: &'a mut Core,
@@ -1008,25 +1039,7 @@ impl Storage {
         block: u64,
         ok: bool,
     ) -> Result<(), TxError> {
-        if deal.status != DealStatus::Active {
-            return Err(StorageError::WrongStatus {
-                deal: id,
-                status: deal.status.name(),
-                needed: "active",
-            }
-            .into());
-        }
-        let current = cx.params.period_of(cx.height);
-        let (first, last) = (deal.first_period, deal.last_period());
-        if period != current || period < first || period > last {
-            return Err(StorageError::WrongPeriod {
-                period,
-                current,
-                first,
-                last,
-            }
-            .into());
-        }
+        check_open_period(cx.params, cx.height, &id, deal, period)?;
         let assigned = self
             .checkers(cx.core, cx.params, &id, deal, period)
             .unwrap_or_default();
@@ -1170,25 +1183,7 @@ impl Storage {
         period: u64,
         leaves: &[LeafAnswer],
     ) -> Result<(), TxError> {
-        if deal.status != DealStatus::Active {
-            return Err(StorageError::WrongStatus {
-                deal: id,
-                status: deal.status.name(),
-                needed: "active",
-            }
-            .into());
-        }
-        let current = cx.params.period_of(cx.height);
-        let (first, last) = (deal.first_period, deal.last_period());
-        if period != current || period < first || period > last {
-            return Err(StorageError::WrongPeriod {
-                period,
-                current,
-                first,
-                last,
-            }
-            .into());
-        }
+        check_open_period(cx.params, cx.height, &id, deal, period)?;
         if self.periods.get(&DealPeriod(id, period)).is_some() {
             return Err(StorageError::AlreadyProven { deal: id, period }.into());
         }
