@@ -189,6 +189,28 @@ pub fn storage(command: StorageCommand) -> Result<()> {
                 return print_json(&set);
             }
             print_set(&set);
+            // Why each withheld period was not paid: the retrieval checks that failed.
+            for deal in set.deals.iter().filter(|d| d.withheld > 0 || d.faults > 0) {
+                let proofs: api::StorageProofs =
+                    rpc.get("storage_getProofs", json!({ "deal": deal.id }))?;
+                for period in &proofs.periods {
+                    if let Some(reason) = &period.withheld {
+                        println!(
+                            "shard {} period {}: withheld: {reason}",
+                            deal.index, period.period
+                        );
+                    } else if period.outcome == "faulted" {
+                        println!(
+                            "shard {} period {}: no valid proof: {} slashed ({} to the client, {} burned)",
+                            deal.index,
+                            period.period,
+                            period.slashed,
+                            period.to_client,
+                            period.burned
+                        );
+                    }
+                }
+            }
             Ok(())
         }
         StorageCommand::List {

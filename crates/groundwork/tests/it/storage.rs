@@ -423,4 +423,48 @@ fn a_file_stored_with_three_providers_comes_back_whole_even_with_one_agent_kille
         || proven() > before,
     );
     assert!(providers[2].pem.exists());
+
+    // The first provider deletes its shard: it cannot answer, and each period it faults.
+    // Its collateral is ceil(5 MiB × 1 token per GiB) = 4 883 base units; the first fault
+    // slashes 5 % of it, 244: 122 to the client, 122 burned.
+    let alpha = providers[0].config.with_file_name("alpha-shards");
+    let shards: Vec<PathBuf> = std::fs::read_dir(&alpha)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "shard"))
+        .collect();
+    assert_eq!(shards.len(), 1, "alpha keeps one shard");
+    std::fs::remove_file(&shards[0]).unwrap();
+    let alpha_deal = || {
+        deal_set(&rpc, &id)["deals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["provider"] == providers[0].device.as_str())
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(alpha_deal()["collateral"], json!("4883"));
+    wait_until(
+        Duration::from_secs(40),
+        "the shardless provider's first fault",
+        || alpha_deal()["faults"].as_u64().unwrap() >= 1,
+    );
+    let proofs = rpc.ok("storage_getProofs", json!({ "deal": alpha_deal()["id"] }));
+    let fault = proofs["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["outcome"] == "faulted")
+        .unwrap_or_else(|| panic!("no faulted period in {proofs}"));
+    assert_eq!(
+        (&fault["slashed"], &fault["to_client"], &fault["burned"]),
+        (&json!("244"), &json!("122"), &json!("122")),
+        "{fault}"
+    );
+    let shown = run_ok(&["storage", "show", &id, "--rpc", &rpc.url], &[]);
+    assert!(
+        shown.contains("no valid proof: 244 slashed (122 to the client, 122 burned)"),
+        "{shown}"
+    );
 }
