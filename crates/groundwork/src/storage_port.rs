@@ -45,6 +45,9 @@ pub const MAX_UPLOAD_PIECE: usize = 4 << 20;
 /// The shards a storage agent keeps.
 pub struct ShardStore {
     dir: PathBuf,
+    /// Held while a piece is appended or an upload finished, so two uploads of one deal at
+    /// once cannot interleave their bytes.
+    writing: std::sync::Mutex<()>,
 }
 
 /// Why a finished upload was thrown away.
@@ -57,7 +60,10 @@ pub struct RootMismatch {
 impl ShardStore {
     pub fn open(dir: PathBuf) -> Result<Self> {
         fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        Ok(Self { dir })
+        Ok(Self {
+            dir,
+            writing: std::sync::Mutex::new(()),
+        })
     }
 
     fn path(&self, deal: &str, extension: &str) -> PathBuf {
@@ -100,6 +106,11 @@ impl ShardStore {
     /// Appends `bytes` at `offset`, which must be what is held; fsyncs; returns the new
     /// length.
     pub fn append(&self, deal: &str, offset: u64, bytes: &[u8]) -> Result<u64> {
+        let _writing = self
+            .writing
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the shard store's lock is poisoned"))?;
+        anyhow::ensure!(!self.stored(deal), "the shard is stored already");
         let path = self.path(deal, "part");
         let mut file = OpenOptions::new()
             .create(true)
@@ -132,6 +143,10 @@ impl ShardStore {
     /// Checks a complete upload against `root`: keeps it (`.shard` and `.roots`) if it
     /// matches, throws it away if not.
     pub fn finish(&self, deal: &str, root: &Root) -> Result<Result<(), RootMismatch>> {
+        let _writing = self
+            .writing
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the shard store's lock is poisoned"))?;
         let part = self.path(deal, "part");
         let roots = Self::roots_of(&part)?;
         let got = roots.root().context("the upload's size is out of bounds")?;

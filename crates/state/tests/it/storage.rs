@@ -732,3 +732,50 @@ fn failed_retrieval_checks_withhold_a_proven_periods_pay() {
     // The withheld period's 10 credits went back to the client.
     assert_eq!(m.credits(&m.client), 10_000 - 20);
 }
+
+/// A device that changes hands keeps its previous owner's collateral while deals hold it; once
+/// none does, the new owner's `provide` returns it to the previous owner.
+#[test]
+fn a_transferred_providers_collateral_goes_back_to_its_previous_owner() {
+    let mut m = market();
+    let (set, deal) = m.propose(3);
+    m.accept(deal);
+    let new_owner = account(4);
+    let transfer = m.h.signed(
+        &m.owner,
+        groundwork_primitives::CoreCall::TransferDevice {
+            device: m.device.id(),
+            new_owner: address(&new_owner),
+        },
+    );
+    assert_eq!(m.h.submit(transfer), Ok(()));
+    let provide = |m: &Market| {
+        m.h.signed(
+            &new_owner,
+            StorageCall::Provide {
+                device: m.device.id(),
+                capacity_bytes: CAPACITY,
+                collateral_per_gib: Amount(PER_GIB),
+                endpoint: endpoint(),
+            },
+        )
+    };
+    assert_eq!(
+        m.h.submit(provide(&m)),
+        Err(TxError::Storage(StorageError::ProvidedByAnother {
+            device: m.device.id(),
+            owner: address(&m.owner),
+        }))
+    );
+    let end = m.h.signed(&m.client, StorageCall::End { set });
+    assert_eq!(m.h.submit(end), Ok(()));
+    let before = m.h.balance(&m.owner);
+    assert_eq!(m.h.submit(provide(&m)), Ok(()));
+    // The previous owner gets its 8 000 back; the new one locks 8 000 of its own.
+    assert_eq!(m.h.balance(&m.owner), before + 8_000);
+    let provider = m.h.state.storage_provider(&m.device.id()).unwrap();
+    assert_eq!(
+        (provider.owner, provider.locked),
+        (address(&new_owner), Amount(8_000))
+    );
+}

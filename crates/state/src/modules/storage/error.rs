@@ -108,6 +108,11 @@ pub enum StorageError {
     /// The position's check for the period is posted already.
     #[error("deal {deal}'s retrieval check for period {period} at this position is posted already")]
     AlreadyChecked { deal: Digest, period: u64 },
+    /// The device changed hands while its previous owner's collateral still backs deals.
+    #[error(
+        "device {device}'s storage is provided by its previous owner {owner}, whose collateral still backs deals; provide again when they close"
+    )]
+    ProvidedByAnother { device: DeviceId, owner: Address },
     /// The block whose hash seeds the period's challenges is no longer kept.
     #[error("the seed block of period {period} (height {height}) is no longer kept")]
     NoSeed { period: u64, height: u64 },
@@ -140,6 +145,7 @@ impl StorageError {
             StorageError::BadEndpoint => 1420,
             StorageError::NotAChecker { .. } => 1421,
             StorageError::AlreadyChecked { .. } => 1422,
+            StorageError::ProvidedByAnother { .. } => 1423,
         }
     }
 }

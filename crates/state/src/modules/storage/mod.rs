@@ -677,7 +677,23 @@ impl Storage {
             }
             .into());
         }
-        let current = self.providers.get(device).cloned();
+        let mut current = self.providers.get(device).cloned();
+        // The device changed hands: its collateral is the previous owner's. Once no deal
+        // holds any of it, it goes back to them and the new owner starts afresh.
+        if let Some(previous) = current.as_ref().filter(|p| p.owner != *sender) {
+            if previous.reserved > Amount::ZERO {
+                return Err(StorageError::ProvidedByAnother {
+                    device: device.clone(),
+                    owner: previous.owner,
+                }
+                .into());
+            }
+            cx.core
+                .release_escrow(&previous.owner, previous.locked, "storage collateral")
+                .map_err(|_| short("collateral"))?;
+            self.providers.delete(device.clone());
+            current = None;
+        }
         let (used, reserved, locked) = current
             .map(|p| (p.used_bytes, p.reserved, p.locked))
             .unwrap_or((0, Amount::ZERO, Amount::ZERO));
