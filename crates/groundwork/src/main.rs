@@ -9,6 +9,7 @@ mod bench_witness;
 mod calc_cmd;
 mod client_cmd;
 mod clock;
+mod compute_cmd;
 mod dev_maker;
 mod genesis_cmd;
 mod keys;
@@ -129,6 +130,13 @@ enum Command {
     /// The same as `groundwork chain verify-proof`, under its earlier name.
     #[command(hide = true)]
     VerifyProof(client_cmd::VerifyProofArgs),
+    /// Deterministic WebAssembly jobs: run one locally exactly as a provider does
+    /// (docs/compute.md).
+    #[command(
+        subcommand,
+        after_help = "Example:\n  groundwork compute exec --module examples/hashchain.wat --input data.bin --fuel 10000000"
+    )]
+    Compute(compute_cmd::ComputeCommand),
     /// Coverage math offline: path loss, signal, distance, reward units, density.
     ///
     /// Computed by the same code as the chain.
@@ -177,6 +185,7 @@ fn main() -> ExitCode {
         Command::Chain(command) => client_cmd::chain(command),
         Command::VerifyProof(args) => client_cmd::verify_proof(args),
         Command::Calc(command) => calc_cmd::run(command),
+        Command::Compute(command) => compute_cmd::run(command),
         Command::Agent(args) => agent_cmd::run(args),
         Command::Fleet(args) => sim::fleet::run(args),
     };

@@ -5,6 +5,7 @@ mod attest;
 mod calc;
 mod cli;
 mod common;
+mod compute;
 mod e2e;
 mod keys;
 mod node;
