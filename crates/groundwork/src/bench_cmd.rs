@@ -52,6 +52,10 @@ pub enum BenchCommand {
     /// on loopback beside curl of the same bytes.
     #[command(after_help = "Example:\n  groundwork bench storage --mib 64 --proofs 20000")]
     Storage(crate::bench_storage::StorageArgs),
+    /// Compute: fuel per second of the runtime on the tile job, beside the same tile rendered
+    /// in native Rust in the same run (checked pixel for pixel).
+    #[command(after_help = "Example:\n  groundwork bench compute --tile 128 --iterations 256")]
+    Compute(crate::bench_compute::ComputeArgs),
 }
 
 #[derive(Args)]
@@ -126,6 +130,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::CoverageAttack(args) => coverage_attack(args),
         BenchCommand::Usage(args) => crate::bench_usage::usage(args),
         BenchCommand::Storage(args) => crate::bench_storage::storage(args),
+        BenchCommand::Compute(args) => crate::bench_compute::compute(args),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod agent_cmd;
 mod bench_cmd;
+mod bench_compute;
 mod bench_storage;
 mod bench_usage;
 mod bench_witness;

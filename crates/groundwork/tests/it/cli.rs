@@ -230,7 +230,14 @@ fn every_command_help_has_an_example() {
         ("fleet", &[]),
         (
             "bench",
-            &["ingest", "witness", "coverage-attack", "usage", "storage"],
+            &[
+                "ingest",
+                "witness",
+                "coverage-attack",
+                "usage",
+                "storage",
+                "compute",
+            ],
         ),
     ];
     let top = groundwork().arg("--help").output().unwrap();
