@@ -147,12 +147,15 @@ fn retrieval(shard: &[u8], blocks: &BlockRoots, root: groundwork_storage::Root) 
     };
     verify_block_roots(&root, &fetched)?;
     let mut total = 0usize;
-    for (index, expected) in fetched.roots.iter().enumerate() {
-        let block = http.get(format!("{base}/blocks/{index}")).send()?.bytes()?;
-        if block_root(&block) != *expected {
-            bail!("block {index} does not match its root");
+    for (run, expected) in fetched.roots.chunks(16).enumerate() {
+        let url = format!("{base}/blocks/{}/{}", run * 16, expected.len());
+        let bytes = http.get(url).send()?.bytes()?;
+        for (k, (block, root)) in bytes.chunks(BLOCK_BYTES).zip(expected).enumerate() {
+            if block_root(block) != *root {
+                bail!("block {} does not match its root", run * 16 + k);
+            }
         }
-        total += block.len();
+        total += bytes.len();
     }
     let ours = per_second(total as f64, started) / MIB;
     anyhow::ensure!(
@@ -176,9 +179,11 @@ fn retrieval(shard: &[u8], blocks: &BlockRoots, root: groundwork_storage::Root) 
         _ => None,
     };
     println!("retrieval on loopback ({} MiB)", shard.len() >> 20);
-    println!("  storage get (verified, 64 KiB blocks)   {ours:.0} MiB/s");
+    println!("  storage get (verified per 64 KiB block, 1 MiB a request)   {ours:.0} MiB/s");
     match curl_rate {
-        Some(rate) => println!("  baseline curl of the same bytes         {rate:.0} MiB/s"),
+        Some(rate) => {
+            println!("  baseline curl of the same bytes, unverified              {rate:.0} MiB/s")
+        }
         None => println!("  baseline curl: not installed"),
     }
     std::fs::remove_dir_all(&dir).ok();

@@ -13,6 +13,7 @@
 //! - `GET /storage/{deal}/roots`: the shard's block roots (32 bytes per 64 KiB block), which
 //!   a reader checks against the root on chain before trusting any block.
 //! - `GET /storage/{deal}/blocks/{index}`: one 64 KiB block of the shard.
+//! - `GET /storage/{deal}/blocks/{first}/{count}`: up to 64 consecutive blocks at once.
 //! - `GET /storage/{deal}/bytes`: the whole shard at once, unverified (for tools that check
 //!   the root themselves, and the benchmark's `curl` baseline).
 //!
@@ -180,11 +181,16 @@ impl ShardStore {
 
     /// Block `index` of a stored shard (the last may be short).
     pub fn block(&self, deal: &str, index: u64) -> Result<Vec<u8>> {
+        self.blocks(deal, index, 1)
+    }
+
+    /// `count` blocks of a stored shard from `first` (fewer at the end), back to back.
+    pub fn blocks(&self, deal: &str, first: u64, count: u64) -> Result<Vec<u8>> {
         let mut file = File::open(self.path(deal, "shard"))?;
         let size = file.metadata()?.len();
-        let start = index.saturating_mul(BLOCK_BYTES as u64);
-        anyhow::ensure!(start < size, "block {index} is past the shard's end");
-        let n = (size - start).min(BLOCK_BYTES as u64) as usize;
+        let start = first.saturating_mul(BLOCK_BYTES as u64);
+        anyhow::ensure!(start < size, "block {first} is past the shard's end");
+        let n = (size - start).min(count.saturating_mul(BLOCK_BYTES as u64)) as usize;
         let mut block = vec![0u8; n];
         file.seek(SeekFrom::Start(start))?;
         file.read_exact(&mut block)?;
@@ -254,6 +260,7 @@ pub fn routes(port: Arc<StoragePort>) -> axum::Router {
         .route("/storage/{deal}/data/{offset}", put(upload))
         .route("/storage/{deal}/roots", get(roots))
         .route("/storage/{deal}/blocks/{index}", get(block))
+        .route("/storage/{deal}/blocks/{first}/{count}", get(block_run))
         .route("/storage/{deal}/bytes", get(whole))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD_PIECE))
         .with_state(port)
@@ -483,6 +490,30 @@ async fn block(
     let bytes = port
         .store
         .block(&deal, index)
+        .map_err(|e| refuse(StatusCode::NOT_FOUND, "no_such_block", format!("{e:#}")))?;
+    Ok(octets(bytes))
+}
+
+/// Most blocks one request may ask for: 4 MiB.
+pub const MAX_BLOCK_RUN: u64 = 64;
+
+/// A run of consecutive blocks, so a reader streams with few requests and still checks each
+/// 64 KiB block against its root.
+async fn block_run(
+    State(port): State<Arc<StoragePort>>,
+    UrlPath((deal, first, count)): UrlPath<(String, u64, u64)>,
+) -> Result<Response, Refusal> {
+    let deal = stored_deal(&port, &deal)?;
+    if count == 0 || count > MAX_BLOCK_RUN {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "bad_run",
+            format!("ask for 1 to {MAX_BLOCK_RUN} blocks at a time"),
+        ));
+    }
+    let bytes = port
+        .store
+        .blocks(&deal, first, count)
         .map_err(|e| refuse(StatusCode::NOT_FOUND, "no_such_block", format!("{e:#}")))?;
     Ok(octets(bytes))
 }
