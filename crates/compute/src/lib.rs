@@ -25,6 +25,9 @@ use wasmi::{Config, Engine, Linker, Module, Store, StoreLimits, StoreLimitsBuild
 /// bit-identical.
 pub const RUNTIME: &str = "wasmi 1.1.0";
 
+/// Most elements one table may hold: a table is allocated whole, outside fuel.
+pub const MAX_TABLE_ELEMENTS: usize = 10_000;
+
 /// Bounds of one run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -142,6 +145,7 @@ pub fn run(wasm: &[u8], input: &[u8], fuel: u64, limits: Limits) -> Result<Outco
     })?;
     let store_limits: StoreLimits = StoreLimitsBuilder::new()
         .memory_size(limits.max_memory_bytes)
+        .table_elements(MAX_TABLE_ELEMENTS)
         .instances(1)
         .memories(1)
         .tables(1)

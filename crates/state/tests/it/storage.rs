@@ -715,6 +715,23 @@ fn failed_retrieval_checks_withhold_a_proven_periods_pay() {
     ));
     assert_eq!(m.h.submit(passed), Ok(()));
     assert_eq!(m.prove(deal), Ok(()));
+    // A check in the period's last block would miss its settlement: refused.
+    m.h.advance_to((period + 1) * 4 - 1);
+    let late = Transaction::Device(DeviceTransaction::sign(
+        &checker,
+        &m.h.chain,
+        StorageReport::Check {
+            deal,
+            period,
+            position: 0,
+            block,
+            ok: false,
+        },
+    ));
+    assert!(matches!(
+        m.h.try_submit(late),
+        Err(TxError::Storage(StorageError::WrongPeriod { .. }))
+    ));
     m.run_to_period(first + 2);
     let record = m.h.state.deal(&deal).unwrap();
     assert_eq!(
@@ -766,6 +783,30 @@ fn a_transferred_providers_collateral_goes_back_to_its_previous_owner() {
             device: m.device.id(),
             owner: address(&m.owner),
         }))
+    );
+    // Nor may the device take new deals against the previous owner's collateral.
+    let nonce = m.h.nonce(&m.client);
+    let more = m.h.signed(
+        &m.client,
+        StorageCall::Propose {
+            file_size: SHARD as u64,
+            file_hash: [0; 32],
+            data_shards: 1,
+            periods: 3,
+            shards: vec![m.shard()],
+        },
+    );
+    assert_eq!(
+        m.h.submit(more),
+        Err(TxError::Storage(StorageError::ProvidedByAnother {
+            device: m.device.id(),
+            owner: address(&m.owner),
+        }))
+    );
+    assert!(
+        m.h.state
+            .deal_set(&deal_set_id(&address(&m.client), nonce))
+            .is_none()
     );
     let end = m.h.signed(&m.client, StorageCall::End { set });
     assert_eq!(m.h.submit(end), Ok(()));

@@ -582,6 +582,19 @@ fn check_open_period(
     Ok(())
 }
 
+/// Refuses new deals on a device whose provider record belongs to an owner it no longer has:
+/// its collateral is the previous owner's.
+fn provided_by_owner(core: &Core, device: &DeviceId, provider: &Provider) -> Result<(), TxError> {
+    match core.device(device) {
+        Some(record) if record.owner != provider.owner => Err(StorageError::ProvidedByAnother {
+            device: device.clone(),
+            owner: provider.owner,
+        }
+        .into()),
+        _ => Ok(()),
+    }
+}
+
 /// What a storage call or report needs besides the module itself.
 pub(crate) struct StorageContext<'a> {
     pub core: &'a mut Core,
@@ -681,7 +694,7 @@ impl Storage {
         // The device changed hands: its collateral is the previous owner's. Once no deal
         // holds any of it, it goes back to them and the new owner starts afresh.
         if let Some(previous) = current.as_ref().filter(|p| p.owner != *sender) {
-            if previous.reserved > Amount::ZERO {
+            if previous.reserved > Amount::ZERO || previous.used_bytes > 0 {
                 return Err(StorageError::ProvidedByAnother {
                     device: device.clone(),
                     owner: previous.owner,
@@ -809,6 +822,7 @@ impl Storage {
                 .ok_or_else(|| StorageError::NotProviding {
                     device: shard.provider.clone(),
                 })?;
+            provided_by_owner(cx.core, &shard.provider, &provider)?;
             let offered = cx.usage.offer(&shard.provider).map(|o| o.credits_per_unit);
             if offered != Some(shard.credits_per_gib_epoch) {
                 return Err(StorageError::PriceNotOffered {
@@ -935,13 +949,7 @@ impl Storage {
         }
         core.return_credits(&deal.client, deal.escrow_credits)?;
         if deal.status == DealStatus::Active {
-            let mut provider =
-                self.providers
-                    .get(&deal.provider)
-                    .cloned()
-                    .ok_or(BlockError::Invariant {
-                        context: "an active deal without its provider",
-                    })?;
+            let mut provider = self.provider_of(&deal)?;
             let invariant = BlockError::Invariant {
                 context: "a provider reserves less than its deals",
             };
@@ -1056,6 +1064,17 @@ impl Storage {
         ok: bool,
     ) -> Result<(), TxError> {
         check_open_period(cx.params, cx.height, &id, deal, period)?;
+        // The period settles at its last block from committed checks: one in that block
+        // would be stored and never counted.
+        if cx.height >= cx.params.deadline(period) {
+            return Err(StorageError::WrongPeriod {
+                period,
+                current: period.saturating_add(1),
+                first: deal.first_period,
+                last: deal.last_period(),
+            }
+            .into());
+        }
         let assigned = self
             .checkers(cx.core, cx.params, &id, deal, period)
             .unwrap_or_default();
@@ -1128,6 +1147,7 @@ impl Storage {
                 device: deal.provider.clone(),
             }
         })?;
+        provided_by_owner(cx.core, &deal.provider, &provider)?;
         if deal.size_bytes > provider.free_bytes() {
             return Err(StorageError::DealFull {
                 device: deal.provider.clone(),
@@ -1390,13 +1410,7 @@ impl Storage {
                 bps_of(deal.collateral, params.fault_slash_bps).ok_or(arithmetic.clone())?;
             let to_client = bps_of(slash, params.slash_to_client_bps).ok_or(arithmetic.clone())?;
             let burned = slash.checked_sub(to_client).ok_or(arithmetic.clone())?;
-            let mut provider =
-                self.providers
-                    .get(&deal.provider)
-                    .cloned()
-                    .ok_or(BlockError::Invariant {
-                        context: "an active deal without its provider",
-                    })?;
+            let mut provider = self.provider_of(&deal)?;
             let invariant = BlockError::Invariant {
                 context: "a slash above the deal's collateral",
             };
@@ -1437,6 +1451,16 @@ impl Storage {
 
     pub(crate) fn provider(&self, device: &DeviceId) -> Option<Provider> {
         self.providers.get(device).cloned()
+    }
+
+    /// The provider of an active deal: a block step that finds none has found corrupt state.
+    fn provider_of(&self, deal: &Deal) -> Result<Provider, BlockError> {
+        self.providers
+            .get(&deal.provider)
+            .cloned()
+            .ok_or(BlockError::Invariant {
+                context: "an active deal without its provider",
+            })
     }
 
     pub(crate) fn providers(&self, limit: usize) -> Vec<(DeviceId, Provider)> {
