@@ -37,10 +37,10 @@ pub use keys::{
 };
 pub use resource::ResourceKind;
 pub use tx::{
-    AccountTransaction, AttestCall, BeaconRadio, Call, ChallengeCall, CoreCall, CoverageReport,
-    CreditsCall, DeviceTransaction, Message, OracleCall, Report, StorageCall, StorageReport,
-    Transaction, UptimeReport, UsageCall, Validity, Voucher, WitnessReading, beacon_id,
-    challenge_id, deal_id, deal_set_id, session_id,
+    AccountTransaction, AttestCall, BeaconRadio, Call, ChallengeCall, ComputeCall, ComputeReport,
+    CoreCall, CoverageReport, CreditsCall, DeviceTransaction, Message, OracleCall, Report,
+    StorageCall, StorageReport, Transaction, UptimeReport, UsageCall, Validity, Voucher,
+    WitnessReading, beacon_id, challenge_id, deal_id, deal_set_id, job_id, session_id, task_id,
 };
 
 /// Re-exported so dependants use the exact codec this crate encodes with.

@@ -15,6 +15,8 @@ pub const MAX_CHALLENGES_PER_PERIOD: usize = 12;
 pub const MAX_LEAF_BYTES: usize = 256;
 /// Longest agent URL a storage provider may publish.
 pub const MAX_ENDPOINT_BYTES: usize = 200;
+/// Most tasks in one compute job: one input each.
+pub const MAX_TASKS_PER_JOB: usize = 16;
 /// Longest path a storage proof carries: the tree height of the largest shard.
 pub const MAX_PROOF_PATH: usize = 32;
 /// Most blocks between the height that includes an account transaction and its `valid_until`:

@@ -5,6 +5,7 @@
 use crate::error::{CoreError, TxError};
 use crate::machine::State;
 use crate::modules::attest::Attest;
+use crate::modules::compute::ComputeContext;
 use crate::modules::storage::StorageContext;
 use crate::modules::usage::UsageContext;
 use crate::outcome::{TrialOutcome, check_validity_window};
@@ -99,6 +100,14 @@ impl State {
                     height,
                 };
                 self.storage.apply_report(cx, id, report)
+            }
+            Report::Compute(report) => {
+                let cx = ComputeContext {
+                    core,
+                    params: &params.compute,
+                    height,
+                };
+                self.compute.apply_report(cx, id, report)
             }
         }
     }
@@ -198,6 +207,14 @@ impl State {
                 let epoch_blocks = params.core.epoch_length_blocks;
                 self.storage
                     .apply_call(cx, sender, nonce, epoch_blocks, call)
+            }
+            Call::Compute(call) => {
+                let cx = ComputeContext {
+                    core,
+                    params: &params.compute,
+                    height,
+                };
+                self.compute.apply_call(cx, sender, nonce, call)
             }
         }
     }

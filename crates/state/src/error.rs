@@ -13,6 +13,7 @@
 pub use crate::core::CoreError;
 pub use crate::modules::attest::AttestError;
 pub use crate::modules::challenges::ChallengeError;
+pub use crate::modules::compute::ComputeError;
 pub use crate::modules::coverage::{CoverageError, GeometryCause};
 pub use crate::modules::credits::CreditsError;
 pub use crate::modules::oracle::OracleError;
@@ -56,6 +57,7 @@ tx_errors! {
     Usage(UsageError),
     Attest(AttestError),
     Storage(StorageError),
+    Compute(ComputeError),
 }
 
 /// Why a whole block was rejected. The state is unchanged.

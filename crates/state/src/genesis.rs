@@ -7,6 +7,7 @@
 pub use crate::core::{CoreParams, TokenSymbol};
 pub use crate::modules::attest::AttestParams;
 pub use crate::modules::challenges::ChallengeParams;
+pub use crate::modules::compute::ComputeParams;
 pub use crate::modules::coverage::CoverageParams;
 pub use crate::modules::credits::CreditsParams;
 pub use crate::modules::oracle::OracleParams;
@@ -184,6 +185,8 @@ genesis_sections! {
     attest: AttestParams,
     /// Storage deals and possession proofs.
     storage: StorageParams,
+    /// Compute jobs, verification and payment.
+    compute: ComputeParams,
 }
 
 #[derive(Deserialize)]

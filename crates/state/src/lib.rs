@@ -63,6 +63,7 @@ mod table;
 // The service modules, by the names the node and the CLI know them by.
 pub use modules::attest;
 pub use modules::challenges as challenge;
+pub use modules::compute;
 pub use modules::coverage;
 pub use modules::credits;
 pub use modules::oracle;

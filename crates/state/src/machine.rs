@@ -98,6 +98,7 @@ registered_modules! {
     usage: Usage,
     attest: Attest,
     storage: Storage,
+    compute: Compute,
 }
 
 impl State {
@@ -322,6 +323,15 @@ impl State {
             &mut self.credits,
             &self.params.storage,
             self.params.core.epoch_length_blocks,
+            epoch,
+            height,
+        )?;
+        // Compute pays decided tasks before the epoch's usage mint, too.
+        self.compute.end_block(
+            &mut self.core,
+            &mut self.usage,
+            &mut self.credits,
+            &self.params.compute,
             epoch,
             height,
         )?;

@@ -7,6 +7,7 @@ use crate::error::TxError;
 use crate::genesis::Params;
 use crate::machine::State;
 use crate::modules::challenges::{Challenge, HeldNote, HeldOutcome};
+use crate::modules::compute;
 use crate::modules::coverage::{
     BeaconRecord, CoverageActivity, CoverageExplanation, CoverageReward, CoverageSummary,
     WitnessRecord,
@@ -413,6 +414,45 @@ impl State {
         let deal = self.storage.deal(id)?;
         self.storage
             .challenges(&self.params.storage, id, &deal, period)
+    }
+}
+
+/// Compute: providers, jobs and their tasks.
+impl State {
+    pub fn compute_provider(&self, device: &DeviceId) -> Option<compute::Provider> {
+        self.compute.provider(device)
+    }
+
+    /// Up to `limit` compute providers, by device id.
+    pub fn compute_providers(&self, limit: usize) -> Vec<(DeviceId, compute::Provider)> {
+        self.compute.providers(limit)
+    }
+
+    pub fn compute_job(&self, id: &Digest) -> Option<compute::Job> {
+        self.compute.job(id)
+    }
+
+    pub fn compute_task(&self, job: &Digest, index: u8) -> Option<compute::Task> {
+        self.compute.task(job, index)
+    }
+
+    /// A job's tasks, in order.
+    pub fn compute_tasks(&self, job: &Digest) -> Vec<(u8, compute::Task)> {
+        self.compute.tasks_of(job)
+    }
+
+    /// Up to `limit` of a customer's jobs.
+    pub fn compute_jobs_of(&self, customer: &Address, limit: usize) -> Vec<(Digest, compute::Job)> {
+        self.compute.jobs_of(customer, limit)
+    }
+
+    /// Up to `limit` of the tasks a provider device was assigned, with their job and index.
+    pub fn compute_tasks_of_provider(
+        &self,
+        device: &DeviceId,
+        limit: usize,
+    ) -> Vec<(Digest, u8, compute::Task)> {
+        self.compute.tasks_of_provider(device, limit)
     }
 }
 

@@ -19,6 +19,7 @@
 mod account;
 pub mod attest;
 mod challenges;
+pub mod compute;
 mod core;
 mod coverage;
 mod credits;
@@ -32,6 +33,7 @@ pub use self::core::{CoreCall, device_ownership_message};
 pub use account::{AccountTransaction, Validity};
 pub use attest::AttestCall;
 pub use challenges::{ChallengeCall, challenge_id};
+pub use compute::{ComputeCall, ComputeReport, TaskOutcome, job_id, outcome_commitment, task_id};
 pub use coverage::{BeaconRadio, CoverageReport, WitnessReading, beacon_id};
 pub use credits::CreditsCall;
 pub use device::DeviceTransaction;
@@ -142,6 +144,7 @@ module_messages! {
         Usage(UsageCall) = 6,
         Attest(AttestCall) = 7,
         Storage(StorageCall) = 8,
+        Compute(ComputeCall) = 9,
     }
 }
 
@@ -151,6 +154,7 @@ module_messages! {
         Uptime(UptimeReport) = 1,
         Coverage(CoverageReport) = 2,
         Storage(StorageReport) = 8,
+        Compute(ComputeReport) = 9,
     }
 }
 
@@ -161,6 +165,7 @@ impl Report {
         match self {
             Report::Coverage(CoverageReport::Witness { beacon, .. }) => Some(*beacon),
             Report::Storage(report) => Some(report.deal()),
+            Report::Compute(report) => Some(report.subject()),
             _ => None,
         }
     }

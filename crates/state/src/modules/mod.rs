@@ -12,9 +12,11 @@
 //! | [`attest`] | `0x70..=0x7F` | makers' CAs, attested devices and revoked serials; gates reports |
 //! | [`usage`] | `0x60..=0x6F` | offers, sessions with escrowed credits, vouchers; the capped usage mint |
 //! | [`storage`] | `0x80..=0x8F` | deals with escrowed credits, providers' collateral, possession proofs per period |
+//! | [`compute`] | `0x90..=0x9F` | jobs with escrowed credits, providers' collateral, commit–reveal and verified outcomes per task |
 
 pub mod attest;
 pub mod challenges;
+pub mod compute;
 pub mod coverage;
 pub mod credits;
 pub mod oracle;

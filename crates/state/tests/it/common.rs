@@ -95,6 +95,19 @@ pub fn params() -> Params {
             checkers_per_deal: 0,
             min_retrieval_bps: 5_000,
         },
+        // Three blocks to commit, two to reveal, three to dispute; three referees; 10 % of a
+        // provider's collateral per wrong or missing outcome, half to the honest side.
+        compute: groundwork_state::compute::ComputeParams {
+            runtime: 0,
+            commit_window_blocks: 3,
+            reveal_window_blocks: 2,
+            accept_window_blocks: 3,
+            referees: 3,
+            slash_bps: 1_000,
+            slash_to_honest_bps: 5_000,
+            min_collateral: Amount(1_000),
+            max_fuel_per_task: 1_000_000_000,
+        },
     }
 }
 

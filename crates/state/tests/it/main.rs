@@ -4,6 +4,7 @@
 mod attest;
 mod challenge;
 mod common;
+mod compute;
 mod coverage;
 mod demand;
 mod errors;

@@ -1403,7 +1403,7 @@ impl Storage {
             deal.consecutive_faults = 0;
             record.paid_credits = pay;
             if pay > 0 {
-                usage.record_storage(credits, epoch, &deal.provider, pay)?;
+                usage.record_spent(credits, epoch, &deal.provider, pay)?;
             }
         } else {
             let slash =

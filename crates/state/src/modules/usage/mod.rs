@@ -46,7 +46,7 @@ pub fn unit_of(kind: ResourceKind) -> &'static str {
     match kind {
         ResourceKind::Wireless => "24-byte packet",
         ResourceKind::Storage => "GiB-epoch",
-        ResourceKind::Compute => "fuel unit",
+        ResourceKind::Compute => "million fuel",
         ResourceKind::Sensor => "reading",
         ResourceKind::Energy | ResourceKind::EvCharger => "Wh",
         ResourceKind::Vehicle => "reading",
@@ -740,9 +740,10 @@ impl Usage {
         Ok(summary.minted)
     }
 
-    /// Counts `credits` a storage deal spent for a proven period as `device`'s verified usage
-    /// in `epoch`, so the epoch's usage mint pays for it as for a settled voucher.
-    pub(crate) fn record_storage(
+    /// Counts `spent` credits another module paid out of its escrow for verified work (a
+    /// storage deal's proven period, a compute task's decided outcome) as `device`'s usage in
+    /// `epoch`, so the epoch's usage mint pays for it as for a settled voucher.
+    pub(crate) fn record_spent(
         &mut self,
         credits: &mut Credits,
         epoch: u64,
@@ -750,7 +751,7 @@ impl Usage {
         spent: u64,
     ) -> Result<(), BlockError> {
         let arithmetic = BlockError::Arithmetic {
-            context: "storage usage",
+            context: "module usage",
         };
         credits
             .count_spent(epoch, spent)
