@@ -1004,3 +1004,134 @@ pub struct StorageCheck {
     pub ok: bool,
     pub at: u64,
 }
+
+/// `compute_getProvider`: a compute device's offer, collateral and record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComputeProvider {
+    pub device: String,
+    pub owner: String,
+    /// The device's usage offer, in credits per million fuel (`None`: no offer, no tasks).
+    pub credits_per_mfuel: Option<u64>,
+    pub max_fuel_per_task: u64,
+    pub collateral: BaseUnits,
+    pub slashed: BaseUnits,
+    /// Assignments in tasks not yet closed.
+    pub open_assignments: u32,
+    /// Where customers fetch results from its agent.
+    pub endpoint: String,
+}
+
+/// `compute_listProviders`: compute devices that offer to run tasks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComputeProviderList {
+    pub providers: Vec<ComputeProvider>,
+}
+
+/// One provider's assignment to a task and what became of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComputeSlot {
+    pub device: String,
+    pub owner: String,
+    /// `primary`, `spot check` or `referee`.
+    pub round: String,
+    pub credits_per_mfuel: u64,
+    pub committed: bool,
+    pub revealed: bool,
+    /// BLAKE3 of its output (hex), once revealed.
+    pub result: Option<String>,
+    pub fuel_used: Option<u64>,
+    pub out_of_fuel: Option<bool>,
+    /// `pending`, `agreed` (paid), `disagreed` or `silent` (slashed), `undecided`.
+    pub verdict: String,
+    pub paid_credits: u64,
+    pub slashed: BaseUnits,
+}
+
+/// One draw from chain randomness: the block whose hash it used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComputeDraw {
+    /// The round it drew for: `primary`, `spot check` (the roll) or `referee`.
+    pub round: String,
+    pub height: u64,
+    pub seed: String,
+    /// For a spot-check roll: the roll in basis points and whether it called a check.
+    pub roll: Option<u16>,
+    pub checked: Option<bool>,
+}
+
+/// `compute_getTask`: one task, every step of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComputeTask {
+    pub job: String,
+    pub index: u8,
+    pub input_hash: String,
+    /// `assigning`, `committing`, `revealing`, `accepting` or `closed`.
+    pub phase: String,
+    pub round: String,
+    /// The height the current phase ends.
+    pub deadline: u64,
+    pub escrow_credits: u64,
+    pub paid_credits: u64,
+    /// `pending`, `matched`, `spot-checked`, `refereed`, `auto-accepted`, `no eligible
+    /// provider`, `no outcome` or `no majority`.
+    pub verification: String,
+    /// The decided outcome, once there is one.
+    pub result: Option<String>,
+    pub fuel_used: Option<u64>,
+    pub out_of_fuel: Option<bool>,
+    pub disputed: bool,
+    pub closed_at: Option<u64>,
+    pub slots: Vec<ComputeSlot>,
+    pub draws: Vec<ComputeDraw>,
+    /// Every decision in order, with the randomness behind it.
+    pub explanation: Vec<String>,
+}
+
+/// `compute_getJob`: a job with its tasks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComputeJob {
+    pub id: String,
+    pub customer: String,
+    pub module_hash: String,
+    pub source: String,
+    pub fuel_limit: u64,
+    pub max_credits_per_mfuel: u64,
+    pub replication: u8,
+    pub spot_check_bps: u16,
+    pub task_count: u8,
+    pub open_tasks: u8,
+    pub posted_at: u64,
+    pub tasks: Vec<ComputeTask>,
+}
+
+/// `compute_listJobs`: a customer's jobs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComputeJobList {
+    pub jobs: Vec<ComputeJob>,
+}
+
+/// One open task a device is assigned to, with what its agent needs to run it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComputeAssignment {
+    pub job: String,
+    pub task: u8,
+    pub module_hash: String,
+    pub input_hash: String,
+    /// Fetch `{source}/module` and `{source}/input/{task}`.
+    pub source: String,
+    pub fuel_limit: u64,
+    pub round: String,
+    /// `committing` or `revealing`: what the device must send now.
+    pub phase: String,
+    pub deadline: u64,
+    pub committed: bool,
+    pub revealed: bool,
+}
+
+/// `compute_getAssignments`: the open tasks a device is assigned to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComputeAssignments {
+    pub device: String,
+    pub runtime: String,
+    pub assignments: Vec<ComputeAssignment>,
+}

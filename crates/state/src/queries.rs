@@ -446,13 +446,14 @@ impl State {
         self.compute.jobs_of(customer, limit)
     }
 
-    /// Up to `limit` of the tasks a provider device was assigned, with their job and index.
-    pub fn compute_tasks_of_provider(
+    /// Up to `limit` of the open tasks a provider device is assigned to, with their job and
+    /// index: what its agent has to run, commit and reveal.
+    pub fn compute_open_tasks_of_provider(
         &self,
         device: &DeviceId,
         limit: usize,
     ) -> Vec<(Digest, u8, compute::Task)> {
-        self.compute.tasks_of_provider(device, limit)
+        self.compute.open_tasks_of_provider(device, limit)
     }
 }
 

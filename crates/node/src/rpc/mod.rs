@@ -13,6 +13,7 @@ mod account;
 mod attest;
 mod chain;
 mod challenges;
+mod compute;
 mod coverage;
 mod credits;
 mod device;
@@ -173,6 +174,7 @@ fn module(state: RpcState) -> Result<RpcModule<RpcState>, jsonrpsee::core::Regis
     credits::register(&mut module)?;
     usage::register(&mut module)?;
     storage::register(&mut module)?;
+    compute::register(&mut module)?;
     attest::register(&mut module)?;
     Ok(module)
 }

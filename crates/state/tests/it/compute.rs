@@ -841,3 +841,25 @@ fn a_colluding_pair_assigned_together_is_caught_at_the_spot_check_rate() {
     let sigma = (0.25f64 / together as f64).sqrt();
     assert!((rate - 0.5).abs() < 4.0 * sigma, "rate {rate}");
 }
+
+#[test]
+fn a_task_nobody_reveals_closes_with_its_escrow_back_and_nobody_slashed() {
+    let mut m = market();
+    let job = m.post(1, 2, 0);
+    let drawn = m.assigned(&job, 0, Round::Primary);
+    // Commit and reveal windows pass in silence (as when the customer serves no module).
+    m.h.empty_blocks(6);
+    let task = m.task(&job, 0);
+    assert_eq!(task.verification, Verification::NoOutcome);
+    assert!(task.slots.0.iter().all(|s| s.verdict == Verdict::Silent));
+    assert_eq!(m.credits(&m.customer), 10_000);
+    for d in &drawn {
+        assert_eq!(m.collateral(d), COLLATERAL);
+        assert_eq!(m.h.state.compute_provider(d).unwrap().open_slots, 0);
+    }
+    assert!(
+        m.h.state
+            .compute_open_tasks_of_provider(&drawn[0], 10)
+            .is_empty()
+    );
+}

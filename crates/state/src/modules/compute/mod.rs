@@ -30,8 +30,9 @@
 //!   `floor(fuel × price ÷ 10^6)` credits from the escrow, counted as its verified usage (the
 //!   usage mint pays for it). A provider whose outcome differs, or that assigned stayed
 //!   silent, loses `slash_bps` of its collateral: `slash_to_honest_bps` of it to the owners
-//!   who were right (to the customer when none were), the rest burned. The rest of the escrow
-//!   returns when the task closes.
+//!   who were right (to the customer when none were), the rest burned. When no assigned
+//!   provider revealed anything, nobody is slashed: the customer's source most likely served
+//!   nothing to run. The rest of the escrow returns when the task closes.
 //!
 //! Every draw records the block hash it came from, so anyone can recompute who was assigned
 //! and whether a spot check was due.
@@ -489,7 +490,8 @@ pub(crate) struct Compute {
     /// Open tasks by the height their phase ends: the block step's walk.
     due: Table<HeightTask, u8>,
     by_customer: Table<CustomerJob, u64>,
-    by_provider: Table<ProviderTask, u64>,
+    /// Each provider's assignments in tasks not yet closed: what its agent works on.
+    open_by_provider: Table<ProviderTask, u64>,
     params: Table<Singleton, ComputeParams>,
 }
 
@@ -520,7 +522,7 @@ impl Module for Compute {
             &self.tasks,
             &self.due,
             &self.by_customer,
-            &self.by_provider,
+            &self.open_by_provider,
             &self.params,
         ]
     }
@@ -532,7 +534,7 @@ impl Module for Compute {
             &mut self.tasks,
             &mut self.due,
             &mut self.by_customer,
-            &mut self.by_provider,
+            &mut self.open_by_provider,
             &mut self.params,
         ]
     }
@@ -647,7 +649,7 @@ impl Compute {
             tasks: Table::new(prefix::COMPUTE_TASK, "compute tasks"),
             due: Table::new(prefix::COMPUTE_DUE, "compute task deadlines"),
             by_customer: Table::new(prefix::CUSTOMER_JOB, "customer jobs"),
-            by_provider: Table::new(prefix::PROVIDER_TASK, "provider tasks"),
+            open_by_provider: Table::new(prefix::PROVIDER_TASK, "open provider tasks"),
             params: Table::new(prefix::COMPUTE_PARAMS, "compute params"),
         }
     }
@@ -1132,7 +1134,7 @@ impl Compute {
             };
             provider.open_slots = provider.open_slots.saturating_add(1);
             self.providers.put(device.clone(), provider.clone());
-            self.by_provider
+            self.open_by_provider
                 .put(ProviderTask(device.clone(), key.clone()), step.height);
             task.slots.0.push(Slot {
                 device,
@@ -1368,6 +1370,11 @@ impl Compute {
             if !matches!(slot.verdict, Verdict::Disagreed | Verdict::Silent) {
                 continue;
             }
+            // Nobody revealed anything: most likely the customer's source served no module or
+            // input, which no provider can be blamed for. Nobody is paid or slashed.
+            if verification == Verification::NoOutcome {
+                continue;
+            }
             let Some(mut provider) = self.providers.get(&slot.device).cloned() else {
                 return Err(BlockError::Invariant {
                     context: "an assignment without its provider",
@@ -1413,6 +1420,8 @@ impl Compute {
         }
         // Free the assignments and return what is left.
         for slot in &task.slots.0 {
+            self.open_by_provider
+                .delete(ProviderTask(slot.device.clone(), key.clone()));
             if let Some(mut provider) = self.providers.get(&slot.device).cloned() {
                 provider.open_slots = provider.open_slots.saturating_sub(1);
                 self.providers.put(slot.device.clone(), provider);
@@ -1478,15 +1487,15 @@ impl Compute {
             .collect()
     }
 
-    /// Up to `limit` of the tasks a provider was assigned, by job and index.
-    pub(crate) fn tasks_of_provider(
+    /// Up to `limit` of the open tasks a provider is assigned to, by job and index.
+    pub(crate) fn open_tasks_of_provider(
         &self,
         device: &DeviceId,
         limit: usize,
     ) -> Vec<(Digest, u8, Task)> {
         let from = ProviderTask(device.clone(), TaskKey(Digest::from([0u8; 32]), 0));
         let to = ProviderTask(device.clone(), TaskKey(Digest::from([0xFF; 32]), u8::MAX));
-        self.by_provider
+        self.open_by_provider
             .committed()
             .range(from..=to)
             .filter_map(|(k, _)| {
