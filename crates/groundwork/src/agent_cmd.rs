@@ -109,6 +109,17 @@ struct AgentFile {
     /// and proven every period.
     #[serde(default)]
     storage: Option<StorageSection>,
+    /// A compute device's tasks: run under the chain's runtime, outcomes kept under `dir`,
+    /// outputs served over the service port.
+    #[serde(default)]
+    compute: Option<ComputeSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ComputeSection {
+    /// Where outcomes and outputs are kept (relative to the config file).
+    dir: PathBuf,
 }
 
 #[derive(Deserialize)]
@@ -470,6 +481,17 @@ pub fn run(args: AgentArgs) -> Result<()> {
         ))),
         None => None,
     };
+    let compute = match &file.compute {
+        Some(_) if file.service.is_none() => bail!(
+            "`[compute]` needs a [service] section: customers fetch task outputs over the service port"
+        ),
+        Some(section) => Some(Arc::new(crate::compute_worker::ComputeWorker::open(
+            resolve(&base, &section.dir),
+            key.clone(),
+            crate::compute_worker::Behaviour::Honest,
+        )?)),
+        None => None,
+    };
     let service = match &file.service {
         Some(section) => {
             let store = match &section.vouchers {
@@ -482,6 +504,7 @@ pub fn run(args: AgentArgs) -> Result<()> {
                 file.rpc.clone(),
                 store,
                 storage.clone(),
+                compute.clone(),
             )?)
         }
         None => None,
@@ -529,6 +552,7 @@ pub fn run(args: AgentArgs) -> Result<()> {
         pace: Pace::Unknown,
         stats: AgentStats::default(),
         storage,
+        compute,
     };
     let interval = Duration::from_secs(file.interval_secs);
     // Follow the chain head several times per heartbeat, so the newest block known when the
@@ -542,6 +566,7 @@ pub fn run(args: AgentArgs) -> Result<()> {
             agent.refresh()?;
             agent.beacon();
             agent.prove_storage();
+            agent.run_compute();
         }
         agent.witness()?;
         if Instant::now() >= next_beat {
@@ -599,6 +624,8 @@ struct Agent {
     stats: AgentStats,
     /// A storage device's shards, proven every period.
     storage: Option<Arc<crate::storage_port::StoragePort>>,
+    /// A compute device's tasks.
+    compute: Option<Arc<crate::compute_worker::ComputeWorker>>,
 }
 
 /// What the agent has learnt of the chain's block pace, to warn once when its interval is
@@ -689,9 +716,37 @@ impl Agent {
         })
     }
 
-    /// Sends a beacon if the device has a radio, the node is there and a beacon interval has
-    /// passed since the last one (with two blocks of slack: the interval counts from the block
-    /// a beacon lands in). Beacons are never queued: one signed on an old block is stale.
+    /// A compute device's pass over its assignments: run and commit, then reveal.
+    fn run_compute(&mut self) {
+        let Some(worker) = self.compute.clone() else {
+            return;
+        };
+        let Some(chain) = self.known.as_ref().map(|k| k.view.chain_id.clone()) else {
+            return;
+        };
+        let pass = worker.pass(&self.rpc, &chain);
+        for (job, task, fuel) in &pass.committed {
+            self.stats.sent("compute_commit");
+            self.logger.log(
+                "info",
+                "task_committed",
+                json!({ "job": job, "task": task, "fuel_used": fuel }),
+            );
+        }
+        for (job, task) in &pass.revealed {
+            self.stats.sent("compute_reveal");
+            self.logger
+                .log("info", "task_revealed", json!({ "job": job, "task": task }));
+        }
+        for (task, reason) in &pass.failed {
+            self.logger.log(
+                "warn",
+                "compute_task_failed",
+                json!({ "task": task, "reason": reason }),
+            );
+        }
+    }
+
     /// A storage device's pass over its deals: accept, prove the open period, forget closed.
     fn prove_storage(&mut self) {
         let Some(port) = self.storage.clone() else {
@@ -742,6 +797,9 @@ impl Agent {
         }
     }
 
+    /// Sends a beacon if the device has a radio, the node is there and a beacon interval has
+    /// passed since the last one (with two blocks of slack: the interval counts from the block
+    /// a beacon lands in). Beacons are never queued: one signed on an old block is stale.
     fn beacon(&mut self) {
         let (Some(prover), Some(known)) = (self.beacons.as_mut(), &self.known) else {
             return;

@@ -133,6 +133,7 @@ fn retrieval(shard: &[u8], blocks: &BlockRoots, root: groundwork_storage::Root) 
         "http://127.0.0.1:9".to_string(),
         dir.join("vouchers.json"),
         Some(port),
+        None,
     )?;
     let base = format!("http://{address}/storage/{deal}");
     let http = reqwest::blocking::Client::new();

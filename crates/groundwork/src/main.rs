@@ -11,6 +11,7 @@ mod calc_cmd;
 mod client_cmd;
 mod clock;
 mod compute_cmd;
+mod compute_worker;
 mod dev_maker;
 mod genesis_cmd;
 mod keys;

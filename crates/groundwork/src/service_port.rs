@@ -58,6 +58,7 @@ pub fn start(
     rpc_url: String,
     store: PathBuf,
     storage: Option<Arc<crate::storage_port::StoragePort>>,
+    compute: Option<Arc<crate::compute_worker::ComputeWorker>>,
 ) -> Result<SocketAddr> {
     let vouchers: BTreeMap<String, api::SignedVoucher> = match std::fs::read_to_string(&store) {
         Ok(text) => serde_json::from_str(&text)
@@ -82,6 +83,9 @@ pub fn start(
         .with_state(port);
     if let Some(storage) = storage {
         app = app.merge(crate::storage_port::routes(storage));
+    }
+    if let Some(compute) = compute {
+        app = app.merge(crate::compute_worker::routes(compute));
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

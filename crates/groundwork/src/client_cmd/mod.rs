@@ -11,6 +11,7 @@ mod account;
 mod attest;
 mod chain;
 mod challenges;
+pub mod compute;
 mod credits;
 mod device;
 mod oracle;

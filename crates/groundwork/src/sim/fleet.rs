@@ -539,6 +539,7 @@ pub fn drive(
         owner,
         fleet,
         storage: crate::sim::fleet_storage::StorageFleet::new(service_dir.clone(), seed),
+        compute: crate::sim::fleet_compute::ComputeFleet::new(service_dir.clone()),
         customers: crate::sim::fleet_customers::Customers::new(
             owner,
             seed,
@@ -593,6 +594,9 @@ struct Driver<'a> {
     customers: crate::sim::fleet_customers::Customers,
     /// Three storage providers (one lazy) and the file the owner stores with them.
     storage: crate::sim::fleet_storage::StorageFleet,
+    /// The compute providers (one lazy, two colluding) and the job the owner posts each
+    /// epoch.
+    compute: crate::sim::fleet_compute::ComputeFleet,
     node: NodeWatch,
     last_epoch: Option<u64>,
     /// The cheaters' takes since the fleet started.
@@ -635,6 +639,14 @@ impl Driver<'_> {
             epoch_changed,
         )?;
         self.storage.step(
+            rpc,
+            &status,
+            self.owner,
+            &self.owners,
+            self.fleet,
+            epoch_changed,
+        )?;
+        self.compute.step(
             rpc,
             &status,
             self.owner,

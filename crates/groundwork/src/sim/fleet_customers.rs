@@ -118,6 +118,7 @@ impl Customers {
             self.rpc_url.clone(),
             store,
             None,
+            None,
         )?;
         self.ports.insert(hotspot, address);
         Ok(address)

@@ -131,6 +131,7 @@ impl StorageFleet {
                 rpc.url().to_string(),
                 self.dir.join(format!("storage-{n}.vouchers.json")),
                 Some(port.clone()),
+                None,
             )?;
             let endpoint = format!("http://{address}");
             let owner = &owners[device.owner];

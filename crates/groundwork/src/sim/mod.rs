@@ -1,6 +1,7 @@
 //! The simulated world `groundwork dev` and `groundwork fleet` drive: where devices really
 //! are and what their radios hear (`radio`), the fleet of devices, owners, cheaters and a
-//! watcher (`fleet`), its customers (`fleet_customers`), what the cheaters take
+//! watcher (`fleet`), its customers (`fleet_customers`), its storage and compute providers
+//! (`fleet_storage`, `fleet_compute`), what the cheaters take
 //! (`fleet_figures`), the in-process coverage simulation (`coverage_sim`) and the dev chain's
 //! price oracles (`oracle_feed`).
 //!
@@ -10,6 +11,7 @@
 
 pub mod coverage_sim;
 pub mod fleet;
+pub mod fleet_compute;
 pub mod fleet_customers;
 pub mod fleet_figures;
 pub mod fleet_storage;

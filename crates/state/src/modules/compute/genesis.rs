@@ -28,12 +28,14 @@ impl GenesisSection for ComputeParams {
         Self::daily()
     }
 
-    /// Windows of a few blocks, so a dev chain verifies and pays a task within seconds.
+    /// Windows of a few blocks, so a dev chain verifies and pays a task within seconds; one
+    /// token of collateral at least.
     fn local() -> Self {
         Self {
             commit_window_blocks: 10,
             reveal_window_blocks: 5,
             accept_window_blocks: 10,
+            min_collateral: Amount(1_000_000),
             ..Self::daily()
         }
     }

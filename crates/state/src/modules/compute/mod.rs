@@ -18,7 +18,9 @@
 //!   A commitment names its device, so one copied from another device can never be revealed.
 //! - **Verification**, when the reveals close:
 //!   - outcomes that differ: a referee committee of `referees` other providers is drawn and
-//!     runs the task; the majority decides;
+//!     runs the task; the most common of every revealed outcome, the earlier runs' and the
+//!     referees', decides if it is strictly ahead of every other (a tie: nobody is paid and
+//!     the escrow returns);
 //!   - outcomes that agree: with chance `p`, rolled from the hash of the block that closed
 //!     the reveals, one other provider re-runs the task (a **spot check**): agreeing verifies
 //!     it, differing calls the referees. Spot checks apply at every `r`, so two colluding
@@ -240,7 +242,8 @@ byte_enum!(
         NoProvider = 5 => "no eligible provider",
         /// No assigned provider revealed an outcome: the escrow returned.
         NoOutcome = 6 => "no outcome",
-        /// The referees reached no majority: nobody paid, the escrow returned.
+        /// No outcome was strictly ahead after the referees ran: nobody paid, the escrow
+        /// returned.
         NoMajority = 7 => "no majority",
     }
 );
@@ -1277,10 +1280,33 @@ impl Compute {
                 }
             }
             Round::Referee => {
-                let assigned = task.round_slots().count();
-                let majority = outcomes.iter().copied().find(|candidate| {
-                    outcomes.iter().filter(|o| *o == candidate).count() * 2 > assigned
-                });
+                // The referees' runs join the earlier ones, and the most common revealed
+                // outcome decides if it is strictly ahead of every other: two colluders drawn
+                // onto a committee of three cannot outvote the honest runs before them, only
+                // stall the task, and several different wrong answers do not stall it.
+                let all: Vec<TaskOutcome> = task
+                    .slots
+                    .0
+                    .iter()
+                    .filter(|s| s.revealed)
+                    .map(|s| s.outcome)
+                    .collect();
+                let votes = |o: &TaskOutcome| all.iter().filter(|other| *other == o).count();
+                let best = all.iter().map(votes).max().unwrap_or(0);
+                let leaders: Vec<TaskOutcome> = all
+                    .iter()
+                    .copied()
+                    .filter(|o| votes(o) == best)
+                    .fold(Vec::new(), |mut distinct, o| {
+                        if !distinct.contains(&o) {
+                            distinct.push(o);
+                        }
+                        distinct
+                    });
+                let majority = match leaders.as_slice() {
+                    [only] => Some(*only),
+                    _ => None,
+                };
                 match majority {
                     Some(decided) => {
                         self.settle(step, key, job, task, Verification::Refereed, Some(decided))
