@@ -132,11 +132,12 @@ enum Command {
     /// The same as `groundwork chain verify-proof`, under its earlier name.
     #[command(hide = true)]
     VerifyProof(client_cmd::VerifyProofArgs),
-    /// Deterministic WebAssembly jobs: run one locally exactly as a provider does
-    /// (docs/compute.md).
+    /// Deterministic WebAssembly jobs: offer a device's work, run a job on the network with
+    /// its results verified by redundancy, spot checks and referees, follow or dispute it, or
+    /// run one locally exactly as a provider does (docs/compute.md).
     #[command(
         subcommand,
-        after_help = "Example:\n  groundwork compute exec --module examples/hashchain.wat --input data.bin --fuel 10000000"
+        after_help = "Examples:\n  groundwork compute run --key alice --module examples/render.wat --input examples/scene.toml --tasks 16 --fuel 100000000 --out frame.png\n  groundwork compute exec --module examples/hashchain.wat --input data.bin --fuel 10000000"
     )]
     Compute(compute_cmd::ComputeCommand),
     /// Coverage math offline: path loss, signal, distance, reward units, density.

@@ -165,7 +165,9 @@ impl ComputeFleet {
             if let Ok(receipt) = rpc.wait_for(&hash, std::time::Duration::from_secs(30))
                 && let Some((code, message)) = receipt.error
             {
-                println!("fleet: compute: provider {n}'s offer was refused: {message} (code {code})");
+                println!(
+                    "fleet: compute: provider {n}'s offer was refused: {message} (code {code})"
+                );
                 continue;
             }
             // Each provider's agent works on its own, as a real one does, polling its

@@ -215,7 +215,10 @@ fn every_command_help_has_an_example() {
         ("rewards", &["show", "explain"]),
         ("challenge", &["open", "answer", "show", "list"]),
         ("chain", &["status", "block", "proof", "verify-proof"]),
-        ("compute", &["exec"]),
+        (
+            "compute",
+            &["offer", "run", "show", "list", "dispute", "exec"],
+        ),
         (
             "calc",
             &[

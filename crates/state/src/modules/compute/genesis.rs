@@ -32,9 +32,9 @@ impl GenesisSection for ComputeParams {
     /// token of collateral at least.
     fn local() -> Self {
         Self {
-            commit_window_blocks: 10,
-            reveal_window_blocks: 5,
-            accept_window_blocks: 10,
+            commit_window_blocks: 20,
+            reveal_window_blocks: 10,
+            accept_window_blocks: 20,
             min_collateral: Amount(1_000_000),
             ..Self::daily()
         }
