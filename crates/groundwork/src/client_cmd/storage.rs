@@ -520,6 +520,21 @@ fn upload(
     Ok(())
 }
 
+/// The body of `response`, refused if it is longer than `most` bytes: a provider's answer is
+/// untrusted, so no more is read than the answer can rightly hold.
+fn read_at_most(response: reqwest::blocking::Response, most: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut body = Vec::new();
+    response
+        .take(most.saturating_add(1))
+        .read_to_end(&mut body)
+        .context("reading the answer")?;
+    if body.len() as u64 > most {
+        bail!("the answer is longer than the {most} bytes it can hold: refused");
+    }
+    Ok(body)
+}
+
 /// Fetches and checks one shard: the block roots against the deal's root first, then every
 /// block against its root as it arrives.
 fn fetch_shard(
@@ -536,7 +551,9 @@ fn fetch_shard(
     if !response.status().is_success() {
         bail!("{endpoint} sent no block roots: {}", refusal(response));
     }
-    let bytes = response.bytes()?;
+    let blocks = deal.size_bytes.div_ceil(BLOCK_BYTES as u64);
+    let bytes = read_at_most(response, blocks.saturating_mul(32))
+        .with_context(|| format!("{endpoint}'s block roots"))?;
     let roots = BlockRoots {
         size: deal.size_bytes,
         roots: bytes
@@ -551,7 +568,8 @@ fn fetch_shard(
         .context("the node sent a malformed root")?;
     verify_block_roots(&root, &roots)
         .with_context(|| format!("{endpoint}'s block roots do not match the deal's root"))?;
-    let mut shard = Vec::with_capacity(deal.size_bytes as usize);
+    // The size comes from the chain, but a buffer grows only as verified blocks arrive.
+    let mut shard = Vec::new();
     // Runs of 16 blocks (1 MiB) a request; every 64 KiB block is checked against its root
     // before the next run is asked for.
     const RUN: usize = 16;
@@ -565,7 +583,8 @@ fn fetch_shard(
                 refusal(response)
             );
         }
-        let bytes = response.bytes()?;
+        let bytes = read_at_most(response, (expected.len() * BLOCK_BYTES) as u64)
+            .with_context(|| format!("{endpoint}'s blocks from {first}"))?;
         let want = (deal.size_bytes - shard.len() as u64).min((RUN * BLOCK_BYTES) as u64) as usize;
         if bytes.len() != want.min(expected.len() * BLOCK_BYTES) {
             bail!(
@@ -633,9 +652,17 @@ fn get(id: &Digest, out: &Path, client: &ClientArgs) -> Result<()> {
         bail!("the rebuilt file does not match the BLAKE3 hash on chain: nothing written");
     }
     let temporary = out.with_extension("part");
-    std::fs::write(&temporary, &file)
-        .with_context(|| format!("writing {}", temporary.display()))?;
-    std::fs::rename(&temporary, out)?;
+    // Written in full and synced before it takes the name, so a crash leaves either the old
+    // file or the new one.
+    let write = |path: &Path| -> std::io::Result<()> {
+        use std::io::Write;
+        let mut handle = std::fs::File::create(path)?;
+        handle.write_all(&file)?;
+        handle.sync_all()
+    };
+    write(&temporary).with_context(|| format!("writing {}", temporary.display()))?;
+    std::fs::rename(&temporary, out)
+        .with_context(|| format!("renaming {} to {}", temporary.display(), out.display()))?;
     let seconds = started.elapsed().as_secs_f64().max(1e-9);
     eprintln!(
         "wrote {} ({} bytes, from {have} of {} shards) at {:.1} MiB/s, every block verified",

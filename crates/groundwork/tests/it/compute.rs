@@ -76,6 +76,49 @@ fn a_job_gives_the_same_hash_and_fuel_every_run_and_bad_modules_are_named() {
         &[],
     );
     assert!(!ok && stderr.contains("floating-point"), "{stderr}");
+
+    // A module with threads (shared memory) is refused by name, by `exec` and at job
+    // submission: `compute run` refuses it before it signs or escrows anything.
+    let threads = dir.path().join("threads.wat");
+    std::fs::write(
+        &threads,
+        r#"(module (memory (export "memory") 1 1 shared)
+             (func (export "run") (param i32) (result i64) (i64.const 0)))"#,
+    )
+    .unwrap();
+    let threads = threads.to_str().unwrap();
+    let (ok, _, stderr) = run(
+        &[
+            "compute", "exec", "--module", threads, "--input", tile, "--fuel", "1000",
+        ],
+        &[],
+    );
+    assert!(!ok && stderr.contains("threads"), "{stderr}");
+    let out = dir.path().join("frame.png");
+    let (ok, _, stderr) = run(
+        &[
+            "compute",
+            "run",
+            "--module",
+            threads,
+            "--input",
+            tile,
+            "--fuel",
+            "1000",
+            "--out",
+            out.to_str().unwrap(),
+            "--key",
+            "nobody",
+            "--rpc",
+            "http://127.0.0.1:9",
+        ],
+        &[],
+    );
+    assert!(
+        !ok && stderr.contains("cannot be a job") && stderr.contains("threads"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
 }
 
 fn path(p: &std::path::Path) -> &str {

@@ -619,6 +619,10 @@ fn every_rejection_code_is_in_the_docs_table() {
             "StorageError::",
             include_str!("../../src/modules/storage/error.rs"),
         ),
+        (
+            "ComputeError::",
+            include_str!("../../src/modules/compute/error.rs"),
+        ),
     ];
     let docs = include_str!("../../../../docs/state.md");
     let mut in_code: Vec<(u16, String)> = sources
