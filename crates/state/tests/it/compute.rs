@@ -863,3 +863,44 @@ fn a_task_nobody_reveals_closes_with_its_escrow_back_and_nobody_slashed() {
             .is_empty()
     );
 }
+
+#[test]
+fn a_decommissioned_providers_collateral_is_withdrawn_by_its_owner_once_no_task_holds_it() {
+    let mut m = market();
+    let job = m.post(1, 2, 0);
+    let drawn = m.assigned(&job, 0, Round::Primary)[0].clone();
+    let owner = m.owner_of(&drawn).clone();
+    let withdraw = |m: &Market| {
+        m.h.signed(
+            &owner,
+            ComputeCall::Offer {
+                device: drawn.clone(),
+                max_fuel_per_task: 0,
+                collateral: Amount::ZERO,
+                endpoint: url("http://127.0.0.1:9"),
+            },
+        )
+    };
+    let decommission = m.h.signed(
+        &owner,
+        groundwork_primitives::CoreCall::DecommissionDevice {
+            device: drawn.clone(),
+        },
+    );
+    assert_eq!(m.h.submit(decommission), Ok(()));
+    // Its task could still slash it: refused.
+    assert_eq!(
+        m.h.submit(withdraw(&m)),
+        Err(TxError::Compute(ComputeError::CollateralInUse {
+            device: drawn.clone(),
+            open: 1,
+        }))
+    );
+    // The task closes (nobody answers), and then the owner takes all 10 000 back.
+    m.h.empty_blocks(6);
+    assert_eq!(m.h.state.compute_provider(&drawn).unwrap().open_slots, 0);
+    let before = m.h.balance(&owner);
+    assert_eq!(m.h.submit(withdraw(&m)), Ok(()));
+    assert_eq!(m.h.balance(&owner), before + COLLATERAL - FEE);
+    assert!(m.h.state.compute_provider(&drawn).is_none());
+}

@@ -448,7 +448,7 @@ fn wrong_proofs_are_refused_by_name_and_change_nothing() {
 }
 
 #[test]
-fn an_unaccepted_deal_expires_and_an_early_end_keeps_what_was_proven() {
+fn an_unaccepted_deal_expires_and_an_early_end_keeps_what_was_proven_even_in_the_open_period() {
     let mut m = market();
     let (_, unaccepted) = m.propose(3);
     assert_eq!(m.credits(&m.client), 9_970);
@@ -483,6 +483,36 @@ fn an_unaccepted_deal_expires_and_an_early_end_keeps_what_was_proven() {
         (DealStatus::Ended, 10, 0)
     );
     assert_eq!(m.credits(&m.client), 10_000 - 10);
+    let provider = m.h.state.storage_provider(&m.device.id()).unwrap();
+    assert_eq!((provider.reserved, provider.used_bytes), (Amount::ZERO, 0));
+
+    // Ended in a period it has already proven: the deal runs to that period's end, is paid
+    // for it there (10 more) and only then ends, with the rest of its escrow back.
+    let (set, deal) = m.propose(3);
+    m.accept(deal);
+    let first = m.h.state.deal(&deal).unwrap().first_period;
+    m.run_to_period(first);
+    assert_eq!(m.prove(deal), Ok(()));
+    let end = m.h.signed(&m.client, StorageCall::End { set });
+    assert_eq!(m.h.submit(end), Ok(()));
+    let record = m.h.state.deal(&deal).unwrap();
+    assert_eq!(
+        (record.status, record.periods, record.paid_credits),
+        (DealStatus::Active, 1, 0)
+    );
+    // Ending twice is refused; the deal is ending already.
+    let again = m.h.signed(&m.client, StorageCall::End { set });
+    assert!(matches!(
+        m.h.submit(again),
+        Err(TxError::Storage(StorageError::WrongStatus { .. }))
+    ));
+    m.run_to_period(first + 1);
+    let record = m.h.state.deal(&deal).unwrap();
+    assert_eq!(
+        (record.status, record.paid_credits, record.escrow_credits),
+        (DealStatus::Ended, 10, 0)
+    );
+    assert_eq!(m.credits(&m.client), 10_000 - 10 - 10);
     let provider = m.h.state.storage_provider(&m.device.id()).unwrap();
     assert_eq!((provider.reserved, provider.used_bytes), (Amount::ZERO, 0));
 }
@@ -752,6 +782,41 @@ fn failed_retrieval_checks_withhold_a_proven_periods_pay() {
 
 /// A device that changes hands keeps its previous owner's collateral while deals hold it; once
 /// none does, the new owner's `provide` returns it to the previous owner.
+#[test]
+fn a_decommissioned_providers_collateral_is_withdrawn_by_its_owner() {
+    let mut m = market();
+    let provider = m.h.state.storage_provider(&m.device.id()).unwrap();
+    assert_eq!(provider.locked, Amount(8_000));
+    let decommission = m.h.signed(
+        &m.owner,
+        groundwork_primitives::CoreCall::DecommissionDevice {
+            device: m.device.id(),
+        },
+    );
+    assert_eq!(m.h.submit(decommission), Ok(()));
+    let withdraw = |m: &Market, who: &AccountKey| {
+        m.h.signed(
+            who,
+            StorageCall::Provide {
+                device: m.device.id(),
+                capacity_bytes: 0,
+                collateral_per_gib: Amount::ZERO,
+                endpoint: endpoint(),
+            },
+        )
+    };
+    // Nobody else may take it; the owner gets all 8 000 back and the offer is gone.
+    assert!(m.h.submit(withdraw(&m, &m.client)).is_err());
+    assert_eq!(
+        m.h.state.storage_provider(&m.device.id()).unwrap().locked,
+        Amount(8_000)
+    );
+    let before = m.h.balance(&m.owner);
+    assert_eq!(m.h.submit(withdraw(&m, &m.owner)), Ok(()));
+    assert_eq!(m.h.balance(&m.owner), before + 8_000 - FEE);
+    assert!(m.h.state.storage_provider(&m.device.id()).is_none());
+}
+
 #[test]
 fn a_transferred_providers_collateral_goes_back_to_its_previous_owner() {
     let mut m = market();

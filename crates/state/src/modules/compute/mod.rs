@@ -715,6 +715,26 @@ impl Compute {
         collateral: Amount,
         endpoint: &Url,
     ) -> Result<(), TxError> {
+        // Max fuel 0 from the provider's own owner withdraws its collateral once no task could
+        // slash it, whatever became of the device since (decommissioned, unbonding, sold), so
+        // none is stranded.
+        if max_fuel_per_task == 0
+            && let Some(current) = self.providers.get(device).cloned()
+            && current.owner == *sender
+        {
+            if current.open_slots > 0 {
+                return Err(ComputeError::CollateralInUse {
+                    device: device.clone(),
+                    open: current.open_slots,
+                }
+                .into());
+            }
+            cx.core
+                .release_escrow(sender, current.collateral, "compute collateral")
+                .map_err(|_| short("collateral"))?;
+            self.providers.delete(device.clone());
+            return Ok(());
+        }
         let record = cx.core.owned_active_device(sender, device)?;
         if record.kind != ResourceKind::Compute {
             return Err(ComputeError::NotCompute {

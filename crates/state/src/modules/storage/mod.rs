@@ -679,6 +679,26 @@ impl Storage {
         collateral_per_gib: Amount,
         endpoint: &Endpoint,
     ) -> Result<(), TxError> {
+        // Capacity 0 from the provider's own owner withdraws the collateral no deal holds,
+        // whatever became of the device since (decommissioned, unbonding, sold), so none is
+        // stranded.
+        if capacity_bytes == 0
+            && let Some(current) = self.providers.get(device).cloned()
+            && current.owner == *sender
+        {
+            if current.used_bytes > 0 || current.reserved > Amount::ZERO {
+                return Err(StorageError::CapacityInUse {
+                    capacity_bytes,
+                    used_bytes: current.used_bytes,
+                }
+                .into());
+            }
+            cx.core
+                .release_escrow(sender, current.locked, "storage collateral")
+                .map_err(|_| short("collateral"))?;
+            self.providers.delete(device.clone());
+            return Ok(());
+        }
         let record = cx.core.owned_active_device(sender, device)?;
         let url = std::str::from_utf8(&endpoint.0).unwrap_or("");
         if capacity_bytes > 0 && !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -919,8 +939,26 @@ impl Storage {
             }
             .into());
         }
+        // A shard already proven in the open period keeps that proof: it runs to the period's
+        // end and is settled there like any proven period, then closes as ended. The others
+        // close now.
+        let open = cx.params.period_of(cx.height);
         for index in 0..set.shards {
             let deal = deal_id(id, index);
+            if let Some(mut record) = self.deals.get(&deal).cloned()
+                && record.status == DealStatus::Active
+                && (record.first_period..=record.last_period()).contains(&open)
+                && self.periods.get(&DealPeriod(deal, open)).is_some()
+            {
+                let through = open
+                    .checked_sub(record.first_period)
+                    .and_then(|n| n.checked_add(1))
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or(short("ending a deal"))?;
+                record.periods = through;
+                self.deals.put(deal, record);
+                continue;
+            }
             self.close(cx.core, &deal, DealStatus::Ended, cx.height)
                 .map_err(|_| short("ending a deal"))?;
         }
@@ -1442,7 +1480,16 @@ impl Storage {
         if deal.consecutive_faults >= params.max_faults {
             self.close(core, id, DealStatus::Terminated, height)?;
         } else if period == deal.last_period() {
-            self.close(core, id, DealStatus::Completed, height)?;
+            let ended = self
+                .sets
+                .get(&deal.set)
+                .is_some_and(|set| set.ended_at != 0);
+            let status = if ended {
+                DealStatus::Ended
+            } else {
+                DealStatus::Completed
+            };
+            self.close(core, id, status, height)?;
         }
         Ok(())
     }
