@@ -390,12 +390,10 @@ impl State {
         self.storage.periods_of(id)
     }
 
-    /// Who checks a deal's retrieval in `period`, and which block each fetches, once the
-    /// period has opened.
+    /// Who checks a deal's retrieval in `period`, and which block each fetches: drawn when
+    /// the period opened, and kept while it is open.
     pub fn deal_checkers(&self, id: &Digest, period: u64) -> Option<Vec<(DeviceId, u64)>> {
-        let deal = self.storage.deal(id)?;
-        self.storage
-            .checkers(&self.core, &self.params.storage, id, &deal, period)
+        self.storage.checkers(&self.params.storage, id, period)
     }
 
     /// The retrieval checks posted for a deal's period, by position.

@@ -780,8 +780,6 @@ fn failed_retrieval_checks_withhold_a_proven_periods_pay() {
     assert_eq!(m.credits(&m.client), 10_000 - 20);
 }
 
-/// A device that changes hands keeps its previous owner's collateral while deals hold it; once
-/// none does, the new owner's `provide` returns it to the previous owner.
 #[test]
 fn a_decommissioned_providers_collateral_is_withdrawn_by_its_owner() {
     let mut m = market();
@@ -817,6 +815,8 @@ fn a_decommissioned_providers_collateral_is_withdrawn_by_its_owner() {
     assert!(m.h.state.storage_provider(&m.device.id()).is_none());
 }
 
+/// A device that changes hands keeps its previous owner's collateral while deals hold it; once
+/// none does, the new owner's `provide` returns it to the previous owner.
 #[test]
 fn a_transferred_providers_collateral_goes_back_to_its_previous_owner() {
     let mut m = market();
@@ -883,5 +883,73 @@ fn a_transferred_providers_collateral_goes_back_to_its_previous_owner() {
     assert_eq!(
         (provider.owner, provider.locked),
         (address(&new_owner), Amount(8_000))
+    );
+}
+
+#[test]
+fn retrieval_checkers_are_drawn_when_the_period_opens_and_stay_drawn() {
+    let mut params = params();
+    params.storage.checkers_per_deal = 1;
+    let mut m = market_with(params);
+    // Eight other providers, all of one owner, before the deal.
+    let spare_owner = account(4);
+    let spares: Vec<DeviceKey> = (0..8).map(|i| device(KeyScheme::Ed25519, 80 + i)).collect();
+    let provide = |m: &Market, key: &DeviceKey, capacity_bytes: u64| {
+        m.h.signed(
+            &spare_owner,
+            StorageCall::Provide {
+                device: key.id(),
+                capacity_bytes,
+                collateral_per_gib: Amount(PER_GIB),
+                endpoint: endpoint(),
+            },
+        )
+    };
+    for spare in &spares {
+        assert_eq!(
+            m.h.submit(m.h.register(&spare_owner, spare, ResourceKind::Storage)),
+            Ok(())
+        );
+        assert_eq!(m.h.submit(provide(&m, spare, CAPACITY)), Ok(()));
+    }
+    let (_, deal) = m.propose(3);
+    m.accept(deal);
+    let first = m.h.state.deal(&deal).unwrap().first_period;
+    m.run_to_period(first);
+    let period = m.open_period();
+    let drawn = m.h.state.deal_checkers(&deal, period).unwrap();
+    assert_eq!(drawn.len(), 1);
+    assert_ne!(drawn[0].0, m.device.id(), "never the deal's own provider");
+    // Withdrawing the first of the others in id order would shift every later index of a
+    // draw made from the live list; the frozen draw stays, and its checker may still check.
+    let mut ids: Vec<_> = spares.iter().map(DeviceKey::id).collect();
+    ids.sort();
+    let first_other = ids.iter().find(|d| **d != drawn[0].0).unwrap().clone();
+    let key = spares.iter().find(|s| s.id() == first_other).unwrap();
+    assert_eq!(m.h.submit(provide(&m, key, 0)), Ok(()));
+    assert!(m.h.state.storage_provider(&first_other).is_none());
+    assert_eq!(m.open_period(), period, "still the same period");
+    assert_eq!(m.h.state.deal_checkers(&deal, period).unwrap(), drawn);
+    let checker = spares.iter().find(|s| s.id() == drawn[0].0).unwrap();
+    let check = Transaction::Device(DeviceTransaction::sign(
+        checker,
+        &m.h.chain,
+        StorageReport::Check {
+            deal,
+            period,
+            position: 0,
+            block: drawn[0].1,
+            ok: true,
+        },
+    ));
+    assert_eq!(m.h.submit(check), Ok(()));
+    // The next period draws afresh from the providers active when it opens.
+    m.run_to_period(first + 1);
+    let next = m.h.state.deal_checkers(&deal, first + 1).unwrap();
+    assert_eq!(next.len(), 1);
+    assert_ne!(next[0].0, first_other);
+    assert!(
+        m.h.state.deal_checkers(&deal, period).is_none(),
+        "the old period's are gone"
     );
 }

@@ -384,6 +384,14 @@ impl_struct_codec!(CheckRecord {
     at
 });
 
+/// A retrieval check drawn when its period opened: who checks, and which block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DrawnCheck {
+    pub checker: DeviceId,
+    pub block: u64,
+}
+impl_struct_codec!(DrawnCheck { checker, block });
+
 impl PeriodRecord {
     pub fn faulted(&self) -> bool {
         self.settled && self.proven_at == 0
@@ -424,6 +432,7 @@ pub mod prefix {
     pub const PERIOD_SEED: u8 = 0x88;
     pub const STORAGE_PARAMS: u8 = 0x89;
     pub const RETRIEVAL_CHECK: u8 = 0x8A;
+    pub const DRAWN_CHECK: u8 = 0x8B;
 }
 
 #[derive(Clone, Debug)]
@@ -442,6 +451,8 @@ pub(crate) struct Storage {
     seeds: Table<u64, Digest>,
     params: Table<Singleton, StorageParams>,
     checks: Table<CheckKey, CheckRecord>,
+    /// The open period's retrieval checkers, drawn and frozen when it opened.
+    drawn: Table<CheckKey, DrawnCheck>,
 }
 
 impl Module for Storage {
@@ -477,6 +488,7 @@ impl Module for Storage {
             &self.seeds,
             &self.params,
             &self.checks,
+            &self.drawn,
         ]
     }
 
@@ -493,6 +505,7 @@ impl Module for Storage {
             &mut self.seeds,
             &mut self.params,
             &mut self.checks,
+            &mut self.drawn,
         ]
     }
 
@@ -621,6 +634,7 @@ impl Storage {
             seeds: Table::new(prefix::PERIOD_SEED, "period seeds"),
             params: Table::new(prefix::STORAGE_PARAMS, "storage params"),
             checks: Table::new(prefix::RETRIEVAL_CHECK, "retrieval checks"),
+            drawn: Table::new(prefix::DRAWN_CHECK, "drawn retrieval checks"),
         }
     }
 
@@ -961,6 +975,7 @@ impl Storage {
             }
             self.close(cx.core, &deal, DealStatus::Ended, cx.height)
                 .map_err(|_| short("ending a deal"))?;
+            self.forget_draws(cx.params, &deal, open);
         }
         set.ended_at = cx.height;
         self.sets.put(*id, set);
@@ -1049,44 +1064,90 @@ impl Storage {
 
     /// Who checks `deal`'s retrieval in `period` and which block each fetches, once the
     /// period's seed is known: drawn among the other active storage providers, by device id.
+    /// The retrieval checks drawn for `deal` in `period`, by position, as frozen when the
+    /// period opened; `None` if the period has no seed.
     pub(crate) fn checkers(
         &self,
-        core: &Core,
         params: &StorageParams,
         id: &Digest,
-        deal: &Deal,
         period: u64,
     ) -> Option<Vec<(DeviceId, u64)>> {
-        let seed = self.seeds.get(&period)?;
-        let candidates: Vec<&DeviceId> = self
+        self.seeds.get(&period)?;
+        Some(
+            (0..params.checkers_per_deal)
+                .map_while(|position| self.drawn.get(&CheckKey(DealPeriod(*id, period), position)))
+                .map(|d| (d.checker.clone(), d.block))
+                .collect(),
+        )
+    }
+
+    /// Draws and stores the checkers of every active deal proving in `period`, from its seed,
+    /// among the providers active now (never the deal's own). Frozen here, so a provider that
+    /// adds or removes spare providers later in the period cannot shift its draw.
+    fn draw_checkers(&mut self, core: &Core, params: &StorageParams, period: u64) {
+        let Some(seed) = self.seeds.get(&period).copied() else {
+            return;
+        };
+        if params.checkers_per_deal == 0 {
+            return;
+        }
+        let candidates: Vec<DeviceId> = self
             .providers
             .committed()
             .keys()
-            .filter(|d| **d != deal.provider)
             .filter(|d| core.active_device(d).is_ok())
+            .cloned()
             .collect();
-        let (mut seed_bytes, mut deal_bytes) = ([0u8; 32], [0u8; 32]);
+        let mut seed_bytes = [0u8; 32];
         seed_bytes.copy_from_slice(seed.as_ref());
-        deal_bytes.copy_from_slice(id.as_ref());
-        let blocks = deal
-            .size_bytes
-            .div_ceil(groundwork_storage::BLOCK_BYTES as u64);
-        let draws = groundwork_storage::retrieval_checks(
-            &seed_bytes,
-            &deal_bytes,
-            period,
-            params.checkers_per_deal,
-            candidates.len() as u64,
-            blocks,
-        );
-        Some(
-            draws
-                .into_iter()
-                .filter_map(|(who, block)| {
-                    candidates.get(who as usize).map(|d| ((*d).clone(), block))
-                })
-                .collect(),
-        )
+        for id in self.active.keys() {
+            let Some(deal) = self.deals.get(&id) else {
+                continue;
+            };
+            if period < deal.first_period || period > deal.last_period() {
+                continue;
+            }
+            // The others, in order: index i past the deal's own provider is shifted by one.
+            let own = candidates.binary_search(&deal.provider).ok();
+            let others = candidates.len() - usize::from(own.is_some());
+            let mut deal_bytes = [0u8; 32];
+            deal_bytes.copy_from_slice(id.as_ref());
+            let blocks = deal
+                .size_bytes
+                .div_ceil(groundwork_storage::BLOCK_BYTES as u64);
+            let draws = groundwork_storage::retrieval_checks(
+                &seed_bytes,
+                &deal_bytes,
+                period,
+                params.checkers_per_deal,
+                others as u64,
+                blocks,
+            );
+            for (position, (who, block)) in (0u16..).zip(draws) {
+                let at = who as usize;
+                let at = match own {
+                    Some(own) if at >= own => at + 1,
+                    _ => at,
+                };
+                if let Some(checker) = candidates.get(at) {
+                    self.drawn.put(
+                        CheckKey(DealPeriod(id, period), position),
+                        DrawnCheck {
+                            checker: checker.clone(),
+                            block,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// Forgets the drawn checks of `deal` for `period`: they matter only while it is open.
+    fn forget_draws(&mut self, params: &StorageParams, id: &Digest, period: u64) {
+        for position in 0..params.checkers_per_deal {
+            self.drawn
+                .delete(CheckKey(DealPeriod(*id, period), position));
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1113,10 +1174,13 @@ impl Storage {
             }
             .into());
         }
-        let assigned = self
-            .checkers(cx.core, cx.params, &id, deal, period)
-            .unwrap_or_default();
-        if assigned.get(usize::from(position)) != Some(&(device.clone(), block)) {
+        let drawn = self.drawn.get(&CheckKey(DealPeriod(id, period), position));
+        if drawn
+            != Some(&DrawnCheck {
+                checker: device.clone(),
+                block,
+            })
+        {
             return Err(StorageError::NotAChecker {
                 device: device.clone(),
                 position,
@@ -1344,7 +1408,7 @@ impl Storage {
             self.seeds.put(height / params.period_blocks, digest);
         }
         let closing = (height / params.period_blocks).saturating_sub(1);
-        for id in active {
+        for id in &active {
             self.settle_period(
                 core,
                 usage,
@@ -1352,13 +1416,18 @@ impl Storage {
                 params,
                 epoch_blocks,
                 epoch,
-                &id,
+                id,
                 closing,
                 height,
             )?;
         }
-        // The closed period's seed is needed no more.
+        // The closed period's seed and draws are needed no more; the new period's checkers
+        // are drawn now, before any of its transactions.
         self.seeds.delete(closing);
+        for id in &active {
+            self.forget_draws(params, id, closing);
+        }
+        self.draw_checkers(core, params, height / params.period_blocks);
         Ok(())
     }
 
