@@ -292,6 +292,21 @@ impl RpcClient {
     }
 }
 
+/// The body of `response`, refused if it is longer than `most` bytes: a provider's answer is
+/// untrusted, so no more is read than the answer can rightly hold.
+pub fn read_at_most(response: reqwest::blocking::Response, most: u64) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut body = Vec::new();
+    response
+        .take(most.saturating_add(1))
+        .read_to_end(&mut body)
+        .map_err(|e| anyhow::anyhow!("reading the answer: {e}"))?;
+    if body.len() as u64 > most {
+        anyhow::bail!("the answer is longer than the {most} bytes it can hold: refused");
+    }
+    Ok(body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -524,10 +524,21 @@ async fn whole(
     UrlPath(deal): UrlPath<String>,
 ) -> Result<Response, Refusal> {
     let deal = stored_deal(&port, &deal)?;
-    let bytes = tokio::fs::read(port.store.shard_path(&deal))
+    // Streamed from the file: a shard may be far larger than the agent should hold in memory.
+    let file = tokio::fs::File::open(port.store.shard_path(&deal))
         .await
         .map_err(|e| internal(e.into()))?;
-    Ok(octets(bytes))
+    let length = file.metadata().await.map_err(|e| internal(e.into()))?.len();
+    let body =
+        axum::body::Body::from_stream(tokio_util::io::ReaderStream::with_capacity(file, 1 << 20));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (header::CONTENT_LENGTH, length.to_string()),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// What one pass over the stored deals did.
@@ -637,7 +648,8 @@ fn retrieve(http: &reqwest::blocking::Client, due: &api::StorageCheckDue) -> Res
         "no block roots ({})",
         response.status()
     );
-    let bytes = response.bytes()?;
+    let blocks = due.size_bytes.div_ceil(BLOCK_BYTES as u64);
+    let bytes = crate::rpc_client::read_at_most(response, blocks.saturating_mul(32))?;
     let roots = BlockRoots {
         size: due.size_bytes,
         roots: bytes
@@ -658,7 +670,7 @@ fn retrieve(http: &reqwest::blocking::Client, due: &api::StorageCheckDue) -> Res
         due.block,
         response.status()
     );
-    let block = response.bytes()?;
+    let block = crate::rpc_client::read_at_most(response, BLOCK_BYTES as u64)?;
     let expected = roots
         .roots
         .get(due.block as usize)

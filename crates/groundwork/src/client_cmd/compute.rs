@@ -433,11 +433,14 @@ fn fetch_outputs(rpc: &RpcClient, record: &api::ComputeJob) -> Result<Vec<Vec<u8
                 record.id,
                 task.index
             );
+            // An output is at most the runtime's limit: no more of an answer is read.
+            let most = groundwork_compute::Limits::DEFAULT.max_output_bytes as u64;
             let bytes = http
                 .get(&url)
                 .send()
                 .and_then(|r| r.error_for_status())
-                .and_then(|r| r.bytes());
+                .map_err(anyhow::Error::from)
+                .and_then(|r| crate::rpc_client::read_at_most(r, most));
             match bytes {
                 Ok(bytes) if hex::encode(blake3::hash(&bytes).as_bytes()) == *result => {
                     fetched = Some(bytes.to_vec());

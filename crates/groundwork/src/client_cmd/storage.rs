@@ -520,21 +520,6 @@ fn upload(
     Ok(())
 }
 
-/// The body of `response`, refused if it is longer than `most` bytes: a provider's answer is
-/// untrusted, so no more is read than the answer can rightly hold.
-fn read_at_most(response: reqwest::blocking::Response, most: u64) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let mut body = Vec::new();
-    response
-        .take(most.saturating_add(1))
-        .read_to_end(&mut body)
-        .context("reading the answer")?;
-    if body.len() as u64 > most {
-        bail!("the answer is longer than the {most} bytes it can hold: refused");
-    }
-    Ok(body)
-}
-
 /// Fetches and checks one shard: the block roots against the deal's root first, then every
 /// block against its root as it arrives.
 fn fetch_shard(
@@ -552,7 +537,7 @@ fn fetch_shard(
         bail!("{endpoint} sent no block roots: {}", refusal(response));
     }
     let blocks = deal.size_bytes.div_ceil(BLOCK_BYTES as u64);
-    let bytes = read_at_most(response, blocks.saturating_mul(32))
+    let bytes = crate::rpc_client::read_at_most(response, blocks.saturating_mul(32))
         .with_context(|| format!("{endpoint}'s block roots"))?;
     let roots = BlockRoots {
         size: deal.size_bytes,
@@ -583,8 +568,9 @@ fn fetch_shard(
                 refusal(response)
             );
         }
-        let bytes = read_at_most(response, (expected.len() * BLOCK_BYTES) as u64)
-            .with_context(|| format!("{endpoint}'s blocks from {first}"))?;
+        let bytes =
+            crate::rpc_client::read_at_most(response, (expected.len() * BLOCK_BYTES) as u64)
+                .with_context(|| format!("{endpoint}'s blocks from {first}"))?;
         let want = (deal.size_bytes - shard.len() as u64).min((RUN * BLOCK_BYTES) as u64) as usize;
         if bytes.len() != want.min(expected.len() * BLOCK_BYTES) {
             bail!(
