@@ -117,10 +117,15 @@ fn retrieval(shard: &[u8], blocks: &BlockRoots, root: groundwork_storage::Root) 
     let dir = std::env::temp_dir().join(format!("groundwork-bench-storage-{}", std::process::id()));
     let store = ShardStore::open(dir.join("shards"))?;
     let deal = "ab".repeat(32);
-    store.append(&deal, 0, shard)?;
-    if store.finish(&deal, &root)?.is_err() {
-        bail!("the bench shard does not match its own root");
+    // As an upload goes: the block roots, checked against the root, then the bytes.
+    verify_block_roots(&root, blocks)?;
+    let roots: Vec<u8> = blocks.roots.iter().flatten().copied().collect();
+    store.expect(&deal, &roots)?;
+    if let Err(refusal) = store.check_piece(&deal, 0, shard, shard.len() as u64) {
+        bail!("the bench shard does not match its own roots: {refusal:?}");
     }
+    store.append(&deal, 0, shard)?;
+    store.finish(&deal, shard.len() as u64)?;
     let key = DeviceKey::from_seed(groundwork_primitives::KeyScheme::Ed25519, 9);
     let port = Arc::new(StoragePort::new(
         store,

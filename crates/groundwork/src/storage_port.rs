@@ -3,12 +3,16 @@
 //! (docs/storage.md).
 //!
 //! Routes, under the service port:
+//! - `PUT /storage/{deal}/roots`: first, the shard's block roots (32 bytes per 64 KiB block).
+//!   The agent checks them against the deal's root on chain (`roots_do_not_match_root`) and
+//!   keeps them, so every byte uploaded after is checked as it arrives.
 //! - `PUT /storage/{deal}/data/{offset}`: the next piece of a shard, from `offset` (which
-//!   must be what the agent holds; `GET /storage/{deal}` says how much). Each piece is
-//!   fsynced before the answer, so an interrupted upload resumes where it stopped. When the
-//!   last byte is in, the agent rebuilds the shard's tree and compares its root with the
-//!   deal's on chain: a mismatch throws the bytes away (`bytes_do_not_match_root`); a match
-//!   keeps them and sends the device's acceptance.
+//!   must be what the agent holds; `GET /storage/{deal}` says how much). A piece ends on a
+//!   block boundary or at the shard's end, and each of its blocks must match its root, or
+//!   nothing of it is kept (`bytes_do_not_match_root`, naming the block). So whoever sends a
+//!   piece, only the deal's own bytes are ever held. Each piece is fsynced before the answer,
+//!   so an interrupted upload resumes where it stopped. With the last byte in, the agent
+//!   keeps the shard and sends the device's acceptance.
 //! - `GET /storage/{deal}`: what the agent holds of a deal.
 //! - `GET /storage/{deal}/roots`: the shard's block roots (32 bytes per 64 KiB block), which
 //!   a reader checks against the root on chain before trusting any block.
@@ -17,14 +21,15 @@
 //! - `GET /storage/{deal}/bytes`: the whole shard at once, unverified (for tools that check
 //!   the root themselves, and the benchmark's `curl` baseline).
 //!
-//! On disk, in the storage directory: `<deal>.part` while uploading, then `<deal>.shard` and
-//! `<deal>.roots`. Files are written to a temporary name, fsynced and renamed.
+//! On disk, in the storage directory: `<deal>.expect` (the block roots) and `<deal>.part`
+//! while uploading, then `<deal>.shard` and `<deal>.roots`. Files are written to a temporary
+//! name, fsynced and renamed. An upload whose deal closed unaccepted is removed.
 
 use crate::rpc_client::{CallError, RpcClient};
 use anyhow::{Context, Result};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
@@ -36,12 +41,16 @@ use groundwork_storage::{BLOCK_BYTES, BLOCK_LEAVES, BlockRoots, Root, block_root
 use serde_json::json;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Largest piece one upload request may carry.
 pub const MAX_UPLOAD_PIECE: usize = 4 << 20;
+
+/// Largest block-root list an agent takes in one request: 64 MiB, the roots of a 128 GiB
+/// shard. (`storage put` holds the whole file in memory, so its shards are far smaller.)
+pub const MAX_ROOTS_UPLOAD: usize = 64 << 20;
 
 /// The shards a storage agent keeps.
 pub struct ShardStore {
@@ -51,11 +60,15 @@ pub struct ShardStore {
     writing: std::sync::Mutex<()>,
 }
 
-/// Why a finished upload was thrown away.
+/// Why a piece of an upload was refused.
 #[derive(Debug)]
-pub struct RootMismatch {
-    pub expected: Root,
-    pub got: Root,
+pub enum PieceRefusal {
+    /// No block roots were sent for the deal yet.
+    RootsFirst,
+    /// The piece ends inside a block that is not the shard's last.
+    Unaligned { end: u64 },
+    /// A block of the piece does not hash to its root.
+    BlockMismatch { block: u64 },
 }
 
 impl ShardStore {
@@ -88,6 +101,59 @@ impl ShardStore {
         self.path(deal, "shard").exists() && self.path(deal, "roots").exists()
     }
 
+    /// Deals with an upload in progress (block roots or bytes held, not yet stored), by id.
+    pub fn uploads(&self) -> Vec<String> {
+        let mut deals: Vec<String> = self
+            .names_ending(".expect")
+            .into_iter()
+            .chain(self.names_ending(".part"))
+            .filter(|deal| !self.stored(deal))
+            .collect();
+        deals.sort();
+        deals.dedup();
+        deals
+    }
+
+    fn names_ending(&self, suffix: &str) -> Vec<String> {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                name.strip_suffix(suffix).map(str::to_string)
+            })
+            .collect()
+    }
+
+    /// Writes a file whole under a temporary name, fsyncs it and gives it `extension`.
+    fn write_whole(&self, deal: &str, extension: &str, bytes: &[u8]) -> Result<()> {
+        let temporary = self.path(deal, &format!("{extension}.tmp"));
+        let mut file = File::create(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&temporary, self.path(deal, extension))?;
+        File::open(&self.dir).and_then(|d| d.sync_all()).ok();
+        Ok(())
+    }
+
+    /// Keeps a deal's block roots, already checked against its root, for its upload.
+    pub fn expect(&self, deal: &str, roots: &[u8]) -> Result<()> {
+        self.write_whole(deal, "expect", roots)
+    }
+
+    /// The block roots an upload is checked against, if they were sent.
+    fn expected(&self, deal: &str) -> Option<Vec<[u8; 32]>> {
+        let bytes = fs::read(self.path(deal, "expect")).ok()?;
+        Some(
+            bytes
+                .chunks_exact(32)
+                .map(|c| c.try_into().unwrap_or([0; 32]))
+                .collect(),
+        )
+    }
+
     /// Deals whose shards are stored, by id.
     pub fn deals(&self) -> Vec<String> {
         let Ok(entries) = fs::read_dir(&self.dir) else {
@@ -104,8 +170,33 @@ impl ShardStore {
         deals
     }
 
+    /// Checks a piece against the block roots sent for the deal: it must end on a block
+    /// boundary or at the shard's end (`size`), and each of its blocks must match.
+    pub fn check_piece(
+        &self,
+        deal: &str,
+        offset: u64,
+        bytes: &[u8],
+        size: u64,
+    ) -> Result<(), PieceRefusal> {
+        let expected = self.expected(deal).ok_or(PieceRefusal::RootsFirst)?;
+        let end = offset.saturating_add(bytes.len() as u64);
+        let block_bytes = BLOCK_BYTES as u64;
+        if !offset.is_multiple_of(block_bytes) || (!end.is_multiple_of(block_bytes) && end != size)
+        {
+            return Err(PieceRefusal::Unaligned { end });
+        }
+        let first = offset / block_bytes;
+        for (block, piece) in (first..).zip(bytes.chunks(BLOCK_BYTES)) {
+            if expected.get(block as usize) != Some(&block_root(piece)) {
+                return Err(PieceRefusal::BlockMismatch { block });
+            }
+        }
+        Ok(())
+    }
+
     /// Appends `bytes` at `offset`, which must be what is held; fsyncs; returns the new
-    /// length.
+    /// length. The caller has checked the piece ([`ShardStore::check_piece`]).
     pub fn append(&self, deal: &str, offset: u64, bytes: &[u8]) -> Result<u64> {
         let _writing = self
             .writing
@@ -125,48 +216,23 @@ impl ShardStore {
         Ok(held + bytes.len() as u64)
     }
 
-    /// The block roots of an uploaded shard, read block by block.
-    fn roots_of(path: &Path) -> Result<BlockRoots> {
-        let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        let size = file.metadata()?.len();
-        let mut roots = Vec::with_capacity(size.div_ceil(BLOCK_BYTES as u64) as usize);
-        let mut block = vec![0u8; BLOCK_BYTES];
-        let mut left = size;
-        while left > 0 {
-            let n = left.min(BLOCK_BYTES as u64) as usize;
-            file.read_exact(&mut block[..n])?;
-            roots.push(block_root(&block[..n]));
-            left -= n as u64;
-        }
-        Ok(BlockRoots { size, roots })
-    }
-
-    /// Checks a complete upload against `root`: keeps it (`.shard` and `.roots`) if it
-    /// matches, throws it away if not.
-    pub fn finish(&self, deal: &str, root: &Root) -> Result<Result<(), RootMismatch>> {
+    /// Keeps a complete upload: every block of it was checked against roots that were
+    /// checked against the deal's root, so nothing is hashed again. `.roots` is written
+    /// before the shard takes its name, so a stored shard always has its roots.
+    pub fn finish(&self, deal: &str, size: u64) -> Result<()> {
         let _writing = self
             .writing
             .lock()
             .map_err(|_| anyhow::anyhow!("the shard store's lock is poisoned"))?;
         let part = self.path(deal, "part");
-        let roots = Self::roots_of(&part)?;
-        let got = roots.root().context("the upload's size is out of bounds")?;
-        if got != *root {
-            fs::remove_file(&part).ok();
-            return Ok(Err(RootMismatch {
-                expected: *root,
-                got,
-            }));
-        }
-        let bytes: Vec<u8> = roots.roots.iter().flatten().copied().collect();
-        let temporary = self.path(deal, "roots.tmp");
-        let mut file = File::create(&temporary)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-        fs::rename(&temporary, self.path(deal, "roots"))?;
+        let held = fs::metadata(&part)?.len();
+        anyhow::ensure!(held == size, "the upload holds {held} bytes, not {size}");
+        let roots = fs::read(self.path(deal, "expect"))?;
+        self.write_whole(deal, "roots", &roots)?;
         fs::rename(&part, self.path(deal, "shard"))?;
+        fs::remove_file(self.path(deal, "expect")).ok();
         File::open(&self.dir).and_then(|d| d.sync_all()).ok();
-        Ok(Ok(()))
+        Ok(())
     }
 
     pub fn block_roots(&self, deal: &str) -> Result<BlockRoots> {
@@ -199,7 +265,7 @@ impl ShardStore {
 
     /// Drops a deal's files once the deal is closed.
     pub fn forget(&self, deal: &str) {
-        for extension in ["shard", "roots", "part"] {
+        for extension in ["shard", "roots", "part", "expect"] {
             fs::remove_file(self.path(deal, extension)).ok();
         }
     }
@@ -257,12 +323,19 @@ fn refuse(status: StatusCode, code: &str, reason: impl Into<String>) -> Refusal 
 pub fn routes(port: Arc<StoragePort>) -> axum::Router {
     axum::Router::new()
         .route("/storage/{deal}", get(held))
-        .route("/storage/{deal}/data/{offset}", put(upload))
-        .route("/storage/{deal}/roots", get(roots))
+        .route(
+            "/storage/{deal}/roots",
+            put(expect_roots)
+                .get(roots)
+                .layer(DefaultBodyLimit::max(MAX_ROOTS_UPLOAD)),
+        )
+        .route(
+            "/storage/{deal}/data/{offset}",
+            put(upload).layer(DefaultBodyLimit::max(MAX_UPLOAD_PIECE)),
+        )
         .route("/storage/{deal}/blocks/{index}", get(block))
         .route("/storage/{deal}/blocks/{first}/{count}", get(block_run))
         .route("/storage/{deal}/bytes", get(whole))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD_PIECE))
         .with_state(port)
 }
 
@@ -345,13 +418,12 @@ async fn held(
     })))
 }
 
-async fn upload(
-    State(port): State<Arc<StoragePort>>,
-    UrlPath((deal, offset)): UrlPath<(String, u64)>,
-    body: Bytes,
-) -> Result<Json<serde_json::Value>, Refusal> {
-    let deal = deal_name(&deal)?;
-    let (record, chain) = chain_deal(&port, &deal).await?;
+/// A deal proposed to this device and not yet stored, as the chain has it, with its root.
+async fn proposed_here(
+    port: &Arc<StoragePort>,
+    deal: &str,
+) -> Result<(api::StorageDeal, Root, ChainId), Refusal> {
+    let (record, chain) = chain_deal(port, deal).await?;
     if record.provider != port.key.id().to_string() {
         return Err(refuse(
             StatusCode::FORBIDDEN,
@@ -362,7 +434,7 @@ async fn upload(
             ),
         ));
     }
-    if port.store.stored(&deal) {
+    if port.store.stored(deal) {
         return Err(refuse(
             StatusCode::CONFLICT,
             "already_stored",
@@ -376,6 +448,69 @@ async fn upload(
             format!("the deal is {}", record.status),
         ));
     }
+    let root = hex::decode(&record.root)
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .map(Root)
+        .ok_or_else(|| {
+            refuse(
+                StatusCode::BAD_GATEWAY,
+                "bad_root",
+                "the node sent a malformed root",
+            )
+        })?;
+    Ok((record, root, chain))
+}
+
+/// The shard's block roots, before any byte: kept once they hash to the deal's root.
+async fn expect_roots(
+    State(port): State<Arc<StoragePort>>,
+    UrlPath(deal): UrlPath<String>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, Refusal> {
+    let deal = deal_name(&deal)?;
+    let (record, root, _) = proposed_here(&port, &deal).await?;
+    let blocks = record.size_bytes.div_ceil(BLOCK_BYTES as u64);
+    if body.len() as u64 != blocks.saturating_mul(32) {
+        return Err(refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "roots_do_not_match_root",
+            format!(
+                "a shard of {} bytes has {blocks} block roots ({} bytes), not {} bytes",
+                record.size_bytes,
+                blocks.saturating_mul(32),
+                body.len()
+            ),
+        ));
+    }
+    let roots = BlockRoots {
+        size: record.size_bytes,
+        roots: body
+            .chunks_exact(32)
+            .map(|c| c.try_into().unwrap_or([0; 32]))
+            .collect(),
+    };
+    if groundwork_storage::verify_block_roots(&root, &roots).is_err() {
+        return Err(refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "roots_do_not_match_root",
+            format!(
+                "the block roots do not hash to the deal's root {}",
+                root.to_hex()
+            ),
+        ));
+    }
+    port.store.expect(&deal, &body).map_err(internal)?;
+    Ok(Json(json!({ "deal": deal, "blocks": blocks })))
+}
+
+async fn upload(
+    State(port): State<Arc<StoragePort>>,
+    UrlPath((deal, offset)): UrlPath<(String, u64)>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, Refusal> {
+    let deal = deal_name(&deal)?;
+    let (record, _, chain) = proposed_here(&port, &deal).await?;
     let held = port.store.received(&deal);
     if offset != held {
         return Err(refuse(
@@ -395,37 +530,48 @@ async fn upload(
             ),
         ));
     }
-    let received = port.store.append(&deal, offset, &body).map_err(internal)?;
-    if received < record.size_bytes {
+    // Hashing and the fsync run off the async thread.
+    let size = record.size_bytes;
+    let (store_port, name) = (port.clone(), deal.clone());
+    let appended = tokio::task::spawn_blocking(move || {
+        let store = &store_port.store;
+        match store.check_piece(&name, offset, &body, size) {
+            Err(PieceRefusal::RootsFirst) => Err(refuse(
+                StatusCode::CONFLICT,
+                "roots_first",
+                format!("send the block roots first: PUT /storage/{name}/roots"),
+            )),
+            Err(PieceRefusal::Unaligned { end }) => Err(refuse(
+                StatusCode::BAD_REQUEST,
+                "unaligned_piece",
+                format!(
+                    "a piece must end on a {BLOCK_BYTES}-byte block boundary or at the shard's end ({size}); this one ends at {end}"
+                ),
+            )),
+            Err(PieceRefusal::BlockMismatch { block }) => Err(refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "bytes_do_not_match_root",
+                format!("block {block} does not match its root: nothing of this piece is kept"),
+            )),
+            Ok(()) => {
+                let received = store.append(&name, offset, &body).map_err(internal)?;
+                if received == size {
+                    store.finish(&name, size).map_err(internal)?;
+                }
+                Ok(received)
+            }
+        }
+    })
+    .await
+    .map_err(|e| refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
+    if appended < record.size_bytes {
         return Ok(Json(
-            json!({ "received": received, "size": record.size_bytes, "stored": false }),
-        ));
-    }
-    let root = hex::decode(&record.root)
-        .ok()
-        .and_then(|b| <[u8; 32]>::try_from(b).ok())
-        .map(Root)
-        .ok_or_else(|| {
-            refuse(
-                StatusCode::BAD_GATEWAY,
-                "bad_root",
-                "the node sent a malformed root",
-            )
-        })?;
-    if let Err(mismatch) = port.store.finish(&deal, &root).map_err(internal)? {
-        return Err(refuse(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "bytes_do_not_match_root",
-            format!(
-                "the bytes hash to {}, the deal commits to {}: thrown away",
-                mismatch.got.to_hex(),
-                mismatch.expected.to_hex()
-            ),
+            json!({ "received": appended, "size": record.size_bytes, "stored": false }),
         ));
     }
     let sent = accept(&port.rpc_url, &port.key, &chain, &deal).await;
     Ok(Json(
-        json!({ "received": received, "size": record.size_bytes, "stored": true, "accepted": sent.is_ok(), "accept_error": sent.err() }),
+        json!({ "received": appended, "size": record.size_bytes, "stored": true, "accepted": sent.is_ok(), "accept_error": sent.err() }),
     ))
 }
 
@@ -559,6 +705,16 @@ pub fn prove_due(
     store: &ShardStore,
 ) -> ProvePass {
     let mut pass = ProvePass::default();
+    // An upload whose deal is no longer proposed (expired, ended) will never be kept.
+    for deal in store.uploads() {
+        if let Ok(proofs) =
+            rpc.get::<api::StorageProofs>("storage_getProofs", json!({ "deal": deal }))
+            && proofs.status != "proposed"
+        {
+            store.forget(&deal);
+            pass.forgotten.push(deal);
+        }
+    }
     for deal in store.deals() {
         let proofs: api::StorageProofs = match rpc.get("storage_getProofs", json!({ "deal": deal }))
         {

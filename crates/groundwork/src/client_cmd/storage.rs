@@ -62,6 +62,18 @@ pub enum StorageCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Finish storing a file whose `put` was cut off after its deals were proposed: cut the
+    /// same shards again, check them against the roots on chain, and upload each shard whose
+    /// deal is still proposed from where its provider's agent stopped. Signs nothing.
+    #[command(after_help = "Example:\n  groundwork storage resume 5be1…c2 photo.tar")]
+    Resume {
+        /// The content id `storage put` printed, or `storage list` shows.
+        id: String,
+        /// The file that was being stored.
+        file: PathBuf,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Fetch a stored file from its providers, verifying every block against the roots on
     /// chain as it streams, and write it. Any providers that hold enough shards will do.
     #[command(after_help = "Example:\n  groundwork storage get 5be1…c2 --out photo.tar")]
@@ -181,6 +193,7 @@ pub fn storage(command: StorageCommand) -> Result<()> {
             signer,
             client,
         } => put(&file, providers, replicas, periods, &signer, &client),
+        StorageCommand::Resume { id, file, client } => resume(&parse_id(&id)?, &file, &client),
         StorageCommand::Get { id, out, client } => get(&parse_id(&id)?, &out, &client),
         StorageCommand::Show { id, client } => {
             let rpc = client.client()?;
@@ -367,9 +380,13 @@ fn put(
         );
     }
     let shards = erasure::encode(&bytes, usize::from(data), usize::from(count - data))?;
-    let roots: Vec<Root> = shards
+    let trees: Vec<BlockRoots> = shards
         .iter()
-        .map(|s| BlockRoots::of(s).and_then(|b| b.root()))
+        .map(|s| BlockRoots::of(s))
+        .collect::<Result<_, _>>()?;
+    let roots: Vec<Root> = trees
+        .iter()
+        .map(BlockRoots::root)
         .collect::<Result<_, _>>()?;
     let rpc = client.client()?;
     let status = rpc.status()?;
@@ -435,29 +452,42 @@ fn put(
     );
     let record: api::StorageDealSet = rpc.get("storage_getDeal", json!({ "id": id }))?;
     let http = http()?;
-    for (deal, (shard, provider)) in record.deals.iter().zip(shards.iter().zip(chosen)) {
+    for ((deal, tree), (shard, provider)) in record
+        .deals
+        .iter()
+        .zip(&trees)
+        .zip(shards.iter().zip(chosen))
+    {
         upload(
             &http,
             &provider.endpoint,
             &deal.id,
+            tree,
             shard,
             &format!("shard {}", deal.index),
         )?;
     }
-    // Every provider accepts once its agent checked the bytes against the root.
+    let sent: Vec<String> = record.deals.iter().map(|d| d.id.clone()).collect();
+    wait_accepted(&rpc, &id, &sent)?;
+    if client.json {
+        return print_json(
+            &json!({ "id": id, "shards": count, "data_shards": data, "shard_bytes": shard_len }),
+        );
+    }
+    eprintln!("every provider accepted its shard");
+    println!("{id}");
+    Ok(())
+}
+
+/// Waits until the set's deals `sent` are accepted: each provider accepts once its agent has
+/// the bytes, every block checked against the roots.
+fn wait_accepted(rpc: &crate::rpc_client::RpcClient, id: &str, sent: &[String]) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let record: api::StorageDealSet = rpc.get("storage_getDeal", json!({ "id": id }))?;
-        let waiting: Vec<&api::StorageDeal> = record
-            .deals
-            .iter()
-            .filter(|d| d.status == "proposed")
-            .collect();
-        if let Some(bad) = record
-            .deals
-            .iter()
-            .find(|d| d.status != "proposed" && d.status != "active")
-        {
+        let ours = || record.deals.iter().filter(|d| sent.contains(&d.id));
+        let waiting: Vec<&api::StorageDeal> = ours().filter(|d| d.status == "proposed").collect();
+        if let Some(bad) = ours().find(|d| d.status != "proposed" && d.status != "active") {
             bail!("deal {} is {} before it was accepted", bad.id, bad.status);
         }
         if waiting.is_empty() {
@@ -471,25 +501,95 @@ fn put(
         }
         std::thread::sleep(Duration::from_millis(500));
     }
-    if client.json {
-        return print_json(
-            &json!({ "id": id, "shards": count, "data_shards": data, "shard_bytes": shard_len }),
+    Ok(())
+}
+
+/// `storage resume`: the uploads of a `put` that was cut off, against the deals on chain.
+fn resume(id: &Digest, file: &Path, client: &ClientArgs) -> Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let rpc = client.client()?;
+    let id = digest_hex(id);
+    let set: api::StorageDealSet = rpc.get("storage_getDeal", json!({ "id": id }))?;
+    if set.file_size != bytes.len() as u64
+        || hex::encode(blake3::hash(&bytes).as_bytes()) != set.file_hash
+    {
+        bail!(
+            "{} is not the file stored as {id} ({} bytes, BLAKE3 {}): nothing sent",
+            file.display(),
+            set.file_size,
+            set.file_hash
         );
     }
-    eprintln!("every provider accepted its shard");
+    let data = usize::from(set.data_shards);
+    let parity = usize::from(set.shards).saturating_sub(data);
+    let shards = erasure::encode(&bytes, data, parity)?;
+    let providers: api::StorageProviderList =
+        rpc.get("storage_listProviders", json!({ "limit": 1000 }))?;
+    let http = http()?;
+    let mut sent = Vec::new();
+    for (deal, shard) in set.deals.iter().zip(&shards) {
+        if deal.status != "proposed" {
+            eprintln!("shard {}: {}, nothing to send", deal.index, deal.status);
+            continue;
+        }
+        let tree = BlockRoots::of(shard)?;
+        if tree.root()?.to_hex() != deal.root {
+            bail!(
+                "shard {} cuts to another root than its deal's: the file or the coding differs",
+                deal.index
+            );
+        }
+        let endpoint = providers
+            .providers
+            .iter()
+            .find(|p| p.device == deal.provider)
+            .map(|p| p.endpoint.clone())
+            .with_context(|| format!("shard {}'s provider publishes no endpoint", deal.index))?;
+        upload(
+            &http,
+            &endpoint,
+            &deal.id,
+            &tree,
+            shard,
+            &format!("shard {}", deal.index),
+        )?;
+        sent.push(deal.id.clone());
+    }
+    if !sent.is_empty() {
+        wait_accepted(&rpc, &id, &sent)?;
+        eprintln!("every provider sent to accepted its shard");
+    }
+    if client.json {
+        return print_json(&json!({ "id": id, "uploaded": sent.len() }));
+    }
     println!("{id}");
     Ok(())
 }
 
-/// Uploads one shard to a provider's agent, resuming from what it already holds.
+/// Uploads one shard to a provider's agent: its block roots first, which the agent checks
+/// against the deal's root, then the bytes, resuming from what it already holds.
 fn upload(
     http: &reqwest::blocking::Client,
     endpoint: &str,
     deal: &str,
+    tree: &BlockRoots,
     shard: &[u8],
     what: &str,
 ) -> Result<()> {
     let base = format!("{}/storage/{deal}", endpoint.trim_end_matches('/'));
+    let roots: Vec<u8> = tree.roots.iter().flatten().copied().collect();
+    let response = http
+        .put(format!("{base}/roots"))
+        .body(roots)
+        .send()
+        .with_context(|| format!("the provider's agent at {endpoint} is unreachable"))?;
+    // A shard stored already answers 409 `already_stored`; the bytes below then find it full.
+    if !response.status().is_success() && response.status() != reqwest::StatusCode::CONFLICT {
+        bail!(
+            "the provider refused the block roots: {}",
+            refusal(response)
+        );
+    }
     let held: serde_json::Value = http
         .get(&base)
         .send()

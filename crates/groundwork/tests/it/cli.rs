@@ -198,7 +198,10 @@ fn every_command_help_has_an_example() {
             "session",
             &["open", "pay", "cosign", "settle", "close", "show", "list"],
         ),
-        ("storage", &["provide", "put", "get", "show", "list", "end"]),
+        (
+            "storage",
+            &["provide", "put", "resume", "get", "show", "list", "end"],
+        ),
         (
             "device",
             &[

@@ -375,33 +375,81 @@ fn a_file_stored_with_three_providers_comes_back_whole_even_with_one_agent_kille
     providers[2].wait_listening();
     let http = reqwest::blocking::Client::new();
     let deal = pending["id"].as_str().unwrap();
-    let mut wrong = std::fs::read(&small).unwrap();
-    wrong[99_999] ^= 1;
-    let refused = http
-        .put(format!("{}/storage/{deal}/data/0", providers[2].url()))
-        .body(wrong)
-        .send()
-        .unwrap();
-    assert_eq!(refused.status().as_u16(), 422);
-    let body: Value = refused.json().unwrap();
-    assert_eq!(body["code"], "bytes_do_not_match_root", "{body}");
-    let right = std::fs::read(&small).unwrap();
-    for (offset, piece) in [
-        (0, right[..50_000].to_vec()),
-        (50_000, right[50_000..].to_vec()),
-    ] {
-        let answer: Value = http
-            .put(format!(
-                "{}/storage/{deal}/data/{offset}",
-                providers[2].url()
-            ))
-            .body(piece)
+    let put = |route: &str, body: Vec<u8>| -> (u16, Value) {
+        let answer = http
+            .put(format!("{}/storage/{deal}/{route}", providers[2].url()))
+            .body(body)
             .send()
-            .unwrap()
-            .json()
             .unwrap();
-        assert!(answer["received"].as_u64().is_some(), "{answer}");
-    }
+        (answer.status().as_u16(), answer.json().unwrap())
+    };
+    let right = std::fs::read(&small).unwrap();
+    let mut wrong = right.clone();
+    wrong[99_999] ^= 1;
+    // Bytes before the block roots are refused, as are roots that are not the deal's.
+    let (status, body) = put("data/0", right.clone());
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("roots_first")),
+        "{body}"
+    );
+    let roots_of = |bytes: &[u8]| -> Vec<u8> {
+        groundwork_storage::BlockRoots::of(bytes)
+            .unwrap()
+            .roots
+            .concat()
+    };
+    let (status, body) = put("roots", roots_of(&wrong));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("roots_do_not_match_root")),
+        "{body}"
+    );
+    let (status, body) = put("roots", roots_of(&right));
+    assert_eq!(status, 200, "{body}");
+    // Now every block is checked as it arrives: the wrong second block is refused by number,
+    // and nothing of the piece is kept.
+    let (status, body) = put("data/0", wrong);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("bytes_do_not_match_root")),
+        "{body}"
+    );
+    assert!(
+        body["error"].as_str().unwrap().contains("block 1"),
+        "{body}"
+    );
+    let (status, body) = put("data/0", right[..50_000].to_vec());
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("unaligned_piece")),
+        "{body}"
+    );
+    // The first block by hand, as if `put` had been cut off after it; `storage resume` cuts
+    // the file again, checks it against the deal and sends the rest from where the agent is.
+    let (status, body) = put("data/0", right[..65_536].to_vec());
+    assert_eq!(
+        (status, body["received"].as_u64()),
+        (200, Some(65_536)),
+        "{body}"
+    );
+    let set = pending["set"].as_str().unwrap();
+    let other = dir.path().join("other.bin");
+    random_file(&other, 100_000, 9);
+    let (ok, _, stderr) = run(
+        &["storage", "resume", set, path(&other), "--rpc", &rpc.url],
+        &[],
+    );
+    assert!(
+        !ok && stderr.contains("is not the file stored as"),
+        "{stderr}"
+    );
+    let (ok, stdout, stderr) = run(
+        &["storage", "resume", set, path(&small), "--rpc", &rpc.url],
+        &[],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout.trim(), set);
     wait_until(Duration::from_secs(30), "the single copy accepted", || {
         rpc.ok("storage_getDeal", json!({ "id": deal }))["deals"][0]["status"] == "active"
     });
