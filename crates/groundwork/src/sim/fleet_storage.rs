@@ -191,13 +191,16 @@ impl StorageFleet {
         let mut file = vec![0u8; FILE_BYTES];
         self.rng.fill_bytes(&mut file);
         let shards = erasure::encode(&file, 2, 1)?;
+        let trees: Vec<BlockRoots> = shards
+            .iter()
+            .map(|s| BlockRoots::of(s))
+            .collect::<Result<_, _>>()?;
         let mut deals = Vec::with_capacity(PROVIDERS);
-        for ((i, port, _), (n, shard)) in self.providers.iter().zip(shards.iter().enumerate()) {
-            let _ = i;
+        for ((_, port, _), (n, tree)) in self.providers.iter().zip(trees.iter().enumerate()) {
             deals.push(ShardDeal {
                 provider: port.key.id(),
-                root: BlockRoots::of(shard)?.root()?.0,
-                size_bytes: shard.len() as u64,
+                root: tree.root()?.0,
+                size_bytes: tree.size,
                 credits_per_gib_epoch: PRICE + n as u64,
             });
         }
@@ -225,9 +228,23 @@ impl StorageFleet {
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()?;
-        for (deal, ((_, _, endpoint), shard)) in
-            record.deals.iter().zip(self.providers.iter().zip(&shards))
+        for ((deal, tree), ((_, _, endpoint), shard)) in record
+            .deals
+            .iter()
+            .zip(&trees)
+            .zip(self.providers.iter().zip(&shards))
         {
+            // The block roots first, as `storage put` sends them; then the shard in one piece.
+            let response = http
+                .put(format!("{endpoint}/storage/{}/roots", deal.id))
+                .body(tree.roots.concat())
+                .send()
+                .with_context(|| format!("sending block roots to {endpoint}"))?;
+            anyhow::ensure!(
+                response.status().is_success(),
+                "{endpoint} refused the block roots: {}",
+                response.text().unwrap_or_default()
+            );
             let response = http
                 .put(format!("{endpoint}/storage/{}/data/0", deal.id))
                 .body(shard.clone())
