@@ -708,7 +708,7 @@ pub fn prove_due(
     // An upload whose deal is no longer proposed (expired, ended) will never be kept.
     for deal in store.uploads() {
         if let Ok(proofs) =
-            rpc.get::<api::StorageProofs>("storage_getProofs", json!({ "deal": deal }))
+            rpc.get::<api::StorageProofs>("storage_getProofs", json!({ "deal": deal, "recent": 0 }))
             && proofs.status != "proposed"
         {
             store.forget(&deal);
@@ -716,14 +716,14 @@ pub fn prove_due(
         }
     }
     for deal in store.deals() {
-        let proofs: api::StorageProofs = match rpc.get("storage_getProofs", json!({ "deal": deal }))
-        {
-            Ok(p) => p,
-            Err(e) => {
-                pass.failed.push((deal, e.to_string()));
-                continue;
-            }
-        };
+        let proofs: api::StorageProofs =
+            match rpc.get("storage_getProofs", json!({ "deal": deal, "recent": 0 })) {
+                Ok(p) => p,
+                Err(e) => {
+                    pass.failed.push((deal, e.to_string()));
+                    continue;
+                }
+            };
         match proofs.status.as_str() {
             "proposed" => match send_accept(rpc, key, chain, &deal) {
                 Ok(_) => pass.accepted.push(deal),

@@ -390,6 +390,17 @@ impl State {
         self.storage.periods_of(id)
     }
 
+    /// The retrieval checks `checker` is drawn for in `period` (at most `limit`): deal,
+    /// position and block to fetch.
+    pub fn checks_drawn_for(
+        &self,
+        checker: &DeviceId,
+        period: u64,
+        limit: usize,
+    ) -> Vec<(Digest, u16, u64)> {
+        self.storage.checks_for(checker, period, limit)
+    }
+
     /// Who checks a deal's retrieval in `period`, and which block each fetches: drawn when
     /// the period opened, and kept while it is open.
     pub fn deal_checkers(&self, id: &Digest, period: u64) -> Option<Vec<(DeviceId, u64)>> {

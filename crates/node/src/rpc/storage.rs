@@ -238,8 +238,11 @@ fn deals(state: &RpcState, params: &Params<'_>) -> RpcResult<api::StorageDealLis
 }
 
 fn proofs(state: &RpcState, params: &Params<'_>) -> RpcResult<api::StorageProofs> {
-    let map = named(params, &["deal"])?;
+    let map = named(params, &["deal", "recent"])?;
     let id = digest_param(&map, "deal")?;
+    // The most recent periods only, when asked: an agent proving every few seconds needs
+    // the open challenge, not a deal's whole history.
+    let recent = optional::<usize>(&map, "recent")?;
     state.chain.with_state(|s| {
         let deal = s
             .deal(&id)
@@ -267,6 +270,7 @@ fn proofs(state: &RpcState, params: &Params<'_>) -> RpcResult<api::StorageProofs
             open_period: open,
             periods: periods
                 .iter()
+                .skip(periods.len().saturating_sub(recent.unwrap_or(usize::MAX)))
                 .map(|(period, record)| period_answer(s, &id, *period, record))
                 .collect(),
             challenge,
@@ -274,42 +278,33 @@ fn proofs(state: &RpcState, params: &Params<'_>) -> RpcResult<api::StorageProofs
     })
 }
 
-/// The retrieval checks `device` is drawn for in the period the next block belongs to, over
-/// the first active deals (at most `MAX_DEVICE_PAGE`).
+/// The retrieval checks `device` is drawn for in the period the next block belongs to (at
+/// most `MAX_DEVICE_PAGE`), read from the chain's index of draws by checker.
 fn checks(state: &RpcState, params: &Params<'_>) -> RpcResult<api::StorageChecks> {
     let map = named(params, &["device"])?;
     let device = parse_device(&map, "device")?;
     Ok(state.chain.with_state(|s| {
         let open = s.params().storage.period_of(s.height().saturating_add(1));
         let mut due = Vec::new();
-        for (id, deal) in s.active_deals(MAX_DEVICE_PAGE) {
-            if open < deal.first_period || open > deal.last_period() {
-                continue;
-            }
-            let Some(drawn) = s.deal_checkers(&id, open) else {
+        for (id, position, block) in s.checks_drawn_for(&device, open, MAX_DEVICE_PAGE) {
+            let Some(deal) = s.deal(&id) else {
                 continue;
             };
             let posted = s.deal_checks(&id, open);
-            for (position, (who, block)) in drawn.into_iter().enumerate() {
-                if who != device {
-                    continue;
-                }
-                let position = u16::try_from(position).unwrap_or(u16::MAX);
-                due.push(api::StorageCheckDue {
-                    deal: digest_hex(&id),
-                    period: open,
-                    position,
-                    block,
-                    provider: deal.provider.to_string(),
-                    endpoint: s
-                        .storage_provider(&deal.provider)
-                        .map(|p| String::from_utf8_lossy(&p.endpoint.0).into_owned())
-                        .unwrap_or_default(),
-                    root: hex::encode(deal.root),
-                    size_bytes: deal.size_bytes,
-                    posted: posted.iter().any(|(p, _)| *p == position),
-                });
-            }
+            due.push(api::StorageCheckDue {
+                deal: digest_hex(&id),
+                period: open,
+                position,
+                block,
+                provider: deal.provider.to_string(),
+                endpoint: s
+                    .storage_provider(&deal.provider)
+                    .map(|p| String::from_utf8_lossy(&p.endpoint.0).into_owned())
+                    .unwrap_or_default(),
+                root: hex::encode(deal.root),
+                size_bytes: deal.size_bytes,
+                posted: posted.iter().any(|(p, _)| *p == position),
+            });
         }
         api::StorageChecks {
             device: device.to_string(),

@@ -930,6 +930,16 @@ fn retrieval_checkers_are_drawn_when_the_period_opens_and_stay_drawn() {
     assert!(m.h.state.storage_provider(&first_other).is_none());
     assert_eq!(m.open_period(), period, "still the same period");
     assert_eq!(m.h.state.deal_checkers(&deal, period).unwrap(), drawn);
+    // The chain finds a checker's draws by the checker, as its agent asks for them.
+    assert_eq!(
+        m.h.state.checks_drawn_for(&drawn[0].0, period, 10),
+        vec![(deal, 0, drawn[0].1)]
+    );
+    assert!(
+        m.h.state
+            .checks_drawn_for(&first_other, period, 10)
+            .is_empty()
+    );
     let checker = spares.iter().find(|s| s.id() == drawn[0].0).unwrap();
     let check = Transaction::Device(DeviceTransaction::sign(
         checker,
@@ -951,5 +961,14 @@ fn retrieval_checkers_are_drawn_when_the_period_opens_and_stay_drawn() {
     assert!(
         m.h.state.deal_checkers(&deal, period).is_none(),
         "the old period's are gone"
+    );
+    assert!(
+        m.h.state
+            .checks_drawn_for(&drawn[0].0, period, 10)
+            .is_empty()
+    );
+    assert_eq!(
+        m.h.state.checks_drawn_for(&next[0].0, first + 1, 10),
+        vec![(deal, 0, next[0].1)]
     );
 }

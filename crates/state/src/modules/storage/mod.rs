@@ -411,6 +411,10 @@ pair_key!(
     HeightDeal(u64, Digest)
 );
 pair_key!(
+    /// A checker, then the deal, period and position it is drawn for.
+    CheckerDraw(DeviceId, CheckKey)
+);
+pair_key!(
     /// A client, then one of its deal sets.
     ClientSet(Address, Digest)
 );
@@ -433,6 +437,7 @@ pub mod prefix {
     pub const STORAGE_PARAMS: u8 = 0x89;
     pub const RETRIEVAL_CHECK: u8 = 0x8A;
     pub const DRAWN_CHECK: u8 = 0x8B;
+    pub const CHECKER_DRAW: u8 = 0x8C;
 }
 
 #[derive(Clone, Debug)]
@@ -453,6 +458,8 @@ pub(crate) struct Storage {
     checks: Table<CheckKey, CheckRecord>,
     /// The open period's retrieval checkers, drawn and frozen when it opened.
     drawn: Table<CheckKey, DrawnCheck>,
+    /// The same draws by checker, so an agent's checks are found without a walk of deals.
+    by_checker: Table<CheckerDraw, u8>,
 }
 
 impl Module for Storage {
@@ -489,6 +496,7 @@ impl Module for Storage {
             &self.params,
             &self.checks,
             &self.drawn,
+            &self.by_checker,
         ]
     }
 
@@ -506,6 +514,7 @@ impl Module for Storage {
             &mut self.params,
             &mut self.checks,
             &mut self.drawn,
+            &mut self.by_checker,
         ]
     }
 
@@ -635,6 +644,7 @@ impl Storage {
             params: Table::new(prefix::STORAGE_PARAMS, "storage params"),
             checks: Table::new(prefix::RETRIEVAL_CHECK, "retrieval checks"),
             drawn: Table::new(prefix::DRAWN_CHECK, "drawn retrieval checks"),
+            by_checker: Table::new(prefix::CHECKER_DRAW, "retrieval checks by checker"),
         }
     }
 
@@ -1130,8 +1140,11 @@ impl Storage {
                     _ => at,
                 };
                 if let Some(checker) = candidates.get(at) {
+                    let key = CheckKey(DealPeriod(id, period), position);
+                    self.by_checker
+                        .put(CheckerDraw(checker.clone(), key.clone()), 0);
                     self.drawn.put(
-                        CheckKey(DealPeriod(id, period), position),
+                        key,
                         DrawnCheck {
                             checker: checker.clone(),
                             block,
@@ -1145,9 +1158,42 @@ impl Storage {
     /// Forgets the drawn checks of `deal` for `period`: they matter only while it is open.
     fn forget_draws(&mut self, params: &StorageParams, id: &Digest, period: u64) {
         for position in 0..params.checkers_per_deal {
-            self.drawn
-                .delete(CheckKey(DealPeriod(*id, period), position));
+            let key = CheckKey(DealPeriod(*id, period), position);
+            if let Some(drawn) = self.drawn.get(&key).cloned() {
+                self.by_checker
+                    .delete(CheckerDraw(drawn.checker, key.clone()));
+                self.drawn.delete(key);
+            }
         }
+    }
+
+    /// The retrieval checks `checker` is drawn for in `period`: deal, position and block.
+    pub(crate) fn checks_for(
+        &self,
+        checker: &DeviceId,
+        period: u64,
+        limit: usize,
+    ) -> Vec<(Digest, u16, u64)> {
+        let from = CheckerDraw(
+            checker.clone(),
+            CheckKey(DealPeriod(Digest::from([0; 32]), 0), 0),
+        );
+        let to = CheckerDraw(
+            checker.clone(),
+            CheckKey(DealPeriod(Digest::from([0xFF; 32]), u64::MAX), u16::MAX),
+        );
+        self.by_checker
+            .committed()
+            .range(from..=to)
+            .map(|(k, _)| &k.1)
+            .filter(|key| key.0.1 == period)
+            .filter_map(|key| {
+                self.drawn
+                    .get(key)
+                    .map(|drawn| (key.0.0, key.1, drawn.block))
+            })
+            .take(limit)
+            .collect()
     }
 
     #[allow(clippy::too_many_arguments)]
