@@ -15,16 +15,14 @@ use commonware_cryptography::Signer;
 use groundwork_compute::{Limits, RUNTIME};
 use groundwork_primitives::hash::Digest;
 use groundwork_primitives::keyfile::key_address;
-use groundwork_primitives::limits::{
-    MAX_TASKS_PER_JOB, MAX_TRANSACTION_LIFETIME_BLOCKS, MAX_TRANSACTIONS_PER_BLOCK,
-};
+use groundwork_primitives::limits::{MAX_TASKS_PER_JOB, MAX_TRANSACTIONS_PER_BLOCK};
 use groundwork_primitives::tx::attest::BoundedBytes;
 use groundwork_primitives::tx::compute::TaskOutcome;
 use groundwork_primitives::tx::outcome_commitment;
 use groundwork_primitives::{
-    AccountKey, AccountTransaction, Amount, Call, Cell, ComputeCall, ComputeReport, CoreCall,
-    CreditsCall, DeviceId, DeviceKey, DeviceTransaction, KeyScheme, OracleCall, ResourceKind,
-    Transaction, UsageCall, job_id,
+    AccountKey, Amount, Cell, ComputeCall, ComputeReport, CoreCall, CreditsCall, DeviceId,
+    DeviceKey, DeviceTransaction, KeyScheme, OracleCall, ResourceKind, Transaction, UsageCall,
+    job_id,
 };
 use groundwork_state::OracleParams;
 use groundwork_state::compute::{Phase, Verification, fuel_credits, task_escrow, worst_case_runs};
@@ -177,15 +175,6 @@ fn market(args: &ComputeArgs) -> Result<()> {
         .collect();
     let chain_id = params.core.chain_id.clone();
     let mut chain = Chain::new(params, balances);
-    let sign = |key: &AccountKey, nonce: u64, call: Call| {
-        Transaction::Account(AccountTransaction::sign(
-            key,
-            &chain_id,
-            nonce,
-            MAX_TRANSACTION_LIFETIME_BLOCKS,
-            call,
-        ))
-    };
     let report = |device: &DeviceId, report: ComputeReport| -> Result<Transaction> {
         let key = devices
             .iter()
@@ -194,15 +183,6 @@ fn market(args: &ComputeArgs) -> Result<()> {
         Ok(Transaction::Device(DeviceTransaction::sign(
             key, &chain_id, report,
         )))
-    };
-    let run = |chain: &mut Chain, txs: Vec<Transaction>, what: &str| -> Result<f64> {
-        let started = Instant::now();
-        let outcome = chain.execute(txs)?;
-        let seconds = started.elapsed().as_secs_f64().max(1e-9);
-        if let Some(r) = outcome.receipts.iter().find(|r| r.result.is_err()) {
-            bail!("{what} failed: {:?}", r.result);
-        }
-        Ok(seconds)
     };
 
     // The price, the customer's credits, the providers and their offers.
@@ -221,8 +201,8 @@ fn market(args: &ComputeArgs) -> Result<()> {
         credits: escrow,
     };
     let mut setup = vec![
-        sign(&oracle, 0, price.into()),
-        sign(&customer, 0, buy.into()),
+        chain.sign(&oracle, 0, price.into()),
+        chain.sign(&customer, 0, buy.into()),
     ];
     for (owner, device) in owners.iter().zip(&devices) {
         let register = CoreCall::register_device(
@@ -243,15 +223,15 @@ fn market(args: &ComputeArgs) -> Result<()> {
             collateral,
             endpoint: BoundedBytes(b"http://127.0.0.1:9".to_vec()),
         };
-        setup.push(sign(owner, 0, register.into()));
-        setup.push(sign(owner, 1, usage.into()));
-        setup.push(sign(owner, 2, offer.into()));
+        setup.push(chain.sign(owner, 0, register.into()));
+        setup.push(chain.sign(owner, 1, usage.into()));
+        setup.push(chain.sign(owner, 2, offer.into()));
     }
     println!(
         "registering {} compute providers and posting {jobs} jobs of {MAX_TASKS_PER_JOB} tasks at r = 2 ...",
         args.providers
     );
-    run(&mut chain, setup, "the set-up")?;
+    chain.execute_all(setup, "the set-up")?;
 
     // One block posts every job; its block step draws two providers for each task.
     let posts: Vec<Transaction> = (0..jobs)
@@ -267,10 +247,10 @@ fn market(args: &ComputeArgs) -> Result<()> {
                 spot_check_bps: 0,
                 source: BoundedBytes(b"http://127.0.0.1:9/jobs".to_vec()),
             };
-            sign(&customer, 1 + j, post.into())
+            chain.sign(&customer, 1 + j, post.into())
         })
         .collect();
-    let post_seconds = run(&mut chain, posts, "posting a job")?;
+    let post_seconds = chain.execute_all(posts, "posting a job")?;
 
     // Every drawn device commits, then reveals, the same outcome.
     let outcome = TaskOutcome {
@@ -310,8 +290,8 @@ fn market(args: &ComputeArgs) -> Result<()> {
         }
     }
     let signatures = commits.len();
-    let commit_seconds = run(&mut chain, commits, "a commitment")?;
-    let reveal_seconds = run(&mut chain, reveals, "a reveal")?;
+    let commit_seconds = chain.execute_all(commits, "a commitment")?;
+    let reveal_seconds = chain.execute_all(reveals, "a reveal")?;
     let paid: u64 = job_ids
         .iter()
         .flat_map(|job| chain.state.compute_tasks(job))

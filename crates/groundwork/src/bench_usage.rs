@@ -14,10 +14,10 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use commonware_cryptography::Signer;
 use groundwork_primitives::keyfile::key_address;
-use groundwork_primitives::limits::{MAX_TRANSACTION_LIFETIME_BLOCKS, MAX_TRANSACTIONS_PER_BLOCK};
+use groundwork_primitives::limits::MAX_TRANSACTIONS_PER_BLOCK;
 use groundwork_primitives::{
-    AccountKey, AccountTransaction, Amount, Call, Cell, CoreCall, CreditsCall, DeviceKey,
-    KeyScheme, OracleCall, ResourceKind, Transaction, UsageCall, Voucher, session_id,
+    AccountKey, Amount, Cell, CoreCall, CreditsCall, DeviceKey, KeyScheme, OracleCall,
+    ResourceKind, Transaction, UsageCall, Voucher, session_id,
 };
 use groundwork_state::OracleParams;
 use std::time::Instant;
@@ -57,36 +57,22 @@ pub fn usage(args: UsageArgs) -> Result<()> {
         .collect();
     let chain_id = params.core.chain_id.clone();
     let mut chain = Chain::new(params, balances);
-    let sign = |key: &AccountKey, nonce: u64, call: Call| {
-        Transaction::Account(AccountTransaction::sign(
-            key,
-            &chain_id,
-            nonce,
-            MAX_TRANSACTION_LIFETIME_BLOCKS,
-            call,
-        ))
-    };
-    let run = |chain: &mut Chain, txs: Vec<Transaction>, what: &str| -> Result<()> {
-        let outcome = chain.execute(txs)?;
-        if let Some(r) = outcome.receipts.iter().find(|r| r.result.is_err()) {
-            bail!("{what} failed: {:?}", r.result);
-        }
-        Ok(())
-    };
 
     // The price, the devices and their offers.
     let devices: Vec<DeviceKey> = (0..DEVICES)
         .map(|i| DeviceKey::from_seed(KeyScheme::Ed25519, 10_000 + i))
         .collect();
     let at = Cell::from_lat_lng(52.52, 13.405).context("placing the devices")?;
-    let mut setup = vec![sign(
-        &owner,
-        0,
-        OracleCall::SubmitPrice {
-            micro_usd_per_token: 2_500_000,
-        }
-        .into(),
-    )];
+    let mut setup = vec![
+        chain.sign(
+            &owner,
+            0,
+            OracleCall::SubmitPrice {
+                micro_usd_per_token: 2_500_000,
+            }
+            .into(),
+        ),
+    ];
     let mut nonce = 1;
     for device in &devices {
         let register = CoreCall::register_device(
@@ -96,20 +82,20 @@ pub fn usage(args: UsageArgs) -> Result<()> {
             ResourceKind::Wireless,
             at,
         );
-        setup.push(sign(&owner, nonce, register.into()));
+        setup.push(chain.sign(&owner, nonce, register.into()));
         let offer = UsageCall::SetOffer {
             device: device.id(),
             credits_per_unit: 1,
             max_session_blocks: 1_000,
         };
-        setup.push(sign(&owner, nonce + 1, offer.into()));
+        setup.push(chain.sign(&owner, nonce + 1, offer.into()));
         nonce += 2;
     }
     println!(
         "registering {DEVICES} devices and opening {} sessions ...",
         args.sessions
     );
-    run(&mut chain, setup, "the set-up")?;
+    chain.execute_all(setup, "the set-up")?;
     let buys = customers
         .iter()
         .map(|c| {
@@ -117,10 +103,10 @@ pub fn usage(args: UsageArgs) -> Result<()> {
                 recipient: key_address(c),
                 credits: 10_000,
             };
-            sign(c, 0, buy.into())
+            chain.sign(c, 0, buy.into())
         })
         .collect();
-    run(&mut chain, buys, "a purchase")?;
+    chain.execute_all(buys, "a purchase")?;
     let expires_at = chain.state.height() + 500;
     let opens = customers
         .iter()
@@ -132,10 +118,10 @@ pub fn usage(args: UsageArgs) -> Result<()> {
                 max_credits: 10_000,
                 expires_at,
             };
-            sign(c, 1, open.into())
+            chain.sign(c, 1, open.into())
         })
         .collect();
-    run(&mut chain, opens, "opening a session")?;
+    chain.execute_all(opens, "opening a session")?;
 
     let signing = Instant::now();
     let settlements: Vec<Transaction> = customers
@@ -152,14 +138,14 @@ pub fn usage(args: UsageArgs) -> Result<()> {
                 customer_signature: voucher.sign_as_customer(c, &chain_id),
                 device_signature: voucher.sign_as_device(&devices[i % devices.len()], &chain_id),
             };
-            sign(c, 2, settle.into())
+            chain.sign(c, 2, settle.into())
         })
         .collect();
     let signing = signing.elapsed();
     let count = settlements.len();
     println!("settling {count} vouchers in one block ...");
     let started = Instant::now();
-    run(&mut chain, settlements, "a settlement")?;
+    chain.execute_all(settlements, "a settlement")?;
     let elapsed = started.elapsed();
     let rate = count as f64 / elapsed.as_secs_f64();
     let spent = chain.state.credit_totals().spent;

@@ -3,7 +3,8 @@
 
 use commonware_cryptography::Signer;
 use groundwork_primitives::hash::Digest;
-use groundwork_primitives::{AccountKey, Block, Transaction};
+use groundwork_primitives::limits::MAX_TRANSACTION_LIFETIME_BLOCKS;
+use groundwork_primitives::{AccountKey, AccountTransaction, Block, Call, Transaction};
 use groundwork_state::{BlockOutcome, State, TxError};
 
 pub struct MemChain {
@@ -35,6 +36,33 @@ impl MemChain {
             proposer,
             time_ms: 0,
         }
+    }
+
+    /// `call` signed by `key` at `nonce` for this chain, valid as long as a transaction may be.
+    pub fn sign(&self, key: &AccountKey, nonce: u64, call: Call) -> Transaction {
+        Transaction::Account(AccountTransaction::sign(
+            key,
+            &self.state.params().core.chain_id,
+            nonce,
+            MAX_TRANSACTION_LIFETIME_BLOCKS,
+            call,
+        ))
+    }
+
+    /// Executes the next block, holding `transactions`, and fails naming `what` if any of
+    /// them was refused. Returns how long the block took, in seconds.
+    pub fn execute_all(
+        &mut self,
+        transactions: Vec<Transaction>,
+        what: &str,
+    ) -> anyhow::Result<f64> {
+        let started = std::time::Instant::now();
+        let outcome = self.execute(transactions)?;
+        let seconds = started.elapsed().as_secs_f64().max(1e-9);
+        if let Some(r) = outcome.receipts.iter().find(|r| r.result.is_err()) {
+            anyhow::bail!("{what} failed: {:?}", r.result);
+        }
+        Ok(seconds)
     }
 
     /// Executes the next block, holding `transactions`.
