@@ -419,6 +419,11 @@ pub struct Explanation {
     /// location was open, and what became of it.
     #[serde(default)]
     pub held: Option<HeldReward>,
+    /// A storage provider's proving periods that settled in the epoch, per deal: paid,
+    /// withheld (naming the retrieval checks that failed) or faulted. Paid credits are the
+    /// verified usage `usage` pays from the mint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub storage: Vec<StorageSettlement>,
     /// Set by `groundwork rewards explain --json`: whether the client's own recomputation
     /// matched what was paid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -927,6 +932,14 @@ pub struct StorageDealSet {
 pub struct StorageDealList {
     pub sets: Vec<StorageDealSet>,
     pub deals: Vec<StorageDeal>,
+}
+
+/// One deal's proving period, settled in the epoch `rewards_explain` tells of.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageSettlement {
+    pub deal: String,
+    #[serde(flatten)]
+    pub period: StoragePeriod,
 }
 
 /// One proving period of one deal.

@@ -232,6 +232,24 @@ pub fn rewards(command: RewardsCommand) -> Result<()> {
                         show_amount(&status, &client, usage.amount)
                     );
                 }
+                if !answer.storage.is_empty() {
+                    println!("storage periods settled this epoch:");
+                    for settled in &answer.storage {
+                        let p = &settled.period;
+                        let why = match (&p.withheld, p.outcome.as_str()) {
+                            (Some(reason), _) => format!(": {reason}"),
+                            (None, "faulted") => format!(
+                                ": no proof in time; {} slashed",
+                                show_amount(&status, &client, p.slashed)
+                            ),
+                            _ => String::new(),
+                        };
+                        println!(
+                            "  deal {} period {}: {}, {} credits paid{why}",
+                            settled.deal, p.period, p.outcome, p.paid_credits
+                        );
+                    }
+                }
                 if let Some(held) = &answer.held {
                     println!(
                         "held: {} of uptime and {} of coverage ({}): {}",

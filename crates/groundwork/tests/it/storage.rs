@@ -515,4 +515,44 @@ fn a_file_stored_with_three_providers_comes_back_whole_even_with_one_agent_kille
         shown.contains("no valid proof: 244 slashed (122 to the client, 122 burned)"),
         "{shown}"
     );
+
+    // Once the epoch the fault settled in has ended, `rewards explain` of the provider names
+    // it among the epoch's storage periods.
+    let period = fault["period"].as_u64().unwrap();
+    let epoch = ((period + 1) * 10 - 1) / epoch_blocks;
+    wait_until(Duration::from_secs(40), "the fault's epoch to end", || {
+        rpc.ok("chain_status", json!([]))["epoch"].as_u64().unwrap() > epoch
+    });
+    let explained = rpc.ok(
+        "rewards_explain",
+        json!({ "device": providers[0].device, "epoch": epoch }),
+    );
+    let settled = explained["storage"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no storage section in {explained}"));
+    assert!(
+        settled
+            .iter()
+            .any(|p| p["period"] == period && p["outcome"] == "faulted" && p["slashed"] == "244"),
+        "{explained}"
+    );
+    let text = run_ok(
+        &[
+            "rewards",
+            "explain",
+            "--device",
+            providers[0].device.as_str(),
+            "--epoch",
+            &epoch.to_string(),
+            "--rpc",
+            &rpc.url,
+        ],
+        &[],
+    );
+    assert!(
+        text.contains(&format!(
+            "period {period}: faulted, 0 credits paid: no proof in time"
+        )),
+        "{text}"
+    );
 }

@@ -172,6 +172,7 @@ pub(super) fn explain(state: &RpcState, params: &Params<'_>) -> RpcResult<api::E
                 .map(|(cid, c)| challenges::challenge_answer(s, cid, c))
                 .collect(),
             held: explained.held.as_ref().map(held_answer),
+            storage: super::storage::settled_in_epoch(s, &id, epoch),
             adds_up: None,
         })
     })

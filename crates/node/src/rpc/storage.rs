@@ -101,7 +101,12 @@ fn set_answer(s: &State, id: &Digest, set: &DealSet) -> api::StorageDealSet {
     }
 }
 
-fn period_answer(s: &State, id: &Digest, period: u64, r: &PeriodRecord) -> api::StoragePeriod {
+pub(super) fn period_answer(
+    s: &State,
+    id: &Digest,
+    period: u64,
+    r: &PeriodRecord,
+) -> api::StoragePeriod {
     let outcome = if !r.settled {
         "open"
     } else if r.faulted() {
@@ -312,4 +317,27 @@ fn checks(state: &RpcState, params: &Params<'_>) -> RpcResult<api::StorageChecks
             checks: due,
         }
     }))
+}
+
+/// The proving periods of `device`'s deals that settled in `epoch` (a period settles at its
+/// last block), for `rewards_explain`.
+pub(super) fn settled_in_epoch(
+    s: &State,
+    device: &groundwork_primitives::DeviceId,
+    epoch: u64,
+) -> Vec<api::StorageSettlement> {
+    let period_blocks = s.params().storage.period_blocks;
+    let mut settled = Vec::new();
+    for (id, _) in s.deals_of_provider(device, MAX_DEVICE_PAGE) {
+        for (period, record) in s.deal_periods(&id) {
+            let settles_at = period.saturating_add(1).saturating_mul(period_blocks);
+            if record.settled && s.epoch_of(settles_at) == epoch {
+                settled.push(api::StorageSettlement {
+                    deal: digest_hex(&id),
+                    period: period_answer(s, &id, period, &record),
+                });
+            }
+        }
+    }
+    settled
 }
