@@ -1119,7 +1119,7 @@ impl Storage {
             }
             // The others, in order: index i past the deal's own provider is shifted by one.
             let own = candidates.binary_search(&deal.provider).ok();
-            let others = candidates.len() - usize::from(own.is_some());
+            let others = candidates.len().saturating_sub(usize::from(own.is_some()));
             let mut deal_bytes = [0u8; 32];
             deal_bytes.copy_from_slice(id.as_ref());
             let blocks = deal
@@ -1136,7 +1136,7 @@ impl Storage {
             for (position, (who, block)) in (0u16..).zip(draws) {
                 let at = who as usize;
                 let at = match own {
-                    Some(own) if at >= own => at + 1,
+                    Some(own) if at >= own => at.saturating_add(1),
                     _ => at,
                 };
                 if let Some(checker) = candidates.get(at) {
