@@ -7,7 +7,6 @@
 //! device per owner, so the draws never have to skip a second device of one owner.
 
 use crate::bench_cmd::ed25519_baseline;
-use crate::genesis_cmd::local_params;
 use crate::memchain::MemChain as Chain;
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -24,7 +23,6 @@ use groundwork_primitives::{
     DeviceKey, DeviceTransaction, KeyScheme, OracleCall, ResourceKind, Transaction, UsageCall,
     job_id,
 };
-use groundwork_state::OracleParams;
 use groundwork_state::compute::{Phase, Verification, fuel_credits, task_escrow, worst_case_runs};
 use std::time::Instant;
 
@@ -148,15 +146,9 @@ fn market(args: &ComputeArgs) -> Result<()> {
     println!("measuring single-core ed25519 verification on this machine ...");
     let (single_rate, batch_rate) = ed25519_baseline();
 
-    let mut params = local_params("groundwork-bench", Some(6_000))?;
     let oracle = AccountKey::from_seed(1);
     let customer = AccountKey::from_seed(2);
-    params.oracle = OracleParams {
-        accounts: vec![key_address(&oracle)],
-        quorum: 1,
-        max_age_blocks: 1_000,
-        smoothing_window_blocks: 10,
-    };
+    let params = crate::memchain::bench_params(&oracle)?;
     let unit = 10u128.pow(u32::from(params.core.token_decimals));
     let collateral = params.compute.min_collateral;
     let owners: Vec<AccountKey> = (0..u64::from(args.providers))

@@ -119,7 +119,7 @@ fn retrieval(shard: &[u8], blocks: &BlockRoots, root: groundwork_storage::Root) 
     let deal = "ab".repeat(32);
     // As an upload goes: the block roots, checked against the root, then the bytes.
     verify_block_roots(&root, blocks)?;
-    let roots: Vec<u8> = blocks.roots.iter().flatten().copied().collect();
+    let roots = blocks.to_bytes();
     store.expect(&deal, &roots)?;
     if let Err(refusal) = store.check_piece(&deal, 0, shard, shard.len() as u64) {
         bail!("the bench shard does not match its own roots: {refusal:?}");
@@ -144,13 +144,7 @@ fn retrieval(shard: &[u8], blocks: &BlockRoots, root: groundwork_storage::Root) 
     let http = reqwest::blocking::Client::new();
     let started = Instant::now();
     let roots_bytes = http.get(format!("{base}/roots")).send()?.bytes()?;
-    let fetched = BlockRoots {
-        size: blocks.size,
-        roots: roots_bytes
-            .chunks_exact(32)
-            .map(|c| c.try_into().unwrap_or([0; 32]))
-            .collect(),
-    };
+    let fetched = BlockRoots::from_bytes(blocks.size, &roots_bytes);
     verify_block_roots(&root, &fetched)?;
     let mut total = 0usize;
     for (run, expected) in fetched.roots.chunks(16).enumerate() {

@@ -8,7 +8,6 @@
 //! hundred devices and settles one voucher.
 
 use crate::bench_cmd::ed25519_baseline;
-use crate::genesis_cmd::local_params;
 use crate::memchain::MemChain as Chain;
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -19,7 +18,6 @@ use groundwork_primitives::{
     AccountKey, Amount, Cell, CoreCall, CreditsCall, DeviceKey, KeyScheme, OracleCall,
     ResourceKind, Transaction, UsageCall, Voucher, session_id,
 };
-use groundwork_state::OracleParams;
 use std::time::Instant;
 
 #[derive(Args)]
@@ -42,13 +40,7 @@ pub fn usage(args: UsageArgs) -> Result<()> {
     let customers: Vec<AccountKey> = (0..u64::from(args.sessions))
         .map(|i| AccountKey::from_seed(1_000 + i))
         .collect();
-    let mut params = local_params("groundwork-bench", Some(6_000))?;
-    params.oracle = OracleParams {
-        accounts: vec![key_address(&owner)],
-        quorum: 1,
-        max_age_blocks: 1_000,
-        smoothing_window_blocks: 10,
-    };
+    let params = crate::memchain::bench_params(&owner)?;
     let unit = 10u128.pow(u32::from(params.core.token_decimals));
     let balances = customers
         .iter()

@@ -102,3 +102,16 @@ impl MemChain {
         Ok((self.execute(chosen)?, left_out))
     }
 }
+
+/// A benchmark chain's parameters: the local ones, with `oracle` the one price oracle (a
+/// quorum of one, prices fresh for 1 000 blocks), so a benchmark sets its own price.
+pub fn bench_params(oracle: &AccountKey) -> anyhow::Result<groundwork_state::Params> {
+    let mut params = crate::genesis_cmd::local_params("groundwork-bench", Some(6_000))?;
+    params.oracle = groundwork_state::OracleParams {
+        accounts: vec![groundwork_primitives::keyfile::key_address(oracle)],
+        quorum: 1,
+        max_age_blocks: 1_000,
+        smoothing_window_blocks: 10,
+    };
+    Ok(params)
+}

@@ -138,20 +138,24 @@ impl ShardStore {
         Ok(())
     }
 
-    /// Keeps a deal's block roots, already checked against its root, for its upload.
+    /// Keeps a deal's block roots, already checked against its root, for its upload. Bytes
+    /// held from before any roots came (an upload begun by an older agent) were never
+    /// checked, so they are dropped and the upload starts again from 0.
     pub fn expect(&self, deal: &str, roots: &[u8]) -> Result<()> {
+        let _writing = self
+            .writing
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the shard store's lock is poisoned"))?;
+        if !self.path(deal, "expect").exists() {
+            fs::remove_file(self.path(deal, "part")).ok();
+        }
         self.write_whole(deal, "expect", roots)
     }
 
     /// The block roots an upload is checked against, if they were sent.
     fn expected(&self, deal: &str) -> Option<Vec<[u8; 32]>> {
         let bytes = fs::read(self.path(deal, "expect")).ok()?;
-        Some(
-            bytes
-                .chunks_exact(32)
-                .map(|c| c.try_into().unwrap_or([0; 32]))
-                .collect(),
-        )
+        Some(BlockRoots::from_bytes(0, &bytes).roots)
     }
 
     /// Deals whose shards are stored, by id.
@@ -238,11 +242,7 @@ impl ShardStore {
     pub fn block_roots(&self, deal: &str) -> Result<BlockRoots> {
         let size = fs::metadata(self.path(deal, "shard"))?.len();
         let bytes = fs::read(self.path(deal, "roots"))?;
-        let roots = bytes
-            .chunks_exact(32)
-            .map(|c| c.try_into().unwrap_or([0; 32]))
-            .collect();
-        Ok(BlockRoots { size, roots })
+        Ok(BlockRoots::from_bytes(size, &bytes))
     }
 
     /// Block `index` of a stored shard (the last may be short).
@@ -483,13 +483,7 @@ async fn expect_roots(
             ),
         ));
     }
-    let roots = BlockRoots {
-        size: record.size_bytes,
-        roots: body
-            .chunks_exact(32)
-            .map(|c| c.try_into().unwrap_or([0; 32]))
-            .collect(),
-    };
+    let roots = BlockRoots::from_bytes(record.size_bytes, &body);
     if groundwork_storage::verify_block_roots(&root, &roots).is_err() {
         return Err(refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -625,7 +619,7 @@ async fn roots(
 ) -> Result<Response, Refusal> {
     let deal = stored_deal(&port, &deal)?;
     let roots = port.store.block_roots(&deal).map_err(internal)?;
-    Ok(octets(roots.roots.iter().flatten().copied().collect()))
+    Ok(octets(roots.to_bytes()))
 }
 
 async fn block(
@@ -806,13 +800,7 @@ fn retrieve(http: &reqwest::blocking::Client, due: &api::StorageCheckDue) -> Res
     );
     let blocks = due.size_bytes.div_ceil(BLOCK_BYTES as u64);
     let bytes = crate::rpc_client::read_at_most(response, blocks.saturating_mul(32))?;
-    let roots = BlockRoots {
-        size: due.size_bytes,
-        roots: bytes
-            .chunks_exact(32)
-            .map(|c| c.try_into().unwrap_or([0; 32]))
-            .collect(),
-    };
+    let roots = BlockRoots::from_bytes(due.size_bytes, &bytes);
     let root = hex::decode(&due.root)
         .ok()
         .and_then(|b| <[u8; 32]>::try_from(b).ok())

@@ -390,6 +390,16 @@ impl State {
         self.storage.periods_of(id)
     }
 
+    /// A deal's period records from `first` to `last`, both included.
+    pub fn deal_periods_between(
+        &self,
+        id: &Digest,
+        first: u64,
+        last: u64,
+    ) -> Vec<(u64, storage::PeriodRecord)> {
+        self.storage.periods_between(id, first, last)
+    }
+
     /// The retrieval checks `checker` is drawn for in `period` (at most `limit`): deal,
     /// position and block to fetch.
     pub fn checks_drawn_for(

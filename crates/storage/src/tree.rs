@@ -174,6 +174,26 @@ impl BlockRoots {
     pub fn root(&self) -> Result<Root, ProofError> {
         root_from_block_roots(self.size, &self.roots)
     }
+
+    /// The roots as they travel and are kept on disk: 32 bytes each, in order.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.roots.concat()
+    }
+
+    /// Roots of a shard of `size` bytes read back from [`BlockRoots::to_bytes`]' form. A
+    /// trailing piece shorter than a root is dropped; [`verify_block_roots`] then finds the
+    /// count wrong.
+    pub fn from_bytes(size: u64, bytes: &[u8]) -> Self {
+        let roots = bytes
+            .chunks_exact(32)
+            .map(|c| {
+                let mut root = [0u8; 32];
+                root.copy_from_slice(c);
+                root
+            })
+            .collect();
+        Self { size, roots }
+    }
 }
 
 /// The root of a shard whose blocks have these roots.
@@ -398,6 +418,16 @@ mod tests {
         let mut blocks = BlockRoots::of(&data).unwrap();
         let root = blocks.root().unwrap();
         verify_block_roots(&root, &blocks).unwrap();
+        // Their bytes read back as the same roots; a cut-off list is one root short.
+        let sent = blocks.to_bytes();
+        assert_eq!(sent.len(), 3 * 32);
+        assert_eq!(BlockRoots::from_bytes(blocks.size, &sent), blocks);
+        assert_eq!(
+            BlockRoots::from_bytes(blocks.size, &sent[..sent.len() - 1])
+                .roots
+                .len(),
+            2
+        );
         blocks.roots[1][0] ^= 1;
         assert_eq!(
             verify_block_roots(&root, &blocks),

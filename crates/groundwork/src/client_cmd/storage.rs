@@ -577,7 +577,7 @@ fn upload(
     what: &str,
 ) -> Result<()> {
     let base = format!("{}/storage/{deal}", endpoint.trim_end_matches('/'));
-    let roots: Vec<u8> = tree.roots.iter().flatten().copied().collect();
+    let roots = tree.to_bytes();
     let response = http
         .put(format!("{base}/roots"))
         .body(roots)
@@ -639,13 +639,7 @@ fn fetch_shard(
     let blocks = deal.size_bytes.div_ceil(BLOCK_BYTES as u64);
     let bytes = crate::rpc_client::read_at_most(response, blocks.saturating_mul(32))
         .with_context(|| format!("{endpoint}'s block roots"))?;
-    let roots = BlockRoots {
-        size: deal.size_bytes,
-        roots: bytes
-            .chunks_exact(32)
-            .map(|c| c.try_into().unwrap_or([0; 32]))
-            .collect(),
-    };
+    let roots = BlockRoots::from_bytes(deal.size_bytes, &bytes);
     let root = hex::decode(&deal.root)
         .ok()
         .and_then(|b| <[u8; 32]>::try_from(b).ok())

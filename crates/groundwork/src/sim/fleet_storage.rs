@@ -237,7 +237,7 @@ impl StorageFleet {
             // The block roots first, as `storage put` sends them; then the shard in one piece.
             let response = http
                 .put(format!("{endpoint}/storage/{}/roots", deal.id))
-                .body(tree.roots.concat())
+                .body(tree.to_bytes())
                 .send()
                 .with_context(|| format!("sending block roots to {endpoint}"))?;
             anyhow::ensure!(

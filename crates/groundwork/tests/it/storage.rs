@@ -396,8 +396,7 @@ fn a_file_stored_with_three_providers_comes_back_whole_even_with_one_agent_kille
     let roots_of = |bytes: &[u8]| -> Vec<u8> {
         groundwork_storage::BlockRoots::of(bytes)
             .unwrap()
-            .roots
-            .concat()
+            .to_bytes()
     };
     let (status, body) = put("roots", roots_of(&wrong));
     assert_eq!(

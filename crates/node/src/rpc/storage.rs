@@ -326,10 +326,16 @@ pub(super) fn settled_in_epoch(
     device: &groundwork_primitives::DeviceId,
     epoch: u64,
 ) -> Vec<api::StorageSettlement> {
-    let period_blocks = s.params().storage.period_blocks;
+    // Period p settles at height (p + 1) × P; the epoch's heights are e × L + 1 ..= (e + 1) × L.
+    let period_blocks = s.params().storage.period_blocks.max(1);
+    let length = s.params().core.epoch_length_blocks;
+    let first_height = epoch.saturating_mul(length).saturating_add(1);
+    let last_height = epoch.saturating_add(1).saturating_mul(length);
+    let first = first_height.div_ceil(period_blocks).saturating_sub(1);
+    let last = (last_height / period_blocks).saturating_sub(1);
     let mut settled = Vec::new();
     for (id, _) in s.deals_of_provider(device, MAX_DEVICE_PAGE) {
-        for (period, record) in s.deal_periods(&id) {
+        for (period, record) in s.deal_periods_between(&id, first, last) {
             let settles_at = period.saturating_add(1).saturating_mul(period_blocks);
             if record.settled && s.epoch_of(settles_at) == epoch {
                 settled.push(api::StorageSettlement {

@@ -1688,8 +1688,21 @@ impl Storage {
 
     /// A deal's period records, oldest first.
     pub(crate) fn periods_of(&self, id: &Digest) -> Vec<(u64, PeriodRecord)> {
-        let from = DealPeriod(*id, 0);
-        let to = DealPeriod(*id, u64::MAX);
+        self.periods_between(id, 0, u64::MAX)
+    }
+
+    /// A deal's period records from `first` to `last`, both included.
+    pub(crate) fn periods_between(
+        &self,
+        id: &Digest,
+        first: u64,
+        last: u64,
+    ) -> Vec<(u64, PeriodRecord)> {
+        if first > last {
+            return Vec::new();
+        }
+        let from = DealPeriod(*id, first);
+        let to = DealPeriod(*id, last);
         self.periods
             .committed()
             .range(from..=to)
